@@ -1,0 +1,60 @@
+"""Management under /admin/v1, for the holder of the server's admin token."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from starlette.responses import Response
+
+from labelyard.api.deps import Body, State
+from labelyard.api.envelope import ok
+from labelyard.errors import InvalidInput
+from labelyard.services import accounts, projects
+
+
+def _fields(body: object) -> dict[str, object]:
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    return body
+
+
+async def create_account(state: State, body: Body) -> Response:
+    """A new account and its first API key (shown once)."""
+    issued = await accounts.create_account(state.db, name=_fields(body).get("name"))
+    return ok(asdict(issued))
+
+
+async def create_key(state: State, account_id: str) -> Response:
+    """A new API key for the account (shown once)."""
+    return ok(asdict(await accounts.create_key(state.db, account_id=account_id)))
+
+
+async def revoke_key(state: State, key_id: str) -> Response:
+    """Revoke an API key."""
+    await accounts.revoke_key(state.db, key_id=key_id)
+    return ok({"key_id": key_id, "revoked": True})
+
+
+async def create_project(state: State, body: Body) -> Response:
+    """A project with its default workflow and batch, and a new API key for its account."""
+    fields = _fields(body)
+    created = await projects.create_project(
+        state.db,
+        name=fields.get("name"),
+        base=fields.get("base"),
+        account_id=fields.get("account_id"),
+    )
+    return ok(created)
+
+
+async def create_workflow(state: State, project_id: str, body: Body) -> Response:
+    """A new workflow in the project."""
+    fields = _fields(body)
+    created = await projects.create_workflow(
+        state.db,
+        project_id=project_id,
+        name=fields.get("name"),
+        tag=fields.get("tag"),
+        steps=fields.get("steps"),
+    )
+    return ok(created)

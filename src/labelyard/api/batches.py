@@ -1,0 +1,35 @@
+"""API.md 3.1 and 3.5: create a batch; page through its jobs."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from labelyard.api.deps import Body, ProjectAccess, State
+from labelyard.api.envelope import ok
+from labelyard.services import batches
+
+
+async def create(project: ProjectAccess, state: State, body: Body) -> Response:
+    """Create a batch in the project."""
+    return ok(await batches.create_batch(state.db, project, body))
+
+
+async def jobs(
+    project: ProjectAccess,
+    state: State,
+    batch_id: str,
+    page_token: str | None = None,
+    limit: str | None = None,
+    status: str | None = None,
+) -> Response:
+    """One page of the batch's jobs (100 by default) and ``next_page_token``."""
+    page = await batches.list_batch_jobs(
+        state.db,
+        project,
+        batch_id=batch_id,
+        page_token=page_token,
+        limit=limit,
+        status=status,
+        token_key=state.token_key,
+    )
+    return ok(page)

@@ -1,0 +1,61 @@
+"""What handlers need from a request: the database, the caller's project, the parsed body."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from labelyard.core.model import Project
+from labelyard.errors import AuthFailure, InvalidInput
+from labelyard.services import accounts
+from labelyard.state import AppState
+
+api_key_header = APIKeyHeader(name="x-api-key", auto_error=False)
+bearer = HTTPBearer(auto_error=False)
+
+
+def app_state(request: Request) -> AppState:
+    """The per-process state built at start (settings, database, keys)."""
+    state: AppState = request.app.state.labelyard
+    return state
+
+
+State = Annotated[AppState, Depends(app_state)]
+
+
+async def project_access(
+    project_id: str,
+    state: State,
+    api_key: Annotated[str | None, Security(api_key_header)] = None,
+) -> Project:
+    """The project named in the path, if the caller's ``x-api-key`` may act on it."""
+    return await accounts.authorize(state.db, api_key=api_key, project_id=project_id)
+
+
+ProjectAccess = Annotated[Project, Depends(project_access)]
+
+
+async def admin_access(
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+) -> None:
+    """Allow the request only with ``Authorization: Bearer <admin token>``."""
+    given = credentials.credentials.encode() if credentials else b""
+    if not given or not hmac.compare_digest(given, state.admin_token.encode()):
+        raise AuthFailure("missing or invalid admin token")
+
+
+async def json_body(request: Request) -> Any:
+    """The request body parsed as JSON; ``GE_0001`` if it is not."""
+    raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidInput("request body is not valid JSON") from None
+
+
+Body = Annotated[Any, Depends(json_body)]

@@ -1,0 +1,62 @@
+"""``create_app(settings)``: the whole HTTP application, assembled explicitly."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from labelyard import __version__, api
+from labelyard.api import errors
+from labelyard.api.limits import BodyLimitMiddleware
+from labelyard.api.ops import Metrics, MetricsMiddleware
+from labelyard.bootstrap import admin_token
+from labelyard.config import Settings
+from labelyard.state import AppState
+from labelyard.store.engine import Database
+from labelyard.store.migrate import migrate
+from labelyard.store.secrets import get_or_create_secret
+
+DESCRIPTION = """
+labelyard speaks the Playment / GT Studio jobs API (`/v0`, `/v1`, `/projectsvc`) with
+`x-api-key` authentication and the `{"success", "data" | "error"}` envelope, plus labelyard's
+extensions (bulk create, lookup by reference id) and management under `/admin/v1`.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The labelyard HTTP application for ``settings``; connects and migrates on start."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+        try:
+            await migrate(db)
+            async with db.write() as conn:
+                token_key = await get_or_create_secret(
+                    conn, name="page_token_key", factory=lambda: secrets.token_hex(32)
+                )
+            app.state.labelyard = AppState(
+                settings=settings,
+                db=db,
+                token_key=bytes.fromhex(token_key),
+                admin_token=admin_token(settings),
+            )
+            yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(
+        title="labelyard",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.metrics = Metrics()
+    errors.install(app)
+    api.mount(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

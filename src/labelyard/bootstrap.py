@@ -1,0 +1,66 @@
+"""First-start chores: the admin token and, on an empty database, a demo project."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from labelyard.config import Settings
+from labelyard.services import accounts, projects
+from labelyard.store import accounts as account_store
+from labelyard.store.engine import Database
+
+ADMIN_TOKEN_FILE = "admin_token"
+DEMO_ACCOUNT = "demo"
+DEMO_PROJECT = "Demo images"
+
+
+def ensure_admin_token(settings: Settings) -> tuple[str, bool]:
+    """The admin token, and whether it was generated just now (to be shown once)."""
+    if settings.admin_token:
+        return settings.admin_token, False
+    path = Path(settings.data_dir) / ADMIN_TOKEN_FILE
+    if path.exists():
+        return path.read_text().strip(), False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    return token, True
+
+
+def admin_token(settings: Settings) -> str:
+    """The admin token (generated and kept in the data dir if not configured)."""
+    return ensure_admin_token(settings)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Demo:
+    """What the first start made so a newcomer can call the API at once."""
+
+    account_id: str
+    project_id: str
+    work_flow_id: str
+    default_batch_id: str
+    api_key: str
+
+
+async def create_demo_if_empty(db: Database) -> Demo | None:
+    """A demo account with an IMAGE project, if the database has no account yet."""
+    async with db.read() as conn:
+        if await account_store.any_account(conn):
+            return None
+    issued = await accounts.create_account(db, name=DEMO_ACCOUNT)
+    created = await projects.create_project(
+        db, name=DEMO_PROJECT, base="IMAGE", account_id=issued.account_id
+    )
+    return Demo(
+        account_id=issued.account_id,
+        project_id=created["project_id"],
+        work_flow_id=created["work_flow_id"],
+        default_batch_id=created["default_batch_id"],
+        api_key=created["api_key"],
+    )

@@ -1,0 +1,199 @@
+"""The ``labelyard`` command: serve, migrate, and manage accounts, keys, projects, workflows."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from labelyard.config import DEFAULT_PORT, Settings
+from labelyard.errors import LabelyardError
+from labelyard.store.engine import Database
+from labelyard.store.migrate import migrate
+
+app = typer.Typer(help="labelyard: self-hosted data-annotation server.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+projects_app = typer.Typer(help="Projects.", no_args_is_help=True)
+workflows_app = typer.Typer(help="Workflows.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(keys_app, name="keys")
+app.add_typer(projects_app, name="projects")
+app.add_typer(workflows_app, name="workflows")
+
+console = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")]
+
+
+def _run(work: Callable[[Database], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run ``work`` against a migrated database; errors become a message and exit code 1."""
+    settings = settings or Settings()
+
+    async def main() -> T:
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url(), pool_size=2)
+        try:
+            await migrate(db)
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except LabelyardError as exc:
+        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        raise typer.Exit(1) from None
+
+
+def _emit(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Migrate the database and serve the API (default 127.0.0.1:8080)."""
+    import uvicorn
+
+    from labelyard.app import create_app
+    from labelyard.bootstrap import create_demo_if_empty, ensure_admin_token
+
+    overrides: dict[str, Any] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    settings = Settings(**overrides)
+    demo = _run(create_demo_if_empty, settings)
+    token, new_token = ensure_admin_token(settings)
+    base = settings.resolved_public_base_url()
+    console.print(f"labelyard serving on [bold]{base}[/bold]  (API docs: {base}/docs)")
+    if new_token:
+        console.print(f"admin token (shown once, kept in {settings.data_dir}/admin_token):")
+        print(token, flush=True)
+    if demo is not None:
+        _print_demo(base, demo)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+def _print_demo(base: str, demo: Any) -> None:
+    job = json.dumps(
+        {
+            "reference_id": "demo-1",
+            "work_flow_id": demo.work_flow_id,
+            "data": {"image_url": "https://example.com/images/1.jpg"},
+        }
+    )
+    key = shlex.quote(f"x-api-key: {demo.api_key}")
+    console.print("A demo account and IMAGE project were created. Try:")
+    print(
+        f"curl -s -X POST {base}/v1/projects/{demo.project_id}/jobs -H {key} "
+        f"-H 'content-type: application/json' -d {shlex.quote(job)}",
+        flush=True,
+    )
+    print(f"curl -s {base}/v1/projects/{demo.project_id}/batch/{demo.default_batch_id} -H {key}")
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Apply the database migrations and exit."""
+
+    async def work(db: Database) -> None:
+        return None
+
+    _run(work)
+    console.print("database is up to date")
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: Annotated[str, typer.Option(help="Account name.")], as_json: JsonFlag = False
+) -> None:
+    """Create an account and its first API key."""
+    from labelyard.services import accounts
+
+    issued = _run(lambda db: accounts.create_account(db, name=name))
+    _emit({"account_id": issued.account_id, "api_key": issued.api_key}, as_json)
+
+
+@keys_app.command("create")
+def keys_create(
+    account: Annotated[str, typer.Option(help="Account id.")], as_json: JsonFlag = False
+) -> None:
+    """Create an API key for an account (the key is shown once)."""
+    from labelyard.services import accounts
+
+    _emit(asdict(_run(lambda db: accounts.create_key(db, account_id=account))), as_json)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id.")]) -> None:
+    """Revoke an API key."""
+    from labelyard.services import accounts
+
+    _run(lambda db: accounts.revoke_key(db, key_id=key_id))
+    console.print(f"revoked {key_id}")
+
+
+@projects_app.command("create")
+def projects_create(
+    name: Annotated[str, typer.Option(help="Project name.")],
+    base: Annotated[
+        str, typer.Option(help="IMAGE|SEGMENTATION|VIDEO|SENSOR_FUSION|POINT_CLOUD_SEGMENTATION")
+    ],
+    account: Annotated[str | None, typer.Option(help="Account id (default: 'default').")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a project (with its default workflow and batch) and a new API key."""
+    from labelyard.services import projects
+
+    _emit(
+        _run(lambda db: projects.create_project(db, name=name, base=base, account_id=account)),
+        as_json,
+    )
+
+
+@workflows_app.command("create")
+def workflows_create(
+    project: Annotated[str, typer.Option(help="Project id.")],
+    name: Annotated[str, typer.Option(help="Workflow name.")],
+    tag: Annotated[str | None, typer.Option(help="Tag (default: from the name).")] = None,
+    steps: Annotated[str, typer.Option(help="Comma-separated steps.")] = "annotate,review",
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a workflow in a project."""
+    from labelyard.services import projects
+
+    created = _run(
+        lambda db: projects.create_workflow(db, project_id=project, name=name, tag=tag, steps=steps)
+    )
+    _emit(created, as_json)
+
+
+def main() -> None:
+    """Entry point of the ``labelyard`` console script."""
+    app()
+
+
+__all__ = ["DEFAULT_PORT", "main"]

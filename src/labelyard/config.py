@@ -1,0 +1,53 @@
+"""One typed settings object, read from ``LABELYARD_*`` environment variables once at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+DEFAULT_PORT = 8080
+
+
+class Settings(BaseSettings):
+    """Everything labelyard can be told; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="LABELYARD_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("labelyard-data"))
+    """Where the SQLite database, the admin token and local blobs live."""
+
+    database_url: str = ""
+    """``postgresql://...`` for PostgreSQL; empty means SQLite at ``data_dir/labelyard.db``."""
+
+    admin_token: str = ""
+    """Bearer token for ``/admin/v1``; empty means generated once and kept in ``data_dir``."""
+
+    public_base_url: str = ""
+    """How clients reach this server (used in result links); empty means ``http://host:port``."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    db_pool_size: int = 10
+    log_level: str = "info"
+
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy async URL for the configured database."""
+        url = self.database_url
+        if not url:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'labelyard.db').resolve()}"
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        if url.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+        return url
+
+    def resolved_public_base_url(self) -> str:
+        """Base URL put in links handed to clients, without a trailing slash."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"

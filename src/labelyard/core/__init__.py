@@ -1,0 +1,1 @@
+"""Pure rules of labelyard (no I/O); see README.md."""

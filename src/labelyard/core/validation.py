@@ -1,0 +1,271 @@
+"""What a valid job create is (API.md 3.2), as a pure function of the request body."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from labelyard.core.ids import parse_uuid
+from labelyard.core.model import DEFAULT_PRIORITY, Base, JobType
+from labelyard.errors import (
+    InvalidInput,
+    InvalidJobData,
+    InvalidJobType,
+    InvalidPriority,
+    LabelyardError,
+    MissingJobData,
+    MissingReferenceId,
+    UnknownWorkflow,
+)
+
+MAX_REFERENCE_ID_LENGTH = 255
+IMAGE_URL_SCHEMES = frozenset({"http", "https", "s3", "gs"})
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowRef:
+    """The part of a workflow a job create needs."""
+
+    id: str
+    tag: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A validated job create, ready to store once its batch is resolved."""
+
+    reference_id: str
+    data: dict[str, Any]
+    workflow: WorkflowRef
+    batch_id: str | None  # None: the project's default batch
+    priority_weight: int
+    type: str
+    frames: int
+
+    def payload_hash(self, batch_id: str) -> str:
+        """Digest of everything that makes two creates "the same payload" (API.md 3.2)."""
+        canonical = orjson.dumps(
+            [self.data, self.workflow.id, batch_id, self.priority_weight, self.type],
+            option=orjson.OPT_SORT_KEYS,
+        )
+        return hashlib.sha256(canonical).hexdigest()
+
+
+def parse_job_create(body: object, *, base: Base, workflows: Mapping[str, WorkflowRef]) -> JobSpec:
+    """Validate one job create body; ``workflows`` maps workflow ids and tags to workflows."""
+    if not isinstance(body, dict):
+        raise InvalidInput("job must be a JSON object")
+
+    reference_id = body.get("reference_id")
+    if reference_id is None or reference_id == "":
+        raise MissingReferenceId()
+    if not isinstance(reference_id, str):
+        raise InvalidInput("reference_id must be a string")
+    if len(reference_id) > MAX_REFERENCE_ID_LENGTH:
+        raise InvalidInput(f"reference_id is longer than {MAX_REFERENCE_ID_LENGTH} characters")
+
+    data = body.get("data")
+    if data is None or data == {}:
+        raise MissingJobData()
+    if not isinstance(data, dict):
+        raise InvalidInput("data must be a JSON object")
+
+    workflow = _resolve_workflow(body, workflows)
+
+    batch_id = body.get("batch_id")
+    if batch_id is None or batch_id == "":
+        batch_id = None
+    else:
+        batch_id = parse_uuid(batch_id)
+        if batch_id is None:
+            raise InvalidInput("batch_id must be a UUID")
+
+    priority = body.get("priority_weight")
+    if priority is None:
+        priority = DEFAULT_PRIORITY
+    elif type(priority) is not int or not 1 <= priority <= 10:
+        raise InvalidPriority()
+
+    job_type = body.get("type")
+    if job_type is None:
+        job_type = JobType.NON_TEST.value
+    elif job_type not in (JobType.TEST.value, JobType.NON_TEST.value):
+        raise InvalidJobType()
+
+    frames = validate_data(data, base)
+    return JobSpec(
+        reference_id=reference_id,
+        data=data,
+        workflow=workflow,
+        batch_id=batch_id,
+        priority_weight=priority,
+        type=job_type,
+        frames=frames,
+    )
+
+
+def _resolve_workflow(body: dict[str, Any], workflows: Mapping[str, WorkflowRef]) -> WorkflowRef:
+    for key in ("work_flow_id", "tag"):
+        name = body.get(key)
+        if name is None or name == "":
+            continue
+        if not isinstance(name, str):
+            raise InvalidInput(f"{key} must be a string")
+        found = workflows.get(name)
+        if found is None:
+            raise UnknownWorkflow(f"{key} {name!r} names no workflow of this project")
+        return found
+    raise UnknownWorkflow()
+
+
+class _DataError(Exception):
+    """A violation inside ``data``; becomes FS_0003 with the offending path."""
+
+
+def validate_data(data: dict[str, Any], base: Base) -> int:
+    """Check ``data`` against the project's base type; return the job's frame count."""
+    try:
+        if base in (Base.IMAGE, Base.SEGMENTATION):
+            _url(data.get("image_url"), "data.image_url", IMAGE_URL_SCHEMES)
+            return 1
+        if base is Base.VIDEO:
+            video = _obj(data.get("video_data"), "data.video_data")
+            frames = _list(video.get("frames"), "data.video_data.frames")
+            seen: set[str] = set()
+            for i, frame in enumerate(frames):
+                where = f"data.video_data.frames[{i}]"
+                frame = _obj(frame, where)
+                _unique_frame_id(frame, where, seen)
+                _url(frame.get("src"), f"{where}.src")
+            return len(frames)
+        sensor_data = _obj(data.get("sensor_data"), "data.sensor_data")
+        sensor_ids = _sensor_meta(sensor_data)
+        if base is Base.SENSOR_FUSION:
+            frames = _list(sensor_data.get("frames"), "data.sensor_data.frames")
+            seen = set()
+            for i, frame in enumerate(frames):
+                where = f"data.sensor_data.frames[{i}]"
+                frame = _obj(frame, where)
+                _unique_frame_id(frame, where, seen)
+                _sensors(frame.get("sensors"), f"{where}.sensors", sensor_ids)
+                if frame.get("ego_pose") is not None:
+                    _pose(frame["ego_pose"], f"{where}.ego_pose")
+            return len(frames)
+        # POINT_CLOUD_SEGMENTATION: one frame, sensors directly under sensor_data.
+        if sensor_data.get("frames") is not None:
+            raise _DataError("data.sensor_data.frames: not allowed for POINT_CLOUD_SEGMENTATION")
+        _sensors(sensor_data.get("sensors"), "data.sensor_data.sensors", sensor_ids)
+        return 1
+    except _DataError as exc:
+        raise InvalidJobData(f"job data is invalid for a {base.value} project: {exc}") from None
+
+
+def _obj(value: object, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _DataError(f"{where}: must be an object")
+    return value
+
+
+def _list(value: object, where: str) -> list[Any]:
+    if not isinstance(value, list) or not value:
+        raise _DataError(f"{where}: must be a non-empty list")
+    return value
+
+
+def _str(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise _DataError(f"{where}: must be a non-empty string")
+    return value
+
+
+def _url(value: object, where: str, schemes: frozenset[str] | None = None) -> None:
+    text = _str(value, where)
+    parts = urlsplit(text)
+    allowed = schemes or IMAGE_URL_SCHEMES
+    if parts.scheme not in allowed or not parts.netloc:
+        raise _DataError(f"{where}: must be a {'/'.join(sorted(allowed))} URL")
+
+
+def _unique_frame_id(frame: dict[str, Any], where: str, seen: set[str]) -> None:
+    frame_id = _str(frame.get("frame_id"), f"{where}.frame_id")
+    if frame_id in seen:
+        raise _DataError(f"{where}.frame_id: {frame_id!r} appears twice")
+    seen.add(frame_id)
+
+
+def _number(value: object, where: str) -> None:
+    if type(value) not in (int, float) or not math.isfinite(value):  # type: ignore[arg-type]
+        raise _DataError(f"{where}: must be a number")
+
+
+def _pose(value: object, where: str) -> None:
+    pose = _obj(value, where)
+    position = _obj(pose.get("position"), f"{where}.position")
+    for axis in ("x", "y", "z"):
+        _number(position.get(axis), f"{where}.position.{axis}")
+    heading = _obj(pose.get("heading"), f"{where}.heading")
+    for axis in ("w", "x", "y", "z"):
+        _number(heading.get(axis), f"{where}.heading.{axis}")
+
+
+def _sensor_meta(sensor_data: dict[str, Any]) -> set[str]:
+    metas = _list(sensor_data.get("sensor_meta"), "data.sensor_data.sensor_meta")
+    ids: set[str] = set()
+    for i, meta in enumerate(metas):
+        where = f"data.sensor_data.sensor_meta[{i}]"
+        meta = _obj(meta, where)
+        sensor_id = _str(meta.get("id"), f"{where}.id")
+        if sensor_id in ids:
+            raise _DataError(f"{where}.id: {sensor_id!r} appears twice")
+        ids.add(sensor_id)
+        _str(meta.get("name"), f"{where}.name")
+        if meta.get("modality") not in ("lidar", "camera"):
+            raise _DataError(f"{where}.modality: must be 'lidar' or 'camera'")
+        if meta.get("intrinsics") is not None and not isinstance(meta["intrinsics"], dict):
+            raise _DataError(f"{where}.intrinsics: must be an object")
+        if meta.get("camera_model") is not None and not isinstance(meta["camera_model"], str):
+            raise _DataError(f"{where}.camera_model: must be a string")
+        if meta.get("primary_view") is not None and not isinstance(meta["primary_view"], bool):
+            raise _DataError(f"{where}.primary_view: must be a boolean")
+        if meta.get("state") is not None and not isinstance(meta["state"], str):
+            raise _DataError(f"{where}.state: must be a string")
+    return ids
+
+
+def _sensors(value: object, where: str, sensor_ids: set[str]) -> None:
+    for i, sensor in enumerate(_list(value, where)):
+        at = f"{where}[{i}]"
+        sensor = _obj(sensor, at)
+        sensor_id = _str(sensor.get("sensor_id"), f"{at}.sensor_id")
+        if sensor_id not in sensor_ids:
+            raise _DataError(f"{at}.sensor_id: {sensor_id!r} is not in sensor_meta")
+        _url(sensor.get("data_url"), f"{at}.data_url")
+        if sensor.get("sensor_pose") is not None:
+            _pose(sensor["sensor_pose"], f"{at}.sensor_pose")
+
+
+def require_name(value: object, what: str = "name", *, max_length: int = 255) -> str:
+    """A non-blank string of at most ``max_length`` characters."""
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+        raise InvalidInput(f"{what} must be a string of 1 to {max_length} characters")
+    return value
+
+
+def optional_text(value: object, what: str) -> str:
+    """An optional string field; absent or null reads as empty."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a string")
+    return value
+
+
+def error_of(exc: LabelyardError) -> dict[str, str]:
+    """The ``{"code", "message"}`` object of an error, as the envelope and bulk results show it."""
+    return {"code": exc.code, "message": exc.message}

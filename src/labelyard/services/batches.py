@@ -1,0 +1,92 @@
+"""Batches: create (API.md 3.1) and page through their jobs (API.md 3.5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labelyard.core import pagination
+from labelyard.core.ids import new_id, require_uuid
+from labelyard.core.model import Project
+from labelyard.core.validation import optional_text, require_name
+from labelyard.errors import InvalidInput, MissingParameter, NotFound
+from labelyard.services import utcnow
+from labelyard.store import batches as store
+from labelyard.store import jobs as job_store
+from labelyard.store.engine import Database
+
+
+async def create_batch(db: Database, project: Project, body: object) -> dict[str, str]:
+    """A new batch in the project; names are unique per project."""
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    if body.get("name") in (None, ""):
+        raise MissingParameter("name is required")
+    name = require_name(body["name"])
+    batch_id = new_id()
+    async with db.write() as conn:
+        await store.insert_batch(
+            conn,
+            id=batch_id,
+            project_id=project.id,
+            name=name,
+            description=optional_text(body.get("description"), "description"),
+            label=optional_text(body.get("label"), "label"),
+            is_default=False,
+            now=utcnow(),
+        )
+    return {"batch_id": batch_id}
+
+
+async def list_batch_jobs(
+    db: Database,
+    project: Project,
+    *,
+    batch_id: str,
+    page_token: str | None,
+    limit: str | None,
+    status: str | None,
+    token_key: bytes,
+) -> dict[str, Any]:
+    """One page of the batch's jobs in creation order, and the token of the next page."""
+    batch_id = require_uuid(batch_id, "batch_id")
+    size = pagination.parse_limit(limit)
+    statuses = pagination.parse_statuses(status)
+    query = pagination.query_of(statuses)
+    after = pagination.decode_token(token_key, page_token or "", batch_id=batch_id, query=query)
+    async with db.read() as conn:
+        batch = await store.get_batch(conn, project_id=project.id, id=batch_id)
+        if batch is None:
+            raise NotFound(f"no batch {batch_id} in this project")
+        rows = await job_store.page_jobs(
+            conn,
+            project_id=project.id,
+            batch_id=batch_id,
+            after=after,
+            statuses=statuses,
+            limit=size + 1,
+        )
+    next_token = ""
+    if len(rows) > size:
+        rows = rows[:size]
+        next_token = pagination.encode_token(
+            token_key, batch_id=batch_id, query=query, position=rows[-1].seq
+        )
+    return {
+        "id": batch.id,
+        "project_id": project.id,
+        "name": batch.name,
+        "jobs": [
+            {
+                "id": row.id,
+                "reference_id": row.reference_id,
+                "status": row.status,
+                "frames": row.frames,
+                "annotations": row.annotations,
+                "priority_weight": row.priority_weight,
+                "tag": row.tag,
+                "viewer_url": "",
+            }
+            for row in rows
+        ],
+        "next_page_token": next_token,
+    }

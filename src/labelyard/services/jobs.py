@@ -1,0 +1,211 @@
+"""Jobs: create one or many (API.md 3.2, 4), and read them back (API.md 3.6, 4)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labelyard.core.ids import new_id, require_uuid
+from labelyard.core.model import JobStatus, Project
+from labelyard.core.validation import JobSpec, WorkflowRef, error_of, parse_job_create
+from labelyard.errors import (
+    DuplicateReferenceId,
+    InvalidInput,
+    LabelyardError,
+    MissingParameter,
+    NotFound,
+)
+from labelyard.services import utcnow
+from labelyard.store import Record
+from labelyard.store import batches as batch_store
+from labelyard.store import jobs as store
+from labelyard.store import projects as project_store
+from labelyard.store.engine import Database
+
+MAX_BULK_JOBS = 10_000
+
+
+async def _workflow_refs(conn: AsyncConnection, project_id: str) -> dict[str, WorkflowRef]:
+    refs: dict[str, WorkflowRef] = {}
+    for row in await project_store.list_workflows(conn, project_id=project_id):
+        ref = WorkflowRef(id=row.id, tag=row.tag)
+        refs.setdefault(row.tag, ref)
+        refs[row.id] = ref
+    return refs
+
+
+def _job_reply(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "job_id": row["id"],
+        "reference_id": row["reference_id"],
+        "work_flow_id": row["workflow_id"],
+        "tag": row["tag"],
+    }
+
+
+async def create_job(db: Database, project: Project, body: object) -> dict[str, Any]:
+    """API.md 3.2: create a job, or replay the existing one if the payload is identical."""
+    outcome = (await _create(db, project, [body]))[0]
+    if isinstance(outcome, LabelyardError):
+        raise outcome
+    return _job_reply(outcome[0])
+
+
+async def create_jobs(db: Database, project: Project, body: object) -> dict[str, Any]:
+    """API.md 4: create up to 10,000 jobs; each item succeeds or fails on its own."""
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    items = body.get("jobs")
+    if items is None:
+        raise MissingParameter("jobs is required")
+    if not isinstance(items, list):
+        raise InvalidInput("jobs must be a list")
+    if len(items) > MAX_BULK_JOBS:
+        raise InvalidInput(f"at most {MAX_BULK_JOBS} jobs per call")
+    results: list[dict[str, Any]] = []
+    for item, outcome in zip(items, await _create(db, project, items), strict=True):
+        if isinstance(outcome, LabelyardError):
+            reference_id = item.get("reference_id") if isinstance(item, dict) else None
+            results.append({"reference_id": reference_id, "error": error_of(outcome)})
+        else:
+            row, created = outcome
+            results.append(
+                {"reference_id": row["reference_id"], "job_id": row["id"], "created": created}
+            )
+    return {"results": results}
+
+
+Outcome = tuple[dict[str, Any], bool] | LabelyardError
+
+
+async def _create(db: Database, project: Project, bodies: list[Any]) -> list[Outcome]:
+    """Validate, then insert in one transaction; an outcome per body, in input order."""
+    outcomes: list[Outcome | None] = [None] * len(bodies)
+    async with db.read() as conn:
+        workflows = await _workflow_refs(conn, project.id)
+    specs: list[tuple[int, JobSpec]] = []
+    for i, body in enumerate(bodies):
+        try:
+            specs.append((i, parse_job_create(body, base=project.base, workflows=workflows)))
+        except LabelyardError as exc:
+            outcomes[i] = exc
+    if specs:
+        async with db.write() as conn:
+            await _insert(conn, project, specs, outcomes)
+    assert all(outcome is not None for outcome in outcomes)
+    return outcomes  # type: ignore[return-value]
+
+
+async def _insert(
+    conn: AsyncConnection,
+    project: Project,
+    specs: list[tuple[int, JobSpec]],
+    outcomes: list[Outcome | None],
+) -> None:
+    named = {spec.batch_id for _, spec in specs if spec.batch_id}
+    known, default_id = await batch_store.existing_batch_ids(conn, project_id=project.id, ids=named)
+    by_batch: dict[str, list[tuple[int, JobSpec]]] = defaultdict(list)
+    for i, spec in specs:
+        batch_id = spec.batch_id or default_id
+        if spec.batch_id and spec.batch_id not in known:
+            outcomes[i] = InvalidInput(f"batch_id {spec.batch_id} names no batch of this project")
+        else:
+            by_batch[batch_id].append((i, spec))
+
+    now = utcnow()
+    rows: list[tuple[int, dict[str, Any]]] = []
+    spec_batch: dict[int, str] = {}
+    frames_of: dict[int, int] = {}
+    # Sorted, so concurrent requests lock batch rows in one order and never deadlock.
+    for batch_id in sorted(by_batch):
+        items = by_batch[batch_id]
+        first = await batch_store.reserve_positions(
+            conn, project_id=project.id, id=batch_id, count=len(items)
+        )
+        for offset, (i, spec) in enumerate(items):
+            spec_batch[i], frames_of[i] = batch_id, spec.frames
+            row = {
+                "project_id": project.id,
+                "id": new_id(),
+                "batch_id": batch_id,
+                "seq": first + offset,
+                "reference_id": spec.reference_id,
+                "payload_hash": spec.payload_hash(batch_id),
+                "workflow_id": spec.workflow.id,
+                "tag": spec.workflow.tag,
+                "type": spec.type,
+                "priority_weight": spec.priority_weight,
+                "status": JobStatus.CREATED.value,
+                "frames": spec.frames,
+                "annotations": 0,
+                "data": spec.data,
+                "created_at": now,
+                "updated_at": now,
+            }
+            rows.append((i, row))
+
+    created_ids = await store.insert_jobs(conn, [row for _, row in rows])
+    others = [row["reference_id"] for _, row in rows if row["id"] not in created_ids]
+    existing = (
+        await store.jobs_by_reference(conn, project_id=project.id, reference_ids=others)
+        if others
+        else {}
+    )
+    added: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for i, row in rows:
+        if row["id"] in created_ids:
+            outcomes[i] = (row, True)
+            counts = added[spec_batch[i]]
+            counts[0] += 1
+            counts[1] += frames_of[i]
+            continue
+        found = existing[str(row["reference_id"])]
+        if found.payload_hash == row["payload_hash"]:
+            outcomes[i] = (dict(found._mapping), False)
+        else:
+            outcomes[i] = DuplicateReferenceId(
+                f"a job with reference_id {row['reference_id']!r} exists with a different payload"
+            )
+    for batch_id, (jobs, frames) in added.items():
+        await batch_store.add_to_counters(
+            conn, project_id=project.id, id=batch_id, total_jobs=jobs, total_frames=frames
+        )
+
+
+def _job_view(row: Record) -> dict[str, Any]:
+    return {
+        "project_id": row.project_id,
+        "reference_id": row.reference_id,
+        "job_id": row.id,
+        "batch_id": row.batch_id,
+        "status": row.status,
+        "work_flow_id": row.workflow_id,
+        "priority_weight": row.priority_weight,
+        "tag": row.tag,
+        "result": "",
+    }
+
+
+async def get_job(db: Database, project: Project, *, job_id: str) -> dict[str, Any]:
+    """API.md 3.6: a job's metadata; ``result`` is ``""`` until the job has one."""
+    job_id = require_uuid(job_id, "job_id")
+    async with db.read() as conn:
+        row = await store.get_job(conn, project_id=project.id, id=job_id)
+    if row is None:
+        raise NotFound(f"no job {job_id} in this project")
+    return _job_view(row)
+
+
+async def find_job(db: Database, project: Project, *, reference_id: str | None) -> dict[str, Any]:
+    """API.md 4: the job with this reference id, for clients that lost a create response."""
+    if not reference_id:
+        raise MissingParameter("reference_id is required")
+    async with db.read() as conn:
+        rows = await store.jobs_by_reference(
+            conn, project_id=project.id, reference_ids=[reference_id]
+        )
+    if reference_id not in rows:
+        raise NotFound(f"no job with reference_id {reference_id!r} in this project")
+    return _job_view(rows[reference_id])

@@ -1,0 +1,204 @@
+"""Projects and workflows: creation (admin, CLI) and the read views of API.md 3.3 and 3.4."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labelyard.core.ids import new_id, require_uuid
+from labelyard.core.model import (
+    DEFAULT_BATCH_NAME,
+    DEFAULT_WORKFLOW_NAME,
+    DEFAULT_WORKFLOW_STEPS,
+    DEFAULT_WORKFLOW_TAG,
+    Base,
+    BatchCounters,
+    Project,
+    ProjectStats,
+    rfc3339,
+)
+from labelyard.core.validation import require_name
+from labelyard.errors import InvalidInput, NotFound
+from labelyard.services import accounts, utcnow
+from labelyard.store import accounts as account_store
+from labelyard.store import batches as batch_store
+from labelyard.store import projects as store
+from labelyard.store.engine import Database
+
+WORKFLOW_STEPS = ("annotate", "review")
+
+
+def parse_base(value: object) -> Base:
+    """A project base type from its name."""
+    try:
+        return Base(str(value).upper())
+    except ValueError:
+        names = ", ".join(b.value for b in Base)
+        raise InvalidInput(f"base must be one of {names}") from None
+
+
+async def create_project(
+    db: Database, *, name: object, base: object, account_id: object = None
+) -> dict[str, str]:
+    """A project with its default workflow and batch, and a new API key for its account.
+
+    Without ``account_id`` the ``default`` account is used, created if needed.
+    """
+    label = require_name(name)
+    kind = parse_base(base)
+    if account_id is None:
+        account_id = await accounts.default_account(db)
+    account = require_uuid(account_id, "account_id")
+    project_id, workflow_id, batch_id = new_id(), new_id(), new_id()
+    now = utcnow()
+    async with db.write() as conn:
+        if not await account_store.account_exists(conn, id=account):
+            raise NotFound(f"no account {account}")
+        await store.insert_project(
+            conn, id=project_id, account_id=account, name=label, base=kind.value, now=now
+        )
+        await store.insert_workflow(
+            conn,
+            id=workflow_id,
+            project_id=project_id,
+            name=DEFAULT_WORKFLOW_NAME,
+            tag=DEFAULT_WORKFLOW_TAG,
+            steps=list(DEFAULT_WORKFLOW_STEPS),
+            is_default=True,
+            now=now,
+        )
+        await batch_store.insert_batch(
+            conn,
+            id=batch_id,
+            project_id=project_id,
+            name=DEFAULT_BATCH_NAME,
+            description="",
+            label="",
+            is_default=True,
+            now=now,
+        )
+    key = await accounts.create_key(db, account_id=account)
+    return {
+        "account_id": account,
+        "project_id": project_id,
+        "work_flow_id": workflow_id,
+        "default_batch_id": batch_id,
+        "api_key": key.api_key,
+    }
+
+
+def parse_steps(value: object) -> list[str]:
+    """Workflow steps: a list (or comma-separated string) of ``annotate`` / ``review``."""
+    if value is None:
+        return list(DEFAULT_WORKFLOW_STEPS)
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise InvalidInput("steps must be a non-empty list of 'annotate' and 'review'")
+    steps = [str(step).strip() for step in items]
+    if any(step not in WORKFLOW_STEPS for step in steps):
+        raise InvalidInput("each step must be 'annotate' or 'review'")
+    if steps[0] != "annotate":
+        raise InvalidInput("a workflow starts with an 'annotate' step")
+    return steps
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "workflow"
+
+
+async def create_workflow(
+    db: Database,
+    *,
+    project_id: object,
+    name: object,
+    tag: object = None,
+    steps: object = None,
+) -> dict[str, Any]:
+    """A new workflow of the project; its tag defaults to a slug of its name."""
+    project = require_uuid(project_id, "project_id")
+    label = require_name(name)
+    tag_name = require_name(tag, "tag") if tag else _slug(label)
+    route = parse_steps(steps)
+    workflow_id = new_id()
+    async with db.write() as conn:
+        if await store.get_project(conn, id=project) is None:
+            raise NotFound(f"no project {project}")
+        await store.insert_workflow(
+            conn,
+            id=workflow_id,
+            project_id=project,
+            name=label,
+            tag=tag_name,
+            steps=route,
+            is_default=False,
+            now=utcnow(),
+        )
+    return {
+        "work_flow_id": workflow_id,
+        "project_id": project,
+        "name": label,
+        "tag": tag_name,
+        "steps": route,
+    }
+
+
+def _counters(row: Any) -> BatchCounters:
+    return BatchCounters(
+        total_jobs=row.total_jobs,
+        completed_jobs=row.completed_jobs,
+        aborted_jobs=row.aborted_jobs,
+        total_frames=row.total_frames,
+        completed_frames=row.completed_frames,
+        annotations=row.annotations,
+    )
+
+
+async def _batches(conn: AsyncConnection, project: Project) -> list[tuple[Any, BatchCounters]]:
+    rows = await batch_store.list_batches(conn, project_id=project.id)
+    return [(row, _counters(row)) for row in rows]
+
+
+async def project_details(db: Database, project: Project) -> dict[str, Any]:
+    """API.md 3.3: the project with every batch's counters (no scan of jobs)."""
+    async with db.read() as conn:
+        batches = await _batches(conn, project)
+    return {
+        "name": project.name,
+        "base": project.base.value,
+        "batches": [
+            {
+                "id": row.id,
+                "name": row.name,
+                "description": row.description,
+                "is_default": bool(row.is_default),
+                "total_jobs": counters.total_jobs,
+                "completed_jobs": counters.completed_jobs,
+                "total_frames": counters.total_frames,
+                "completed_frames": counters.completed_frames,
+                "annotations": counters.annotations,
+                "created_at": rfc3339(row.created_at),
+                "status": counters.status,
+            }
+            for row, counters in batches
+        ],
+    }
+
+
+async def project_stats(db: Database, project: Project) -> dict[str, Any]:
+    """API.md 3.4: the project's totals, summed over its batches' counters."""
+    async with db.read() as conn:
+        batches = await _batches(conn, project)
+    stats = ProjectStats.from_batches(counters for _, counters in batches)
+    return {
+        "name": project.name,
+        "base": project.base.value,
+        "total_batches": stats.total_batches,
+        "completed_batches": stats.completed_batches,
+        "total_jobs": stats.total_jobs,
+        "completed_jobs": stats.completed_jobs,
+        "total_frames": stats.total_frames,
+        "completed_frames": stats.completed_frames,
+        "annotations": stats.annotations,
+    }

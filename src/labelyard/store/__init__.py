@@ -1,0 +1,10 @@
+"""The only place labelyard speaks SQL (SQLAlchemy Core, async; SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+from sqlalchemy import Row
+
+Record: TypeAlias = Row[*tuple[Any, ...]]
+"""A result row of any shape, read by column name."""

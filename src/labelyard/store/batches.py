@@ -1,0 +1,112 @@
+"""Batches, their counters, and the per-batch sequence that orders their jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labelyard.errors import DuplicateBatchName
+from labelyard.store import Record
+from labelyard.store.tables import batch
+
+COUNTER_COLUMNS = (
+    "total_jobs",
+    "completed_jobs",
+    "aborted_jobs",
+    "total_frames",
+    "completed_frames",
+    "annotations",
+)
+
+
+async def insert_batch(
+    conn: AsyncConnection,
+    *,
+    id: str,
+    project_id: str,
+    name: str,
+    description: str,
+    label: str,
+    is_default: bool,
+    now: datetime,
+) -> None:
+    """Store a new, empty batch; ``DuplicateBatchName`` if the name is taken in the project."""
+    try:
+        await conn.execute(
+            batch.insert().values(
+                id=id,
+                project_id=project_id,
+                name=name,
+                description=description,
+                label=label,
+                is_default=is_default,
+                created_at=now,
+                **dict.fromkeys(COUNTER_COLUMNS, 0),
+                last_seq=0,
+            )
+        )
+    except IntegrityError:
+        raise DuplicateBatchName(f"a batch named {name!r} already exists") from None
+
+
+async def get_batch(conn: AsyncConnection, *, project_id: str, id: str) -> Record | None:
+    """One batch of the project."""
+    query = select(batch).where(batch.c.project_id == project_id, batch.c.id == id)
+    return (await conn.execute(query)).first()
+
+
+async def list_batches(conn: AsyncConnection, *, project_id: str) -> list[Record]:
+    """Every batch of the project, oldest first, with its counters."""
+    query = (
+        select(batch)
+        .where(batch.c.project_id == project_id)
+        .order_by(batch.c.created_at, batch.c.id)
+    )
+    return list((await conn.execute(query)).all())
+
+
+async def existing_batch_ids(
+    conn: AsyncConnection, *, project_id: str, ids: set[str]
+) -> tuple[set[str], str]:
+    """Which of ``ids`` are batches of the project, and the id of its default batch."""
+    query = select(batch.c.id, batch.c.is_default).where(
+        batch.c.project_id == project_id,
+        (batch.c.id.in_(ids)) | batch.c.is_default.is_(True),
+    )
+    found: set[str] = set()
+    default_id = ""
+    for row in await conn.execute(query):
+        if row.is_default:
+            default_id = row.id
+        if row.id in ids:
+            found.add(row.id)
+    return found, default_id
+
+
+async def reserve_positions(conn: AsyncConnection, *, project_id: str, id: str, count: int) -> int:
+    """Reserve ``count`` positions in the batch; returns the first.
+
+    The update locks the batch row until commit, so positions are handed out in commit order.
+    """
+    result = await conn.execute(
+        update(batch)
+        .where(batch.c.project_id == project_id, batch.c.id == id)
+        .values(last_seq=batch.c.last_seq + count)
+        .returning(batch.c.last_seq)
+    )
+    last = result.scalar_one()
+    return int(last) - count + 1
+
+
+async def add_to_counters(
+    conn: AsyncConnection, *, project_id: str, id: str, **deltas: int
+) -> None:
+    """Add ``deltas`` (counter name → amount) to the batch's counters."""
+    values = {name: batch.c[name] + amount for name, amount in deltas.items() if amount}
+    if values:
+        await conn.execute(
+            update(batch).where(batch.c.project_id == project_id, batch.c.id == id).values(values)
+        )

@@ -1,0 +1,99 @@
+"""Connections to the database, one ``Database`` per process, passed to whoever needs it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from sqlalchemy import event, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+POOL_TIMEOUT_SECONDS = 60
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+class Database:
+    """Read and write transactions on SQLite (WAL) or PostgreSQL (asyncpg).
+
+    On SQLite all writes of a process go through one connection that starts its transactions
+    with ``BEGIN IMMEDIATE``: writers queue instead of failing on lock upgrades, and other
+    processes wait through ``busy_timeout``. Reads use a pool of their own and never block on
+    writers (WAL).
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        common: dict[str, Any] = {
+            "json_serializer": _json_dumps,
+            "json_deserializer": orjson.loads,
+            "pool_timeout": POOL_TIMEOUT_SECONDS,
+        }
+        if self.is_sqlite:
+            self._writer = create_async_engine(url, pool_size=1, max_overflow=0, **common)
+            self._reader = create_async_engine(url, pool_size=pool_size, max_overflow=0, **common)
+            _configure_sqlite(self._writer, begin="BEGIN IMMEDIATE")
+            _configure_sqlite(self._reader, begin="BEGIN")
+        else:
+            self._writer = create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, **common
+            )
+            self._reader = self._writer
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True on the embedded SQLite backend."""
+        return self.dialect == "sqlite"
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine that writes (migrations run on it)."""
+        return self._writer
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction with a consistent view."""
+        async with self._reader.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that commits when the block ends and rolls back if it raises."""
+        async with self._writer.begin() as conn:
+            yield conn
+
+    async def ping(self) -> None:
+        """Raise unless the database answers."""
+        async with self._reader.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self._writer.dispose()
+        if self._reader is not self._writer:
+            await self._reader.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # Take transaction control from the driver so BEGIN is ours (documented aiosqlite recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)

@@ -1,0 +1,101 @@
+"""Jobs: inserts that let the database decide uniqueness, and keyset reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labelyard.store import Record
+from labelyard.store.tables import job
+
+# Keeps IN lists well under SQLite's and asyncpg's bound-parameter limits.
+_IN_CHUNK = 1000
+
+JOB_READ_COLUMNS = (
+    job.c.id,
+    job.c.project_id,
+    job.c.reference_id,
+    job.c.batch_id,
+    job.c.status,
+    job.c.workflow_id,
+    job.c.priority_weight,
+    job.c.tag,
+    job.c.payload_hash,
+)
+
+PAGE_COLUMNS = (
+    job.c.seq,
+    job.c.id,
+    job.c.reference_id,
+    job.c.status,
+    job.c.frames,
+    job.c.annotations,
+    job.c.priority_weight,
+    job.c.tag,
+)
+
+
+def _insert(conn: AsyncConnection) -> Insert:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(job).on_conflict_do_nothing(
+            index_elements=[job.c.project_id, job.c.reference_id]
+        )
+    return sqlite.insert(job).on_conflict_do_nothing(
+        index_elements=[job.c.project_id, job.c.reference_id]
+    )
+
+
+async def insert_jobs(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert jobs whose ``(project_id, reference_id)`` is new; returns the ids inserted.
+
+    The unique constraint decides, so concurrent creates of one reference id insert one row.
+    """
+    if not rows:
+        return set()
+    result = await conn.execute(_insert(conn).returning(job.c.id), list(rows))
+    return set(result.scalars())
+
+
+async def jobs_by_reference(
+    conn: AsyncConnection, *, project_id: str, reference_ids: Iterable[str]
+) -> dict[str, Record]:
+    """The project's jobs with these reference ids, by reference id."""
+    wanted = list(dict.fromkeys(reference_ids))
+    found: dict[str, Record] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        query = select(*JOB_READ_COLUMNS).where(
+            job.c.project_id == project_id, job.c.reference_id.in_(chunk)
+        )
+        for row in await conn.execute(query):
+            found[row.reference_id] = row
+    return found
+
+
+async def get_job(conn: AsyncConnection, *, project_id: str, id: str) -> Record | None:
+    """One job of the project."""
+    query = select(*JOB_READ_COLUMNS).where(job.c.project_id == project_id, job.c.id == id)
+    return (await conn.execute(query)).first()
+
+
+async def page_jobs(
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    batch_id: str,
+    after: int,
+    statuses: Sequence[str],
+    limit: int,
+) -> list[Record]:
+    """Up to ``limit`` jobs of the batch after keyset position ``after``, in creation order."""
+    query = select(*PAGE_COLUMNS).where(
+        job.c.project_id == project_id, job.c.batch_id == batch_id, job.c.seq > after
+    )
+    if statuses:
+        query = query.where(job.c.status.in_(statuses))
+    query = query.order_by(job.c.seq).limit(limit)
+    return list((await conn.execute(query)).all())

@@ -1,0 +1,87 @@
+"""Projects and their workflows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labelyard.errors import InvalidInput
+from labelyard.store import Record
+from labelyard.store.tables import api_key, project, workflow
+
+
+async def insert_project(
+    conn: AsyncConnection, *, id: str, account_id: str, name: str, base: str, now: datetime
+) -> None:
+    """Store a new project."""
+    await conn.execute(
+        project.insert().values(id=id, account_id=account_id, name=name, base=base, created_at=now)
+    )
+
+
+async def get_project(conn: AsyncConnection, *, id: str) -> Record | None:
+    """A project row (id, account_id, name, base, created_at)."""
+    return (await conn.execute(select(project).where(project.c.id == id))).first()
+
+
+async def project_for_key(
+    conn: AsyncConnection, *, key_hash: str, project_id: str
+) -> Record | None:
+    """The key's account and the project (or NULLs), in one round trip.
+
+    ``None`` means the key is unknown or revoked; ``project_id`` NULL in the row means no such
+    project.
+    """
+    query = (
+        select(
+            api_key.c.account_id.label("key_account_id"),
+            project.c.id,
+            project.c.account_id,
+            project.c.name,
+            project.c.base,
+        )
+        .select_from(api_key.outerjoin(project, project.c.id == project_id))
+        .where(api_key.c.key_hash == key_hash, api_key.c.revoked_at.is_(None))
+    )
+    return (await conn.execute(query)).first()
+
+
+async def insert_workflow(
+    conn: AsyncConnection,
+    *,
+    id: str,
+    project_id: str,
+    name: str,
+    tag: str,
+    steps: list[str],
+    is_default: bool,
+    now: datetime,
+) -> None:
+    """Store a workflow; its tag must be new in the project."""
+    try:
+        await conn.execute(
+            workflow.insert().values(
+                id=id,
+                project_id=project_id,
+                name=name,
+                tag=tag,
+                steps=steps,
+                is_default=is_default,
+                created_at=now,
+            )
+        )
+    except IntegrityError:
+        raise InvalidInput(f"a workflow tagged {tag!r} already exists in this project") from None
+
+
+async def list_workflows(conn: AsyncConnection, *, project_id: str) -> list[Record]:
+    """The project's workflows, default first."""
+    query = (
+        select(workflow.c.id, workflow.c.name, workflow.c.tag, workflow.c.steps)
+        .where(workflow.c.project_id == project_id)
+        .order_by(workflow.c.is_default.desc(), workflow.c.created_at)
+    )
+    return list((await conn.execute(query)).all())

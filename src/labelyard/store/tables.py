@@ -1,0 +1,145 @@
+"""The schema. Migrations under ``migrations/`` must produce exactly this (``alembic check``).
+
+Every table that holds project data leads its keys and indexes with ``project_id`` so the jobs
+tables can be partitioned or distributed by project (DESIGN.md, invariant 7).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+Id = String(36)
+Timestamp = DateTime(timezone=True)
+
+server_secret = Table(
+    "server_secret",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+)
+
+account = Table(
+    "account",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+api_key = Table(
+    "api_key",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp),
+    ForeignKeyConstraint(["account_id"], ["account.id"]),
+    Index(None, "account_id"),
+)
+
+project = Table(
+    "project",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("base", String(32), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["account.id"]),
+    Index(None, "account_id"),
+)
+
+workflow = Table(
+    "workflow",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("id", Id, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("tag", String(255), nullable=False),
+    Column("steps", Json, nullable=False),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("project_id", "tag"),
+    ForeignKeyConstraint(["project_id"], ["project.id"]),
+)
+
+batch = Table(
+    "batch",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("id", Id, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("label", Text, nullable=False, default=""),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("created_at", Timestamp, nullable=False),
+    # Jobs take their keyset position from here under the row lock, so positions in a batch
+    # are handed out in commit order and a reader never sees a later one before an earlier one.
+    Column("last_seq", BigInteger, nullable=False, default=0),
+    Column("total_jobs", BigInteger, nullable=False, default=0),
+    Column("completed_jobs", BigInteger, nullable=False, default=0),
+    Column("aborted_jobs", BigInteger, nullable=False, default=0),
+    Column("total_frames", BigInteger, nullable=False, default=0),
+    Column("completed_frames", BigInteger, nullable=False, default=0),
+    Column("annotations", BigInteger, nullable=False, default=0),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("project_id", "name"),
+    ForeignKeyConstraint(["project_id"], ["project.id"]),
+)
+
+job = Table(
+    "job",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("id", Id, nullable=False),
+    Column("batch_id", Id, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("reference_id", String(255), nullable=False),
+    Column("payload_hash", String(64), nullable=False),
+    Column("workflow_id", Id, nullable=False),
+    Column("tag", String(255), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("priority_weight", SmallInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("frames", Integer, nullable=False),
+    Column("annotations", Integer, nullable=False, default=0),
+    Column("data", Json, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("project_id", "reference_id"),
+    UniqueConstraint("project_id", "batch_id", "seq"),
+    ForeignKeyConstraint(["project_id", "batch_id"], ["batch.project_id", "batch.id"]),
+    ForeignKeyConstraint(["project_id", "workflow_id"], ["workflow.project_id", "workflow.id"]),
+)
