@@ -54,10 +54,7 @@ async def list_batch_jobs(
     query = pagination.query_of(statuses)
     after = pagination.decode_token(token_key, page_token or "", batch_id=batch_id, query=query)
     async with db.read() as conn:
-        batch = await store.get_batch(conn, project_id=project.id, id=batch_id)
-        if batch is None:
-            raise NotFound(f"no batch {batch_id} in this project")
-        rows = await job_store.page_jobs(
+        page = await job_store.page_jobs(
             conn,
             project_id=project.id,
             batch_id=batch_id,
@@ -65,6 +62,9 @@ async def list_batch_jobs(
             statuses=statuses,
             limit=size + 1,
         )
+    if page is None:
+        raise NotFound(f"no batch {batch_id} in this project")
+    name, rows = page
     next_token = ""
     if len(rows) > size:
         rows = rows[:size]
@@ -72,9 +72,9 @@ async def list_batch_jobs(
             token_key, batch_id=batch_id, query=query, position=rows[-1].seq
         )
     return {
-        "id": batch.id,
+        "id": batch_id,
         "project_id": project.id,
-        "name": batch.name,
+        "name": name,
         "jobs": [
             {
                 "id": row.id,

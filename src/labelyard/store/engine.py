@@ -39,9 +39,13 @@ class Database:
         }
         if self.is_sqlite:
             self._writer = create_async_engine(url, pool_size=1, max_overflow=0, **common)
-            self._reader = create_async_engine(url, pool_size=pool_size, max_overflow=0, **common)
+            self._reader = create_async_engine(
+                url, pool_size=pool_size, max_overflow=0, pool_reset_on_return=None, **common
+            )
             _configure_sqlite(self._writer, begin="BEGIN IMMEDIATE")
-            _configure_sqlite(self._reader, begin="BEGIN")
+            # Readers run each statement in autocommit: no BEGIN/COMMIT round trips on the hot
+            # read paths. Callers that need one snapshot over several statements use write().
+            _configure_sqlite(self._reader, begin=None)
         else:
             self._writer = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, **common
@@ -60,7 +64,7 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only transaction with a consistent view."""
+        """A connection for reads (on SQLite each statement sees the latest commit)."""
         async with self._reader.begin() as conn:
             yield conn
 
@@ -82,7 +86,7 @@ class Database:
             await self._reader.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, begin: str | None) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # Take transaction control from the driver so BEGIN is ours (documented aiosqlite recipe).
@@ -94,6 +98,8 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+    if begin is not None:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)

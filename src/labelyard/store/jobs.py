@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, select
+from sqlalchemy import Insert, and_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
-from labelyard.store.tables import job
+from labelyard.store.tables import batch, job
 
 # Keeps IN lists well under SQLite's and asyncpg's bound-parameter limits.
 _IN_CHUNK = 1000
@@ -90,12 +90,23 @@ async def page_jobs(
     after: int,
     statuses: Sequence[str],
     limit: int,
-) -> list[Record]:
-    """Up to ``limit`` jobs of the batch after keyset position ``after``, in creation order."""
-    query = select(*PAGE_COLUMNS).where(
-        job.c.project_id == project_id, job.c.batch_id == batch_id, job.c.seq > after
-    )
+) -> tuple[str, list[Record]] | None:
+    """The batch's name and up to ``limit`` of its jobs after keyset position ``after``.
+
+    ``None`` if the project has no such batch. One statement: the batch row outer-joined to the
+    page of its jobs, read in order from the ``(project_id, batch_id, seq)`` index.
+    """
+    on = [job.c.project_id == batch.c.project_id, job.c.batch_id == batch.c.id, job.c.seq > after]
     if statuses:
-        query = query.where(job.c.status.in_(statuses))
-    query = query.order_by(job.c.seq).limit(limit)
-    return list((await conn.execute(query)).all())
+        on.append(job.c.status.in_(statuses))
+    query = (
+        select(batch.c.name.label("batch_name"), *PAGE_COLUMNS)
+        .select_from(batch.outerjoin(job, and_(*on)))
+        .where(batch.c.project_id == project_id, batch.c.id == batch_id)
+        .order_by(job.c.seq)
+        .limit(limit)
+    )
+    rows = list((await conn.execute(query)).all())
+    if not rows:
+        return None
+    return rows[0].batch_name, [row for row in rows if row.id is not None]
