@@ -1,0 +1,199 @@
+"""Fixtures: a real labelyard server per database backend, and clients that talk to it.
+
+Every storage test runs on SQLite and on PostgreSQL. PostgreSQL comes from
+``LABELYARD_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``); each run
+creates a fresh database and drops it at the end. Outside CI an unreachable PostgreSQL skips its
+tests with the reason; under ``CI=true`` it fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+
+from labelyard.app import create_app
+from labelyard.config import Settings
+from tests.envelope import check_response
+
+PG_URL = os.environ.get("LABELYARD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ("sqlite", "postgresql")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pg_admin(url: str, sql: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(url, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run; its URL."""
+    name = f"labelyard_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        _pg_admin(PG_URL, f'CREATE DATABASE "{name}"')
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        reason = f"PostgreSQL unreachable at {PG_URL}: {exc!r}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    base, _, _ = PG_URL.rpartition("/")
+    yield f"{base}/{name}"
+    _pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Server:
+    """A labelyard app served by uvicorn on loopback, in a thread of the test process."""
+
+    backend: str
+    base_url: str
+    settings: Settings
+
+    def client(self, **headers: str) -> httpx.Client:
+        """An HTTP client of this server whose every JSON response is checked for API.md keys."""
+        return httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=60,
+            event_hooks={"response": [check_response]},
+        )
+
+    def admin(self) -> httpx.Client:
+        return self.client(authorization=f"Bearer {self.settings.admin_token}")
+
+
+def start_server(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("labelyard test server did not start")
+        time.sleep(0.02)
+    return server, thread
+
+
+def database_url(backend: str, tmp: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'labelyard.db'}"
+    url: str = request.getfixturevalue("pg_database")
+    return url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One running server per backend for the whole session."""
+    backend: str = request.param
+    tmp = tmp_path_factory.mktemp(f"data-{backend}")
+    settings = Settings(
+        data_dir=tmp,
+        database_url=database_url(backend, tmp, request),
+        admin_token=secrets.token_urlsafe(16),
+        port=free_port(),
+        max_body_bytes=1024 * 1024,
+    )
+    uv, thread = start_server(settings)
+    yield Server(backend=backend, base_url=f"http://127.0.0.1:{settings.port}", settings=settings)
+    uv.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture
+def admin(server: Server) -> Iterator[httpx.Client]:
+    with server.admin() as client:
+        yield client
+
+
+@dataclass
+class ProjectHandle:
+    """A project made for one test, with a client that carries its account's key."""
+
+    account_id: str
+    project_id: str
+    work_flow_id: str
+    default_batch_id: str
+    api_key: str
+    api: httpx.Client
+
+    def job(self, reference_id: str, **overrides: Any) -> dict[str, Any]:
+        """A valid IMAGE job create body."""
+        body: dict[str, Any] = {
+            "reference_id": reference_id,
+            "work_flow_id": self.work_flow_id,
+            "data": {"image_url": f"https://img.example/{reference_id}.jpg"},
+        }
+        body.update(overrides)
+        return body
+
+
+def make_project(server: Server, base: str = "IMAGE", *, name: str = "test") -> ProjectHandle:
+    """A new account with one project of ``base``, through the admin API."""
+    with server.admin() as admin:
+        account = admin.post("/admin/v1/accounts", json={"name": f"acct-{name}"}).json()["data"]
+        created = admin.post(
+            "/admin/v1/projects",
+            json={"name": name, "base": base, "account_id": account["account_id"]},
+        ).json()["data"]
+    return ProjectHandle(
+        account_id=created["account_id"],
+        project_id=created["project_id"],
+        work_flow_id=created["work_flow_id"],
+        default_batch_id=created["default_batch_id"],
+        api_key=created["api_key"],
+        api=server.client(**{"x-api-key": created["api_key"]}),
+    )
+
+
+@pytest.fixture
+def new_project(server: Server) -> Iterator[Callable[..., ProjectHandle]]:
+    """A factory of fresh projects (each in its own account); their clients close afterwards."""
+    made: list[ProjectHandle] = []
+
+    def factory(base: str = "IMAGE", *, name: str = "test") -> ProjectHandle:
+        made.append(make_project(server, base, name=name))
+        return made[-1]
+
+    yield factory
+    for handle in made:
+        handle.api.close()
+
+
+@pytest.fixture
+def project(new_project: Callable[..., ProjectHandle]) -> ProjectHandle:
+    """A fresh IMAGE project in a fresh account."""
+    return new_project()

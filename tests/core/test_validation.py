@@ -1,0 +1,211 @@
+"""Job create validation (API.md 3.2), without a database or HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from labelyard.core.model import Base
+from labelyard.core.validation import WorkflowRef, parse_job_create
+from labelyard.errors import (
+    InvalidInput,
+    InvalidJobData,
+    InvalidJobType,
+    InvalidPriority,
+    LabelyardError,
+    MissingJobData,
+    MissingReferenceId,
+    UnknownWorkflow,
+)
+
+FLOW = WorkflowRef(id="6f1c1d5e-0000-4000-8000-000000000001", tag="default")
+WORKFLOWS = {FLOW.id: FLOW, FLOW.tag: FLOW}
+POSE = {"position": {"x": 0, "y": 1.5, "z": 2}, "heading": {"w": 1, "x": 0, "y": 0, "z": 0}}
+SENSOR_META = [
+    {"id": "lidar", "name": "lidar", "modality": "lidar", "primary_view": True},
+    {"id": "cam", "name": "front", "modality": "camera", "intrinsics": None, "state": "editable"},
+]
+
+
+def body(data: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"reference_id": "r1", "tag": "default", "data": data, **extra}
+
+
+def parse(payload: Any, base: Base = Base.IMAGE) -> Any:
+    return parse_job_create(payload, base=base, workflows=WORKFLOWS)
+
+
+def video(frames: list[Any]) -> dict[str, Any]:
+    return {"video_data": {"frames": frames}}
+
+
+def fusion(frames: list[Any], meta: list[Any] | None = None) -> dict[str, Any]:
+    return {"sensor_data": {"frames": frames, "sensor_meta": SENSOR_META if meta is None else meta}}
+
+
+def frame(frame_id: str, **extra: Any) -> dict[str, Any]:
+    sensors = [
+        {"sensor_id": "lidar", "data_url": f"https://pc.example/{frame_id}.pcd"},
+        {
+            "sensor_id": "cam",
+            "data_url": f"https://img.example/{frame_id}.jpg",
+            "sensor_pose": POSE,
+        },
+    ]
+    return {"frame_id": frame_id, "sensors": sensors, **extra}
+
+
+def test_image_job_defaults() -> None:
+    spec = parse(body({"image_url": "https://img.example/1.jpg", "metadata": None}))
+    assert (spec.priority_weight, spec.type, spec.frames, spec.batch_id) == (5, "NON_TEST", 1, None)
+    assert spec.workflow == FLOW
+
+
+@pytest.mark.parametrize("url", ["http://a.example/x.png", "s3://bucket/k.jpg", "gs://b/k.jpg"])
+def test_image_url_schemes_accepted(url: str) -> None:
+    assert parse(body({"image_url": url})).frames == 1
+
+
+@pytest.mark.parametrize("url", ["ftp://a.example/x.png", "not a url", "", 7, None, "https://"])
+def test_bad_image_url_is_fs_0003(url: Any) -> None:
+    with pytest.raises(InvalidJobData, match=r"data\.image_url"):
+        parse(body({"image_url": url}))
+
+
+def test_video_frames_counted() -> None:
+    spec = parse(
+        body(
+            video(
+                [
+                    {"frame_id": "a", "src": "https://v.example/a.jpg"},
+                    {"frame_id": "b", "src": "https://v.example/b.jpg"},
+                ]
+            )
+        ),
+        Base.VIDEO,
+    )
+    assert spec.frames == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (video([]), "data.video_data.frames"),
+        ({"video_data": {}}, "data.video_data.frames"),
+        ({"image_url": "https://x.example/a.jpg"}, "data.video_data"),
+        (video([{"frame_id": "a", "src": "https://v.example/a"}] * 2), r"frames\[1\]\.frame_id"),
+        (video([{"frame_id": "a"}]), r"frames\[0\]\.src"),
+        (video(["a"]), r"frames\[0\]"),
+    ],
+)
+def test_bad_video_data(data: dict[str, Any], where: str) -> None:
+    with pytest.raises(InvalidJobData, match=where):
+        parse(body(data), Base.VIDEO)
+
+
+def test_sensor_fusion_frames_counted() -> None:
+    spec = parse(body(fusion([frame("0", ego_pose=POSE), frame("1")])), Base.SENSOR_FUSION)
+    assert spec.frames == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (fusion([]), "data.sensor_data.frames"),
+        (fusion([frame("0")], meta=[]), "sensor_meta"),
+        (fusion([frame("0"), frame("0")]), r"frames\[1\]\.frame_id"),
+        (
+            fusion(
+                [
+                    {
+                        "frame_id": "0",
+                        "sensors": [{"sensor_id": "radar", "data_url": "https://x.e/r"}],
+                    }
+                ]
+            ),
+            "not in sensor_meta",
+        ),
+        (
+            fusion([frame("0")], meta=[{"id": "lidar", "name": "l", "modality": "sonar"}]),
+            "modality",
+        ),
+        (fusion([frame("0", ego_pose={"position": {"x": 0}})]), "ego_pose.position.y"),
+        (
+            fusion(
+                [
+                    {
+                        "frame_id": "0",
+                        "sensors": [
+                            {
+                                "sensor_id": "lidar",
+                                "data_url": "https://x.e/1",
+                                "sensor_pose": {"heading": {}},
+                            }
+                        ],
+                    }
+                ]
+            ),
+            "sensor_pose.position",
+        ),
+    ],
+)
+def test_bad_sensor_fusion_data(data: dict[str, Any], where: str) -> None:
+    with pytest.raises(InvalidJobData, match=where):
+        parse(body(data), Base.SENSOR_FUSION)
+
+
+def test_point_cloud_segmentation_has_one_frame_and_no_frames_list() -> None:
+    data = {"sensor_data": {"sensors": frame("0")["sensors"], "sensor_meta": SENSOR_META}}
+    assert parse(body(data), Base.POINT_CLOUD_SEGMENTATION).frames == 1
+    data["sensor_data"]["frames"] = [frame("0")]
+    with pytest.raises(InvalidJobData, match="frames"):
+        parse(body(data), Base.POINT_CLOUD_SEGMENTATION)
+
+
+GOOD = {"image_url": "https://img.example/1.jpg"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        ([], InvalidInput),
+        ({"tag": "default", "data": GOOD}, MissingReferenceId),
+        ({"reference_id": "", "tag": "default", "data": GOOD}, MissingReferenceId),
+        ({"reference_id": 12, "tag": "default", "data": GOOD}, InvalidInput),
+        ({"reference_id": "r", "tag": "default"}, MissingJobData),
+        ({"reference_id": "r", "tag": "default", "data": {}}, MissingJobData),
+        ({"reference_id": "r", "tag": "default", "data": "x"}, InvalidInput),
+        ({"reference_id": "r", "data": GOOD}, UnknownWorkflow),
+        ({"reference_id": "r", "tag": "nope", "data": GOOD}, UnknownWorkflow),
+        ({"reference_id": "r", "work_flow_id": FLOW.tag + "x", "data": GOOD}, UnknownWorkflow),
+        (body(GOOD, batch_id="not-a-uuid"), InvalidInput),
+        (body(GOOD, priority_weight=0), InvalidPriority),
+        (body(GOOD, priority_weight=11), InvalidPriority),
+        (body(GOOD, priority_weight="5"), InvalidPriority),
+        (body(GOOD, priority_weight=True), InvalidPriority),
+        (body(GOOD, priority_weight=5.5), InvalidPriority),
+        (body(GOOD, type="GOLD"), InvalidJobType),
+    ],
+)
+def test_create_errors(payload: Any, error: type[LabelyardError]) -> None:
+    with pytest.raises(error) as raised:
+        parse(payload)
+    assert type(raised.value) is error
+
+
+def test_workflow_found_by_id_or_tag_and_batch_id_canonicalised() -> None:
+    by_id = parse({"reference_id": "r", "work_flow_id": FLOW.id, "data": GOOD})
+    by_tag = parse({"reference_id": "r", "tag": FLOW.id, "data": GOOD, "batch_id": ""})
+    assert by_id.workflow == by_tag.workflow == FLOW
+    upper = parse(body(GOOD, batch_id="6F1C1D5E-0000-4000-8000-0000000000AA"))
+    assert upper.batch_id == "6f1c1d5e-0000-4000-8000-0000000000aa"
+
+
+def test_payload_hash_ignores_key_order_but_not_values() -> None:
+    a = parse(body({"image_url": "https://x.example/1", "metadata": {"a": 1, "b": 2}}))
+    b = parse(body({"metadata": {"b": 2, "a": 1}, "image_url": "https://x.example/1"}))
+    c = parse(body({"image_url": "https://x.example/1", "metadata": {"a": 1, "b": 3}}))
+    assert a.payload_hash("b1") == b.payload_hash("b1")
+    assert a.payload_hash("b1") != c.payload_hash("b1")
+    assert a.payload_hash("b1") != a.payload_hash("b2")
