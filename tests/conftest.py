@@ -86,9 +86,10 @@ class Server:
         return self.client(authorization=f"Bearer {self.settings.admin_token}")
 
 
-def start_server(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
+def start_server(settings: Settings, app: Any = None) -> tuple[uvicorn.Server, threading.Thread]:
+    """Serve ``app`` (default: ``create_app(settings)``) on loopback in a daemon thread."""
     config = uvicorn.Config(
-        create_app(settings),
+        app or create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level="warning",

@@ -59,4 +59,5 @@ def create_app(settings: Settings) -> FastAPI:
     api.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(errors.FaultBarrier)
     return app

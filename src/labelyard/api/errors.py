@@ -1,4 +1,4 @@
-"""The one place errors become responses: ours by their class, everything else as 500."""
+"""The one place errors become responses: ours by their class, anything else as 500."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labelyard.api.envelope import failure
 from labelyard.errors import InvalidInput, LabelyardError, MissingParameter, NotFound, ServerFault
@@ -39,9 +40,37 @@ async def _http(_request: Request, exc: Exception) -> Response:
     return failure(error)
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return failure(ServerFault())
+class FaultBarrier:
+    """Outermost guard: an unexpected exception is logged and answered 500 ``api_error``.
+
+    The body never carries the exception; the log has it. If the response had already started,
+    the connection is closed, as nothing sensible can be added to it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except LabelyardError as exc:  # raised outside a route (e.g. by a middleware)
+            if not started:
+                await failure(exc)(scope, receive, send)
+        except Exception:
+            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            if not started:
+                await failure(ServerFault())(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:
@@ -49,4 +78,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LabelyardError, _ours)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
-    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,107 @@
+"""The ``labelyard`` command, run as a real process against the test server's database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from tests.conftest import Server
+
+LABELYARD = [sys.executable, "-m", "labelyard"]
+
+
+def cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "LABELYARD_DATA_DIR": str(server.settings.data_dir),
+        "LABELYARD_DATABASE_URL": server.settings.database_url,
+    }
+    return subprocess.run(
+        [*LABELYARD, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def cli_json(server: Server, *args: str) -> dict[str, Any]:
+    done = cli(server, *args, "--json")
+    assert done.returncode == 0, done.stderr
+    value: dict[str, Any] = json.loads(done.stdout)  # exactly one JSON object on stdout
+    return value
+
+
+def test_projects_create_prints_one_json_object_whose_key_works(server: Server) -> None:
+    created = cli_json(server, "projects", "create", "--name", "cli", "--base", "VIDEO")
+    assert set(created) == {
+        "account_id",
+        "project_id",
+        "work_flow_id",
+        "default_batch_id",
+        "api_key",
+    }
+    again = cli_json(server, "projects", "create", "--name", "cli2", "--base", "image")
+    assert again["account_id"] == created["account_id"]  # the default account, reused
+    assert again["api_key"] != created["api_key"]
+    with server.client(**{"x-api-key": created["api_key"]}) as api:
+        stats = api.get(f"/v1/projects/{created['project_id']}/stats").json()["data"]
+        assert stats["base"] == "VIDEO" and stats["total_batches"] == 1
+        other = api.get(f"/v1/projects/{again['project_id']}/stats")
+        assert other.status_code == 200  # same account
+
+
+def test_accounts_keys_workflows(server: Server) -> None:
+    account = cli_json(server, "accounts", "create", "--name", "team")
+    assert set(account) == {"account_id", "api_key"}
+    project = cli_json(
+        server,
+        "projects",
+        "create",
+        "--name",
+        "p",
+        "--base",
+        "IMAGE",
+        "--account",
+        account["account_id"],
+    )
+    assert project["account_id"] == account["account_id"]
+    key = cli_json(server, "keys", "create", "--account", account["account_id"])
+    assert key["account_id"] == account["account_id"] and key["api_key"].startswith("ly_")
+    flow = cli_json(
+        server,
+        "workflows",
+        "create",
+        "--project",
+        project["project_id"],
+        "--name",
+        "QA pass",
+        "--steps",
+        "annotate,review,review",
+    )
+    assert flow["tag"] == "qa_pass" and flow["steps"] == ["annotate", "review", "review"]
+    url = f"/v1/projects/{project['project_id']}/jobs"
+    job = {"reference_id": "r", "tag": "qa_pass", "data": {"image_url": "https://x.example/1"}}
+    with server.client(**{"x-api-key": key["api_key"]}) as api:
+        reply = api.post(url, json=job).json()["data"]
+        assert reply["work_flow_id"] == flow["work_flow_id"]
+        revoked = cli(server, "keys", "revoke", key["key_id"])
+        assert revoked.returncode == 0, revoked.stderr
+        assert api.get(url, params={"reference_id": "r"}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("projects", "create", "--name", "x", "--base", "AUDIO", "--json"),
+        ("keys", "create", "--account", "not-a-uuid", "--json"),
+        ("keys", "revoke", "00000000-0000-4000-8000-000000000000"),
+        ("workflows", "create", "--project", "00000000-0000-4000-8000-000000000000", "--name", "w"),
+    ],
+)
+def test_bad_input_is_a_message_not_a_traceback(server: Server, args: tuple[str, ...]) -> None:
+    done = cli(server, *args)
+    assert done.returncode == 1
+    assert "error" in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""

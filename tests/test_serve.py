@@ -1,0 +1,78 @@
+"""``labelyard serve`` as a newcomer runs it: first start, printed curl commands, loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import free_port
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """Run ``labelyard serve``; always stopped (SIGTERM) and its pipes closed afterwards."""
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as process:
+        try:
+            yield process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def test_first_serve_prints_curl_commands_that_work(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABELYARD_")}
+    env["LABELYARD_DATA_DIR"] = str(tmp_path / "data")
+    command = [sys.executable, "-m", "labelyard", "serve", "--port", str(port)]
+    with serving(command, env) as process:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+        admin_token, create, listing = (line.strip() for line in lines)
+        assert create.startswith("curl ") and listing.startswith("curl "), lines
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.1)
+
+        def run(command: str) -> dict[str, object]:
+            done = subprocess.run(command, shell=True, capture_output=True, text=True, check=True)
+            value: dict[str, object] = json.loads(done.stdout)
+            return value
+
+        created = run(create)
+        assert created["success"] is True
+        page = run(listing)
+        assert page["success"] is True
+        jobs = page["data"]["jobs"]  # type: ignore[index]
+        assert [job["id"] for job in jobs] == [created["data"]["job_id"]]  # type: ignore[index]
+        assert (tmp_path / "data" / "admin_token").read_text().strip() == admin_token
+        me = httpx.post(
+            f"{base}/admin/v1/accounts",
+            json={"name": "second"},
+            headers={"authorization": f"Bearer {admin_token}"},
+        )
+        assert me.status_code == 200
+    # A second start finds the data: no new demo, no new token printed.
+    with serving(command, env) as again:
+        assert again.stdout is not None
+        time.sleep(3)
+        again.send_signal(signal.SIGTERM)
+        out = again.stdout.read()
+    assert "curl" not in out and admin_token not in out
