@@ -40,6 +40,9 @@ def check_response(response: httpx.Response) -> None:
     body = response.json()
     if not isinstance(body, dict) or "success" not in body:
         return
+    if response.request.url.path.startswith("/work/") and body["success"]:
+        # The worker API is not the SDK's: its data carries annotation bodies (with "_id").
+        return
     SEEN.append(f"{response.request.method} {response.request.url.path}")
     problems = bad_keys(body.get("data"))
     assert not problems, f"{response.request.url}: keys unusable by the SDK: {problems}"

@@ -12,6 +12,7 @@ from labelyard import __version__, api
 from labelyard.api import errors
 from labelyard.api.limits import BodyLimitMiddleware
 from labelyard.api.ops import Metrics, MetricsMiddleware
+from labelyard.blobs.local import LocalBlobStore
 from labelyard.bootstrap import admin_token
 from labelyard.config import Settings
 from labelyard.state import AppState
@@ -38,10 +39,15 @@ def create_app(settings: Settings) -> FastAPI:
                 token_key = await get_or_create_secret(
                     conn, name="page_token_key", factory=lambda: secrets.token_hex(32)
                 )
+                file_key = await get_or_create_secret(
+                    conn, name="file_link_key", factory=lambda: secrets.token_hex(32)
+                )
             app.state.labelyard = AppState(
                 settings=settings,
                 db=db,
+                blobs=LocalBlobStore(settings.resolved_blob_dir()),
                 token_key=bytes.fromhex(token_key),
+                file_key=bytes.fromhex(file_key),
                 admin_token=admin_token(settings),
             )
             yield

@@ -23,10 +23,14 @@ accounts_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 projects_app = typer.Typer(help="Projects.", no_args_is_help=True)
 workflows_app = typer.Typer(help="Workflows.", no_args_is_help=True)
+schema_app = typer.Typer(help="Label schemas.", no_args_is_help=True)
+workers_app = typer.Typer(help="Workers (annotators, reviewers, programs).", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(projects_app, name="projects")
 app.add_typer(workflows_app, name="workflows")
+app.add_typer(schema_app, name="schema")
+app.add_typer(workers_app, name="workers")
 
 console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
@@ -189,6 +193,48 @@ def workflows_create(
         lambda db: projects.create_workflow(db, project_id=project, name=name, tag=tag, steps=steps)
     )
     _emit(created, as_json)
+
+
+@schema_app.command("set")
+def schema_set(
+    project: Annotated[str, typer.Option(help="Project id.")],
+    file: Annotated[Path, typer.Argument(help="Schema as JSON or YAML: {classes: [...]}.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Replace a project's label schema with the one in FILE."""
+    import yaml
+
+    from labelyard.services import projects
+
+    try:
+        text = file.read_text()
+        document = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        console.print(f"[red]error[/red] cannot read {file}: {exc}")
+        raise typer.Exit(1) from None
+    saved = _run(lambda db: projects.set_label_schema(db, project_id=project, schema=document))
+    if as_json:
+        print(json.dumps(saved))
+    else:
+        names = (
+            ", ".join(c["name"] for c in saved["schema"]["classes"]) or "(none: labels are free)"
+        )
+        print(f"schema of {project}: {names}")
+
+
+@workers_app.command("create")
+def workers_create(
+    account: Annotated[str, typer.Option(help="Account id.")],
+    name: Annotated[str, typer.Option(help="Worker name.")],
+    role: Annotated[str, typer.Option(help="annotator|reviewer|both")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a worker and print its token (shown once)."""
+    from labelyard.services import work
+
+    _emit(
+        _run(lambda db: work.create_worker(db, account_id=account, name=name, role=role)), as_json
+    )
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_PORT = 8080
+DEFAULT_LEASE_SECONDS = 15 * 60
+DEFAULT_FILE_LINK_SECONDS = 5 * 60
 
 
 class Settings(BaseSettings):
@@ -33,6 +35,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     db_pool_size: int = 10
     log_level: str = "info"
+
+    blob_dir: Path | None = None
+    """Where results are kept; default ``data_dir/blobs``."""
+
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+    """How long a claimed job stays with its worker without a heartbeat."""
+
+    file_link_seconds: int = DEFAULT_FILE_LINK_SECONDS
+    """How long a signed ``/files/...`` link from ``/v1/attachments`` stays valid."""
+
+    def resolved_blob_dir(self) -> Path:
+        """The local blob directory."""
+        return self.blob_dir or self.data_dir / "blobs"
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy async URL for the configured database."""

@@ -3,6 +3,7 @@
     LabelyardError                      (code, HTTP status, message)
     ├── AuthFailure                     401 auth-failure          missing, unknown or revoked key
     ├── Unauthorized                    403 unauthorized          project of another account
+    │   └── Forbidden                   403 unauthorized          role or link not allowed
     ├── NotFound                        404 resource_error        well-formed id not in the project
     ├── InvalidInput                    400 GE_0001               not JSON, wrong type, bad UUID
     │   └── BodyTooLarge                413 GE_0001               body over the configured limit
@@ -15,6 +16,7 @@
     ├── InvalidJobType                  400 FS_00011              type not TEST / NON_TEST
     ├── InvalidPriority                 400 FS_00012              priority_weight not an int 1..10
     ├── DuplicateBatchName              400 BATCH_CREATION        batch name already used
+    ├── Conflict                        409 conflict              lease lost, job in wrong state
     ├── InvalidPageToken                400 invalid_request_error malformed or foreign page token
     ├── RateLimited                     429 rate_limited          too many requests
     └── ServerFault                     500 api_error             anything unexpected
@@ -47,6 +49,12 @@ class Unauthorized(LabelyardError):
     """The key is valid but may not act on this project."""
 
     code, status, default_message = "unauthorized", 403, "this key may not access this project"
+
+
+class Forbidden(Unauthorized):
+    """The caller is known but this action is not theirs to take."""
+
+    default_message = "not allowed"
 
 
 class NotFound(LabelyardError):
@@ -120,6 +128,12 @@ class DuplicateBatchName(LabelyardError):
     """A batch of this name already exists in the project."""
 
     code, status, default_message = "BATCH_CREATION", 400, "a batch with this name already exists"
+
+
+class Conflict(LabelyardError):
+    """The job is not in a state where this action applies (a lost lease, a finished job)."""
+
+    code, status, default_message = "conflict", 409, "the job is not in a state for this"
 
 
 class InvalidPageToken(LabelyardError):

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from labelyard.blobs import BlobStore
 from labelyard.config import Settings
 from labelyard.store.engine import Database
 
 
 @dataclass(frozen=True, slots=True)
 class AppState:
-    """Settings, the database, and the secrets every replica shares."""
+    """Settings, the database, the blob store, and the secrets every replica shares."""
 
     settings: Settings
     db: Database
+    blobs: BlobStore
     token_key: bytes
+    file_key: bytes
     admin_token: str
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL of this deployment."""
+        return self.settings.resolved_public_base_url()

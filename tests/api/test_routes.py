@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from labelyard.api import OPEN_ROUTES
+from labelyard.api import OPEN_ROUTES, SIGNED_ROUTES
 from labelyard.app import create_app
 from labelyard.config import Settings
 from labelyard.errors import InvalidInput
@@ -41,11 +41,15 @@ def test_every_route_but_the_open_ones_needs_credentials(server: Server) -> None
             if path in OPEN_ROUTES:
                 assert response.status_code in (200, 503), path
                 continue
+            if path in SIGNED_ROUTES:
+                assert response.status_code == 403, path
+                assert response.json()["error"]["code"] == "unauthorized"
+                continue
             assert response.status_code == 401, (method, path, response.text)
             assert response.json()["error"]["code"] == "auth-failure"
-        # A project key is not an admin token.
+        # A project key is neither an admin token nor a worker token.
         for method, path in routes:
-            if path.startswith("/admin/"):
+            if path.startswith(("/admin/", "/work/")):
                 headers = {"authorization": "Bearer wrong", "x-api-key": "ly_x"}
                 response = anonymous.request(method, _concrete(path), json={}, headers=headers)
                 assert response.status_code == 401, path

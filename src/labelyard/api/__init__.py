@@ -1,8 +1,9 @@
 """The route table: every path labelyard serves, in one place.
 
 Routes are authenticated by default: each public API route depends on ``project_access``
-(``x-api-key``) and each admin route on ``admin_access``. The only open routes are the ones in
-``OPEN_ROUTES`` below (and the OpenAPI document and its viewer).
+(``x-api-key``), each admin route on ``admin_access`` (admin token) and each worker route on
+``worker_access`` (worker token). The only open routes are the ones in ``OPEN_ROUTES`` below
+(and the OpenAPI document and its viewer); ``SIGNED_ROUTES`` need a signed link.
 """
 
 from __future__ import annotations
@@ -12,19 +13,30 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from labelyard.api import admin, batches, jobs, ops, projects
+from labelyard.api import admin, batches, files, jobs, ops, projects, work
 from labelyard.api.deps import admin_access
 from labelyard.api.schemas import (
     AccountCreate,
+    Annotations,
     BatchCreate,
     BulkJobCreate,
+    Claim,
+    Heartbeat,
     JobCreate,
+    JobPriority,
+    JobReopen,
     ProjectCreate,
+    Review,
+    SchemaSet,
+    Skip,
+    WorkerCreate,
     WorkflowCreate,
     body_of,
 )
 
 OPEN_ROUTES = ("/healthz", "/readyz", "/metrics")
+# Served to anyone holding a link signed by /v1/attachments; 403 without a valid signature.
+SIGNED_ROUTES = ("/files/{key:path}",)
 
 # (method, paths, handler, request body model, summary). Paths of one row behave identically.
 API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = (
@@ -91,6 +103,58 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
         None,
         "Get a job and its result URL",
     ),
+    (
+        "GET",
+        ("/v1/projects/{project_id}/jobs/{job_id}/result",),
+        jobs.result,
+        None,
+        "The result JSON of a completed job (extension)",
+    ),
+    (
+        "GET",
+        ("/v1/projects/{project_id}/jobs/{job_id}/history",),
+        jobs.history,
+        None,
+        "Every transition of a job (extension)",
+    ),
+    (
+        "POST",
+        ("/v1/projects/{project_id}/jobs/{job_id}/abort",),
+        jobs.abort,
+        None,
+        "Abort a job (extension)",
+    ),
+    (
+        "POST",
+        ("/v1/projects/{project_id}/jobs/{job_id}/reopen",),
+        jobs.reopen,
+        JobReopen,
+        "Reopen a completed or aborted job into a step (extension)",
+    ),
+    (
+        "POST",
+        ("/v1/projects/{project_id}/jobs/{job_id}/priority",),
+        jobs.priority,
+        JobPriority,
+        "Change a job's priority_weight (extension)",
+    ),
+    (
+        "POST",
+        ("/v1/projects/{project_id}/batch/{batch_id}/abort",),
+        batches.abort,
+        None,
+        "Abort every unfinished job of a batch (extension)",
+    ),
+)
+
+WORK = "/work/v1/projects/{project_id}"
+WORK_ROUTES: Sequence[tuple[str, Callable[..., Any], Any, str]] = (
+    (f"{WORK}/claim", work.claim, Claim, "Claim the next free job of a step"),
+    (f"{WORK}/jobs/{{job_id}}/heartbeat", work.heartbeat, Heartbeat, "Extend a lease"),
+    (f"{WORK}/jobs/{{job_id}}/draft", work.draft, Annotations, "Save a draft"),
+    (f"{WORK}/jobs/{{job_id}}/submit", work.submit, Annotations, "Submit an annotate step"),
+    (f"{WORK}/jobs/{{job_id}}/skip", work.skip, Skip, "Give a job back"),
+    (f"{WORK}/jobs/{{job_id}}/review", work.review, Review, "Accept or reject a review step"),
 )
 
 ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
@@ -104,6 +168,27 @@ ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
         admin.create_workflow,
         WorkflowCreate,
         "Create a workflow",
+    ),
+    (
+        "PUT",
+        "/admin/v1/projects/{project_id}/schema",
+        admin.set_schema,
+        SchemaSet,
+        "Set the label schema",
+    ),
+    (
+        "GET",
+        "/admin/v1/projects/{project_id}/schema",
+        admin.get_schema,
+        None,
+        "Get the label schema",
+    ),
+    (
+        "POST",
+        "/admin/v1/accounts/{account_id}/workers",
+        admin.create_worker,
+        WorkerCreate,
+        "Create a worker (annotator, reviewer or both)",
     ),
 )
 
@@ -130,6 +215,17 @@ def mount(app: FastAPI) -> None:
             dependencies=[Depends(admin_access)],
             openapi_extra=body_of(body) if body else None,
         )
+    for path, handler, body, summary in WORK_ROUTES:
+        app.add_api_route(
+            path,
+            handler,
+            methods=["POST"],
+            summary=summary,
+            tags=["work"],
+            openapi_extra=body_of(body),
+        )
+    app.add_api_route("/v1/attachments", files.attachment, methods=["GET"], tags=["v1"])
+    app.add_api_route("/files/{key:path}", files.file, methods=["GET"], tags=["files"])
     app.add_api_route("/healthz", ops.healthz, methods=["GET"], tags=["ops"])
     app.add_api_route("/readyz", ops.readyz, methods=["GET"], tags=["ops"])
     app.add_api_route("/metrics", ops.metrics, methods=["GET"], tags=["ops"])

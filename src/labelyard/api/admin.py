@@ -9,7 +9,7 @@ from starlette.responses import Response
 from labelyard.api.deps import Body, State
 from labelyard.api.envelope import ok
 from labelyard.errors import InvalidInput
-from labelyard.services import accounts, projects
+from labelyard.services import accounts, projects, work
 
 
 def _fields(body: object) -> dict[str, object]:
@@ -56,5 +56,24 @@ async def create_workflow(state: State, project_id: str, body: Body) -> Response
         name=fields.get("name"),
         tag=fields.get("tag"),
         steps=fields.get("steps"),
+    )
+    return ok(created)
+
+
+async def set_schema(state: State, project_id: str, body: Body) -> Response:
+    """Replace the project's label schema."""
+    return ok(await projects.set_label_schema(state.db, project_id=project_id, schema=body))
+
+
+async def get_schema(state: State, project_id: str) -> Response:
+    """The project's label schema."""
+    return ok(await projects.get_label_schema(state.db, project_id=project_id))
+
+
+async def create_worker(state: State, account_id: str, body: Body) -> Response:
+    """A worker (annotator, reviewer or both) of the account, with its token (shown once)."""
+    fields = _fields(body)
+    created = await work.create_worker(
+        state.db, account_id=account_id, name=fields.get("name"), role=fields.get("role")
     )
     return ok(created)

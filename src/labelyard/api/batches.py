@@ -6,7 +6,7 @@ from starlette.responses import Response
 
 from labelyard.api.deps import Body, ProjectAccess, State
 from labelyard.api.envelope import ok
-from labelyard.services import batches
+from labelyard.services import batches, owner
 
 
 async def create(project: ProjectAccess, state: State, body: Body) -> Response:
@@ -33,3 +33,8 @@ async def jobs(
         token_key=state.token_key,
     )
     return ok(page)
+
+
+async def abort(project: ProjectAccess, state: State, batch_id: str) -> Response:
+    """Abort every created or in-progress job of the batch."""
+    return ok(await owner.abort_batch(state.db, project, batch_id=batch_id))

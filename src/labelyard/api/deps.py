@@ -50,8 +50,10 @@ async def admin_access(
 
 
 async def json_body(request: Request) -> Any:
-    """The request body parsed as JSON; ``GE_0001`` if it is not."""
+    """The request body parsed as JSON (None when empty); ``GE_0001`` if it is not JSON."""
     raw = await request.body()
+    if not raw.strip():
+        return None
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:

@@ -6,7 +6,7 @@ from starlette.responses import Response
 
 from labelyard.api.deps import Body, ProjectAccess, State
 from labelyard.api.envelope import ok
-from labelyard.services import jobs
+from labelyard.services import jobs, owner, results
 
 
 async def create(project: ProjectAccess, state: State, body: Body) -> Response:
@@ -21,9 +21,38 @@ async def create_bulk(project: ProjectAccess, state: State, body: Body) -> Respo
 
 async def get(project: ProjectAccess, state: State, job_id: str) -> Response:
     """A job's metadata and, once completed, its result URL."""
-    return ok(await jobs.get_job(state.db, project, job_id=job_id))
+    return ok(await jobs.get_job(state.db, project, job_id=job_id, base_url=state.base_url))
 
 
 async def find(project: ProjectAccess, state: State, reference_id: str | None = None) -> Response:
     """The job with this ``reference_id``."""
-    return ok(await jobs.find_job(state.db, project, reference_id=reference_id))
+    found = await jobs.find_job(
+        state.db, project, reference_id=reference_id, base_url=state.base_url
+    )
+    return ok(found)
+
+
+async def result(project: ProjectAccess, state: State, job_id: str) -> Response:
+    """The result JSON of a completed job, itself (not in the envelope, no redirect)."""
+    body = await results.read_result(state.db, state.blobs, project, job_id=job_id)
+    return Response(body, media_type="application/json")
+
+
+async def history(project: ProjectAccess, state: State, job_id: str) -> Response:
+    """Every transition of the job: action, statuses, steps, worker, comment, time."""
+    return ok(await owner.job_history(state.db, project, job_id=job_id))
+
+
+async def abort(project: ProjectAccess, state: State, job_id: str) -> Response:
+    """Abort a created or in-progress job."""
+    return ok(await owner.abort_job(state.db, project, job_id=job_id))
+
+
+async def reopen(project: ProjectAccess, state: State, job_id: str, body: Body) -> Response:
+    """Send a completed or aborted job back into a step (``{"step": name}``)."""
+    return ok(await owner.reopen_job(state.db, project, job_id=job_id, body=body))
+
+
+async def priority(project: ProjectAccess, state: State, job_id: str, body: Body) -> Response:
+    """Change a job's ``priority_weight``."""
+    return ok(await owner.set_priority(state.db, project, job_id=job_id, body=body))

@@ -47,11 +47,83 @@ class WorkflowCreate(BaseModel):
     steps: list[Literal["annotate", "review"]] | None = None
 
 
+class JobReopen(BaseModel):
+    step: str | None = Field(default=None, description="step name; default the first step")
+
+
+class JobPriority(BaseModel):
+    priority_weight: int = Field(ge=1, le=10)
+
+
+class AttributeSpec(BaseModel):
+    name: str
+    type: Literal["select", "multiselect", "text", "number", "boolean"]
+    options: list[str] = []
+    required: bool = False
+
+
+class ClassSpec(BaseModel):
+    name: str
+    shapes: list[Literal["rectangle", "polygon", "line", "landmark", "cuboid"]] | None = None
+    tracked: bool | None = None
+    attributes: list[AttributeSpec] = []
+
+
+class SchemaSet(BaseModel):
+    classes: list[ClassSpec]
+
+
+class WorkerCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+    role: Literal["annotator", "reviewer", "both"]
+
+
+class Claim(BaseModel):
+    step: Literal["annotate", "review"] = "annotate"
+    lease_seconds: int | None = Field(default=None, ge=1, le=86400)
+
+
+class Heartbeat(BaseModel):
+    lease_seconds: int | None = Field(default=None, ge=1, le=86400)
+
+
+class Annotations(BaseModel):
+    annotations: Any = Field(
+        description="IMAGE/SEGMENTATION: {rectangles, polygons, lines, landmarks, cuboids}; "
+        "VIDEO/SENSOR_FUSION/POINT_CLOUD_SEGMENTATION: a list of trackers"
+    )
+
+
+class Skip(BaseModel):
+    reason: str | None = None
+
+
+class Review(BaseModel):
+    decision: Literal["accept", "reject"]
+    comment: str | None = None
+    step: str | None = Field(default=None, description="on reject: the earlier step to return to")
+    annotations: Any = Field(default=None, description="on accept: corrected annotations")
+
+
 def body_of(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` that documents ``model`` as the JSON request body."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
+            "content": {"application/json": {"schema": _inline(schema, defs)}},
         }
     }
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """Replace local ``$ref``s by their definitions (bodies here are small trees, no cycles)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {key: _inline(value, defs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    return node

@@ -99,8 +99,11 @@ class Project:
     base: Base
 
 
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` with its zone; naive values (SQLite hands those back) are UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def rfc3339(moment: datetime) -> str:
-    """RFC 3339 with offset; naive values (SQLite hands those back) are UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.isoformat()
+    """RFC 3339 with offset."""
+    return as_utc(moment).isoformat()

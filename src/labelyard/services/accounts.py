@@ -86,6 +86,17 @@ async def revoke_key(db: Database, *, key_id: object) -> None:
             raise NotFound(f"no live key {key}")
 
 
+async def authenticate_key(db: Database, *, api_key: str | None) -> str:
+    """The account of a live key; ``AuthFailure`` otherwise."""
+    if not api_key:
+        raise AuthFailure()
+    async with db.read() as conn:
+        account_id = await store.account_of_key(conn, key_hash=hash_key(api_key))
+    if account_id is None:
+        raise AuthFailure()
+    return account_id
+
+
 async def authorize(db: Database, *, api_key: str | None, project_id: str) -> Project:
     """The project, if ``api_key`` may act on it; else the documented 401/403/400."""
     if not api_key:

@@ -18,6 +18,7 @@ from labelyard.errors import (
     NotFound,
 )
 from labelyard.services import utcnow
+from labelyard.services.results import result_url
 from labelyard.store import Record
 from labelyard.store import batches as batch_store
 from labelyard.store import jobs as store
@@ -25,6 +26,7 @@ from labelyard.store import projects as project_store
 from labelyard.store.engine import Database
 
 MAX_BULK_JOBS = 10_000
+FIRST_STEP = "annotate"  # every workflow starts with an annotate step
 
 
 async def _workflow_refs(conn: AsyncConnection, project_id: str) -> dict[str, WorkflowRef]:
@@ -141,6 +143,8 @@ async def _insert(
                 "frames": spec.frames,
                 "annotations": 0,
                 "data": spec.data,
+                "step_index": 0,
+                "queue": FIRST_STEP,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -174,7 +178,7 @@ async def _insert(
         )
 
 
-def _job_view(row: Record) -> dict[str, Any]:
+def _job_view(row: Record, base_url: str) -> dict[str, Any]:
     return {
         "project_id": row.project_id,
         "reference_id": row.reference_id,
@@ -184,21 +188,23 @@ def _job_view(row: Record) -> dict[str, Any]:
         "work_flow_id": row.workflow_id,
         "priority_weight": row.priority_weight,
         "tag": row.tag,
-        "result": "",
+        "result": result_url(base_url, row.result_key) if row.status == "completed" else "",
     }
 
 
-async def get_job(db: Database, project: Project, *, job_id: str) -> dict[str, Any]:
+async def get_job(db: Database, project: Project, *, job_id: str, base_url: str) -> dict[str, Any]:
     """API.md 3.6: a job's metadata; ``result`` is ``""`` until the job has one."""
     job_id = require_uuid(job_id, "job_id")
     async with db.read() as conn:
         row = await store.get_job(conn, project_id=project.id, id=job_id)
     if row is None:
         raise NotFound(f"no job {job_id} in this project")
-    return _job_view(row)
+    return _job_view(row, base_url)
 
 
-async def find_job(db: Database, project: Project, *, reference_id: str | None) -> dict[str, Any]:
+async def find_job(
+    db: Database, project: Project, *, reference_id: str | None, base_url: str
+) -> dict[str, Any]:
     """API.md 4: the job with this reference id, for clients that lost a create response."""
     if not reference_id:
         raise MissingParameter("reference_id is required")
@@ -208,4 +214,4 @@ async def find_job(db: Database, project: Project, *, reference_id: str | None) 
         )
     if reference_id not in rows:
         raise NotFound(f"no job with reference_id {reference_id!r} in this project")
-    return _job_view(rows[reference_id])
+    return _job_view(rows[reference_id], base_url)

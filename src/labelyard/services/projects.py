@@ -19,6 +19,7 @@ from labelyard.core.model import (
     ProjectStats,
     rfc3339,
 )
+from labelyard.core.schema import parse_schema
 from labelyard.core.validation import require_name
 from labelyard.errors import InvalidInput, NotFound
 from labelyard.services import accounts, utcnow
@@ -201,4 +202,29 @@ async def project_stats(db: Database, project: Project) -> dict[str, Any]:
         "total_frames": stats.total_frames,
         "completed_frames": stats.completed_frames,
         "annotations": stats.annotations,
+    }
+
+
+async def set_label_schema(db: Database, *, project_id: object, schema: object) -> dict[str, Any]:
+    """Replace the project's label schema (validated for its base type)."""
+    project = require_uuid(project_id, "project_id")
+    async with db.write() as conn:
+        row = await store.get_project(conn, id=project)
+        if row is None:
+            raise NotFound(f"no project {project}")
+        parsed = parse_schema(schema, Base(row.base))
+        await store.set_label_schema(conn, id=project, label_schema=parsed.to_json())
+    return {"project_id": project, "schema": parsed.to_json()}
+
+
+async def get_label_schema(db: Database, *, project_id: object) -> dict[str, Any]:
+    """The project's label schema."""
+    project = require_uuid(project_id, "project_id")
+    async with db.read() as conn:
+        row = await store.get_project(conn, id=project)
+    if row is None:
+        raise NotFound(f"no project {project}")
+    return {
+        "project_id": project,
+        "schema": parse_schema(row.label_schema, Base(row.base)).to_json(),
     }

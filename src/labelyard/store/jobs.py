@@ -25,6 +25,7 @@ JOB_READ_COLUMNS = (
     job.c.priority_weight,
     job.c.tag,
     job.c.payload_hash,
+    job.c.result_key,
 )
 
 PAGE_COLUMNS = (

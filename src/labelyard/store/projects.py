@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -85,3 +86,11 @@ async def list_workflows(conn: AsyncConnection, *, project_id: str) -> list[Reco
         .order_by(workflow.c.is_default.desc(), workflow.c.created_at)
     )
     return list((await conn.execute(query)).all())
+
+
+async def set_label_schema(conn: AsyncConnection, *, id: str, label_schema: Any) -> bool:
+    """Replace the project's label schema; False if no such project."""
+    result = await conn.execute(
+        update(project).where(project.c.id == id).values(label_schema=label_schema)
+    )
+    return result.rowcount == 1

@@ -74,6 +74,7 @@ project = Table(
     Column("account_id", Id, nullable=False),
     Column("name", String(255), nullable=False),
     Column("base", String(32), nullable=False),
+    Column("label_schema", Json),
     Column("created_at", Timestamp, nullable=False),
     ForeignKeyConstraint(["account_id"], ["account.id"]),
     Index(None, "account_id"),
@@ -135,11 +136,75 @@ job = Table(
     Column("frames", Integer, nullable=False),
     Column("annotations", Integer, nullable=False, default=0),
     Column("data", Json, nullable=False),
+    # Lifecycle: where the job is in its workflow, who holds it, the work so far.
+    Column("step_index", SmallInteger, nullable=False, default=0),
+    # The step kind ("annotate"/"review") while the job waits for or is under work; NULL once
+    # completed or aborted, so finished jobs leave the queue index.
+    Column("queue", String(16)),
+    Column("lease_holder", Id),
+    Column("lease_expires_at", Timestamp),
+    Column("draft", Json),
+    Column("comment", Text),
+    Column("result_key", String(255)),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
+    Column("completed_at", Timestamp),
     PrimaryKeyConstraint("project_id", "id"),
     UniqueConstraint("project_id", "reference_id"),
     UniqueConstraint("project_id", "batch_id", "seq"),
     ForeignKeyConstraint(["project_id", "batch_id"], ["batch.project_id", "batch.id"]),
     ForeignKeyConstraint(["project_id", "workflow_id"], ["workflow.project_id", "workflow.id"]),
+)
+
+# The work queue: free jobs of a step, highest priority first, then oldest.
+Index(
+    "ix_job_queue",
+    job.c.project_id,
+    job.c.queue,
+    job.c.priority_weight.desc(),
+    job.c.created_at,
+    job.c.seq,
+)
+
+worker = Table(
+    "worker",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp),
+    ForeignKeyConstraint(["account_id"], ["account.id"]),
+    Index(None, "account_id"),
+)
+
+job_skip = Table(
+    "job_skip",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("job_id", Id, nullable=False),
+    Column("worker_id", Id, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "job_id", "worker_id"),
+)
+
+# Every transition of a job, written in the transaction of the change (the events to publish).
+job_transition = Table(
+    "job_transition",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("id", Id, nullable=False),
+    Column("job_id", Id, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("from_status", String(16), nullable=False),
+    Column("to_status", String(16), nullable=False),
+    Column("from_step", String(64)),
+    Column("to_step", String(64)),
+    Column("worker_id", Id),
+    Column("comment", Text),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    Index(None, "project_id", "job_id", "created_at"),
 )

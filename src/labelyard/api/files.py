@@ -1,0 +1,38 @@
+"""API.md 3.6: attachment links, and the signed private files they point to."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Security
+from starlette.responses import RedirectResponse, Response
+
+from labelyard.api.deps import State, api_key_header
+from labelyard.services import results
+
+
+async def attachment(
+    state: State,
+    url: str | None = None,
+    api_key: Annotated[str | None, Security(api_key_header)] = None,
+) -> Response:
+    """302 to a short-lived signed link of a result URL this server issued."""
+    link = await results.attachment_link(
+        state.db,
+        api_key=api_key,
+        url=url,
+        base_url=state.base_url,
+        file_key=state.file_key,
+        ttl=state.settings.file_link_seconds,
+    )
+    return RedirectResponse(link, status_code=302)
+
+
+async def file(
+    state: State, key: str, expires: str | None = None, signature: str | None = None
+) -> Response:
+    """A private file, given a valid, unexpired signature."""
+    body = await results.read_file(
+        state.blobs, key=key, expires=expires, signature=signature, file_key=state.file_key
+    )
+    return Response(body, media_type="application/json")

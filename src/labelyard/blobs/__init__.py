@@ -1,0 +1,35 @@
+"""Where results (and later exports) are kept: a small interface, chosen by configuration.
+
+Keys are relative paths such as ``results/<project_id>/<job_id>.json``. Each backend turns its
+provider's "not found" into ``BlobNotFound``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from labelyard.errors import NotFound
+
+
+class BlobNotFound(NotFound):
+    """No blob is stored under this key."""
+
+    default_message = "file not found"
+
+
+class BlobStore(Protocol):
+    """Put, get and delete bytes by key."""
+
+    async def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key``, replacing what was there; atomic for readers."""
+
+    async def get(self, key: str) -> bytes:
+        """The bytes under ``key``; ``BlobNotFound`` if none."""
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key`` if present."""
+
+
+def result_key(project_id: str, job_id: str) -> str:
+    """Where a job's result JSON is kept."""
+    return f"results/{project_id}/{job_id}.json"

@@ -1,0 +1,55 @@
+"""Blobs as files in a local directory (the default; one machine or a shared volume)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+from labelyard.blobs import BlobNotFound
+from labelyard.errors import InvalidInput
+
+
+class LocalBlobStore:
+    """Files under ``root``; writes go to a temporary file that is renamed into place."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not key or path == self.root or self.root not in path.parents:
+            raise InvalidInput("invalid file key")
+        return path
+
+    async def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` atomically."""
+        path = self._path(key)
+        await asyncio.to_thread(_write_atomically, path, data)
+
+    async def get(self, key: str) -> bytes:
+        """The bytes under ``key``."""
+        path = self._path(key)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            raise BlobNotFound() from None
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key`` if present."""
+        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,280 @@
+"""Annotations: what a valid one is (against the schema and the job), and the result document.
+
+Two layouts, as in API.md 3.6:
+- IMAGE and SEGMENTATION: ``{"rectangles": [...], "polygons": [...], "lines": [...],
+  "landmarks": [...], "cuboids": [...]}``; each object has ``_id``, ``label``, ``attributes``
+  (``{name: {"value": ...}}``) and its geometry.
+- VIDEO, SENSOR_FUSION and POINT_CLOUD_SEGMENTATION: a list of trackers ``{"_id", "type",
+  "label", "attributes", "frames": {frame_id: geometry}}``.
+
+Geometry, normalised to [0, 1] with the origin top-left: a rectangle has ``coordinates``, its 4
+corners TL, TR, BR, BL; a polygon ``points`` ``{"p1": {"x", "y"}, ...}`` (at least 3) and
+optional ``edges`` ``{"e1": ["p1", "p2"], ...}``; a line at least 2 ``points``, a landmark at
+least 1, a cuboid 8 (front face then back face, as drawn on the image).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from labelyard.core.model import Base
+from labelyard.core.schema import LabelClass, LabelSchema
+from labelyard.errors import InvalidInput
+
+IMAGE_KEYS = {
+    "rectangles": "rectangle",
+    "polygons": "polygon",
+    "lines": "line",
+    "landmarks": "landmark",
+    "cuboids": "cuboid",
+}
+MIN_POINTS = {"polygon": 3, "line": 2, "landmark": 1}
+CUBOID_POINTS = 8
+_EPSILON = 1e-9
+
+
+def uses_tracks(base: Base) -> bool:
+    """True where annotations are trackers across frames."""
+    return base in (Base.VIDEO, Base.SENSOR_FUSION, Base.POINT_CLOUD_SEGMENTATION)
+
+
+def empty(base: Base) -> Any:
+    """The annotations of a job nobody has touched."""
+    return [] if uses_tracks(base) else {key: [] for key in IMAGE_KEYS}
+
+
+def frame_ids(base: Base, data: dict[str, Any]) -> list[str]:
+    """The frame ids a job's annotations may refer to."""
+    if base is Base.VIDEO:
+        return [f["frame_id"] for f in data["video_data"]["frames"]]
+    if base is Base.SENSOR_FUSION:
+        return [f["frame_id"] for f in data["sensor_data"]["frames"]]
+    return ["0"]  # single-frame jobs
+
+
+def sensor_ids(data: dict[str, Any]) -> set[str]:
+    """The sensors of a sensor job (empty for other bases)."""
+    meta = data.get("sensor_data", {}).get("sensor_meta", []) if isinstance(data, dict) else []
+    return {m["id"] for m in meta if isinstance(m, dict) and "id" in m}
+
+
+def _fail(where: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{where}: {message}")
+
+
+def validate(annotations: object, *, base: Base, schema: LabelSchema, data: dict[str, Any]) -> int:
+    """Raise ``InvalidInput`` naming the offending path, else return the number of objects."""
+    ids: set[str] = set()
+    if uses_tracks(base):
+        if not isinstance(annotations, list):
+            raise _fail("annotations", "must be a list of trackers")
+        frames = set(frame_ids(base, data))
+        sensors = sensor_ids(data)
+        for i, tracker in enumerate(annotations):
+            _tracker(tracker, f"annotations[{i}]", schema, frames, sensors, ids)
+        return len(annotations)
+    if not isinstance(annotations, dict):
+        raise _fail("annotations", f"must be an object with {', '.join(IMAGE_KEYS)}")
+    count = 0
+    for key, items in annotations.items():
+        shape = IMAGE_KEYS.get(key)
+        if shape is None:
+            raise _fail(f"annotations.{key}", f"unknown; use {', '.join(IMAGE_KEYS)}")
+        if not isinstance(items, list):
+            raise _fail(f"annotations.{key}", "must be a list")
+        for i, item in enumerate(items):
+            where = f"annotations.{key}[{i}]"
+            if not isinstance(item, dict):
+                raise _fail(where, "must be an object")
+            _object_id(item, where, ids)
+            label_class = _label(item, where, schema, shape)
+            _attributes(item.get("attributes"), f"{where}.attributes", label_class)
+            _geometry(shape, item, where)
+        count += len(items)
+    return count
+
+
+def _object_id(item: dict[str, Any], where: str, ids: set[str]) -> None:
+    object_id = item.get("_id")
+    if not isinstance(object_id, str) or not object_id:
+        raise _fail(f"{where}._id", "must be a non-empty string")
+    if object_id in ids:
+        raise _fail(f"{where}._id", f"{object_id!r} is used twice in this job")
+    ids.add(object_id)
+
+
+def _label(item: dict[str, Any], where: str, schema: LabelSchema, shape: str) -> LabelClass | None:
+    label = item.get("label")
+    if not isinstance(label, str) or not label:
+        raise _fail(f"{where}.label", "must be a non-empty string")
+    if schema.open:
+        return None
+    label_class = schema.classes.get(label)
+    if label_class is None:
+        raise _fail(f"{where}.label", f"{label!r} is not a class of this project")
+    if shape not in label_class.shapes:
+        raise _fail(where, f"a {label!r} may not be drawn as a {shape}")
+    return label_class
+
+
+def _attributes(value: object, where: str, label_class: LabelClass | None) -> None:
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise _fail(where, 'must be an object of {name: {"value": ...}}')
+    for name, wrapped in value.items():
+        if not isinstance(wrapped, dict) or "value" not in wrapped:
+            raise _fail(f"{where}.{name}", 'must be {"value": ...}')
+    if label_class is None:
+        return
+    for name, wrapped in value.items():
+        attribute = label_class.attributes.get(name)
+        if attribute is None:
+            raise _fail(f"{where}.{name}", f"not an attribute of {label_class.name!r}")
+        _attribute_value(attribute.type, attribute.options, wrapped["value"], f"{where}.{name}")
+    for attribute in label_class.attributes.values():
+        if attribute.required and _blank(value.get(attribute.name, {}).get("value")):
+            raise _fail(f"{where}.{attribute.name}", "is required")
+
+
+def _blank(value: object) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _attribute_value(kind: str, options: tuple[str, ...], value: object, where: str) -> None:
+    if value is None:
+        return
+    if kind == "select":
+        if value not in options:
+            raise _fail(where, f"must be one of {', '.join(options)}")
+    elif kind == "multiselect":
+        if not isinstance(value, list) or any(v not in options for v in value):
+            raise _fail(where, f"must be a list of {', '.join(options)}")
+        if len(set(value)) != len(value):
+            raise _fail(where, "must not repeat an option")
+    elif kind == "text":
+        if not isinstance(value, str):
+            raise _fail(where, "must be a string")
+    elif kind == "number":
+        if type(value) not in (int, float) or not math.isfinite(value):  # type: ignore[arg-type]
+            raise _fail(where, "must be a number")
+    elif kind == "boolean" and not isinstance(value, bool):
+        raise _fail(where, "must be true or false")
+
+
+def _point(value: object, where: str) -> tuple[float, float]:
+    if not isinstance(value, dict):
+        raise _fail(where, 'must be {"x", "y"}')
+    coords = []
+    for axis in ("x", "y"):
+        v = value.get(axis)
+        if type(v) not in (int, float) or not math.isfinite(v):  # type: ignore[arg-type]
+            raise _fail(f"{where}.{axis}", "must be a number")
+        if not 0 <= v <= 1:  # type: ignore[operator]
+            raise _fail(f"{where}.{axis}", "must be within [0, 1] (normalised)")
+        coords.append(float(v))  # type: ignore[arg-type]
+    return coords[0], coords[1]
+
+
+def _geometry(shape: str, item: dict[str, Any], where: str) -> None:
+    if shape == "rectangle":
+        corners = item.get("coordinates")
+        if not isinstance(corners, list) or len(corners) != 4:
+            raise _fail(f"{where}.coordinates", "must be the 4 corners TL, TR, BR, BL")
+        tl, tr, br, bl = (_point(c, f"{where}.coordinates[{i}]") for i, c in enumerate(corners))
+        aligned = (
+            _close(tl[1], tr[1])
+            and _close(bl[1], br[1])
+            and _close(tl[0], bl[0])
+            and _close(tr[0], br[0])
+        )
+        if not aligned or tl[0] > tr[0] or tl[1] > bl[1]:
+            raise _fail(f"{where}.coordinates", "corners must be TL, TR, BR, BL of a rectangle")
+        return
+    points = item.get("points")
+    if not isinstance(points, dict):
+        raise _fail(f"{where}.points", 'must be {"p1": {"x", "y"}, ...}')
+    for name, point in points.items():
+        _point(point, f"{where}.points.{name}")
+    if shape == "cuboid":
+        if len(points) != CUBOID_POINTS:
+            raise _fail(f"{where}.points", f"a cuboid has {CUBOID_POINTS} points")
+        return
+    if len(points) < MIN_POINTS[shape]:
+        raise _fail(f"{where}.points", f"a {shape} needs at least {MIN_POINTS[shape]} points")
+    edges = item.get("edges")
+    if shape == "polygon" and edges is not None:
+        if not isinstance(edges, dict):
+            raise _fail(f"{where}.edges", 'must be {"e1": ["p1", "p2"], ...}')
+        for name, edge in edges.items():
+            if not (isinstance(edge, list) and len(edge) == 2 and all(p in points for p in edge)):
+                raise _fail(f"{where}.edges.{name}", "must join two of the polygon's points")
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= _EPSILON
+
+
+def _tracker(
+    tracker: object,
+    where: str,
+    schema: LabelSchema,
+    frames: set[str],
+    sensors: set[str],
+    ids: set[str],
+) -> None:
+    if not isinstance(tracker, dict):
+        raise _fail(where, "must be an object")
+    _object_id(tracker, where, ids)
+    shape = tracker.get("type")
+    if shape not in IMAGE_KEYS.values():
+        raise _fail(f"{where}.type", f"must be one of {', '.join(IMAGE_KEYS.values())}")
+    label_class = _label(tracker, where, schema, str(shape))
+    _attributes(tracker.get("attributes"), f"{where}.attributes", label_class)
+    per_frame = tracker.get("frames")
+    if not isinstance(per_frame, dict) or not per_frame:
+        raise _fail(f"{where}.frames", "must map at least one frame id to its geometry")
+    if label_class is not None and not label_class.tracked and len(per_frame) > 1:
+        raise _fail(f"{where}.frames", f"{label_class.name!r} objects are not tracked")
+    for frame_id, geometry in per_frame.items():
+        at = f"{where}.frames.{frame_id}"
+        if frame_id not in frames:
+            raise _fail(at, "is not a frame of this job")
+        if not isinstance(geometry, dict):
+            raise _fail(at, "must be an object")
+        sensor = geometry.get("sensor_id")
+        if sensor is not None and sensor not in sensors:
+            raise _fail(f"{at}.sensor_id", f"{sensor!r} is not a sensor of this job")
+        _geometry(str(shape), geometry, at)
+
+
+def result_document(base: Base, data: dict[str, Any], annotations: Any) -> dict[str, Any]:
+    """The result JSON of a completed job (API.md 3.6)."""
+    if not uses_tracks(base):
+        full = {key: list(annotations.get(key, [])) for key in IMAGE_KEYS}
+        return {"data": {"annotations": full, "image_url": data.get("image_url")}}
+    body: dict[str, Any] = {"annotation_data": {"annotations": list(annotations)}}
+    if base is Base.VIDEO:
+        body["video_data"] = data.get("video_data")
+    else:
+        body["sensor_data"] = data.get("sensor_data")
+    return {"data": body}
+
+
+def prelabels(base: Base, data: dict[str, Any]) -> Any:
+    """The first draft of a job: its ``maker_response`` when it has the right layout."""
+    maker = data.get("maker_response")
+    if uses_tracks(base):
+        return maker if isinstance(maker, list) else empty(base)
+    if isinstance(maker, dict) and set(maker) <= set(IMAGE_KEYS):
+        return {key: maker.get(key, []) for key in IMAGE_KEYS}
+    return empty(base)
+
+
+def count(base: Base, annotations: Iterable[Any] | dict[str, Any]) -> int:
+    """The number of annotation objects."""
+    if isinstance(annotations, dict):
+        return sum(len(v) for v in annotations.values() if isinstance(v, list))
+    return len(list(annotations))

@@ -1,0 +1,113 @@
+"""Steps shared by every change of a job's state: its route, its transition record, completion."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labelyard.blobs import BlobStore, result_key
+from labelyard.core import annotations as notes
+from labelyard.core.ids import new_id
+from labelyard.core.lifecycle import Route
+from labelyard.core.model import Base, JobStatus
+from labelyard.store import Record
+from labelyard.store import batches as batch_store
+from labelyard.store import history as history_store
+from labelyard.store import work as store
+
+
+def transition_record(
+    job: Record,
+    *,
+    action: str,
+    to_status: str,
+    route: Route,
+    to_index: int | None,
+    worker_id: str | None,
+    comment: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The history row of a change of ``job`` (from its current state to ``to_*``)."""
+    return {
+        "project_id": job.project_id,
+        "id": new_id(),
+        "job_id": job.id,
+        "action": action,
+        "from_status": job.status,
+        "to_status": to_status,
+        "from_step": route.name_of(job.step_index) if job.queue else None,
+        "to_step": route.name_of(to_index) if to_index is not None else None,
+        "worker_id": worker_id,
+        "comment": comment,
+        "created_at": now,
+    }
+
+
+async def route_of(conn: AsyncConnection, job: Record) -> Route:
+    """The steps of the job's workflow."""
+    kinds = await store.workflow_steps(conn, project_id=job.project_id, workflow_id=job.workflow_id)
+    return Route(tuple(kinds))
+
+
+async def complete(
+    conn: AsyncConnection,
+    blobs: BlobStore,
+    base: Base,
+    job: Record,
+    route: Route,
+    *,
+    annotations: Any,
+    action: str,
+    worker_id: str | None,
+    comment: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Finish the job: its result file, status, counters and transition, all or nothing.
+
+    The result is written before the transaction commits, so a completed job always has its
+    file; if the commit fails the file is simply overwritten by the next completion.
+    """
+    key = result_key(job.project_id, job.id)
+    count = notes.count(base, annotations)
+    await blobs.put(key, orjson.dumps(notes.result_document(base, job.data, annotations)))
+    await store.update_job(
+        conn,
+        project_id=job.project_id,
+        job_id=job.id,
+        status=JobStatus.COMPLETED.value,
+        queue=None,
+        lease_holder=None,
+        lease_expires_at=None,
+        draft=annotations,
+        annotations=count,
+        result_key=key,
+        completed_at=now,
+        updated_at=now,
+    )
+    await batch_store.add_to_counters(
+        conn,
+        project_id=job.project_id,
+        id=job.batch_id,
+        completed_jobs=1,
+        completed_frames=job.frames,
+        annotations=count,
+    )
+    await history_store.insert_transitions(
+        conn,
+        [
+            transition_record(
+                job,
+                action=action,
+                to_status=JobStatus.COMPLETED.value,
+                route=route,
+                to_index=None,
+                worker_id=worker_id,
+                comment=comment,
+                now=now,
+            )
+        ],
+    )
+    return {"job_id": job.id, "status": JobStatus.COMPLETED.value, "step": None}

@@ -1,0 +1,418 @@
+"""The worker API's use cases: claim, heartbeat, draft, submit, skip, review.
+
+Each runs in one write transaction: the job row is locked, the rule from ``core.lifecycle``
+decides, the job, its batch's counters and its transition record change together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labelyard.blobs import BlobStore
+from labelyard.core import annotations as notes
+from labelyard.core import lifecycle
+from labelyard.core.ids import new_id, require_uuid
+from labelyard.core.lifecycle import REVIEW, Route
+from labelyard.core.model import Base, JobStatus, as_utc, rfc3339
+from labelyard.core.schema import LabelSchema, parse_schema
+from labelyard.core.validation import require_name
+from labelyard.errors import AuthFailure, Forbidden, InvalidInput, NotFound
+from labelyard.services import utcnow
+from labelyard.services.lifecycle import complete, route_of, transition_record
+from labelyard.store import Record
+from labelyard.store import accounts as account_store
+from labelyard.store import history as history_store
+from labelyard.store import projects as project_store
+from labelyard.store import work as store
+from labelyard.store import workers as worker_store
+from labelyard.store.engine import Database
+
+WORKER_TOKEN_PREFIX = "lyw_"
+ROLES = tuple(lifecycle.ROLES)
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """An annotator, reviewer or program acting for an account."""
+
+    id: str
+    account_id: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkProject:
+    """What the worker API needs of a project."""
+
+    id: str
+    base: Base
+    schema: LabelSchema
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_worker(
+    db: Database, *, account_id: object, name: object, role: object
+) -> dict[str, str]:
+    """A worker of the account and its token (shown once, stored as a digest)."""
+    account = require_uuid(account_id, "account_id")
+    label = require_name(name)
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    token = WORKER_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    worker_id = new_id()
+    async with db.write() as conn:
+        if not await account_store.account_exists(conn, id=account):
+            raise NotFound(f"no account {account}")
+        await worker_store.insert_worker(
+            conn,
+            id=worker_id,
+            account_id=account,
+            name=label,
+            role=str(role),
+            token_hash=_digest(token),
+            now=utcnow(),
+        )
+    return {
+        "worker_id": worker_id,
+        "account_id": account,
+        "name": label,
+        "role": str(role),
+        "token": token,
+    }
+
+
+async def authenticate(db: Database, *, token: str | None) -> Worker:
+    """The worker presenting ``token``; 401 otherwise."""
+    if not token:
+        raise AuthFailure("missing worker token")
+    async with db.read() as conn:
+        row = await worker_store.worker_by_token(conn, token_hash=_digest(token))
+    if row is None:
+        raise AuthFailure("unknown or revoked worker token")
+    return Worker(id=row.id, account_id=row.account_id, name=row.name, role=row.role)
+
+
+async def _project(conn: AsyncConnection, worker: Worker, project_id: str) -> WorkProject:
+    canonical = require_uuid(project_id, "project_id")
+    row = await project_store.get_project(conn, id=canonical)
+    if row is None or row.account_id != worker.account_id:
+        raise Forbidden("this worker may not access this project")
+    base = Base(row.base)
+    return WorkProject(id=row.id, base=base, schema=parse_schema(row.label_schema, base))
+
+
+def _view(
+    job: Record, project: WorkProject, route: Route, *, draft: Any, lease_until: datetime
+) -> dict[str, Any]:
+    return {
+        "job_id": job.id,
+        "project_id": job.project_id,
+        "batch_id": job.batch_id,
+        "reference_id": job.reference_id,
+        "base": project.base.value,
+        "step": route.kinds[job.step_index],
+        "step_name": route.name_of(job.step_index),
+        "data": job.data,
+        "draft": draft,
+        "comment": job.comment,
+        "schema": project.schema.to_json(),
+        "lease_expires_at": rfc3339(lease_until),
+    }
+
+
+async def claim(
+    db: Database, worker: Worker, *, project_id: str, body: object, default_lease: int
+) -> dict[str, Any] | None:
+    """The next free job of the asked step, leased to this worker; None if the queue is empty."""
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    step = body.get("step", lifecycle.ANNOTATE)
+    lifecycle.check_role(worker.role, str(step))
+    now = utcnow()
+    until = lifecycle.lease_until(now, body.get("lease_seconds"), default_lease)
+    async with db.write() as conn:
+        project = await _project(conn, worker, project_id)
+        job = await store.next_free_job(
+            conn, project_id=project.id, queue=str(step), worker_id=worker.id, now=now
+        )
+        if job is None:
+            return None
+        route = await route_of(conn, job)
+        draft = job.draft if job.draft is not None else notes.prelabels(project.base, job.data)
+        await store.update_job(
+            conn,
+            project_id=project.id,
+            job_id=job.id,
+            status=JobStatus.IN_PROGRESS.value,
+            lease_holder=worker.id,
+            lease_expires_at=until,
+            draft=draft,
+            updated_at=now,
+        )
+        await history_store.insert_transitions(
+            conn,
+            [
+                transition_record(
+                    job,
+                    action="claim",
+                    to_status=JobStatus.IN_PROGRESS.value,
+                    route=route,
+                    to_index=job.step_index,
+                    worker_id=worker.id,
+                    comment=None,
+                    now=now,
+                )
+            ],
+        )
+        return _view(job, project, route, draft=draft, lease_until=until)
+
+
+async def _held(
+    conn: AsyncConnection, worker: Worker, project_id: str, job_id: str, now: datetime
+) -> tuple[WorkProject, Record]:
+    project = await _project(conn, worker, project_id)
+    job = await store.lock_job(conn, project_id=project.id, job_id=require_uuid(job_id, "job_id"))
+    if job is None:
+        raise NotFound("no such job in this project")
+    lifecycle.check_open(job.status)
+    expires = as_utc(job.lease_expires_at) if job.lease_expires_at else None
+    lifecycle.check_lease(job.lease_holder, expires, worker.id, now)
+    return project, job
+
+
+async def heartbeat(
+    db: Database, worker: Worker, *, project_id: str, job_id: str, body: object, default_lease: int
+) -> dict[str, str]:
+    """Extend the lease."""
+    fields = body if isinstance(body, dict) else {}
+    now = utcnow()
+    until = lifecycle.lease_until(now, fields.get("lease_seconds"), default_lease)
+    async with db.write() as conn:
+        project, job = await _held(conn, worker, project_id, job_id, now)
+        await store.update_job(conn, project_id=project.id, job_id=job.id, lease_expires_at=until)
+    return {"job_id": job.id, "lease_expires_at": rfc3339(until)}
+
+
+def _annotations(body: object, project: WorkProject, job: Record, *, required: bool) -> Any:
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    if "annotations" not in body:
+        if required:
+            raise InvalidInput("annotations: required")
+        return None
+    notes.validate(body["annotations"], base=project.base, schema=project.schema, data=job.data)
+    return body["annotations"]
+
+
+async def save_draft(
+    db: Database, worker: Worker, *, project_id: str, job_id: str, body: object
+) -> dict[str, Any]:
+    """Save work in progress (validated shapes, so a draft can always be submitted as is)."""
+    now = utcnow()
+    async with db.write() as conn:
+        project, job = await _held(conn, worker, project_id, job_id, now)
+        annotations = _annotations(body, project, job, required=True)
+        await store.update_job(
+            conn, project_id=project.id, job_id=job.id, draft=annotations, updated_at=now
+        )
+    return {"job_id": job.id, "saved_at": rfc3339(now)}
+
+
+async def _advance(
+    conn: AsyncConnection,
+    blobs: BlobStore,
+    project: WorkProject,
+    job: Record,
+    route: Route,
+    *,
+    action: str,
+    annotations: Any,
+    worker: Worker,
+    comment: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Move the job past its current step: to the next one, or to completed after the last."""
+    next_index = route.next_of(job.step_index)
+    if next_index is None:
+        return await complete(
+            conn,
+            blobs,
+            project.base,
+            job,
+            route,
+            annotations=annotations,
+            action=action,
+            worker_id=worker.id,
+            comment=comment,
+            now=now,
+        )
+    await store.update_job(
+        conn,
+        project_id=project.id,
+        job_id=job.id,
+        step_index=next_index,
+        queue=route.kinds[next_index],
+        lease_holder=None,
+        lease_expires_at=None,
+        draft=annotations,
+        updated_at=now,
+    )
+    await history_store.insert_transitions(
+        conn,
+        [
+            transition_record(
+                job,
+                action=action,
+                to_status=JobStatus.IN_PROGRESS.value,
+                route=route,
+                to_index=next_index,
+                worker_id=worker.id,
+                comment=comment,
+                now=now,
+            )
+        ],
+    )
+    return {
+        "job_id": job.id,
+        "status": JobStatus.IN_PROGRESS.value,
+        "step": route.name_of(next_index),
+    }
+
+
+async def submit(
+    db: Database, blobs: BlobStore, worker: Worker, *, project_id: str, job_id: str, body: object
+) -> dict[str, Any]:
+    """Hand in an annotate step's work; the job moves on."""
+    now = utcnow()
+    async with db.write() as conn:
+        project, job = await _held(conn, worker, project_id, job_id, now)
+        route = await route_of(conn, job)
+        if route.kinds[job.step_index] != lifecycle.ANNOTATE:
+            raise InvalidInput("this job is in a review step: use .../review")
+        annotations = _annotations(body, project, job, required=True)
+        return await _advance(
+            conn,
+            blobs,
+            project,
+            job,
+            route,
+            action="submit",
+            annotations=annotations,
+            worker=worker,
+            comment=None,
+            now=now,
+        )
+
+
+async def skip(
+    db: Database, worker: Worker, *, project_id: str, job_id: str, body: object
+) -> dict[str, Any]:
+    """Give the job back; it is not offered to this worker again."""
+    now = utcnow()
+    reason = body.get("reason") if isinstance(body, dict) else None
+    async with db.write() as conn:
+        project, job = await _held(conn, worker, project_id, job_id, now)
+        route = await route_of(conn, job)
+        await store.update_job(
+            conn,
+            project_id=project.id,
+            job_id=job.id,
+            lease_holder=None,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+        await store.add_skip(
+            conn, project_id=project.id, job_id=job.id, worker_id=worker.id, now=now
+        )
+        await history_store.insert_transitions(
+            conn,
+            [
+                transition_record(
+                    job,
+                    action="skip",
+                    to_status=job.status,
+                    route=route,
+                    to_index=job.step_index,
+                    worker_id=worker.id,
+                    comment=reason if isinstance(reason, str) else None,
+                    now=now,
+                )
+            ],
+        )
+    return {"job_id": job.id, "status": job.status, "step": route.name_of(job.step_index)}
+
+
+async def review(
+    db: Database, blobs: BlobStore, worker: Worker, *, project_id: str, job_id: str, body: object
+) -> dict[str, Any]:
+    """Accept (optionally with corrections) or reject back to an earlier step, with a comment."""
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    decision = body.get("decision")
+    if decision not in ("accept", "reject"):
+        raise InvalidInput("decision must be 'accept' or 'reject'")
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise InvalidInput("comment must be a string")
+    now = utcnow()
+    async with db.write() as conn:
+        project, job = await _held(conn, worker, project_id, job_id, now)
+        route = await route_of(conn, job)
+        if route.kinds[job.step_index] != REVIEW:
+            raise InvalidInput("this job is in an annotate step: use .../submit")
+        if decision == "accept":
+            corrected = _annotations(body, project, job, required=False)
+            annotations = corrected if corrected is not None else job.draft
+            return await _advance(
+                conn,
+                blobs,
+                project,
+                job,
+                route,
+                action="accept",
+                annotations=annotations,
+                worker=worker,
+                comment=comment,
+                now=now,
+            )
+        step = body.get("step")
+        target = route.reject_target(job.step_index, step if isinstance(step, str) else None)
+        await store.update_job(
+            conn,
+            project_id=project.id,
+            job_id=job.id,
+            step_index=target,
+            queue=route.kinds[target],
+            lease_holder=None,
+            lease_expires_at=None,
+            comment=comment,
+            updated_at=now,
+        )
+        await history_store.insert_transitions(
+            conn,
+            [
+                transition_record(
+                    job,
+                    action="reject",
+                    to_status=JobStatus.IN_PROGRESS.value,
+                    route=route,
+                    to_index=target,
+                    worker_id=worker.id,
+                    comment=comment,
+                    now=now,
+                )
+            ],
+        )
+    return {"job_id": job.id, "status": JobStatus.IN_PROGRESS.value, "step": route.name_of(target)}

@@ -1,0 +1,137 @@
+"""The work queue: claiming the next free job exclusively, and changing a job under lock.
+
+Claims are exclusive across processes: on PostgreSQL the candidate row is taken with
+``FOR UPDATE SKIP LOCKED``; on SQLite every write transaction starts with ``BEGIN IMMEDIATE``,
+which holds the database's write lock from the first statement, so one claim runs at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labelyard.store import Record
+from labelyard.store.tables import job, job_skip, workflow
+
+WORK_COLUMNS = (
+    job.c.id,
+    job.c.project_id,
+    job.c.batch_id,
+    job.c.reference_id,
+    job.c.status,
+    job.c.workflow_id,
+    job.c.tag,
+    job.c.priority_weight,
+    job.c.frames,
+    job.c.annotations,
+    job.c.data,
+    job.c.step_index,
+    job.c.queue,
+    job.c.lease_holder,
+    job.c.lease_expires_at,
+    job.c.draft,
+    job.c.comment,
+    job.c.result_key,
+)
+
+
+def _locking(conn: AsyncConnection, query: Any, *, skip_locked: bool = False) -> Any:
+    if conn.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=skip_locked)
+    return query  # SQLite: the write transaction already holds the database lock
+
+
+async def next_free_job(
+    conn: AsyncConnection, *, project_id: str, queue: str, worker_id: str, now: datetime
+) -> Record | None:
+    """The job this worker should take next in ``queue``, locked for this transaction.
+
+    Free means: waiting in that step, with no lease or an expired one, and not skipped by this
+    worker. Highest ``priority_weight`` first, then oldest.
+    """
+    skipped = exists().where(
+        job_skip.c.project_id == job.c.project_id,
+        job_skip.c.job_id == job.c.id,
+        job_skip.c.worker_id == worker_id,
+    )
+    query = (
+        select(*WORK_COLUMNS)
+        .where(
+            job.c.project_id == project_id,
+            job.c.queue == queue,
+            or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
+            ~skipped,
+        )
+        .order_by(job.c.priority_weight.desc(), job.c.created_at, job.c.seq)
+        .limit(1)
+    )
+    return (await conn.execute(_locking(conn, query, skip_locked=True))).first()
+
+
+async def lock_job(conn: AsyncConnection, *, project_id: str, job_id: str) -> Record | None:
+    """A job of the project, locked for the rest of the transaction."""
+    query = select(*WORK_COLUMNS).where(job.c.project_id == project_id, job.c.id == job_id)
+    return (await conn.execute(_locking(conn, query))).first()
+
+
+async def update_job(conn: AsyncConnection, *, project_id: str, job_id: str, **values: Any) -> None:
+    """Set columns of one job."""
+    await conn.execute(
+        update(job).where(job.c.project_id == project_id, job.c.id == job_id).values(**values)
+    )
+
+
+async def add_skip(
+    conn: AsyncConnection, *, project_id: str, job_id: str, worker_id: str, now: datetime
+) -> None:
+    """Remember that this worker skipped this job (it is not offered to them again)."""
+    found = await conn.scalar(
+        select(job_skip.c.job_id).where(
+            and_(
+                job_skip.c.project_id == project_id,
+                job_skip.c.job_id == job_id,
+                job_skip.c.worker_id == worker_id,
+            )
+        )
+    )
+    if found is None:
+        await conn.execute(
+            job_skip.insert().values(
+                project_id=project_id, job_id=job_id, worker_id=worker_id, created_at=now
+            )
+        )
+
+
+async def workflow_steps(conn: AsyncConnection, *, project_id: str, workflow_id: str) -> list[str]:
+    """The step kinds of a workflow."""
+    steps = await conn.scalar(
+        select(workflow.c.steps).where(
+            workflow.c.project_id == project_id, workflow.c.id == workflow_id
+        )
+    )
+    return list(steps or [])
+
+
+async def open_jobs_of_batch(
+    conn: AsyncConnection, *, project_id: str, batch_id: str, statuses: Sequence[str]
+) -> list[Record]:
+    """The batch's jobs in ``statuses``, locked, for a change to all of them."""
+    query = select(job.c.id, job.c.status, job.c.step_index, job.c.workflow_id).where(
+        job.c.project_id == project_id, job.c.batch_id == batch_id, job.c.status.in_(statuses)
+    )
+    return list((await conn.execute(_locking(conn, query))).all())
+
+
+async def set_jobs(
+    conn: AsyncConnection, *, project_id: str, job_ids: Sequence[str], **values: Any
+) -> None:
+    """Set the same columns on many jobs of the project."""
+    for start in range(0, len(job_ids), 1000):
+        chunk = list(job_ids[start : start + 1000])
+        await conn.execute(
+            update(job).where(job.c.project_id == project_id, job.c.id.in_(chunk)).values(**values)
+        )
