@@ -162,6 +162,28 @@ class ProjectHandle:
         return body
 
 
+@dataclass
+class WorkerHandle:
+    """A worker of an account, with a client carrying its token."""
+
+    worker_id: str
+    role: str
+    api: httpx.Client
+
+
+def make_worker(server: Server, account_id: str, role: str = "both") -> WorkerHandle:
+    """A new worker of the account, through the admin API."""
+    with server.admin() as admin:
+        created = admin.post(
+            f"/admin/v1/accounts/{account_id}/workers", json={"name": f"w-{role}", "role": role}
+        ).json()["data"]
+    return WorkerHandle(
+        worker_id=created["worker_id"],
+        role=role,
+        api=server.client(authorization=f"Bearer {created['token']}"),
+    )
+
+
 def make_project(server: Server, base: str = "IMAGE", *, name: str = "test") -> ProjectHandle:
     """A new account with one project of ``base``, through the admin API."""
     with server.admin() as admin:
@@ -187,6 +209,20 @@ def new_project(server: Server) -> Iterator[Callable[..., ProjectHandle]]:
 
     def factory(base: str = "IMAGE", *, name: str = "test") -> ProjectHandle:
         made.append(make_project(server, base, name=name))
+        return made[-1]
+
+    yield factory
+    for handle in made:
+        handle.api.close()
+
+
+@pytest.fixture
+def new_worker(server: Server) -> Iterator[Callable[..., WorkerHandle]]:
+    """A factory of workers; their clients close afterwards."""
+    made: list[WorkerHandle] = []
+
+    def factory(account_id: str, role: str = "both") -> WorkerHandle:
+        made.append(make_worker(server, account_id, role))
         return made[-1]
 
     yield factory
