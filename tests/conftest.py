@@ -38,7 +38,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _pg_admin(url: str, sql: str) -> None:
+def pg_admin(url: str, sql: str) -> None:
     async def run() -> None:
         conn = await asyncpg.connect(url, timeout=5)
         try:
@@ -54,7 +54,7 @@ def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this run; its URL."""
     name = f"labelyard_test_{os.getpid()}_{secrets.token_hex(3)}"
     try:
-        _pg_admin(PG_URL, f'CREATE DATABASE "{name}"')
+        pg_admin(PG_URL, f'CREATE DATABASE "{name}"')
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         reason = f"PostgreSQL unreachable at {PG_URL}: {exc!r}"
         if os.environ.get("CI") == "true":
@@ -62,7 +62,7 @@ def pg_database() -> Iterator[str]:
         pytest.skip(reason)
     base, _, _ = PG_URL.rpartition("/")
     yield f"{base}/{name}"
-    _pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass
