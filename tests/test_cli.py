@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -105,3 +106,51 @@ def test_bad_input_is_a_message_not_a_traceback(server: Server, args: tuple[str,
     assert done.returncode == 1
     assert "error" in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_schema_set_from_yaml_and_workers_create(server: Server, tmp_path: Path) -> None:
+    project = cli_json(server, "projects", "create", "--name", "schema", "--base", "VIDEO")
+    schema = tmp_path / "schema.yaml"
+    schema.write_text(
+        "classes:\n"
+        "  - name: car\n"
+        "    shapes: [rectangle]\n"
+        "    attributes:\n"
+        "      - {name: color, type: select, options: [red, blue], required: true}\n"
+    )
+    saved = cli_json(server, "schema", "set", "--project", project["project_id"], str(schema))
+    car = saved["schema"]["classes"][0]
+    assert car["name"] == "car" and car["tracked"] is True
+    assert car["attributes"][0]["options"] == ["red", "blue"]
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"classes": [{"name": "car", "shapes": ["circle"]}]}')
+    done = cli(server, "schema", "set", "--project", project["project_id"], str(broken))
+    assert done.returncode == 1 and "schema.classes[0].shapes" in done.stderr
+
+    worker = cli_json(
+        server,
+        "workers",
+        "create",
+        "--account",
+        project["account_id"],
+        "--name",
+        "ann",
+        "--role",
+        "annotator",
+    )
+    assert set(worker) == {"worker_id", "account_id", "name", "role", "token"}
+    with server.client(authorization=f"Bearer {worker['token']}") as api:
+        response = api.post(f"/work/v1/projects/{project['project_id']}/claim", json={})
+        assert response.status_code == 204  # authenticated, queue empty
+    bad_role = cli(
+        server,
+        "workers",
+        "create",
+        "--account",
+        project["account_id"],
+        "--name",
+        "x",
+        "--role",
+        "boss",
+    )
+    assert bad_role.returncode == 1 and "role" in bad_role.stderr
