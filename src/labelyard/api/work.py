@@ -15,37 +15,35 @@ from labelyard.services.work import Worker
 
 
 async def worker_access(
+    project_id: str,
     state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> Worker:
-    """The worker whose token is in ``Authorization: Bearer ...``."""
-    return await work.authenticate(state.db, token=credentials.credentials if credentials else None)
+    """The worker whose token is in ``Authorization: Bearer ...``, in the path's project."""
+    token = credentials.credentials if credentials else None
+    return await work.authorize(state.db, token=token, project_id=project_id)
 
 
 WorkerAccess = Annotated[Worker, Depends(worker_access)]
 
 
-async def claim(worker: WorkerAccess, state: State, project_id: str, body: Body) -> Response:
+async def claim(worker: WorkerAccess, state: State, body: Body) -> Response:
     """Lease the next free job of a step; 204 when there is none."""
     job = await work.claim(
         state.db,
         worker,
-        project_id=project_id,
         body=body,
         default_lease=state.settings.lease_seconds,
     )
     return ok(job) if job is not None else Response(status_code=204)
 
 
-async def heartbeat(
-    worker: WorkerAccess, state: State, project_id: str, job_id: str, body: Body
-) -> Response:
+async def heartbeat(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Extend the lease on a job."""
     return ok(
         await work.heartbeat(
             state.db,
             worker,
-            project_id=project_id,
             job_id=job_id,
             body=body,
             default_lease=state.settings.lease_seconds,
@@ -53,39 +51,21 @@ async def heartbeat(
     )
 
 
-async def draft(
-    worker: WorkerAccess, state: State, project_id: str, job_id: str, body: Body
-) -> Response:
+async def draft(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Save work in progress."""
-    return ok(
-        await work.save_draft(state.db, worker, project_id=project_id, job_id=job_id, body=body)
-    )
+    return ok(await work.save_draft(state.db, worker, job_id=job_id, body=body))
 
 
-async def submit(
-    worker: WorkerAccess, state: State, project_id: str, job_id: str, body: Body
-) -> Response:
+async def submit(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Hand in the annotations of an annotate step."""
-    return ok(
-        await work.submit(
-            state.db, state.blobs, worker, project_id=project_id, job_id=job_id, body=body
-        )
-    )
+    return ok(await work.submit(state.db, state.blobs, worker, job_id=job_id, body=body))
 
 
-async def skip(
-    worker: WorkerAccess, state: State, project_id: str, job_id: str, body: Body
-) -> Response:
+async def skip(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Give a job back without working it."""
-    return ok(await work.skip(state.db, worker, project_id=project_id, job_id=job_id, body=body))
+    return ok(await work.skip(state.db, worker, job_id=job_id, body=body))
 
 
-async def review(
-    worker: WorkerAccess, state: State, project_id: str, job_id: str, body: Body
-) -> Response:
+async def review(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Accept or reject a job in a review step."""
-    return ok(
-        await work.review(
-            state.db, state.blobs, worker, project_id=project_id, job_id=job_id, body=body
-        )
-    )
+    return ok(await work.review(state.db, state.blobs, worker, job_id=job_id, body=body))

@@ -46,10 +46,9 @@ def transition_record(
     }
 
 
-async def route_of(conn: AsyncConnection, job: Record) -> Route:
-    """The steps of the job's workflow."""
-    kinds = await store.workflow_steps(conn, project_id=job.project_id, workflow_id=job.workflow_id)
-    return Route(tuple(kinds))
+def route_of(job: Record) -> Route:
+    """The steps of the job's workflow (read with the job by ``store.work``)."""
+    return Route(tuple(job.steps))
 
 
 async def complete(

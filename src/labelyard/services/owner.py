@@ -32,7 +32,7 @@ async def abort_job(db: Database, project: Project, *, job_id: str) -> dict[str,
             raise Conflict(
                 f"the job is {job.status}; only created or in-progress jobs can be aborted"
             )
-        route = await route_of(conn, job)
+        route = route_of(job)
         await store.update_job(
             conn,
             project_id=project.id,
@@ -74,14 +74,8 @@ async def abort_batch(db: Database, project: Project, *, batch_id: str) -> dict[
         jobs = await store.open_jobs_of_batch(
             conn, project_id=project.id, batch_id=batch_id, statuses=OPEN
         )
-        routes: dict[str, Route] = {}
         records = []
         for job in jobs:
-            if job.workflow_id not in routes:
-                kinds = await store.workflow_steps(
-                    conn, project_id=project.id, workflow_id=job.workflow_id
-                )
-                routes[job.workflow_id] = Route(tuple(kinds))
             records.append(
                 {
                     "project_id": project.id,
@@ -90,7 +84,7 @@ async def abort_batch(db: Database, project: Project, *, batch_id: str) -> dict[
                     "action": "abort",
                     "from_status": job.status,
                     "to_status": JobStatus.ABORTED.value,
-                    "from_step": routes[job.workflow_id].name_of(job.step_index),
+                    "from_step": Route(tuple(job.steps)).name_of(job.step_index),
                     "to_step": None,
                     "worker_id": None,
                     "comment": None,
@@ -131,7 +125,7 @@ async def reopen_job(
             raise Conflict(
                 f"the job is {job.status}; only completed or aborted jobs can be reopened"
             )
-        route = await route_of(conn, job)
+        route = route_of(job)
         step = body.get("step") or route.name_of(0)
         index = route.index_of(str(step))
         if job.status == JobStatus.COMPLETED.value:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from labelyard.blobs import BlobStore
 from labelyard.core import annotations as notes
 from labelyard.core import lifecycle
-from labelyard.core.ids import new_id, require_uuid
+from labelyard.core.ids import new_id, parse_uuid, require_uuid
 from labelyard.core.lifecycle import REVIEW, Route
 from labelyard.core.model import Base, JobStatus, as_utc, rfc3339
 from labelyard.core.schema import LabelSchema, parse_schema
@@ -28,7 +28,6 @@ from labelyard.services.lifecycle import complete, route_of, transition_record
 from labelyard.store import Record
 from labelyard.store import accounts as account_store
 from labelyard.store import history as history_store
-from labelyard.store import projects as project_store
 from labelyard.store import work as store
 from labelyard.store import workers as worker_store
 from labelyard.store.engine import Database
@@ -38,22 +37,23 @@ ROLES = tuple(lifecycle.ROLES)
 
 
 @dataclass(frozen=True, slots=True)
-class Worker:
-    """An annotator, reviewer or program acting for an account."""
-
-    id: str
-    account_id: str
-    name: str
-    role: str
-
-
-@dataclass(frozen=True, slots=True)
 class WorkProject:
     """What the worker API needs of a project."""
 
     id: str
     base: Base
     schema: LabelSchema
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """An annotator, reviewer or program of an account, acting in one of its projects."""
+
+    id: str
+    account_id: str
+    name: str
+    role: str
+    project: WorkProject
 
 
 def _digest(token: str) -> str:
@@ -91,24 +91,26 @@ async def create_worker(
     }
 
 
-async def authenticate(db: Database, *, token: str | None) -> Worker:
-    """The worker presenting ``token``; 401 otherwise."""
+async def authorize(db: Database, *, token: str | None, project_id: str) -> Worker:
+    """The worker presenting ``token``, in a project of its account; else 401 / 403."""
     if not token:
         raise AuthFailure("missing worker token")
+    canonical = parse_uuid(project_id)
     async with db.read() as conn:
-        row = await worker_store.worker_by_token(conn, token_hash=_digest(token))
+        row = await worker_store.worker_for_project(
+            conn, token_hash=_digest(token), project_id=canonical or ""
+        )
     if row is None:
         raise AuthFailure("unknown or revoked worker token")
-    return Worker(id=row.id, account_id=row.account_id, name=row.name, role=row.role)
-
-
-async def _project(conn: AsyncConnection, worker: Worker, project_id: str) -> WorkProject:
-    canonical = require_uuid(project_id, "project_id")
-    row = await project_store.get_project(conn, id=canonical)
-    if row is None or row.account_id != worker.account_id:
+    if canonical is None:
+        raise InvalidInput("project_id must be a UUID")
+    if row.project_id is None or row.project_account_id != row.account_id:
         raise Forbidden("this worker may not access this project")
     base = Base(row.base)
-    return WorkProject(id=row.id, base=base, schema=parse_schema(row.label_schema, base))
+    project = WorkProject(id=row.project_id, base=base, schema=parse_schema(row.label_schema, base))
+    return Worker(
+        id=row.id, account_id=row.account_id, name=row.name, role=row.role, project=project
+    )
 
 
 def _view(
@@ -131,7 +133,7 @@ def _view(
 
 
 async def claim(
-    db: Database, worker: Worker, *, project_id: str, body: object, default_lease: int
+    db: Database, worker: Worker, *, body: object, default_lease: int
 ) -> dict[str, Any] | None:
     """The next free job of the asked step, leased to this worker; None if the queue is empty."""
     if body is None:
@@ -142,14 +144,23 @@ async def claim(
     lifecycle.check_role(worker.role, str(step))
     now = utcnow()
     until = lifecycle.lease_until(now, body.get("lease_seconds"), default_lease)
+    project = worker.project
+    if db.is_sqlite:
+        # SQLite has a single writer: look for a free job before queueing for the write lock,
+        # so empty queues cost a read. The claim itself is decided under the lock below.
+        async with db.read() as conn:
+            found = await store.next_free_job(
+                conn, project_id=project.id, queue=str(step), worker_id=worker.id, now=now
+            )
+        if found is None:
+            return None
     async with db.write() as conn:
-        project = await _project(conn, worker, project_id)
         job = await store.next_free_job(
             conn, project_id=project.id, queue=str(step), worker_id=worker.id, now=now
         )
         if job is None:
             return None
-        route = await route_of(conn, job)
+        route = route_of(job)
         draft = job.draft if job.draft is not None else notes.prelabels(project.base, job.data)
         await store.update_job(
             conn,
@@ -180,9 +191,9 @@ async def claim(
 
 
 async def _held(
-    conn: AsyncConnection, worker: Worker, project_id: str, job_id: str, now: datetime
+    conn: AsyncConnection, worker: Worker, job_id: str, now: datetime
 ) -> tuple[WorkProject, Record]:
-    project = await _project(conn, worker, project_id)
+    project = worker.project
     job = await store.lock_job(conn, project_id=project.id, job_id=require_uuid(job_id, "job_id"))
     if job is None:
         raise NotFound("no such job in this project")
@@ -193,14 +204,14 @@ async def _held(
 
 
 async def heartbeat(
-    db: Database, worker: Worker, *, project_id: str, job_id: str, body: object, default_lease: int
+    db: Database, worker: Worker, *, job_id: str, body: object, default_lease: int
 ) -> dict[str, str]:
     """Extend the lease."""
     fields = body if isinstance(body, dict) else {}
     now = utcnow()
     until = lifecycle.lease_until(now, fields.get("lease_seconds"), default_lease)
     async with db.write() as conn:
-        project, job = await _held(conn, worker, project_id, job_id, now)
+        project, job = await _held(conn, worker, job_id, now)
         await store.update_job(conn, project_id=project.id, job_id=job.id, lease_expires_at=until)
     return {"job_id": job.id, "lease_expires_at": rfc3339(until)}
 
@@ -216,13 +227,11 @@ def _annotations(body: object, project: WorkProject, job: Record, *, required: b
     return body["annotations"]
 
 
-async def save_draft(
-    db: Database, worker: Worker, *, project_id: str, job_id: str, body: object
-) -> dict[str, Any]:
+async def save_draft(db: Database, worker: Worker, *, job_id: str, body: object) -> dict[str, Any]:
     """Save work in progress (validated shapes, so a draft can always be submitted as is)."""
     now = utcnow()
     async with db.write() as conn:
-        project, job = await _held(conn, worker, project_id, job_id, now)
+        project, job = await _held(conn, worker, job_id, now)
         annotations = _annotations(body, project, job, required=True)
         await store.update_job(
             conn, project_id=project.id, job_id=job.id, draft=annotations, updated_at=now
@@ -292,13 +301,13 @@ async def _advance(
 
 
 async def submit(
-    db: Database, blobs: BlobStore, worker: Worker, *, project_id: str, job_id: str, body: object
+    db: Database, blobs: BlobStore, worker: Worker, *, job_id: str, body: object
 ) -> dict[str, Any]:
     """Hand in an annotate step's work; the job moves on."""
     now = utcnow()
     async with db.write() as conn:
-        project, job = await _held(conn, worker, project_id, job_id, now)
-        route = await route_of(conn, job)
+        project, job = await _held(conn, worker, job_id, now)
+        route = route_of(job)
         if route.kinds[job.step_index] != lifecycle.ANNOTATE:
             raise InvalidInput("this job is in a review step: use .../review")
         annotations = _annotations(body, project, job, required=True)
@@ -316,15 +325,13 @@ async def submit(
         )
 
 
-async def skip(
-    db: Database, worker: Worker, *, project_id: str, job_id: str, body: object
-) -> dict[str, Any]:
+async def skip(db: Database, worker: Worker, *, job_id: str, body: object) -> dict[str, Any]:
     """Give the job back; it is not offered to this worker again."""
     now = utcnow()
     reason = body.get("reason") if isinstance(body, dict) else None
     async with db.write() as conn:
-        project, job = await _held(conn, worker, project_id, job_id, now)
-        route = await route_of(conn, job)
+        project, job = await _held(conn, worker, job_id, now)
+        route = route_of(job)
         await store.update_job(
             conn,
             project_id=project.id,
@@ -355,7 +362,7 @@ async def skip(
 
 
 async def review(
-    db: Database, blobs: BlobStore, worker: Worker, *, project_id: str, job_id: str, body: object
+    db: Database, blobs: BlobStore, worker: Worker, *, job_id: str, body: object
 ) -> dict[str, Any]:
     """Accept (optionally with corrections) or reject back to an earlier step, with a comment."""
     if not isinstance(body, dict):
@@ -368,8 +375,8 @@ async def review(
         raise InvalidInput("comment must be a string")
     now = utcnow()
     async with db.write() as conn:
-        project, job = await _held(conn, worker, project_id, job_id, now)
-        route = await route_of(conn, job)
+        project, job = await _held(conn, worker, job_id, now)
+        route = route_of(job)
         if route.kinds[job.step_index] != REVIEW:
             raise InvalidInput("this job is in an annotate step: use .../submit")
         if decision == "accept":

@@ -36,12 +36,16 @@ WORK_COLUMNS = (
     job.c.draft,
     job.c.comment,
     job.c.result_key,
+    workflow.c.steps,
+)
+_WITH_STEPS = job.join(
+    workflow, (workflow.c.project_id == job.c.project_id) & (workflow.c.id == job.c.workflow_id)
 )
 
 
 def _locking(conn: AsyncConnection, query: Any, *, skip_locked: bool = False) -> Any:
     if conn.dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=skip_locked)
+        return query.with_for_update(of=job, skip_locked=skip_locked)
     return query  # SQLite: the write transaction already holds the database lock
 
 
@@ -60,6 +64,7 @@ async def next_free_job(
     )
     query = (
         select(*WORK_COLUMNS)
+        .select_from(_WITH_STEPS)
         .where(
             job.c.project_id == project_id,
             job.c.queue == queue,
@@ -73,8 +78,12 @@ async def next_free_job(
 
 
 async def lock_job(conn: AsyncConnection, *, project_id: str, job_id: str) -> Record | None:
-    """A job of the project, locked for the rest of the transaction."""
-    query = select(*WORK_COLUMNS).where(job.c.project_id == project_id, job.c.id == job_id)
+    """A job of the project (with its workflow's steps), locked for the rest of the transaction."""
+    query = (
+        select(*WORK_COLUMNS)
+        .select_from(_WITH_STEPS)
+        .where(job.c.project_id == project_id, job.c.id == job_id)
+    )
     return (await conn.execute(_locking(conn, query))).first()
 
 
@@ -106,22 +115,18 @@ async def add_skip(
         )
 
 
-async def workflow_steps(conn: AsyncConnection, *, project_id: str, workflow_id: str) -> list[str]:
-    """The step kinds of a workflow."""
-    steps = await conn.scalar(
-        select(workflow.c.steps).where(
-            workflow.c.project_id == project_id, workflow.c.id == workflow_id
-        )
-    )
-    return list(steps or [])
-
-
 async def open_jobs_of_batch(
     conn: AsyncConnection, *, project_id: str, batch_id: str, statuses: Sequence[str]
 ) -> list[Record]:
     """The batch's jobs in ``statuses``, locked, for a change to all of them."""
-    query = select(job.c.id, job.c.status, job.c.step_index, job.c.workflow_id).where(
-        job.c.project_id == project_id, job.c.batch_id == batch_id, job.c.status.in_(statuses)
+    query = (
+        select(job.c.id, job.c.status, job.c.step_index, workflow.c.steps)
+        .select_from(_WITH_STEPS)
+        .where(
+            job.c.project_id == project_id,
+            job.c.batch_id == batch_id,
+            job.c.status.in_(statuses),
+        )
     )
     return list((await conn.execute(_locking(conn, query))).all())
 
