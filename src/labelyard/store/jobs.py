@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, and_, select
+from sqlalchemy import Insert, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -95,17 +95,20 @@ async def page_jobs(
     """The batch's name and up to ``limit`` of its jobs after keyset position ``after``.
 
     ``None`` if the project has no such batch. One statement: the batch row outer-joined to the
-    page of its jobs, read in order from the ``(project_id, batch_id, seq)`` index.
+    page, which is a ``LIMIT``-ed range read of the ``(project_id, batch_id, seq)`` index, so it
+    costs the same at any depth on both engines.
     """
-    on = [job.c.project_id == batch.c.project_id, job.c.batch_id == batch.c.id, job.c.seq > after]
+    page = select(*PAGE_COLUMNS).where(
+        job.c.project_id == project_id, job.c.batch_id == batch_id, job.c.seq > after
+    )
     if statuses:
-        on.append(job.c.status.in_(statuses))
+        page = page.where(job.c.status.in_(statuses))
+    rows_of_page = page.order_by(job.c.seq).limit(limit).subquery("page")
     query = (
-        select(batch.c.name.label("batch_name"), *PAGE_COLUMNS)
-        .select_from(batch.outerjoin(job, and_(*on)))
+        select(batch.c.name.label("batch_name"), *rows_of_page.c)
+        .select_from(batch.outerjoin(rows_of_page, true()))
         .where(batch.c.project_id == project_id, batch.c.id == batch_id)
-        .order_by(job.c.seq)
-        .limit(limit)
+        .order_by(rows_of_page.c.seq)
     )
     rows = list((await conn.execute(query)).all())
     if not rows:

@@ -1,0 +1,115 @@
+"""Jobs completed per second by a pool of simulated workers (claim + submit + accept).
+
+Each worker loops: claim a review job and accept it, else claim an annotate job and submit it,
+until both queues are empty. Reported: completed jobs/s over the whole run, and the median and
+p99 latency of claim calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from typing import Any
+
+import httpx
+
+ANNOTATIONS = {
+    "rectangles": [
+        {
+            "_id": "r1",
+            "label": "car",
+            "attributes": {},
+            "coordinates": [
+                {"x": 0.1, "y": 0.1},
+                {"x": 0.3, "y": 0.1},
+                {"x": 0.3, "y": 0.3},
+                {"x": 0.1, "y": 0.3},
+            ],
+        }
+    ]
+}
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def bench_lifecycle(
+    base_url: str, admin_token: str, *, jobs: int = 2000, workers: int = 8
+) -> dict[str, Any]:
+    """Run the workflow of ``jobs`` IMAGE jobs with ``workers`` concurrent workers."""
+    admin = {"authorization": f"Bearer {admin_token}"}
+    async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
+        project = (
+            await client.post(
+                "/admin/v1/projects", headers=admin, json={"name": "lifecycle", "base": "IMAGE"}
+            )
+        ).json()["data"]
+        pid = project["project_id"]
+        key = {"x-api-key": project["api_key"]}
+        for start in range(0, jobs, 10_000):
+            batch = [
+                {
+                    "reference_id": f"lc{i}",
+                    "work_flow_id": project["work_flow_id"],
+                    "data": {"image_url": f"https://img.example/{i}.jpg"},
+                }
+                for i in range(start, min(jobs, start + 10_000))
+            ]
+            reply = await client.post(
+                f"/v1/projects/{pid}/jobs/bulk", headers=key, json={"jobs": batch}
+            )
+            reply.raise_for_status()
+        tokens = []
+        for i in range(workers):
+            made = await client.post(
+                f"/admin/v1/accounts/{project['account_id']}/workers",
+                headers=admin,
+                json={"name": f"bench-{i}", "role": "both"},
+            )
+            tokens.append(made.json()["data"]["token"])
+
+    claim_seconds: list[float] = []
+    errors = 0
+
+    async def worker(token: str) -> None:
+        nonlocal errors
+        headers = {"authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=120) as api:
+            while True:
+                job = None
+                for step in ("review", "annotate"):
+                    started = time.perf_counter()
+                    response = await api.post(f"/work/v1/projects/{pid}/claim", json={"step": step})
+                    claim_seconds.append(time.perf_counter() - started)
+                    if response.status_code == 200:
+                        job = response.json()["data"]
+                        break
+                    if response.status_code != 204:
+                        errors += 1
+                if job is None:
+                    return
+                path = f"/work/v1/projects/{pid}/jobs/{job['job_id']}"
+                if job["step"] == "review":
+                    done = await api.post(f"{path}/review", json={"decision": "accept"})
+                else:
+                    done = await api.post(f"{path}/submit", json={"annotations": ANNOTATIONS})
+                if done.status_code != 200:
+                    errors += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(token) for token in tokens))
+    elapsed = time.perf_counter() - started
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        stats = (await client.get(f"/v1/projects/{pid}/stats", headers=key)).json()["data"]
+    return {
+        "jobs": jobs,
+        "workers": workers,
+        "completed": stats["completed_jobs"],
+        "completed_per_s": stats["completed_jobs"] / elapsed,
+        "claim_p50_ms": statistics.median(claim_seconds) * 1000,
+        "claim_p99_ms": _percentile(claim_seconds, 0.99) * 1000,
+        "errors": errors,
+    }
