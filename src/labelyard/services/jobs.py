@@ -118,8 +118,6 @@ async def _insert(
 
     now = utcnow()
     rows: list[tuple[int, dict[str, Any]]] = []
-    spec_batch: dict[int, str] = {}
-    frames_of: dict[int, int] = {}
     # Sorted, so concurrent requests lock batch rows in one order and never deadlock.
     for batch_id in sorted(by_batch):
         items = by_batch[batch_id]
@@ -127,8 +125,7 @@ async def _insert(
             conn, project_id=project.id, id=batch_id, count=len(items)
         )
         for offset, (i, spec) in enumerate(items):
-            spec_batch[i], frames_of[i] = batch_id, spec.frames
-            row = {
+            row: dict[str, Any] = {
                 "project_id": project.id,
                 "id": new_id(),
                 "batch_id": batch_id,
@@ -161,11 +158,11 @@ async def _insert(
     for i, row in rows:
         if row["id"] in created_ids:
             outcomes[i] = (row, True)
-            counts = added[spec_batch[i]]
+            counts = added[row["batch_id"]]
             counts[0] += 1
-            counts[1] += frames_of[i]
+            counts[1] += row["frames"]
             continue
-        found = existing[str(row["reference_id"])]
+        found = existing[row["reference_id"]]
         if found.payload_hash == row["payload_hash"]:
             outcomes[i] = (dict(found._mapping), False)
         else:
