@@ -127,6 +127,7 @@ def server(
         admin_token=secrets.token_urlsafe(16),
         port=free_port(),
         max_body_bytes=1024 * 1024,
+        webhooks_allow_private=True,
     )
     uv, thread = start_server(settings)
     yield Server(backend=backend, base_url=f"http://127.0.0.1:{settings.port}", settings=settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shlex
 from collections.abc import Awaitable, Callable
@@ -117,6 +118,17 @@ def _print_demo(base: str, demo: Any) -> None:
         flush=True,
     )
     print(f"curl -s {base}/v1/projects/{demo.project_id}/batch/{demo.default_batch_id} -H {key}")
+
+
+@app.command()
+def worker() -> None:
+    """Run a background worker: webhook deliveries and exports (run as many as you like)."""
+    from labelyard.worker.loop import run_worker
+
+    settings = Settings()
+    console.print("labelyard worker started")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_worker(settings))
 
 
 @app.command("migrate")

@@ -45,6 +45,24 @@ class Settings(BaseSettings):
     file_link_seconds: int = DEFAULT_FILE_LINK_SECONDS
     """How long a signed ``/files/...`` link from ``/v1/attachments`` stays valid."""
 
+    webhook_max_attempts: int = 8
+    """Deliveries of one event to one endpoint, the first included, before giving up."""
+
+    webhook_retry_base_seconds: float = 60.0
+    """First retry delay; each next one is 3 times longer, with jitter (8 attempts ≈ 18 h)."""
+
+    webhook_timeout_seconds: float = 10.0
+    """How long a receiver may take to answer one delivery."""
+
+    webhook_disable_after_seconds: float = 3 * 24 * 3600
+    """An endpoint failing continuously for this long is disabled."""
+
+    webhooks_allow_private: bool = False
+    """Allow webhook URLs on loopback and private networks (tests and on-premise receivers)."""
+
+    worker_poll_seconds: float = 1.0
+    """How often an idle ``labelyard worker`` looks for work."""
+
     def resolved_blob_dir(self) -> Path:
         """The local blob directory."""
         return self.blob_dir or self.data_dir / "blobs"

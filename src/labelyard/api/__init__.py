@@ -13,22 +13,27 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from labelyard.api import admin, batches, files, jobs, ops, projects, work
+from labelyard.api import admin, batches, events, files, jobs, ops, projects, work
 from labelyard.api.deps import admin_access
+from labelyard.api.exports import EXPORT_ROUTES
 from labelyard.api.schemas import (
     AccountCreate,
     Annotations,
     BatchCreate,
     BulkJobCreate,
+    CallbackSet,
     Claim,
     Heartbeat,
     JobCreate,
     JobPriority,
     JobReopen,
     ProjectCreate,
+    Redeliver,
     Review,
     SchemaSet,
     Skip,
+    WebhookCreate,
+    WebhookUpdate,
     WorkerCreate,
     WorkflowCreate,
     body_of,
@@ -37,6 +42,8 @@ from labelyard.api.schemas import (
 OPEN_ROUTES = ("/healthz", "/readyz", "/metrics")
 # Served to anyone holding a link signed by /v1/attachments; 403 without a valid signature.
 SIGNED_ROUTES = ("/files/{key:path}",)
+
+HOOKS = "/v1/projects/{project_id}/webhooks"
 
 # (method, paths, handler, request body model, summary). Paths of one row behave identically.
 API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = (
@@ -145,6 +152,36 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
         None,
         "Abort every unfinished job of a batch (extension)",
     ),
+    ("GET", ("/v1/projects/{project_id}/changes",), events.changes, None, "The change feed"),
+    ("POST", (HOOKS,), events.create, WebhookCreate, "Add a webhook endpoint"),
+    ("GET", (HOOKS,), events.index, None, "List webhook endpoints"),
+    ("GET", (f"{HOOKS}/{{webhook_id}}",), events.get, None, "A webhook endpoint"),
+    ("PATCH", (f"{HOOKS}/{{webhook_id}}",), events.update, WebhookUpdate, "Change an endpoint"),
+    ("DELETE", (f"{HOOKS}/{{webhook_id}}",), events.delete, None, "Remove an endpoint"),
+    ("POST", (f"{HOOKS}/{{webhook_id}}/rotate",), events.rotate, None, "Rotate the secret"),
+    ("GET", (f"{HOOKS}/{{webhook_id}}/attempts",), events.attempts, None, "Delivery log"),
+    ("GET", (f"{HOOKS}/{{webhook_id}}/deliveries",), events.deliveries, None, "Deliveries"),
+    (
+        "POST",
+        (f"{HOOKS}/{{webhook_id}}/redeliver",),
+        events.redeliver,
+        Redeliver,
+        "Deliver one event again, or all failed deliveries",
+    ),
+    (
+        "PUT",
+        ("/v1/projects/{project_id}/callback",),
+        events.set_callback,
+        CallbackSet,
+        "Set the legacy callback_url",
+    ),
+    (
+        "GET",
+        ("/v1/projects/{project_id}/callback",),
+        events.get_callback,
+        None,
+        "The legacy callback_url",
+    ),
 )
 
 WORK = "/work/v1/projects/{project_id}"
@@ -195,7 +232,7 @@ ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
 
 def mount(app: FastAPI) -> None:
     """Add every route to ``app``."""
-    for method, paths, handler, body, summary in API_ROUTES:
+    for method, paths, handler, body, summary in (*API_ROUTES, *EXPORT_ROUTES):
         for path in paths:
             app.add_api_route(
                 path,

@@ -105,6 +105,39 @@ class Review(BaseModel):
     annotations: Any = Field(default=None, description="on accept: corrected annotations")
 
 
+EventType = Literal[
+    "job.created",
+    "job.status_changed",
+    "job.completed",
+    "job.aborted",
+    "job.reopened",
+    "batch.completed",
+    "*",
+]
+
+
+class WebhookCreate(BaseModel):
+    url: str = Field(description="http(s) URL that receives signed POSTs")
+    event_types: list[EventType] = Field(default=["*"], min_length=1)
+    description: str | None = None
+
+
+class WebhookUpdate(BaseModel):
+    url: str | None = None
+    event_types: list[EventType] | None = None
+    description: str | None = None
+    enabled: bool | None = None
+
+
+class Redeliver(BaseModel):
+    event_id: str | None = Field(default=None, description="one event to send again")
+    failed: bool | None = Field(default=None, description="true: every failed delivery")
+
+
+class CallbackSet(BaseModel):
+    callback_url: str = Field(description='receives completed jobs; "" removes it')
+
+
 def body_of(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` that documents ``model`` as the JSON request body."""
     schema = model.model_json_schema()

@@ -58,7 +58,11 @@ async def draft(worker: WorkerAccess, state: State, job_id: str, body: Body) -> 
 
 async def submit(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Hand in the annotations of an annotate step."""
-    return ok(await work.submit(state.db, state.blobs, worker, job_id=job_id, body=body))
+    return ok(
+        await work.submit(
+            state.db, state.blobs, worker, job_id=job_id, body=body, base_url=state.base_url
+        )
+    )
 
 
 async def skip(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
@@ -68,4 +72,8 @@ async def skip(worker: WorkerAccess, state: State, job_id: str, body: Body) -> R
 
 async def review(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Accept or reject a job in a review step."""
-    return ok(await work.review(state.db, state.blobs, worker, job_id=job_id, body=body))
+    return ok(
+        await work.review(
+            state.db, state.blobs, worker, job_id=job_id, body=body, base_url=state.base_url
+        )
+    )

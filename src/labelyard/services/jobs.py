@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from labelyard.core.events import created_event
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import JobStatus, Project
 from labelyard.core.validation import JobSpec, WorkflowRef, error_of, parse_job_create
@@ -18,6 +19,7 @@ from labelyard.errors import (
     NotFound,
 )
 from labelyard.services import utcnow
+from labelyard.services.events import emit
 from labelyard.services.results import result_url
 from labelyard.store import Record
 from labelyard.store import batches as batch_store
@@ -173,6 +175,8 @@ async def _insert(
         await batch_store.add_to_counters(
             conn, project_id=project.id, id=batch_id, total_jobs=jobs, total_frames=frames
         )
+    created = [created_event(row) for _, row in rows if row["id"] in created_ids]
+    await emit(conn, project_id=project.id, events=created, now=now)
 
 
 def _job_view(row: Record, base_url: str) -> dict[str, Any]:

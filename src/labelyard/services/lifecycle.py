@@ -13,9 +13,9 @@ from labelyard.core import annotations as notes
 from labelyard.core.ids import new_id
 from labelyard.core.lifecycle import Route
 from labelyard.core.model import Base, JobStatus
+from labelyard.services.events import count, record
+from labelyard.services.results import result_url
 from labelyard.store import Record
-from labelyard.store import batches as batch_store
-from labelyard.store import history as history_store
 from labelyard.store import work as store
 
 
@@ -63,6 +63,7 @@ async def complete(
     worker_id: str | None,
     comment: str | None,
     now: datetime,
+    base_url: str,
 ) -> dict[str, Any]:
     """Finish the job: its result file, status, counters and transition, all or nothing.
 
@@ -70,7 +71,7 @@ async def complete(
     file; if the commit fails the file is simply overwritten by the next completion.
     """
     key = result_key(job.project_id, job.id)
-    count = notes.count(base, annotations)
+    objects = notes.count(base, annotations)
     await blobs.put(key, orjson.dumps(notes.result_document(base, job.data, annotations)))
     await store.update_job(
         conn,
@@ -81,21 +82,14 @@ async def complete(
         lease_holder=None,
         lease_expires_at=None,
         draft=annotations,
-        annotations=count,
+        annotations=objects,
         result_key=key,
         completed_at=now,
         updated_at=now,
     )
-    await batch_store.add_to_counters(
+    await record(
         conn,
-        project_id=job.project_id,
-        id=job.batch_id,
-        completed_jobs=1,
-        completed_frames=job.frames,
-        annotations=count,
-    )
-    await history_store.insert_transitions(
-        conn,
+        {**job._mapping, "result": result_url(base_url, key)},
         [
             transition_record(
                 job,
@@ -108,5 +102,15 @@ async def complete(
                 now=now,
             )
         ],
+        now=now,
+    )
+    await count(
+        conn,
+        project_id=job.project_id,
+        batch_id=job.batch_id,
+        now=now,
+        completed_jobs=1,
+        completed_frames=job.frames,
+        annotations=objects,
     )
     return {"job_id": job.id, "status": JobStatus.COMPLETED.value, "step": None}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from labelyard.core.ids import new_id, require_uuid
-from labelyard.core.lifecycle import Route
+from labelyard.core.ids import require_uuid
 from labelyard.core.model import JobStatus, Project, rfc3339
 from labelyard.errors import Conflict, InvalidInput, InvalidPriority, NotFound
 from labelyard.services import utcnow
+from labelyard.services.events import count, record, record_many
 from labelyard.services.lifecycle import route_of, transition_record
 from labelyard.store import batches as batch_store
 from labelyard.store import history as history_store
@@ -43,11 +43,10 @@ async def abort_job(db: Database, project: Project, *, job_id: str) -> dict[str,
             lease_expires_at=None,
             updated_at=now,
         )
-        await batch_store.add_to_counters(
-            conn, project_id=project.id, id=job.batch_id, aborted_jobs=1
-        )
-        await history_store.insert_transitions(
+        await count(conn, project_id=project.id, batch_id=job.batch_id, now=now, aborted_jobs=1)
+        await record(
             conn,
+            job._mapping,
             [
                 transition_record(
                     job,
@@ -60,6 +59,7 @@ async def abort_job(db: Database, project: Project, *, job_id: str) -> dict[str,
                     now=now,
                 )
             ],
+            now=now,
         )
     return {"job_id": job.id, "status": JobStatus.ABORTED.value}
 
@@ -74,23 +74,27 @@ async def abort_batch(db: Database, project: Project, *, batch_id: str) -> dict[
         jobs = await store.open_jobs_of_batch(
             conn, project_id=project.id, batch_id=batch_id, statuses=OPEN
         )
-        records = []
-        for job in jobs:
-            records.append(
-                {
-                    "project_id": project.id,
-                    "id": new_id(),
-                    "job_id": job.id,
-                    "action": "abort",
-                    "from_status": job.status,
-                    "to_status": JobStatus.ABORTED.value,
-                    "from_step": Route(tuple(job.steps)).name_of(job.step_index),
-                    "to_step": None,
-                    "worker_id": None,
-                    "comment": None,
-                    "created_at": now,
-                }
-            )
+        await record_many(
+            conn,
+            project.id,
+            [
+                (
+                    job._mapping,
+                    transition_record(
+                        job,
+                        action="abort",
+                        to_status=JobStatus.ABORTED.value,
+                        route=route_of(job),
+                        to_index=None,
+                        worker_id=None,
+                        comment=None,
+                        now=now,
+                    ),
+                )
+                for job in jobs
+            ],
+            now=now,
+        )
         await store.set_jobs(
             conn,
             project_id=project.id,
@@ -101,10 +105,7 @@ async def abort_batch(db: Database, project: Project, *, batch_id: str) -> dict[
             lease_expires_at=None,
             updated_at=now,
         )
-        await batch_store.add_to_counters(
-            conn, project_id=project.id, id=batch_id, aborted_jobs=len(jobs)
-        )
-        await history_store.insert_transitions(conn, records)
+        await count(conn, project_id=project.id, batch_id=batch_id, now=now, aborted_jobs=len(jobs))
     return {"batch_id": batch_id, "aborted_jobs": len(jobs)}
 
 
@@ -129,17 +130,18 @@ async def reopen_job(
         step = body.get("step") or route.name_of(0)
         index = route.index_of(str(step))
         if job.status == JobStatus.COMPLETED.value:
-            await batch_store.add_to_counters(
+            await count(
                 conn,
                 project_id=project.id,
-                id=job.batch_id,
+                batch_id=job.batch_id,
+                now=now,
                 completed_jobs=-1,
                 completed_frames=-job.frames,
                 annotations=-job.annotations,
             )
         else:
-            await batch_store.add_to_counters(
-                conn, project_id=project.id, id=job.batch_id, aborted_jobs=-1
+            await count(
+                conn, project_id=project.id, batch_id=job.batch_id, now=now, aborted_jobs=-1
             )
         await store.update_job(
             conn,
@@ -155,8 +157,9 @@ async def reopen_job(
             completed_at=None,
             updated_at=now,
         )
-        await history_store.insert_transitions(
+        await record(
             conn,
+            job._mapping,
             [
                 transition_record(
                     job,
@@ -169,6 +172,7 @@ async def reopen_job(
                     now=now,
                 )
             ],
+            now=now,
         )
     return {"job_id": job.id, "status": JobStatus.IN_PROGRESS.value, "step": route.name_of(index)}
 

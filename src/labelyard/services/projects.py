@@ -25,6 +25,7 @@ from labelyard.errors import InvalidInput, NotFound
 from labelyard.services import accounts, utcnow
 from labelyard.store import accounts as account_store
 from labelyard.store import batches as batch_store
+from labelyard.store import events as event_store
 from labelyard.store import projects as store
 from labelyard.store.engine import Database
 
@@ -60,6 +61,7 @@ async def create_project(
         await store.insert_project(
             conn, id=project_id, account_id=account, name=label, base=kind.value, now=now
         )
+        await event_store.insert_feed(conn, project_id=project_id)
         await store.insert_workflow(
             conn,
             id=workflow_id,

@@ -24,10 +24,10 @@ from labelyard.core.schema import LabelSchema, parse_schema
 from labelyard.core.validation import require_name
 from labelyard.errors import AuthFailure, Forbidden, InvalidInput, NotFound
 from labelyard.services import utcnow
+from labelyard.services.events import record
 from labelyard.services.lifecycle import complete, route_of, transition_record
 from labelyard.store import Record
 from labelyard.store import accounts as account_store
-from labelyard.store import history as history_store
 from labelyard.store import work as store
 from labelyard.store import workers as worker_store
 from labelyard.store.engine import Database
@@ -172,8 +172,9 @@ async def claim(
             draft=draft,
             updated_at=now,
         )
-        await history_store.insert_transitions(
+        await record(
             conn,
+            job._mapping,
             [
                 transition_record(
                     job,
@@ -186,6 +187,7 @@ async def claim(
                     now=now,
                 )
             ],
+            now=now,
         )
         return _view(job, project, route, draft=draft, lease_until=until)
 
@@ -251,6 +253,7 @@ async def _advance(
     worker: Worker,
     comment: str | None,
     now: datetime,
+    base_url: str,
 ) -> dict[str, Any]:
     """Move the job past its current step: to the next one, or to completed after the last."""
     next_index = route.next_of(job.step_index)
@@ -266,6 +269,7 @@ async def _advance(
             worker_id=worker.id,
             comment=comment,
             now=now,
+            base_url=base_url,
         )
     await store.update_job(
         conn,
@@ -278,8 +282,9 @@ async def _advance(
         draft=annotations,
         updated_at=now,
     )
-    await history_store.insert_transitions(
+    await record(
         conn,
+        job._mapping,
         [
             transition_record(
                 job,
@@ -292,6 +297,7 @@ async def _advance(
                 now=now,
             )
         ],
+        now=now,
     )
     return {
         "job_id": job.id,
@@ -301,7 +307,7 @@ async def _advance(
 
 
 async def submit(
-    db: Database, blobs: BlobStore, worker: Worker, *, job_id: str, body: object
+    db: Database, blobs: BlobStore, worker: Worker, *, job_id: str, body: object, base_url: str
 ) -> dict[str, Any]:
     """Hand in an annotate step's work; the job moves on."""
     now = utcnow()
@@ -322,6 +328,7 @@ async def submit(
             worker=worker,
             comment=None,
             now=now,
+            base_url=base_url,
         )
 
 
@@ -343,8 +350,9 @@ async def skip(db: Database, worker: Worker, *, job_id: str, body: object) -> di
         await store.add_skip(
             conn, project_id=project.id, job_id=job.id, worker_id=worker.id, now=now
         )
-        await history_store.insert_transitions(
+        await record(
             conn,
+            job._mapping,
             [
                 transition_record(
                     job,
@@ -357,12 +365,13 @@ async def skip(db: Database, worker: Worker, *, job_id: str, body: object) -> di
                     now=now,
                 )
             ],
+            now=now,
         )
     return {"job_id": job.id, "status": job.status, "step": route.name_of(job.step_index)}
 
 
 async def review(
-    db: Database, blobs: BlobStore, worker: Worker, *, job_id: str, body: object
+    db: Database, blobs: BlobStore, worker: Worker, *, job_id: str, body: object, base_url: str
 ) -> dict[str, Any]:
     """Accept (optionally with corrections) or reject back to an earlier step, with a comment."""
     if not isinstance(body, dict):
@@ -393,6 +402,7 @@ async def review(
                 worker=worker,
                 comment=comment,
                 now=now,
+                base_url=base_url,
             )
         step = body.get("step")
         target = route.reject_target(job.step_index, step if isinstance(step, str) else None)
@@ -407,8 +417,9 @@ async def review(
             comment=comment,
             updated_at=now,
         )
-        await history_store.insert_transitions(
+        await record(
             conn,
+            job._mapping,
             [
                 transition_record(
                     job,
@@ -421,5 +432,6 @@ async def review(
                     now=now,
                 )
             ],
+            now=now,
         )
     return {"job_id": job.id, "status": JobStatus.IN_PROGRESS.value, "step": route.name_of(target)}

@@ -103,10 +103,13 @@ async def reserve_positions(conn: AsyncConnection, *, project_id: str, id: str, 
 
 async def add_to_counters(
     conn: AsyncConnection, *, project_id: str, id: str, **deltas: int
-) -> None:
-    """Add ``deltas`` (counter name → amount) to the batch's counters."""
-    values = {name: batch.c[name] + amount for name, amount in deltas.items() if amount}
-    if values:
-        await conn.execute(
-            update(batch).where(batch.c.project_id == project_id, batch.c.id == id).values(values)
-        )
+) -> Record:
+    """Add ``deltas`` (counter name → amount) to the batch's counters; the counters after."""
+    values = {name: batch.c[name] + amount for name, amount in deltas.items()}
+    result = await conn.execute(
+        update(batch)
+        .where(batch.c.project_id == project_id, batch.c.id == id)
+        .values(values)
+        .returning(*(batch.c[name] for name in COUNTER_COLUMNS))
+    )
+    return result.one()

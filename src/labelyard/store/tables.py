@@ -208,3 +208,117 @@ job_transition = Table(
     PrimaryKeyConstraint("project_id", "id"),
     Index(None, "project_id", "job_id", "created_at"),
 )
+
+# --- Events out: the outbox, webhook endpoints and deliveries, exports ---------------------------
+
+# Per project: the last event sequence number handed out, and how far the fan-out to webhook
+# deliveries has got. Events take their numbers under this row's lock, so numbers are handed
+# out in commit order and the change feed never skips one.
+project_feed = Table(
+    "project_feed",
+    metadata,
+    Column("project_id", Id, primary_key=True),
+    Column("last_seq", BigInteger, nullable=False, default=0),
+    Column("fanout_seq", BigInteger, nullable=False, default=0),
+    ForeignKeyConstraint(["project_id"], ["project.id"]),
+)
+
+event = Table(
+    "event",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("id", Id, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("body", Json, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "seq"),
+    UniqueConstraint("project_id", "id"),
+)
+
+webhook_endpoint = Table(
+    "webhook_endpoint",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("id", Id, nullable=False),
+    Column("kind", String(16), nullable=False),  # "webhook" or the legacy "callback"
+    Column("url", Text, nullable=False),
+    Column("event_types", Json, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    # Needed in the clear to sign deliveries; never returned after creation or rotation.
+    Column("secret", String(128), nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("disabled_reason", Text),
+    Column("failing_since", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    ForeignKeyConstraint(["project_id"], ["project.id"]),
+)
+
+webhook_delivery = Table(
+    "webhook_delivery",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("id", Id, nullable=False),
+    Column("endpoint_id", Id, nullable=False),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("event_id", Id, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, succeeded, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Timestamp, nullable=False),
+    Column("locked_until", Timestamp),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("project_id", "endpoint_id", "event_seq"),
+)
+# The workers' queue of due deliveries, across projects.
+Index(
+    "ix_webhook_delivery_due",
+    webhook_delivery.c.status,
+    webhook_delivery.c.next_attempt_at,
+)
+
+webhook_attempt = Table(
+    "webhook_attempt",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("id", Id, nullable=False),
+    Column("delivery_id", Id, nullable=False),
+    Column("endpoint_id", Id, nullable=False),
+    Column("event_id", Id, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status_code", Integer),
+    Column("latency_ms", Integer, nullable=False),
+    Column("response_snippet", Text),
+    Column("error", Text),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    Index(None, "project_id", "endpoint_id", "created_at"),
+)
+
+export = Table(
+    "export",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("id", Id, nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("batch_id", Id),
+    Column("statuses", Json, nullable=False),
+    Column("status", String(16), nullable=False),  # queued, running, done, failed
+    Column("total_jobs", BigInteger, nullable=False, default=0),
+    Column("done_jobs", BigInteger, nullable=False, default=0),
+    Column("skipped_jobs", BigInteger, nullable=False, default=0),
+    Column("report", Json),
+    Column("result_key", String(255)),
+    Column("error", Text),
+    Column("locked_until", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("finished_at", Timestamp),
+    PrimaryKeyConstraint("project_id", "id"),
+)
+Index("ix_export_queue", export.c.status, export.c.created_at)

@@ -120,7 +120,17 @@ async def open_jobs_of_batch(
 ) -> list[Record]:
     """The batch's jobs in ``statuses``, locked, for a change to all of them."""
     query = (
-        select(job.c.id, job.c.status, job.c.step_index, workflow.c.steps)
+        select(
+            job.c.id,
+            job.c.project_id,
+            job.c.batch_id,
+            job.c.reference_id,
+            job.c.tag,
+            job.c.status,
+            job.c.step_index,
+            job.c.queue,
+            workflow.c.steps,
+        )
         .select_from(_WITH_STEPS)
         .where(
             job.c.project_id == project_id,

@@ -1,0 +1,87 @@
+"""The change feed and webhook endpoints of a project (x-api-key)."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from labelyard.api.deps import Body, ProjectAccess, State
+from labelyard.api.envelope import ok
+from labelyard.services import events, webhooks
+
+
+async def changes(
+    project: ProjectAccess, state: State, since: str | None = None, limit: str | None = None
+) -> Response:
+    """Events after ``since`` (a token from the previous answer), in order, and the next token."""
+    feed = await events.changes(
+        state.db, project, since=since, limit=limit, token_key=state.token_key
+    )
+    return ok(feed)
+
+
+async def create(project: ProjectAccess, state: State, body: Body) -> Response:
+    """Add an endpoint; the answer carries its signing secret, once."""
+    return ok(await webhooks.create_endpoint(state.db, project, body))
+
+
+async def index(project: ProjectAccess, state: State) -> Response:
+    """The project's endpoints."""
+    return ok(await webhooks.list_endpoints(state.db, project))
+
+
+async def get(project: ProjectAccess, state: State, webhook_id: str) -> Response:
+    """One endpoint, with whether it is enabled and why not."""
+    return ok(await webhooks.get_endpoint(state.db, project, endpoint_id=webhook_id))
+
+
+async def update(project: ProjectAccess, state: State, webhook_id: str, body: Body) -> Response:
+    """Change an endpoint's url, event types, description or enabled."""
+    changed = await webhooks.update_endpoint(state.db, project, endpoint_id=webhook_id, body=body)
+    return ok(changed)
+
+
+async def delete(project: ProjectAccess, state: State, webhook_id: str) -> Response:
+    """Remove an endpoint."""
+    return ok(await webhooks.delete_endpoint(state.db, project, endpoint_id=webhook_id))
+
+
+async def rotate(project: ProjectAccess, state: State, webhook_id: str) -> Response:
+    """A new signing secret, shown once."""
+    return ok(await webhooks.rotate_secret(state.db, project, endpoint_id=webhook_id))
+
+
+async def attempts(
+    project: ProjectAccess, state: State, webhook_id: str, limit: str | None = None
+) -> Response:
+    """The delivery log: every attempt with status, latency and the start of the answer."""
+    log = await webhooks.attempts(state.db, project, endpoint_id=webhook_id, limit=limit)
+    return ok(log)
+
+
+async def deliveries(
+    project: ProjectAccess,
+    state: State,
+    webhook_id: str,
+    status: str | None = None,
+    limit: str | None = None,
+) -> Response:
+    """Deliveries (one per event) and their state: pending, succeeded, failed."""
+    found = await webhooks.deliveries(
+        state.db, project, endpoint_id=webhook_id, status=status, limit=limit
+    )
+    return ok(found)
+
+
+async def redeliver(project: ProjectAccess, state: State, webhook_id: str, body: Body) -> Response:
+    """Send one event again, or every failed delivery of the endpoint."""
+    return ok(await webhooks.redeliver(state.db, project, endpoint_id=webhook_id, body=body))
+
+
+async def set_callback(project: ProjectAccess, state: State, body: Body) -> Response:
+    """Set (or with "" remove) the legacy ``callback_url`` that receives completed jobs."""
+    return ok(await webhooks.set_callback(state.db, project, body))
+
+
+async def get_callback(project: ProjectAccess, state: State) -> Response:
+    """The legacy ``callback_url`` and its delivery state."""
+    return ok(await webhooks.get_callback(state.db, project))

@@ -1,0 +1,289 @@
+"""Webhook endpoints of a project (x-api-key): create, list, change, delete, rotate, redeliver."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from labelyard.core import events as rules
+from labelyard.core.ids import new_id, require_uuid
+from labelyard.core.model import Project, rfc3339
+from labelyard.errors import InvalidInput, MissingParameter, NotFound
+from labelyard.services import utcnow
+from labelyard.store import Record
+from labelyard.store import events as event_store
+from labelyard.store import webhooks as store
+from labelyard.store.engine import Database
+
+WEBHOOK, CALLBACK = "webhook", "callback"
+LOG_LIMIT, MAX_LOG_LIMIT = 100, 1000
+
+
+def _view(row: Record) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "url": row.url,
+        "event_types": list(row.event_types),
+        "description": row.description,
+        "enabled": bool(row.enabled),
+        "disabled_reason": row.disabled_reason or "",
+        "failing_since": rfc3339(row.failing_since) if row.failing_since else "",
+        "created_at": rfc3339(row.created_at),
+        "updated_at": rfc3339(row.updated_at),
+    }
+
+
+def _fields(body: object) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    return body
+
+
+def _new_secret() -> str:
+    return rules.new_secret(secrets.token_bytes(24))
+
+
+async def create_endpoint(db: Database, project: Project, body: object) -> dict[str, Any]:
+    """A new endpoint; its signing secret is in this answer only."""
+    fields = _fields(body)
+    if fields.get("url") in (None, ""):
+        raise MissingParameter("url is required")
+    url = rules.parse_url(fields["url"])
+    event_types = rules.parse_event_types(fields.get("event_types", [rules.ALL]))
+    description = fields.get("description") or ""
+    if not isinstance(description, str):
+        raise InvalidInput("description must be a string")
+    endpoint_id, secret, now = new_id(), _new_secret(), utcnow()
+    async with db.write() as conn:
+        await store.insert_endpoint(
+            conn,
+            project_id=project.id,
+            id=endpoint_id,
+            kind=WEBHOOK,
+            url=url,
+            event_types=event_types,
+            description=description,
+            secret=secret,
+            enabled=True,
+            created_at=now,
+            updated_at=now,
+        )
+        row = await store.get_endpoint(conn, project_id=project.id, id=endpoint_id)
+    assert row is not None
+    return _view(row) | {"secret": secret}
+
+
+async def _get(db: Database, project: Project, endpoint_id: str) -> Record:
+    async with db.read() as conn:
+        row = await store.get_endpoint(
+            conn, project_id=project.id, id=require_uuid(endpoint_id, "webhook_id")
+        )
+    if row is None or row.kind != WEBHOOK:
+        raise NotFound("no such webhook in this project")
+    return row
+
+
+async def list_endpoints(db: Database, project: Project) -> dict[str, Any]:
+    """The project's webhook endpoints (without secrets)."""
+    async with db.read() as conn:
+        rows = await store.list_endpoints(conn, project_id=project.id, kind=WEBHOOK)
+    return {"webhooks": [_view(row) for row in rows]}
+
+
+async def get_endpoint(db: Database, project: Project, *, endpoint_id: str) -> dict[str, Any]:
+    """One endpoint, with whether it is enabled and why not."""
+    return _view(await _get(db, project, endpoint_id))
+
+
+async def update_endpoint(
+    db: Database, project: Project, *, endpoint_id: str, body: object
+) -> dict[str, Any]:
+    """Change url, event_types, description or enabled; enabling clears the failure state."""
+    row = await _get(db, project, endpoint_id)
+    fields = _fields(body)
+    values: dict[str, Any] = {"updated_at": utcnow()}
+    if "url" in fields:
+        values["url"] = rules.parse_url(fields["url"])
+    if "event_types" in fields:
+        values["event_types"] = rules.parse_event_types(fields["event_types"])
+    if "description" in fields:
+        if not isinstance(fields["description"], str):
+            raise InvalidInput("description must be a string")
+        values["description"] = fields["description"]
+    if "enabled" in fields:
+        if not isinstance(fields["enabled"], bool):
+            raise InvalidInput("enabled must be true or false")
+        values["enabled"] = fields["enabled"]
+        if fields["enabled"]:
+            values |= {"disabled_reason": None, "failing_since": None}
+        else:
+            values["disabled_reason"] = "disabled by the owner"
+    async with db.write() as conn:
+        await store.update_endpoint(conn, project_id=project.id, id=row.id, **values)
+        updated = await store.get_endpoint(conn, project_id=project.id, id=row.id)
+    assert updated is not None
+    return _view(updated)
+
+
+async def delete_endpoint(db: Database, project: Project, *, endpoint_id: str) -> dict[str, Any]:
+    """Remove an endpoint; its pending deliveries are dropped."""
+    row = await _get(db, project, endpoint_id)
+    async with db.write() as conn:
+        await store.delete_endpoint(conn, project_id=project.id, id=row.id)
+    return {"id": row.id, "deleted": True}
+
+
+async def rotate_secret(db: Database, project: Project, *, endpoint_id: str) -> dict[str, Any]:
+    """A new signing secret (shown once); deliveries from now on are signed with it."""
+    row = await _get(db, project, endpoint_id)
+    secret = _new_secret()
+    async with db.write() as conn:
+        await store.update_endpoint(
+            conn, project_id=project.id, id=row.id, secret=secret, updated_at=utcnow()
+        )
+    return {"id": row.id, "secret": secret}
+
+
+def _limit(value: str | None) -> int:
+    if value is None or value == "":
+        return LOG_LIMIT
+    if not value.isdigit() or not 1 <= int(value) <= MAX_LOG_LIMIT:
+        raise InvalidInput(f"limit must be an integer from 1 to {MAX_LOG_LIMIT}")
+    return int(value)
+
+
+async def attempts(
+    db: Database, project: Project, *, endpoint_id: str, limit: str | None
+) -> dict[str, Any]:
+    """The endpoint's delivery log, newest first."""
+    row = await _get(db, project, endpoint_id)
+    async with db.read() as conn:
+        rows = await store.list_attempts(
+            conn, project_id=project.id, endpoint_id=row.id, limit=_limit(limit)
+        )
+    return {
+        "attempts": [
+            {
+                "event_id": a.event_id,
+                "attempt": a.attempt,
+                "status_code": a.status_code,
+                "latency_ms": a.latency_ms,
+                "response_snippet": a.response_snippet or "",
+                "error": a.error or "",
+                "created_at": rfc3339(a.created_at),
+            }
+            for a in rows
+        ]
+    }
+
+
+async def deliveries(
+    db: Database, project: Project, *, endpoint_id: str, status: str | None, limit: str | None
+) -> dict[str, Any]:
+    """The endpoint's deliveries (one per event), newest event first."""
+    row = await _get(db, project, endpoint_id)
+    if status and status not in ("pending", "succeeded", "failed"):
+        raise InvalidInput("status must be pending, succeeded or failed")
+    async with db.read() as conn:
+        rows = await store.list_deliveries(
+            conn, project_id=project.id, endpoint_id=row.id, status=status, limit=_limit(limit)
+        )
+    return {
+        "deliveries": [
+            {
+                "event_id": d.event_id,
+                "status": d.status,
+                "attempts": d.attempts,
+                "next_attempt_at": rfc3339(d.next_attempt_at) if d.status == "pending" else "",
+                "last_status_code": d.last_status_code,
+                "last_error": d.last_error or "",
+            }
+            for d in rows
+        ]
+    }
+
+
+async def redeliver(
+    db: Database, project: Project, *, endpoint_id: str, body: object
+) -> dict[str, Any]:
+    """Deliver again: ``{"event_id"}`` (even if sent before) or ``{"failed": true}`` (all)."""
+    row = await _get(db, project, endpoint_id)
+    fields = _fields(body)
+    now = utcnow()
+    async with db.write() as conn:
+        if fields.get("failed") is True:
+            queued = await store.requeue(conn, project_id=project.id, endpoint_id=row.id, now=now)
+            return {"id": row.id, "queued": queued}
+        event_id = require_uuid(fields.get("event_id"), "event_id")
+        found = await event_store.event_by_id(conn, project_id=project.id, event_id=event_id)
+        if found is None:
+            raise NotFound("no such event in this project")
+        queued = await store.requeue(
+            conn, project_id=project.id, endpoint_id=row.id, now=now, event_seq=found.seq
+        )
+        if queued == 0:
+            await store.insert_deliveries(
+                conn, [delivery_row(project.id, row.id, found.seq, found.id, now)]
+            )
+    return {"id": row.id, "queued": 1}
+
+
+def delivery_row(
+    project_id: str, endpoint_id: str, event_seq: int, event_id: str, now: Any
+) -> dict[str, Any]:
+    """A new pending delivery of one event to one endpoint."""
+    return {
+        "project_id": project_id,
+        "id": new_id(),
+        "endpoint_id": endpoint_id,
+        "event_seq": event_seq,
+        "event_id": event_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def set_callback(db: Database, project: Project, body: object) -> dict[str, Any]:
+    """The hosted API's legacy ``callback_url``: completed jobs are posted to it ("" removes it)."""
+    fields = _fields(body)
+    if "callback_url" not in fields:
+        raise MissingParameter("callback_url is required")
+    url = fields["callback_url"]
+    now = utcnow()
+    async with db.write() as conn:
+        existing = await store.list_endpoints(conn, project_id=project.id, kind=CALLBACK)
+        for row in existing:
+            await store.delete_endpoint(conn, project_id=project.id, id=row.id)
+        if url in (None, ""):
+            return {"callback_url": ""}
+        await store.insert_endpoint(
+            conn,
+            project_id=project.id,
+            id=new_id(),
+            kind=CALLBACK,
+            url=rules.parse_url(url),
+            event_types=[rules.JOB_COMPLETED],
+            description="legacy callback_url",
+            secret=_new_secret(),
+            enabled=True,
+            created_at=now,
+            updated_at=now,
+        )
+    return {"callback_url": url}
+
+
+async def get_callback(db: Database, project: Project) -> dict[str, Any]:
+    """The project's callback_url, ``""`` if none, and its delivery state."""
+    async with db.read() as conn:
+        rows = await store.list_endpoints(conn, project_id=project.id, kind=CALLBACK)
+    if not rows:
+        return {"callback_url": "", "enabled": False, "disabled_reason": ""}
+    row = rows[0]
+    return {
+        "callback_url": row.url,
+        "enabled": bool(row.enabled),
+        "disabled_reason": row.disabled_reason or "",
+    }

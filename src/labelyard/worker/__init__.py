@@ -1,0 +1,1 @@
+"""``labelyard worker``: the background process (webhook deliveries, exports)."""

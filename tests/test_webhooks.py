@@ -1,0 +1,281 @@
+"""Events out: the outbox and change feed, webhook endpoints, signed deliveries with retries."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from labelyard.config import Settings
+from labelyard.store.engine import Database
+from labelyard.worker import webhooks as delivery
+from tests.conftest import ProjectHandle, Server, WorkerHandle
+from tests.receiver import Received, receiver
+
+NewProject = Callable[..., ProjectHandle]
+NewWorker = Callable[..., WorkerHandle]
+
+
+def data_of(response: httpx.Response) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def run_worker(
+    server: Server, until: Callable[[], bool], *, timeout: float = 30, **overrides: Any
+) -> Settings:
+    """Run webhook rounds of an in-process worker until ``until()`` (fast retries)."""
+    settings = server.settings.model_copy(
+        update={"webhook_retry_base_seconds": 0.05, "webhook_timeout_seconds": 5} | overrides
+    )
+
+    async def main() -> None:
+        db = Database(settings.resolved_database_url(), pool_size=2)
+        rng = random.Random(7)
+        try:
+            async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
+                deadline = time.monotonic() + timeout
+                while not until():
+                    assert time.monotonic() < deadline, "worker: condition not met in time"
+                    busy = await delivery.fan_out(db)
+                    busy += await delivery.deliver_due(db, client, settings, rng)
+                    if not busy:
+                        await asyncio.sleep(0.02)
+        finally:
+            await db.dispose()
+
+    asyncio.run(main())
+    return settings
+
+
+def verify(secret: str, request: Received) -> bool:
+    """Check a Standard Webhooks signature as a receiver would."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{request.headers['webhook-id']}.{request.headers['webhook-timestamp']}.".encode()
+    expected = base64.b64encode(hmac.new(key, signed + request.body, hashlib.sha256).digest())
+    return request.headers["webhook-signature"] == "v1," + expected.decode()
+
+
+def hook(p: ProjectHandle, url: str, types: list[str] | None = None) -> dict[str, Any]:
+    body = {"url": url, "event_types": types or ["job.created"]}
+    created: dict[str, Any] = data_of(
+        p.api.post(f"/v1/projects/{p.project_id}/webhooks", json=body)
+    )
+    return created
+
+
+def feed(p: ProjectHandle, since: str = "", limit: int = 1000) -> dict[str, Any]:
+    params = {"limit": str(limit), **({"since": since} if since else {})}
+    page: dict[str, Any] = data_of(p.api.get(f"/v1/projects/{p.project_id}/changes", params=params))
+    return page
+
+
+def test_receiver_failing_three_times_gets_the_event_once_more_signed(
+    server: Server, project: ProjectHandle
+) -> None:
+    with receiver(lambda _r, i: (500 if i < 3 else 200, 0)) as rx:
+        endpoint = hook(project, rx.url)
+        created = data_of(
+            project.api.post(f"/v1/projects/{project.project_id}/jobs", json=project.job("w1"))
+        )
+        run_worker(server, lambda: len(rx.requests) >= 4)
+        time.sleep(0.3)
+        run_worker(server, lambda: True)  # one more round: nothing else may be sent
+    assert len(rx.requests) == 4
+    ids = {r.headers["webhook-id"] for r in rx.requests}
+    assert len(ids) == 1  # the same event every time
+    last = rx.requests[-1]
+    assert verify(endpoint["secret"], last)
+    body = last.json
+    assert body["type"] == "job.created" and body["id"] == ids.pop()
+    assert body["data"]["job_id"] == created["job_id"]
+    attempts = data_of(
+        project.api.get(f"/v1/projects/{project.project_id}/webhooks/{endpoint['id']}/attempts")
+    )["attempts"]
+    assert [a["status_code"] for a in attempts] == [200, 500, 500, 500]
+    assert all(a["latency_ms"] >= 0 for a in attempts) and attempts[0]["response_snippet"] == "ok"
+    delivered = data_of(
+        project.api.get(f"/v1/projects/{project.project_id}/webhooks/{endpoint['id']}/deliveries")
+    )["deliveries"]
+    assert [(d["status"], d["attempts"]) for d in delivered] == [("succeeded", 4)]
+
+
+def test_410_is_not_retried_and_failed_deliveries_can_be_sent_again(
+    server: Server, project: ProjectHandle
+) -> None:
+    answers = {"status": 410}
+    with receiver(lambda _r, _i: (answers["status"], 0)) as rx:
+        endpoint = hook(project, rx.url)
+        project.api.post(f"/v1/projects/{project.project_id}/jobs", json=project.job("gone"))
+        url = f"/v1/projects/{project.project_id}/webhooks/{endpoint['id']}"
+
+        def failed() -> bool:
+            found = data_of(project.api.get(f"{url}/deliveries", params={"status": "failed"}))
+            return bool(found["deliveries"])
+
+        run_worker(server, failed)
+        run_worker(server, lambda: True)
+        assert len(rx.requests) == 1
+        answers["status"] = 204
+        assert data_of(project.api.post(f"{url}/redeliver", json={"failed": True}))["queued"] == 1
+        run_worker(server, lambda: len(rx.requests) == 2)
+        event_id = rx.requests[0].headers["webhook-id"]
+        data_of(project.api.post(f"{url}/redeliver", json={"event_id": event_id}))
+        run_worker(server, lambda: len(rx.requests) == 3)
+    assert {r.headers["webhook-id"] for r in rx.requests} == {event_id}
+
+
+def test_endpoint_failing_for_too_long_is_disabled(server: Server, project: ProjectHandle) -> None:
+    with receiver(lambda _r, _i: (503, 0)) as rx:
+        endpoint = hook(project, rx.url)
+        url = f"/v1/projects/{project.project_id}/webhooks/{endpoint['id']}"
+        for i in range(3):
+            project.api.post(f"/v1/projects/{project.project_id}/jobs", json=project.job(f"d{i}"))
+
+        def disabled() -> bool:
+            return not data_of(project.api.get(url))["enabled"]
+
+        run_worker(server, disabled, webhook_disable_after_seconds=0.3, webhook_max_attempts=50)
+    shown = data_of(project.api.get(url))
+    assert shown["enabled"] is False and "failed since" in shown["disabled_reason"]
+    assert shown["failing_since"]
+    enabled = data_of(project.api.patch(url, json={"enabled": True}))
+    assert enabled["enabled"] is True and enabled["disabled_reason"] == ""
+
+
+def test_endpoint_management(server: Server, project: ProjectHandle) -> None:
+    base = f"/v1/projects/{project.project_id}/webhooks"
+    created = hook(project, "https://hooks.example/a", ["job.completed", "batch.completed"])
+    assert created["secret"].startswith("whsec_")
+    listed = data_of(project.api.get(base))["webhooks"]
+    assert [w["id"] for w in listed] == [created["id"]] and "secret" not in listed[0]
+    changed = data_of(
+        project.api.patch(
+            f"{base}/{created['id']}", json={"event_types": ["*"], "description": "all"}
+        )
+    )
+    assert changed["event_types"] == ["*"] and changed["description"] == "all"
+    rotated = data_of(project.api.post(f"{base}/{created['id']}/rotate"))
+    assert rotated["secret"] != created["secret"]
+    for bad in (
+        {"url": "ftp://x.example/"},
+        {"url": "https://x.example", "event_types": ["job.eaten"]},
+        {"url": "https://x.example", "event_types": []},
+        {"url": 5},
+    ):
+        response = project.api.post(base, json=bad)
+        assert response.status_code == 400 and response.json()["error"]["code"] == "GE_0001"
+    assert project.api.post(base, json={}).json()["error"]["code"] == "GE_0002"
+    assert data_of(project.api.delete(f"{base}/{created['id']}"))["deleted"] is True
+    assert project.api.get(f"{base}/{created['id']}").status_code == 404
+
+
+def test_webhooks_of_another_account_are_out_of_reach(
+    new_project: NewProject, project: ProjectHandle
+) -> None:
+    created = hook(project, "https://hooks.example/a")
+    stranger = new_project(name="stranger")
+    for response in (
+        stranger.api.get(f"/v1/projects/{project.project_id}/webhooks"),
+        stranger.api.get(f"/v1/projects/{project.project_id}/webhooks/{created['id']}"),
+        stranger.api.get(f"/v1/projects/{project.project_id}/changes"),
+    ):
+        assert response.status_code == 403
+    own = stranger.api.get(f"/v1/projects/{stranger.project_id}/webhooks/{created['id']}")
+    assert own.status_code == 404
+
+
+def test_change_feed_from_any_token_is_a_suffix_of_the_whole_feed(project: ProjectHandle) -> None:
+    url = f"/v1/projects/{project.project_id}/jobs/bulk"
+    project.api.post(url, json={"jobs": [project.job(f"f{i}") for i in range(12)]})
+    project.api.post(url, json={"jobs": [project.job("f0")]})  # a replay emits nothing
+    whole: list[dict[str, Any]] = []
+    tokens = [""]
+    while True:
+        page = feed(project, tokens[-1], limit=5)
+        whole += page["events"]
+        if not page["events"]:
+            break
+        tokens.append(page["next_token"])
+    assert [e["type"] for e in whole] == ["job.created"] * 12
+    assert [e["data"]["reference_id"] for e in whole] == [f"f{i}" for i in range(12)]
+    for i, token in enumerate(tokens):
+        rest: list[dict[str, Any]] = []
+        since = token
+        while True:
+            page = feed(project, since, limit=3)
+            if not page["events"]:
+                assert page["next_token"] == (since or page["next_token"])
+                break
+            rest += page["events"]
+            since = page["next_token"]
+        assert rest == whole[min(i * 5, len(whole)) :]
+    bad = project.api.get(f"/v1/projects/{project.project_id}/changes", params={"since": "x"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request_error"
+
+
+def test_lifecycle_events_and_the_legacy_callback(
+    server: Server, project: ProjectHandle, new_worker: NewWorker
+) -> None:
+    pid = project.project_id
+    batch = data_of(project.api.post(f"/v1/projects/{pid}/batch", json={"name": "cb"}))["batch_id"]
+    with receiver(lambda _r, _i: (200, 0)) as rx:
+        assert (
+            data_of(project.api.put(f"/v1/projects/{pid}/callback", json={"callback_url": rx.url}))[
+                "callback_url"
+            ]
+            == rx.url
+        )
+        job_id = data_of(
+            project.api.post(f"/v1/projects/{pid}/jobs", json=project.job("cb1", batch_id=batch))
+        )["job_id"]
+        worker = new_worker(project.account_id)
+        base = f"/work/v1/projects/{pid}"
+        worker.api.post(f"{base}/claim", json={"step": "annotate"})
+        worker.api.post(f"{base}/jobs/{job_id}/submit", json={"annotations": {}})
+        worker.api.post(f"{base}/claim", json={"step": "review"})
+        data_of(worker.api.post(f"{base}/jobs/{job_id}/review", json={"decision": "accept"}))
+        run_worker(server, lambda: len(rx.requests) >= 1)
+    result = data_of(project.api.get(f"/v1/projects/{pid}/jobs/{job_id}"))["result"]
+    assert rx.requests[0].json == {
+        "annotations": [
+            {
+                "reference_id": "cb1",
+                "job_id": job_id,
+                "status": "COMPLETED",
+                "tag": "default",
+                "result": result,
+            }
+        ]
+    }
+    events = [(e["type"], e["data"].get("status")) for e in feed(project)["events"]]
+    assert events == [
+        ("job.created", "created"),
+        ("job.status_changed", "in_progress"),
+        ("job.status_changed", "completed"),
+        ("job.completed", "completed"),
+        ("batch.completed", None),
+    ]
+    assert (
+        data_of(project.api.put(f"/v1/projects/{pid}/callback", json={"callback_url": ""}))[
+            "callback_url"
+        ]
+        == ""
+    )
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "192.168.0.1", "::1", "169.254.1.1"])
+def test_private_addresses_need_opt_in(address: str) -> None:
+    from labelyard.core.events import address_allowed
+
+    assert not address_allowed(address, allow_private=False)
+    assert address_allowed(address, allow_private=True)
+    assert address_allowed("93.184.216.34", allow_private=False)
