@@ -11,9 +11,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -23,11 +24,12 @@ PG_URL = os.environ.get("LABELYARD_TEST_PG_URL", "postgresql://postgres@127.0.0.
 
 @dataclass(frozen=True)
 class Served:
-    """A running server: where it is and its admin token."""
+    """A running server: where it is, its admin token and (``log()``) its stderr so far."""
 
     base_url: str
     admin_token: str
     env: dict[str, str]
+    log: Callable[[], str]
 
 
 def free_port() -> int:
@@ -72,35 +74,47 @@ def database(backend: str) -> Iterator[dict[str, str]]:
             _pg(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _labelyard() -> list[str]:
+    """The ``labelyard`` console script of this interpreter's environment (``.venv/bin``)."""
+    script = Path(sys.executable).parent / "labelyard"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "labelyard"]
+
+
 @contextmanager
 def serve(env: dict[str, str]) -> Iterator[Served]:
-    """A ``labelyard serve`` process with ``env``, stopped afterwards."""
+    """A ``labelyard serve`` process with ``env``, stopped afterwards (SIGTERM, then wait).
+
+    The server's stderr goes to a file, not a pipe: nobody reads it while the benchmark runs, and
+    a full pipe would stall the server. It is shown if the server fails to start.
+    """
     port = free_port()
     full = {k: v for k, v in os.environ.items() if not k.startswith("LABELYARD_")} | env
-    command = [sys.executable, "-m", "labelyard", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        command, env=full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    command = [*_labelyard(), "serve", "--port", str(port)]
     base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base_url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"server did not start: {process.stderr.read() if process.stderr else ''}"
-                )
-            time.sleep(0.1)
-        yield Served(base_url=base_url, admin_token=env["LABELYARD_ADMIN_TOKEN"], env=full)
-    finally:
-        process.send_signal(signal.SIGTERM)
+    with tempfile.TemporaryFile("w+") as stderr:
+
+        def log() -> str:
+            stderr.seek(0)
+            return stderr.read()
+
+        process = subprocess.Popen(command, env=full, stdout=subprocess.DEVNULL, stderr=stderr)
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if process.stderr:
-            process.stderr.close()
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start: {' '.join(command)}\n{log()}")
+                time.sleep(0.1)
+            token = env["LABELYARD_ADMIN_TOKEN"]
+            yield Served(base_url=base_url, admin_token=token, env=full, log=log)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

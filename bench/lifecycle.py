@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import sys
 import time
 from typing import Any
 
@@ -74,8 +75,19 @@ async def bench_lifecycle(
     claim_seconds: list[float] = []
     errors = 0
 
-    async def worker(token: str) -> None:
+    def error(response: httpx.Response) -> None:
+        """Count an unexpected answer; show the first few (on stderr)."""
         nonlocal errors
+        errors += 1
+        if errors <= 3:
+            request = response.request
+            print(
+                f"lifecycle: {request.method} {request.url.path} -> {response.status_code}"
+                f" {response.text[:300]}",
+                file=sys.stderr,
+            )
+
+    async def worker(token: str) -> None:
         headers = {"authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=120) as api:
             while True:
@@ -88,7 +100,7 @@ async def bench_lifecycle(
                         job = response.json()["data"]
                         break
                     if response.status_code != 204:
-                        errors += 1
+                        error(response)
                 if job is None:
                     return
                 path = f"/work/v1/projects/{pid}/jobs/{job['job_id']}"
@@ -97,7 +109,7 @@ async def bench_lifecycle(
                 else:
                     done = await api.post(f"{path}/submit", json={"annotations": ANNOTATIONS})
                 if done.status_code != 200:
-                    errors += 1
+                    error(done)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(token) for token in tokens))

@@ -2,6 +2,14 @@
 
 Each benchmark runs against a real ``labelyard serve`` process on a fresh database: SQLite, and
 PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this process.
+
+- api: bulk create ``--jobs`` jobs into one batch, then the median latency of its first page and
+  of a page at 99% depth (``bench/api.py``).
+- lifecycle: ``--work-jobs`` jobs through annotate and review by ``--workers`` concurrent
+  simulated workers (``bench/lifecycle.py``); ``--work-jobs 0`` skips it.
+
+A further benchmark is a function ``(base_url, admin_token, args) -> dict of figures`` added to
+``BENCHMARKS``; each runs on a server of its own.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import asyncio
 import os
 import platform
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,69 +30,113 @@ from lifecycle import bench_lifecycle
 
 from api import bench_api
 
-TARGETS = {
-    "create_jobs_per_s": (">=", 10_000, "sqlite"),
-    "first_page_ms": ("<=", 5.0, None),
-    "deep_first_ratio": ("<=", 1.3, None),
-}
+Figures = dict[str, Any]
 
 
-def _met(name: str, value: float, backend: str) -> str:
-    if name not in TARGETS:
-        return ""
-    op, bound, only = TARGETS[name]
-    if only and only != backend:
-        return ""
-    ok = value >= bound if op == ">=" else value <= bound
-    return f"  (target {op} {bound:g}: {'met' if ok else 'NOT met'})"
+def run_api(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    return bench_api(base_url, admin_token, jobs=args.jobs)
+
+
+def run_lifecycle(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    if args.work_jobs <= 0:
+        return {}
+    figures = asyncio.run(
+        bench_lifecycle(base_url, admin_token, jobs=args.work_jobs, workers=args.workers)
+    )
+    return {f"work_{name}": value for name, value in figures.items()}
+
+
+BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] = [
+    ("api", run_api),
+    ("lifecycle", run_lifecycle),
+]
+
+# (figure, comparison, bound, only on this backend or None for all)
+TARGETS: list[tuple[str, str, float, str | None]] = [
+    ("create_jobs_per_s", ">=", 10_000, "sqlite"),
+    ("first_page_ms", "<=", 5.0, None),
+    ("deep_first_ratio", "<=", 1.3, None),
+]
+
+TABLES: list[list[tuple[str, str, str]]] = [
+    [  # (heading, figure, format)
+        ("bulk create jobs/s", "create_jobs_per_s", ",.0f"),
+        ("first page ms", "first_page_ms", ".2f"),
+        ("deep page ms", "deep_page_ms", ".2f"),
+        ("deep/first", "deep_first_ratio", ".2f"),
+    ],
+    [
+        ("completed jobs/s", "work_completed_per_s", ".1f"),
+        ("claim p50 ms", "work_claim_p50_ms", ".1f"),
+        ("claim p99 ms", "work_claim_p99_ms", ".1f"),
+        ("errors", "work_errors", "d"),
+    ],
+]
+
+
+def print_table(rows: dict[str, Figures], columns: list[tuple[str, str, str]]) -> None:
+    """One line per backend with the figures it has; nothing if none has any."""
+    if not any(figure in row for row in rows.values() for _, figure, _ in columns):
+        return
+    print("\nbackend    " + "".join(f"  {heading:>18}" for heading, _, _ in columns))
+    for backend, row in rows.items():
+        cells = [format(row[figure], spec) if figure in row else "-" for _, figure, spec in columns]
+        print(f"{backend:11}" + "".join(f"  {cell:>18}" for cell in cells))
+
+
+def print_targets(rows: dict[str, Figures]) -> bool:
+    """Each target against each backend it applies to; True if all were met."""
+    print("\ntargets")
+    all_met = True
+    for figure, op, bound, only in TARGETS:
+        for backend, row in rows.items():
+            if (only and only != backend) or figure not in row:
+                continue
+            value = row[figure]
+            met = value >= bound if op == ">=" else value <= bound
+            all_met = all_met and met
+            verdict = "met" if met else "NOT met"
+            print(f"  {figure:18} {op} {bound:<8,g} {backend:11} {value:>10,.2f}  {verdict}")
+    return all_met
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--jobs", type=int, default=100_000, help="jobs for the API benchmark")
-    parser.add_argument("--work-jobs", type=int, default=2_000, help="jobs for the lifecycle run")
-    parser.add_argument("--workers", type=int, default=8)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--jobs", type=int, default=100_000, help="jobs for the api benchmark")
+    parser.add_argument(
+        "--work-jobs", type=int, default=2_000, help="jobs for the lifecycle run (0 skips it)"
+    )
+    parser.add_argument("--workers", type=int, default=8, help="workers for the lifecycle run")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
     args = parser.parse_args()
 
-    python = platform.python_version()
-    print(f"machine: {os.cpu_count()} cores, Python {python}, {platform.platform()}")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"machine: nproc {cores}, Python {platform.python_version()}, {platform.platform()}")
     backends = ["sqlite", "postgresql"] if args.backend == "all" else [args.backend]
     if "postgresql" in backends and (reason := postgres_reachable()):
         print(f"postgresql: skipped, unreachable ({reason})")
         backends.remove("postgresql")
 
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, Figures] = {}
     for backend in backends:
-        print(f"\n== {backend}")
-        with database(backend) as env, serve(env) as served:
-            api = bench_api(served.base_url, served.admin_token, jobs=args.jobs)
-            for name, value in api.items():
-                print(f"  {name:22} {value:>12,.2f}{_met(name, value, backend)}")
-        with database(backend) as env, serve(env) as served:
-            work = asyncio.run(
-                bench_lifecycle(
-                    served.base_url, served.admin_token, jobs=args.work_jobs, workers=args.workers
-                )
-            )
-            for name, value in work.items():
-                print(f"  {name:22} {value:>12,.2f}")
-        rows[backend] = api | {f"work_{k}": v for k, v in work.items()}
+        print(f"\n== {backend}", flush=True)
+        rows[backend] = {}
+        for name, bench in BENCHMARKS:
+            with database(backend) as env, serve(env) as served:
+                figures = bench(served.base_url, served.admin_token, args)
+                if figures.get("work_errors"):
+                    print(f"server stderr (last 4000 characters):\n{served.log()[-4000:]}")
+            for figure, value in figures.items():
+                print(f"  {name:10} {figure:24} {value:>12,.2f}", flush=True)
+            rows[backend] |= figures
 
-    print(
-        "\nbackend     | bulk create jobs/s | first page ms | deep page ms | deep/first"
-        " | completed jobs/s (8 workers) | claim p50 ms | claim p99 ms"
-    )
-    for backend, row in rows.items():
-        print(
-            f"{backend:11} | {row['create_jobs_per_s']:18,.0f} | {row['first_page_ms']:13.2f} |"
-            f" {row['deep_page_ms']:12.2f} | {row['deep_first_ratio']:10.2f} |"
-            f" {row['work_completed_per_s']:28.1f} | {row['work_claim_p50_ms']:12.1f} |"
-            f" {row['work_claim_p99_ms']:12.1f}"
-        )
-    errors = sum(row["work_errors"] for row in rows.values())
-    if errors:
-        print(f"errors during the lifecycle run: {errors}")
+    for columns in TABLES:
+        print_table(rows, columns)
+    print_targets(rows)
+    if any(row.get("work_errors") for row in rows.values()):
+        print("errors during the lifecycle run")
         sys.exit(1)
 
 
