@@ -33,7 +33,6 @@ from labelyard.store.engine import Database
 log = logging.getLogger("labelyard.worker.webhooks")
 FANOUT_PROJECTS, FANOUT_EVENTS = 20, 1000
 DELIVERY_BATCH = 50
-LEASE_MARGIN_SECONDS = 30.0
 USER_AGENT = "labelyard-webhooks/1"
 
 
@@ -133,7 +132,8 @@ async def deliver_due(
 ) -> int:
     """Lease, send and settle the deliveries that are due; how many were attempted."""
     now = utcnow()
-    lease = timedelta(seconds=settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS)
+    # Long enough for the send (bounded by the timeout) and the bookkeeping after it.
+    lease = timedelta(seconds=2 * settings.webhook_timeout_seconds + 1)
     async with db.write() as conn:
         due = await store.claim_due(conn, now=now, until=now + lease, limit=DELIVERY_BATCH)
     if not due:
