@@ -25,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from events import bench_events
 from harness import database, postgres_reachable, serve
 from lifecycle import bench_lifecycle
 
@@ -46,9 +47,17 @@ def run_lifecycle(base_url: str, admin_token: str, args: argparse.Namespace) -> 
     return {f"work_{name}": value for name, value in figures.items()}
 
 
+def run_events(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    if args.events <= 0:
+        return {}
+    figures = bench_events(base_url, admin_token, args.served_env, events=args.events)
+    return {f"webhook_{name}": value for name, value in figures.items()}
+
+
 BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] = [
     ("api", run_api),
     ("lifecycle", run_lifecycle),
+    ("events", run_events),
 ]
 
 # (figure, comparison, bound, only on this backend or None for all)
@@ -70,6 +79,11 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("claim p50 ms", "work_claim_p50_ms", ".1f"),
         ("claim p99 ms", "work_claim_p99_ms", ".1f"),
         ("errors", "work_errors", "d"),
+    ],
+    [
+        ("webhook events/s", "webhook_events_per_s", ",.0f"),
+        ("delivered", "webhook_delivered", ",d"),
+        ("duplicates", "webhook_duplicates", "d"),
     ],
 ]
 
@@ -109,6 +123,9 @@ def main() -> None:
         "--work-jobs", type=int, default=2_000, help="jobs for the lifecycle run (0 skips it)"
     )
     parser.add_argument("--workers", type=int, default=8, help="workers for the lifecycle run")
+    parser.add_argument(
+        "--events", type=int, default=5_000, help="webhook events to deliver (0 skips it)"
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
     args = parser.parse_args()
 
@@ -125,6 +142,7 @@ def main() -> None:
         rows[backend] = {}
         for name, bench in BENCHMARKS:
             with database(backend) as env, serve(env) as served:
+                args.served_env = served.env
                 figures = bench(served.base_url, served.admin_token, args)
                 if figures.get("work_errors"):
                     print(f"server stderr (last 4000 characters):\n{served.log()[-4000:]}")

@@ -209,7 +209,8 @@ def _geometry(shape: str, item: dict[str, Any], where: str) -> None:
         if not isinstance(edges, dict):
             raise _fail(f"{where}.edges", 'must be {"e1": ["p1", "p2"], ...}')
         for name, edge in edges.items():
-            if not (isinstance(edge, list) and len(edge) == 2 and all(p in points for p in edge)):
+            joined = isinstance(edge, list) and len(edge) == 2
+            if not joined or not all(isinstance(p, str) and p in points for p in edge):
                 raise _fail(f"{where}.edges.{name}", "must join two of the polygon's points")
 
 
@@ -245,7 +246,7 @@ def _tracker(
         if not isinstance(geometry, dict):
             raise _fail(at, "must be an object")
         sensor = geometry.get("sensor_id")
-        if sensor is not None and sensor not in sensors:
+        if sensor is not None and (not isinstance(sensor, str) or sensor not in sensors):
             raise _fail(f"{at}.sensor_id", f"{sensor!r} is not a sensor of this job")
         _geometry(str(shape), geometry, at)
 

@@ -118,10 +118,16 @@ def subscribed(event_types: Iterable[str], event_type: str) -> bool:
 
 def parse_url(value: object) -> str:
     """A webhook URL: http or https with a host."""
-    if not isinstance(value, str) or len(value) > 2000:
+    if not isinstance(value, str) or len(value) > 2000 or "\x00" in value:
         raise InvalidInput("url must be an http(s) URL")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises for a port out of range
+        host = parts.hostname or ""
+        host.encode("idna")  # raises for labels no resolver will take
+    except (ValueError, UnicodeError):
+        raise InvalidInput("url must be an http(s) URL with a valid host and port") from None
+    if parts.scheme not in ("http", "https") or not host or port == 0:
         raise InvalidInput("url must be an http(s) URL with a host")
     return value
 

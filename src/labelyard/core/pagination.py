@@ -12,12 +12,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import struct
 from collections.abc import Sequence
 
 from labelyard.core.model import JobStatus
 from labelyard.errors import InvalidInput, InvalidPageToken
 
+_SMALL_NUMBER = re.compile(r"[0-9]{1,9}")
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 _VERSION = 1
@@ -68,7 +70,7 @@ def parse_limit(value: str | None) -> int:
 
     if value is None or value == "":
         return DEFAULT_PAGE_SIZE
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
+    if not _SMALL_NUMBER.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE_SIZE:
         raise InvalidInput(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
     return int(value)
 

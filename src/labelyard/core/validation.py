@@ -186,8 +186,12 @@ def _str(value: object, where: str) -> str:
 
 def _url(value: object, where: str, schemes: frozenset[str] | None = None) -> None:
     text = _str(value, where)
-    parts = urlsplit(text)
     allowed = schemes or IMAGE_URL_SCHEMES
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises for a port out of range)
+    except ValueError:
+        raise _DataError(f"{where}: must be a {'/'.join(sorted(allowed))} URL") from None
     if parts.scheme not in allowed or not parts.netloc:
         raise _DataError(f"{where}: must be a {'/'.join(sorted(allowed))} URL")
 

@@ -43,11 +43,11 @@ async def record(
     transitions: Sequence[dict[str, Any]],
     *,
     now: datetime,
+    then: Sequence[tuple[str, dict[str, Any]]] = (),
 ) -> None:
     """Record transitions of ``job`` in its history and publish the events they make."""
-    await record_many(
-        conn, str(job["project_id"]), [(job, transition) for transition in transitions], now=now
-    )
+    pairs = [(job, transition) for transition in transitions]
+    await record_many(conn, str(job["project_id"]), pairs, now=now, then=then)
 
 
 async def record_many(
@@ -56,27 +56,33 @@ async def record_many(
     changes: Sequence[tuple[Mapping[Any, Any], dict[str, Any]]],
     *,
     now: datetime,
+    then: Sequence[tuple[str, dict[str, Any]]] = (),
 ) -> None:
-    """Record ``(job, transition)`` pairs of one project and publish their events, in order."""
+    """Record ``(job, transition)`` pairs of one project and publish their events, in order,
+    followed by ``then`` (the batch events that ``count`` returned)."""
     await history_store.insert_transitions(conn, [transition for _, transition in changes])
     published: list[tuple[str, dict[str, Any]]] = []
     for job, transition in changes:
         published += rules.job_events(transition, dict(job))
-    await emit(conn, project_id=project_id, events=published, now=now)
+    await emit(conn, project_id=project_id, events=[*published, *then], now=now)
 
 
 async def count(
-    conn: AsyncConnection, *, project_id: str, batch_id: str, now: datetime, **deltas: int
-) -> None:
-    """Change a batch's counters; publish ``batch.completed`` if that completed the batch."""
+    conn: AsyncConnection, *, project_id: str, batch_id: str, **deltas: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """Change a batch's counters; ``[batch.completed]`` if that completed the batch, to pass on
+    to ``record(..., then=...)``.
+
+    Lock order: a change locks its job, then its batch (here), then the project's feed row
+    (``record``/``emit``); creates lock batches then the feed too, so none of them deadlock.
+    """
     row = await batch_store.add_to_counters(conn, project_id=project_id, id=batch_id, **deltas)
     after = BatchCounters(**{name: int(row._mapping[name]) for name in COUNTER_COLUMNS})
     before = BatchCounters(
         **{name: int(row._mapping[name]) - deltas.get(name, 0) for name in COUNTER_COLUMNS}
     )
     completed = rules.batch_completed(batch_id, before, after)
-    if completed is not None:
-        await emit(conn, project_id=project_id, events=[completed], now=now)
+    return [completed] if completed is not None else []
 
 
 async def changes(

@@ -149,7 +149,10 @@ async def _insert(
             }
             rows.append((i, row))
 
-    created_ids = await store.insert_jobs(conn, [row for _, row in rows])
+    # Inserted in reference_id order: concurrent bulk creates that share reference ids then
+    # wait on each other's unique-index entries in one order and never deadlock.
+    ordered = sorted((row for _, row in rows), key=lambda row: str(row["reference_id"]))
+    created_ids = await store.insert_jobs(conn, ordered)
     others = [row["reference_id"] for _, row in rows if row["id"] not in created_ids]
     existing = (
         await store.jobs_by_reference(conn, project_id=project.id, reference_ids=others)
@@ -209,6 +212,8 @@ async def find_job(
     """API.md 4: the job with this reference id, for clients that lost a create response."""
     if not reference_id:
         raise MissingParameter("reference_id is required")
+    if "\x00" in reference_id:
+        raise InvalidInput("reference_id may not contain the NUL character")
     async with db.read() as conn:
         rows = await store.jobs_by_reference(
             conn, project_id=project.id, reference_ids=[reference_id]

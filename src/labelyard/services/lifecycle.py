@@ -87,6 +87,14 @@ async def complete(
         completed_at=now,
         updated_at=now,
     )
+    batch_events = await count(
+        conn,
+        project_id=job.project_id,
+        batch_id=job.batch_id,
+        completed_jobs=1,
+        completed_frames=job.frames,
+        annotations=objects,
+    )
     await record(
         conn,
         {**job._mapping, "result": result_url(base_url, key)},
@@ -103,14 +111,6 @@ async def complete(
             )
         ],
         now=now,
-    )
-    await count(
-        conn,
-        project_id=job.project_id,
-        batch_id=job.batch_id,
-        now=now,
-        completed_jobs=1,
-        completed_frames=job.frames,
-        annotations=objects,
+        then=batch_events,
     )
     return {"job_id": job.id, "status": JobStatus.COMPLETED.value, "step": None}

@@ -43,7 +43,9 @@ async def abort_job(db: Database, project: Project, *, job_id: str) -> dict[str,
             lease_expires_at=None,
             updated_at=now,
         )
-        await count(conn, project_id=project.id, batch_id=job.batch_id, now=now, aborted_jobs=1)
+        batch_events = await count(
+            conn, project_id=project.id, batch_id=job.batch_id, aborted_jobs=1
+        )
         await record(
             conn,
             job._mapping,
@@ -60,6 +62,7 @@ async def abort_job(db: Database, project: Project, *, job_id: str) -> dict[str,
                 )
             ],
             now=now,
+            then=batch_events,
         )
     return {"job_id": job.id, "status": JobStatus.ABORTED.value}
 
@@ -73,6 +76,19 @@ async def abort_batch(db: Database, project: Project, *, batch_id: str) -> dict[
             raise NotFound(f"no batch {batch_id} in this project")
         jobs = await store.open_jobs_of_batch(
             conn, project_id=project.id, batch_id=batch_id, statuses=OPEN
+        )
+        await store.set_jobs(
+            conn,
+            project_id=project.id,
+            job_ids=[job.id for job in jobs],
+            status=JobStatus.ABORTED.value,
+            queue=None,
+            lease_holder=None,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+        batch_events = await count(
+            conn, project_id=project.id, batch_id=batch_id, aborted_jobs=len(jobs)
         )
         await record_many(
             conn,
@@ -94,18 +110,8 @@ async def abort_batch(db: Database, project: Project, *, batch_id: str) -> dict[
                 for job in jobs
             ],
             now=now,
+            then=batch_events,
         )
-        await store.set_jobs(
-            conn,
-            project_id=project.id,
-            job_ids=[job.id for job in jobs],
-            status=JobStatus.ABORTED.value,
-            queue=None,
-            lease_holder=None,
-            lease_expires_at=None,
-            updated_at=now,
-        )
-        await count(conn, project_id=project.id, batch_id=batch_id, now=now, aborted_jobs=len(jobs))
     return {"batch_id": batch_id, "aborted_jobs": len(jobs)}
 
 
@@ -134,15 +140,12 @@ async def reopen_job(
                 conn,
                 project_id=project.id,
                 batch_id=job.batch_id,
-                now=now,
                 completed_jobs=-1,
                 completed_frames=-job.frames,
                 annotations=-job.annotations,
             )
         else:
-            await count(
-                conn, project_id=project.id, batch_id=job.batch_id, now=now, aborted_jobs=-1
-            )
+            await count(conn, project_id=project.id, batch_id=job.batch_id, aborted_jobs=-1)
         await store.update_job(
             conn,
             project_id=project.id,

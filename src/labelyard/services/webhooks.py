@@ -147,7 +147,9 @@ async def rotate_secret(db: Database, project: Project, *, endpoint_id: str) -> 
 def _limit(value: str | None) -> int:
     if value is None or value == "":
         return LOG_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LOG_LIMIT:
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
+        raise InvalidInput(f"limit must be an integer from 1 to {MAX_LOG_LIMIT}")
+    if not 1 <= int(value) <= MAX_LOG_LIMIT:
         raise InvalidInput(f"limit must be an integer from 1 to {MAX_LOG_LIMIT}")
     return int(value)
 

@@ -113,6 +113,16 @@ async def authorize(db: Database, *, token: str | None, project_id: str) -> Work
     )
 
 
+def _prelabels(project: WorkProject, job: Record) -> Any:
+    """The first draft: the job's pre-labels if they are valid for the project, else empty."""
+    draft = notes.prelabels(project.base, job.data)
+    try:
+        notes.validate(draft, base=project.base, schema=project.schema, data=job.data)
+    except InvalidInput:
+        return notes.empty(project.base)
+    return draft
+
+
 def _view(
     job: Record, project: WorkProject, route: Route, *, draft: Any, lease_until: datetime
 ) -> dict[str, Any]:
@@ -161,7 +171,7 @@ async def claim(
         if job is None:
             return None
         route = route_of(job)
-        draft = job.draft if job.draft is not None else notes.prelabels(project.base, job.data)
+        draft = job.draft if job.draft is not None else _prelabels(project, job)
         await store.update_job(
             conn,
             project_id=project.id,
@@ -391,6 +401,9 @@ async def review(
         if decision == "accept":
             corrected = _annotations(body, project, job, required=False)
             annotations = corrected if corrected is not None else job.draft
+            if corrected is None:
+                # The draft was valid when saved; the schema may have changed since.
+                notes.validate(annotations, base=project.base, schema=project.schema, data=job.data)
             return await _advance(
                 conn,
                 blobs,

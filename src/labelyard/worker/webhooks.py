@@ -84,26 +84,46 @@ def payload(delivery: Record) -> dict[str, Any]:
     }
 
 
-async def _address_allowed(url: str, *, allow_private: bool) -> str | None:
-    """None if every address the host resolves to may be called, else why not."""
+class Refused(Exception):
+    """The URL may not be called: a private address, or a host no resolver takes (final)."""
+
+
+class Unresolved(Exception):
+    """The host did not resolve this time (retried like a network error)."""
+
+
+async def _pinned(url: str, *, allow_private: bool) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The URL to call, rewritten to an address checked against the private-range policy.
+
+    The request goes to that very address (with the original Host header, and the original
+    name for TLS), so a name that resolves differently a moment later cannot redirect it.
+    """
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (UnicodeError, ValueError) as exc:
+        raise Refused(f"invalid host {host!r}: {exc}") from None
     except OSError as exc:
-        return f"cannot resolve {host}: {exc}"
-    for info in infos:
-        address = str(info[4][0])
+        raise Unresolved(f"cannot resolve {host}: {exc}") from None
+    addresses = [str(info[4][0]) for info in infos]
+    for address in addresses:
         if not rules.address_allowed(address, allow_private=allow_private):
-            return f"{host} resolves to {address}, a private or local address (not allowed)"
-    return None
+            raise Refused(f"{host} resolves to {address}, a private or local address (not allowed)")
+    if not addresses:
+        raise Unresolved(f"cannot resolve {host}")
+    address = addresses[0]
+    netloc = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    pinned = parts._replace(netloc=netloc).geturl()
+    extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return pinned, {"host": parts.netloc.rpartition("@")[2]}, extensions
 
 
 async def _send(
     client: httpx.AsyncClient, delivery: Record, settings: Settings
-) -> tuple[int | None, str | None, str, int]:
-    """POST one delivery; (status, error, response snippet, latency ms)."""
+) -> tuple[int | None, str | None, str, int, bool]:
+    """POST one delivery; (status, error, response snippet, latency ms, refused for good)."""
     body = orjson.dumps(payload(delivery))
     timestamp = int(time.time())
     headers = {
@@ -114,17 +134,25 @@ async def _send(
         "webhook-signature": rules.sign(delivery.secret, delivery.event_id, timestamp, body),
     }
     started = time.perf_counter()
-    refused = await _address_allowed(delivery.url, allow_private=settings.webhooks_allow_private)
-    if refused:
-        return None, refused, "", 0
     try:
-        response = await client.post(delivery.url, content=body, headers=headers)
+        pinned, host, extensions = await _pinned(
+            delivery.url, allow_private=settings.webhooks_allow_private
+        )
+    except Refused as exc:
+        return None, str(exc), "", 0, True
+    except Unresolved as exc:
+        return None, str(exc), "", 0, False
+    try:
+        response = await client.post(
+            pinned, content=body, headers=headers | host, extensions=extensions
+        )
     except httpx.TimeoutException:
-        return None, "timed out", "", int((time.perf_counter() - started) * 1000)
+        return None, "timed out", "", int((time.perf_counter() - started) * 1000), False
     except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}", "", int((time.perf_counter() - started) * 1000)
+        latency = int((time.perf_counter() - started) * 1000)
+        return None, f"{type(exc).__name__}: {exc}", "", latency, False
     latency = int((time.perf_counter() - started) * 1000)
-    return response.status_code, None, response.text[: rules.SNIPPET_CHARS], latency
+    return response.status_code, None, response.text[: rules.SNIPPET_CHARS], latency, False
 
 
 async def deliver_due(
@@ -138,8 +166,14 @@ async def deliver_due(
         due = await store.claim_due(conn, now=now, until=now + lease, limit=DELIVERY_BATCH)
     if not due:
         return 0
-    results = await asyncio.gather(*(_attempt(db, client, d, settings, rng) for d in due))
-    return sum(results)
+    results = await asyncio.gather(
+        *(_attempt(db, client, d, settings, rng) for d in due), return_exceptions=True
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            # Left leased: retried when the lease runs out, like a worker that died.
+            log.error("webhook delivery failed unexpectedly", exc_info=result)
+    return sum(r for r in results if isinstance(r, int))
 
 
 async def _attempt(
@@ -161,7 +195,7 @@ async def _attempt(
                 updated_at=utcnow(),
             )
         return 0
-    status, error, snippet, latency = await _send(client, delivery, settings)
+    status, error, snippet, latency, refused = await _send(client, delivery, settings)
     attempt = delivery.attempts + 1
     now = utcnow()
     result = rules.outcome(
@@ -173,7 +207,7 @@ async def _attempt(
         now=now,
         rng=rng,
     )
-    if error and "not allowed" in error:
+    if refused and error:
         result = rules.GiveUp(error)
     async with db.write() as conn:
         await store.insert_attempt(

@@ -1,0 +1,182 @@
+"""Hostile and odd input found by review: each gets its documented 4xx, never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ProjectHandle, Server, WorkerHandle
+
+NewProject = Callable[..., ProjectHandle]
+NewWorker = Callable[..., WorkerHandle]
+
+
+def code_of(response: httpx.Response) -> tuple[int, str]:
+    return response.status_code, response.json()["error"]["code"]
+
+
+def test_nul_characters_are_refused_everywhere(project: ProjectHandle) -> None:
+    pid = project.project_id
+    nul = "a\u0000b"
+    assert code_of(project.api.post(f"/v1/projects/{pid}/batch", json={"name": nul})) == (
+        400,
+        "GE_0001",
+    )
+    bad_job = project.job("n1", data={"image_url": "https://x.example/a", "metadata": {nul: 1}})
+    assert code_of(project.api.post(f"/v1/projects/{pid}/jobs", json=bad_job)) == (400, "GE_0001")
+    bulk = {"jobs": [project.job(nul)]}
+    assert code_of(project.api.post(f"/v1/projects/{pid}/jobs/bulk", json=bulk)) == (400, "GE_0001")
+    lookup = project.api.get(f"/v1/projects/{pid}/jobs", params={"reference_id": nul})
+    assert code_of(lookup) == (400, "GE_0001")
+    # A backslash followed by "u0000" is ordinary text.
+    fine = project.job("n2", data={"image_url": "https://x.example/a", "metadata": "\\u0000"})
+    assert project.api.post(f"/v1/projects/{pid}/jobs", json=fine).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["http://[::1/a", "https://[bad]/x", "http://x.example:99999/"])
+def test_malformed_urls(project: ProjectHandle, url: str) -> None:
+    pid = project.project_id
+    job = project.job("u", data={"image_url": url})
+    assert code_of(project.api.post(f"/v1/projects/{pid}/jobs", json=job))[0] == 400
+    hook = project.api.post(f"/v1/projects/{pid}/webhooks", json={"url": url})
+    assert code_of(hook) == (400, "GE_0001")
+
+
+def test_odd_numbers_in_query_strings(server: Server, project: ProjectHandle) -> None:
+    pid = project.project_id
+    url = f"/v1/projects/{pid}/batch/{project.default_batch_id}"
+    for value in ("²", "1" * 5000, "٣"):
+        assert code_of(project.api.get(url, params={"limit": value})) == (400, "GE_0001")
+        assert (
+            code_of(project.api.get(f"/v1/projects/{pid}/changes", params={"limit": value}))[0]
+            == 400
+        )
+    with server.client() as anonymous:
+        file = f"/files/results/{pid}/{project.default_batch_id}.json"
+        for params in (
+            {"expires": "²", "signature": "x"},
+            {"expires": "1", "signature": "é"},
+            {"expires": "9" * 5000, "signature": "00"},
+        ):
+            assert code_of(anonymous.get(file, params=params)) == (403, "unauthorized")
+
+
+def test_unhashable_values_in_annotations(new_project: NewProject, new_worker: NewWorker) -> None:
+    p = new_project("SENSOR_FUSION")
+    data = {
+        "sensor_data": {
+            "sensor_meta": [{"id": "cam", "name": "front", "modality": "camera"}],
+            "frames": [
+                {"frame_id": "f1", "sensors": [{"sensor_id": "cam", "data_url": "https://x.e/1"}]}
+            ],
+        }
+    }
+    job_id = p.api.post(f"/v1/projects/{p.project_id}/jobs", json=p.job("h", data=data)).json()[
+        "data"
+    ]["job_id"]
+    worker = new_worker(p.account_id)
+    worker.api.post(f"/work/v1/projects/{p.project_id}/claim", json={})
+    corners = [
+        {"x": 0.1, "y": 0.1},
+        {"x": 0.2, "y": 0.1},
+        {"x": 0.2, "y": 0.2},
+        {"x": 0.1, "y": 0.2},
+    ]
+    tracker = {
+        "_id": "t",
+        "type": "rectangle",
+        "label": "c",
+        "frames": {"f1": {"sensor_id": [], "coordinates": corners}},
+    }
+    response = worker.api.post(
+        f"/work/v1/projects/{p.project_id}/jobs/{job_id}/draft", json={"annotations": [tracker]}
+    )
+    assert code_of(response) == (400, "GE_0001")
+    assert "sensor_id" in response.json()["error"]["message"]
+
+
+def test_invalid_prelabels_start_an_empty_draft_and_accept_checks_the_draft(
+    project: ProjectHandle, new_worker: NewWorker
+) -> None:
+    pid = project.project_id
+    data = {"image_url": "https://x.example/a.jpg", "maker_response": {"rectangles": [1, 2]}}
+    job_id = project.api.post(f"/v1/projects/{pid}/jobs", json=project.job("p", data=data)).json()[
+        "data"
+    ]["job_id"]
+    project.api.post(f"/v1/projects/{pid}/jobs/{job_id}/abort")
+    project.api.post(f"/v1/projects/{pid}/jobs/{job_id}/reopen", json={"step": "review"})
+    worker = new_worker(project.account_id)
+    claimed = worker.api.post(f"/work/v1/projects/{pid}/claim", json={"step": "review"}).json()[
+        "data"
+    ]
+    assert claimed["draft"]["rectangles"] == []
+    accepted = worker.api.post(
+        f"/work/v1/projects/{pid}/jobs/{job_id}/review", json={"decision": "accept"}
+    )
+    assert accepted.status_code == 200
+    result = project.api.get(f"/v1/projects/{pid}/jobs/{job_id}/result").json()
+    assert result["data"]["annotations"]["rectangles"] == []
+
+
+def test_creates_and_completions_in_one_batch_at_once_never_fail(
+    server: Server, project: ProjectHandle, new_worker: NewWorker
+) -> None:
+    """Creates lock batch then feed; completions lock job, batch, feed: no deadlock."""
+    pid = project.project_id
+    ids = [
+        r["job_id"]
+        for r in project.api.post(
+            f"/v1/projects/{pid}/jobs/bulk",
+            json={"jobs": [project.job(f"c{i}") for i in range(12)]},
+        ).json()["data"]["results"]
+    ]
+    workers = [new_worker(project.account_id) for _ in range(4)]
+    for i, job_id in enumerate(ids):
+        w = workers[i % 4]
+        w.api.post(f"/work/v1/projects/{pid}/claim", json={})
+        w.api.post(f"/work/v1/projects/{pid}/jobs/{job_id}/submit", json={"annotations": {}})
+    held = []
+    for i in range(len(ids)):
+        w = workers[i % 4]
+        got = w.api.post(f"/work/v1/projects/{pid}/claim", json={"step": "review"}).json()["data"]
+        held.append((w, got["job_id"]))
+
+    def accept(item: tuple[WorkerHandle, str]) -> int:
+        w, job_id = item
+        url = f"/work/v1/projects/{pid}/jobs/{job_id}/review"
+        return w.api.post(url, json={"decision": "accept"}).status_code
+
+    def create(i: int) -> int:
+        with server.client(**{"x-api-key": project.api_key}) as api:
+            return api.post(f"/v1/projects/{pid}/jobs", json=project.job(f"new{i}")).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        accepted = pool.map(accept, held)
+        created = pool.map(create, range(12))
+        statuses: list[Any] = [*accepted, *created]
+    assert statuses == [200] * 24
+    stats = project.api.get(f"/v1/projects/{pid}/stats").json()["data"]
+    assert (stats["total_jobs"], stats["completed_jobs"]) == (24, 12)
+
+
+def test_bulk_creates_sharing_reference_ids_in_opposite_orders(
+    server: Server, project: ProjectHandle
+) -> None:
+    pid = project.project_id
+    other = project.api.post(f"/v1/projects/{pid}/batch", json={"name": "b"}).json()["data"][
+        "batch_id"
+    ]
+    forward = [project.job(f"o{i}") for i in range(3000)]
+    backward = [project.job(f"o{i}", batch_id=other) for i in reversed(range(3000))]
+
+    def send(jobs: list[dict[str, Any]]) -> int:
+        with server.client(**{"x-api-key": project.api_key}) as api:
+            return api.post(f"/v1/projects/{pid}/jobs/bulk", json={"jobs": jobs}).status_code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert list(pool.map(send, [forward, backward])) == [200, 200]
+    assert project.api.get(f"/v1/projects/{pid}/stats").json()["data"]["total_jobs"] == 3000
