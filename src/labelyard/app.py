@@ -10,7 +10,8 @@ from fastapi import FastAPI
 
 from labelyard import __version__, api
 from labelyard.api import errors
-from labelyard.api.limits import BodyLimitMiddleware
+from labelyard.api.limits import BodyLimitMiddleware, RateLimitMiddleware, TokenBuckets
+from labelyard.api.observability import RequestContextMiddleware
 from labelyard.api.ops import Metrics, MetricsMiddleware
 from labelyard.blobs.local import LocalBlobStore
 from labelyard.bootstrap import admin_token
@@ -64,6 +65,10 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     api.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.rate_limit_per_second > 0:
+        buckets = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+        app.add_middleware(RateLimitMiddleware, buckets=buckets)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(errors.FaultBarrier)
+    app.add_middleware(RequestContextMiddleware)
     return app

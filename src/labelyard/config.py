@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     log_level: str = "info"
 
+    log_format: str = "json"
+    """``json`` (one object a line, with the request id) or ``text``."""
+
+    rate_limit_per_second: float = 0.0
+    """Requests a second allowed per API key or token, per process; 0 turns limiting off."""
+
+    rate_limit_burst: int = 100
+    """Requests a key may send at once before the per-second rate applies."""
+
     blob_dir: Path | None = None
     """Where results are kept; default ``data_dir/blobs``."""
 

@@ -1,11 +1,19 @@
-"""Request body size limit, enforced while the body streams in."""
+"""Request limits: body size (while it streams in) and per-key request rate."""
 
 from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labelyard.api.envelope import failure
-from labelyard.errors import BodyTooLarge
+from labelyard.errors import BodyTooLarge, RateLimited
+
+MAX_TRACKED_KEYS = 100_000
 
 
 class BodyLimitMiddleware:
@@ -40,3 +48,55 @@ class BodyLimitMiddleware:
 
     def _error(self) -> BodyTooLarge:
         return BodyTooLarge(f"request body is larger than {self.max_bytes} bytes")
+
+
+class TokenBuckets:
+    """One token bucket per caller: ``burst`` requests at once, then ``rate`` a second."""
+
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self._buckets: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
+
+    def take(self, caller: bytes) -> float:
+        """0 if the caller may go on, else the seconds until it may."""
+        now = self.clock()
+        tokens, last = self._buckets.pop(caller, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        wait = 0.0
+        if tokens >= 1:
+            tokens -= 1
+        else:
+            wait = (1 - tokens) / self.rate
+        self._buckets[caller] = (tokens, now)
+        if len(self._buckets) > MAX_TRACKED_KEYS:
+            self._buckets.popitem(last=False)  # the caller seen longest ago
+        return wait
+
+
+class RateLimitMiddleware:
+    """429 ``rate_limited`` with ``Retry-After`` for a key or token over its rate.
+
+    Callers are told apart by their ``x-api-key`` or ``Authorization`` header (hashed; the
+    secret itself is not kept). Limits are per process: N replicas allow N times the rate.
+    """
+
+    def __init__(self, app: ASGIApp, buckets: TokenBuckets) -> None:
+        self.app = app
+        self.buckets = buckets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            credential = b""
+            for name, value in scope["headers"]:
+                if name in (b"x-api-key", b"authorization"):
+                    credential += value
+            if credential:
+                caller = hashlib.sha256(credential).digest()[:16]
+                wait = self.buckets.take(caller)
+                if wait > 0:
+                    error = RateLimited(max(1, math.ceil(wait)), "too many requests for this key")
+                    await failure(error)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labelyard.api.deps import State
+from labelyard.services import ops
 
 
 async def healthz() -> Response:
@@ -26,10 +33,16 @@ async def readyz(state: State) -> Response:
     return JSONResponse({"status": "ok", "database": state.db.dialect})
 
 
-async def metrics(request: Request) -> Response:
-    """Prometheus text exposition of this process's metrics."""
-    registry: CollectorRegistry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request, state: State) -> Response:
+    """Prometheus text exposition: this process's request figures and the shared work state."""
+    figures: Metrics = request.app.state.metrics
+    shared = await ops.work_figures(state.db)
+    for step in ("annotate", "review"):
+        figures.queue_jobs.labels(step).set(shared.queue_jobs.get(step, 0))
+    figures.outbox_lag.set(shared.outbox_lag)
+    for status in ("pending", "succeeded", "failed"):
+        figures.webhook_deliveries.labels(status).set(shared.webhook_deliveries.get(status, 0))
+    return Response(generate_latest(figures.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 class Metrics:
@@ -43,6 +56,23 @@ class Metrics:
             ["method", "route", "status"],
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.queue_jobs = Gauge(
+            "labelyard_queue_jobs",
+            "Jobs waiting in or being worked at a step kind, all projects",
+            ["step"],
+            registry=self.registry,
+        )
+        self.outbox_lag = Gauge(
+            "labelyard_outbox_lag_events",
+            "Events not yet fanned out to webhook deliveries",
+            registry=self.registry,
+        )
+        self.webhook_deliveries = Gauge(
+            "labelyard_webhook_deliveries",
+            "Webhook deliveries by status (failed: given up)",
+            ["status"],
+            registry=self.registry,
         )
 
 

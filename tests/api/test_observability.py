@@ -1,0 +1,86 @@
+"""Request ids, security headers, rate limits, metrics and structured logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import httpx
+
+from labelyard.api.limits import TokenBuckets
+from labelyard.api.observability import request_id
+from labelyard.config import Settings
+from labelyard.logs import JsonFormatter
+from tests.conftest import ProjectHandle, Server, free_port, start_server
+
+
+def test_request_id_is_echoed_or_made_and_security_headers_are_set(project: ProjectHandle) -> None:
+    url = f"/v1/projects/{project.project_id}/stats"
+    given = project.api.get(url, headers={"x-request-id": "client-42"})
+    assert given.headers["x-request-id"] == "client-42"
+    made = project.api.get(url, headers={"x-request-id": "bad id with spaces"})
+    assert len(made.headers["x-request-id"]) == 32 and made.headers["x-request-id"] != "client-42"
+    assert made.headers["x-content-type-options"] == "nosniff"
+    assert made.headers["x-frame-options"] == "DENY"
+
+
+def test_token_buckets_allow_a_burst_then_the_rate() -> None:
+    now = [0.0]
+    buckets = TokenBuckets(rate=2, burst=3, clock=lambda: now[0])
+    assert [buckets.take(b"k") for _ in range(3)] == [0, 0, 0]
+    assert buckets.take(b"k") == 0.5
+    assert buckets.take(b"other") == 0
+    now[0] += 0.5
+    assert buckets.take(b"k") == 0
+
+
+def test_rate_limited_key_gets_429_with_retry_after(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        port=free_port(),
+        admin_token="t",
+        rate_limit_per_second=0.5,
+        rate_limit_burst=3,
+    )
+    server, thread = start_server(settings)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{settings.port}") as client:
+            created = client.post(
+                "/admin/v1/projects",
+                headers={"authorization": "Bearer t"},
+                json={"name": "r", "base": "IMAGE"},
+            ).json()["data"]
+            key = {"x-api-key": created["api_key"]}
+            url = f"/v1/projects/{created['project_id']}/stats"
+            statuses = [client.get(url, headers=key).status_code for _ in range(4)]
+            assert statuses == [200, 200, 200, 429]
+            limited = client.get(url, headers=key)
+            assert limited.json()["error"]["code"] == "rate_limited"
+            assert int(limited.headers["retry-after"]) >= 1
+            assert client.get("/healthz").status_code == 200  # no key: not limited
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_metrics_show_queues_outbox_and_deliveries(server: Server, project: ProjectHandle) -> None:
+    project.api.post(f"/v1/projects/{project.project_id}/jobs", json=project.job("m1"))
+    with server.client() as anonymous:
+        text = anonymous.get("/metrics").text
+    assert 'labelyard_queue_jobs{step="annotate"}' in text
+    assert "labelyard_outbox_lag_events" in text
+    assert 'labelyard_webhook_deliveries{status="failed"}' in text
+    assert 'route="/v1/projects/{project_id}/jobs"' in text
+
+
+def test_json_log_lines_carry_the_request_id() -> None:
+    record = logging.makeLogRecord(
+        {"name": "labelyard.access", "levelname": "INFO", "msg": "GET /x 200", "status": 200}
+    )
+    token = request_id.set("abc")
+    try:
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        request_id.reset(token)
+    assert line["request_id"] == "abc" and line["status"] == 200 and line["level"] == "info"
