@@ -16,6 +16,7 @@ from fastapi import Depends, FastAPI
 from labelyard.api import admin, batches, events, files, jobs, ops, projects, work
 from labelyard.api.deps import admin_access
 from labelyard.api.exports import EXPORT_ROUTES
+from labelyard.api.responses import CLAIM, ENVELOPE, RAW_JSON, REDIRECT
 from labelyard.api.schemas import (
     AccountCreate,
     Annotations,
@@ -241,6 +242,7 @@ def mount(app: FastAPI) -> None:
                 summary=summary,
                 tags=[path.split("/")[1]],
                 openapi_extra=body_of(body) if body else None,
+                responses=RAW_JSON if handler is jobs.result else ENVELOPE,
             )
     for method, path, handler, body, summary in ADMIN_ROUTES:
         app.add_api_route(
@@ -251,6 +253,7 @@ def mount(app: FastAPI) -> None:
             tags=["admin"],
             dependencies=[Depends(admin_access)],
             openapi_extra=body_of(body) if body else None,
+            responses=ENVELOPE,
         )
     for path, handler, body, summary in WORK_ROUTES:
         app.add_api_route(
@@ -260,9 +263,14 @@ def mount(app: FastAPI) -> None:
             summary=summary,
             tags=["work"],
             openapi_extra=body_of(body),
+            responses=CLAIM if handler is work.claim else ENVELOPE,
         )
-    app.add_api_route("/v1/attachments", files.attachment, methods=["GET"], tags=["v1"])
-    app.add_api_route("/files/{key:path}", files.file, methods=["GET"], tags=["files"])
+    app.add_api_route(
+        "/v1/attachments", files.attachment, methods=["GET"], tags=["v1"], responses=REDIRECT
+    )
+    app.add_api_route(
+        "/files/{key:path}", files.file, methods=["GET"], tags=["files"], responses=RAW_JSON
+    )
     app.add_api_route("/healthz", ops.healthz, methods=["GET"], tags=["ops"])
     app.add_api_route("/readyz", ops.readyz, methods=["GET"], tags=["ops"])
     app.add_api_route("/metrics", ops.metrics, methods=["GET"], tags=["ops"])
