@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -66,10 +67,15 @@ def bench_events(
                 for i in range(start, min(events, start + 10_000))
             ]
             client.post(f"/v1/projects/{pid}/jobs/bulk", json={"jobs": jobs}).raise_for_status()
-    worker_env = env | {
-        "LABELYARD_WEBHOOKS_ALLOW_PRIVATE": "1",
-        "LABELYARD_WORKER_POLL_SECONDS": "0.05",
-    }
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("LABELYARD_")}
+    worker_env = (
+        inherited
+        | env
+        | {
+            "LABELYARD_WEBHOOKS_ALLOW_PRIVATE": "1",
+            "LABELYARD_WORKER_POLL_SECONDS": "0.05",
+        }
+    )
     started = time.perf_counter()
     worker = subprocess.Popen(
         [sys.executable, "-m", "labelyard", "worker"],

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from events import bench_events
 from harness import database, postgres_reachable, serve
 from lifecycle import bench_lifecycle
+from load import bench_load
 
 from api import bench_api
 
@@ -54,10 +55,25 @@ def run_events(base_url: str, admin_token: str, args: argparse.Namespace) -> Fig
     return {f"webhook_{name}": value for name, value in figures.items()}
 
 
+def run_load(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    """One replica on SQLite; on PostgreSQL a second replica joins on the same database."""
+    if args.load_seconds <= 0:
+        return {}
+    if args.backend_now == "sqlite":
+        figures = bench_load([base_url], admin_token, seconds=args.load_seconds)
+    else:
+        with serve(args.served_env) as second:
+            figures = bench_load(
+                [base_url, second.base_url], admin_token, seconds=args.load_seconds
+            )
+    return {f"load_{name}": value for name, value in figures.items()}
+
+
 BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] = [
     ("api", run_api),
     ("lifecycle", run_lifecycle),
     ("events", run_events),
+    ("load", run_load),
 ]
 
 # (figure, comparison, bound, only on this backend or None for all)
@@ -79,6 +95,20 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("claim p50 ms", "work_claim_p50_ms", ".1f"),
         ("claim p99 ms", "work_claim_p99_ms", ".1f"),
         ("errors", "work_errors", "d"),
+    ],
+    [
+        ("replicas", "load_replicas", "d"),
+        ("get-batch-jobs rps", "load_get_batch_jobs_rps", ",.0f"),
+        ("p50 ms", "load_get_batch_jobs_p50_ms", ".1f"),
+        ("p99 ms", "load_get_batch_jobs_p99_ms", ".1f"),
+        ("errors", "load_get_batch_jobs_errors", "d"),
+    ],
+    [
+        ("replicas", "load_replicas", "d"),
+        ("create-job rps", "load_create_job_rps", ",.0f"),
+        ("p50 ms", "load_create_job_p50_ms", ".1f"),
+        ("p99 ms", "load_create_job_p99_ms", ".1f"),
+        ("errors", "load_create_job_errors", "d"),
     ],
     [
         ("webhook events/s", "webhook_events_per_s", ",.0f"),
@@ -126,6 +156,9 @@ def main() -> None:
     parser.add_argument(
         "--events", type=int, default=5_000, help="webhook events to deliver (0 skips it)"
     )
+    parser.add_argument(
+        "--load-seconds", type=float, default=10.0, help="length of the load run (0 skips it)"
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
     args = parser.parse_args()
 
@@ -142,7 +175,7 @@ def main() -> None:
         rows[backend] = {}
         for name, bench in BENCHMARKS:
             with database(backend) as env, serve(env) as served:
-                args.served_env = served.env
+                args.served_env, args.backend_now = env, backend
                 figures = bench(served.base_url, served.admin_token, args)
                 if figures.get("work_errors"):
                     print(f"server stderr (last 4000 characters):\n{served.log()[-4000:]}")

@@ -18,7 +18,7 @@ api_key_header = APIKeyHeader(name="x-api-key", auto_error=False)
 bearer = HTTPBearer(auto_error=False)
 
 
-def app_state(request: Request) -> AppState:
+async def app_state(request: Request) -> AppState:
     """The per-process state built at start (settings, database, keys)."""
     state: AppState = request.app.state.labelyard
     return state

@@ -8,9 +8,12 @@ from typing import Any
 
 import orjson
 from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from labelyard.store import sqlite_inline
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POOL_TIMEOUT_SECONDS = 60
@@ -40,11 +43,17 @@ class Database:
         if self.is_sqlite:
             self._writer = create_async_engine(url, pool_size=1, max_overflow=0, **common)
             self._reader = create_async_engine(
-                url, pool_size=pool_size, max_overflow=0, pool_reset_on_return=None, **common
+                url,
+                pool_size=pool_size,
+                max_overflow=0,
+                pool_reset_on_return=None,
+                async_creator=sqlite_inline.creator(make_url(url).database or ""),
+                **common,
             )
             _configure_sqlite(self._writer, begin="BEGIN IMMEDIATE")
-            # Readers run each statement in autocommit: no BEGIN/COMMIT round trips on the hot
-            # read paths. Callers that need one snapshot over several statements use write().
+            # Readers run each statement in autocommit (no BEGIN/COMMIT round trips) and inline
+            # on the event loop (see sqlite_inline). Callers that need one snapshot over several
+            # statements use write().
             _configure_sqlite(self._reader, begin=None)
         else:
             self._writer = create_async_engine(

@@ -1,0 +1,122 @@
+"""A SQLite connection for SQLAlchemy's aiosqlite dialect that runs statements inline.
+
+aiosqlite runs every call on a thread of its own and hands results back through the event
+loop: four hand-offs per statement, which cost more than the statement itself for the short
+indexed reads of a page or a key lookup. Reads in WAL mode never wait for a lock, so labelyard
+runs them directly on the event loop through this object, which looks to SQLAlchemy like an
+aiosqlite connection. Writes keep aiosqlite: they can wait on another process's write lock,
+and must not block the loop while they do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+class _Cursor:
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    async def __aenter__(self) -> _Cursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._cursor.close()
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> _Cursor:
+        self._cursor.execute(sql, () if parameters is None else parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Sequence[Sequence[Any]]) -> _Cursor:
+        self._cursor.executemany(sql, parameters)
+        return self
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._cursor.fetchmany(size if size is not None else self._cursor.arraysize)
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+
+class _RunNow:
+    """Stands in for aiosqlite's request queue: runs a call at once and settles its future."""
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            future.set_result(function())
+        except Exception as exc:
+            future.set_exception(exc)
+
+
+class InlineConnection:
+    """The parts of ``aiosqlite.Connection`` that SQLAlchemy uses, without a thread."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._conn = connection
+        self._connection: sqlite3.Connection | None = connection
+        self._tx = _RunNow()
+
+    def cursor(self) -> _Cursor:
+        return _Cursor(self._conn.cursor())
+
+    async def commit(self) -> None:
+        self._conn.commit()
+
+    async def rollback(self) -> None:
+        self._conn.rollback()
+
+    async def close(self) -> None:
+        self._conn.close()
+        self._connection = None
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._conn.create_function(*args, **kwargs)
+
+    def stop(self) -> None:
+        self._conn.close()
+        self._connection = None
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._conn.isolation_level
+
+
+def creator(path: str) -> Callable[[], Any]:
+    """An ``async_creator`` for ``create_async_engine`` that opens ``path`` inline."""
+
+    async def connect() -> InlineConnection:
+        return InlineConnection(
+            sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        )
+
+    return connect
