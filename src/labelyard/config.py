@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     blob_dir: Path | None = None
     """Where results are kept; default ``data_dir/blobs``."""
 
+    blob_url: str = ""
+    """``s3://bucket/prefix`` to keep results and exports in an S3-compatible store."""
+
+    s3_endpoint_url: str = ""
+    """The store's endpoint (MinIO, Ceph...); empty for AWS S3."""
+
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     """How long a claimed job stays with its worker without a heartbeat."""
 
