@@ -13,7 +13,7 @@ from labelyard.api import errors
 from labelyard.api.limits import BodyLimitMiddleware, RateLimitMiddleware, TokenBuckets
 from labelyard.api.observability import RequestContextMiddleware
 from labelyard.api.ops import Metrics, MetricsMiddleware
-from labelyard.blobs.local import LocalBlobStore
+from labelyard.blobs.config import from_settings as blob_store
 from labelyard.bootstrap import admin_token
 from labelyard.config import Settings
 from labelyard.state import AppState
@@ -46,7 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.labelyard = AppState(
                 settings=settings,
                 db=db,
-                blobs=LocalBlobStore(settings.resolved_blob_dir()),
+                blobs=blob_store(settings),
                 token_key=bytes.fromhex(token_key),
                 file_key=bytes.fromhex(file_key),
                 admin_token=admin_token(settings),

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from labelyard.blobs import BlobStore
-from labelyard.blobs.local import LocalBlobStore
+from labelyard.blobs.config import from_settings as blob_store
 from labelyard.config import Settings
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
@@ -36,7 +36,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             loop.add_signal_handler(sig, stop.set)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url(), pool_size=4)
-    blobs = LocalBlobStore(settings.resolved_blob_dir())
+    blobs = blob_store(settings)
     timeout = httpx.Timeout(settings.webhook_timeout_seconds)
     client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
     rng = random.Random()
