@@ -6,6 +6,7 @@ provider's "not found" into ``BlobNotFound``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 from labelyard.errors import NotFound
@@ -29,7 +30,15 @@ class BlobStore(Protocol):
     async def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
 
+    async def put_file(self, key: str, path: Path) -> None:
+        """Move the finished file at ``path`` under ``key`` without reading it into memory."""
+
 
 def result_key(project_id: str, job_id: str) -> str:
     """Where a job's result JSON is kept."""
     return f"results/{project_id}/{job_id}.json"
+
+
+def export_key(project_id: str, export_id: str, extension: str) -> str:
+    """Where an export's file is kept (``extension`` without the dot)."""
+    return f"exports/{project_id}/{export_id}.{extension}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -40,6 +42,11 @@ class LocalBlobStore:
         """Remove ``key`` if present."""
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
+    async def put_file(self, key: str, path: Path) -> None:
+        """Move the file at ``path`` under ``key`` atomically (copied across file systems)."""
+        target = self._path(key)
+        await asyncio.to_thread(_move_atomically, Path(path), target)
+
 
 def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,3 +60,27 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _move_atomically(source: Path, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with source.open("rb") as handle:
+        os.fsync(handle.fileno())
+    try:
+        os.replace(source, path)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    # Another file system: copy next to the target, then rename into place.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle, source.open("rb") as original:
+            shutil.copyfileobj(original, handle, 1024 * 1024)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    source.unlink(missing_ok=True)
