@@ -93,7 +93,9 @@ class Settings(BaseSettings):
             return f"sqlite+aiosqlite:///{(self.data_dir / 'labelyard.db').resolve()}"
         for prefix in ("postgresql://", "postgres://"):
             if url.startswith(prefix):
-                return "postgresql+asyncpg://" + url[len(prefix) :]
+                # libpq's sslmode= is asyncpg's ssl= (same values: disable, require, ...).
+                rest = url[len(prefix) :].replace("sslmode=", "ssl=")
+                return "postgresql+asyncpg://" + rest
         if url.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
         return url
