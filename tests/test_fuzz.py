@@ -79,7 +79,11 @@ def test_no_operation_answers_5xx_or_off_its_schema(
 
 BASES = ["IMAGE", "SEGMENTATION", "VIDEO", "SENSOR_FUSION", "POINT_CLOUD_SEGMENTATION"]
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
     ),

@@ -35,6 +35,7 @@ app.add_typer(workers_app, name="workers")
 
 console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
+SERVER_KEEP_ALIVE_SECONDS = 30
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")]
 
 
@@ -92,13 +93,18 @@ def serve(
         print(token, flush=True)
     if demo is not None:
         _print_demo(base, demo)
+    from labelyard.logs import configure
+
+    configure(settings.log_level, settings.log_format)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,
         access_log=False,
         proxy_headers=True,
+        timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,
     )
 
 
@@ -123,9 +129,11 @@ def _print_demo(base: str, demo: Any) -> None:
 @app.command()
 def worker() -> None:
     """Run a background worker: webhook deliveries and exports (run as many as you like)."""
+    from labelyard.logs import configure
     from labelyard.worker.loop import run_worker
 
     settings = Settings()
+    configure(settings.log_level, settings.log_format)
     console.print("labelyard worker started")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(settings))
@@ -247,6 +255,57 @@ def workers_create(
     _emit(
         _run(lambda db: work.create_worker(db, account_id=account, name=name, role=role)), as_json
     )
+
+
+@app.command("export")
+def export_command(
+    project: Annotated[str, typer.Option(help="Project id.")],
+    fmt: Annotated[str, typer.Option("--format", help="ndjson|coco|yolo|voc")],
+    out: Annotated[Path, typer.Option(help="File to write (.ndjson, .json or .zip).")],
+    batch: Annotated[str | None, typer.Option(help="Only this batch (default: all).")] = None,
+    status: Annotated[str, typer.Option(help="Job statuses, comma-separated.")] = "completed",
+    as_json: JsonFlag = False,
+) -> None:
+    """Export a project's jobs to a file, streamed (memory stays flat); see docs/exports.md."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from labelyard.services import exports
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[skipped]} skipped"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(f"export {fmt}", total=None, skipped=0)
+
+        def progress(done: int, total: int, skipped: int) -> None:
+            bar.update(task, completed=done, total=total, skipped=skipped)
+
+        summary = _run(
+            lambda db: exports.export_to_file(
+                db,
+                project_id=project,
+                format=fmt,
+                out=out,
+                statuses=status,
+                batch_id=batch,
+                on_progress=progress,
+            )
+        )
+    if as_json:
+        print(json.dumps(summary))
+        return
+    print(f"{summary['exported_jobs']} jobs written to {summary['path']} ({summary['format']})")
+    report = summary["report"]
+    if report["skipped_total"]:
+        print(f"{report['skipped_total']} jobs skipped:")
+        for item in report["skipped"][:10]:
+            print(f"  {item['job_id']} ({item['reference_id']}): {item['reason']}")
+        if report["skipped_total"] > 10:
+            print("  ... (--json lists the first 1,000)")
 
 
 def main() -> None:

@@ -15,8 +15,12 @@ from labelyard.store import jobs as job_store
 from labelyard.store.engine import Database
 
 FILES_PREFIX = "/files/"
-# The only files handed out: results/<project_id>/<job_id>.json
-_RESULT_KEY = re.compile(r"results/([0-9a-f-]{36})/([0-9a-f-]{36})\.json")
+# The only files handed out: results/<project_id>/<job_id>.json and
+# exports/<project_id>/<export_id>.<ndjson|json|zip>
+_FILE_KEY = re.compile(
+    r"(?:results/([0-9a-f-]{36})/[0-9a-f-]{36}\.json"
+    r"|exports/([0-9a-f-]{36})/[0-9a-f-]{36}\.(?:ndjson|json|zip))"
+)
 
 
 def result_url(base_url: str, key: str | None) -> str:
@@ -39,15 +43,16 @@ async def read_result(db: Database, blobs: BlobStore, project: Project, *, job_i
 async def attachment_link(
     db: Database, *, api_key: str | None, url: str | None, base_url: str, file_key: bytes, ttl: int
 ) -> str:
-    """A short-lived signed URL for a result URL this server issued, if the key may read it."""
+    """A short-lived signed URL for a result or export URL this server issued, if the key may
+    read it."""
     await accounts.authenticate_key(db, api_key=api_key)
     if not url:
         raise MissingParameter("url is required")
     prefix = base_url + FILES_PREFIX
-    match = _RESULT_KEY.fullmatch(url[len(prefix) :]) if url.startswith(prefix) else None
+    match = _FILE_KEY.fullmatch(url[len(prefix) :]) if url.startswith(prefix) else None
     if match is None:
         raise Forbidden("this URL was not issued by this server")
-    await accounts.authorize(db, api_key=api_key, project_id=match.group(1))
+    await accounts.authorize(db, api_key=api_key, project_id=match.group(1) or match.group(2))
     path = FILES_PREFIX + url[len(prefix) :]
     query = signing.signed_query(file_key, path, now=int(time.time()), ttl=ttl)
     return f"{base_url}{path}?{query}"
@@ -57,7 +62,7 @@ async def read_file(
     blobs: BlobStore, *, key: str, expires: str | None, signature: str | None, file_key: bytes
 ) -> bytes:
     """A private file, if the link's signature is valid and unexpired."""
-    if _RESULT_KEY.fullmatch(key) is None:
+    if _FILE_KEY.fullmatch(key) is None:
         raise Forbidden("no such file")
     signing.verify(
         file_key, FILES_PREFIX + key, expires=expires, signature=signature, now=int(time.time())

@@ -1,0 +1,132 @@
+"""The streaming runner: pages of jobs in, one export file out, with progress and a report.
+
+Jobs arrive a page at a time from a keyset cursor; the runner finds image sizes where the
+format needs them (a few dozen probes at a time), hands each job to the format's writer and
+reports progress after every chunk. Jobs it must leave out (no image size) are counted, and the
+first ``REPORT_LIMIT`` are kept with their reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from labelyard.core.model import Base
+from labelyard.exports.classes import Classes
+from labelyard.exports.coco import CocoWriter
+from labelyard.exports.names import FileNames
+from labelyard.exports.ndjson import NdjsonWriter
+from labelyard.exports.sizes import ImageSize, ImageSizer, NoSize, Sizing
+from labelyard.exports.spec import Format
+from labelyard.exports.voc import VocWriter
+from labelyard.exports.writer import ExportJob, Writer
+from labelyard.exports.yolo import YoloWriter
+
+REPORT_LIMIT = 1000
+REASON_MAX_CHARS = 300
+SIZE_CHUNK = 64
+
+Progress = Callable[[int, int], Awaitable[None]]
+"""Called with (jobs done so far, jobs skipped so far) after every chunk of jobs."""
+
+
+@dataclass
+class Report:
+    """The jobs left out of an export: how many, and the first ``limit`` with their reason."""
+
+    limit: int = REPORT_LIMIT
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    skipped_total: int = 0
+
+    def add(self, job: ExportJob, reason: str) -> None:
+        """Count a skipped job; keep it if there is room."""
+        self.skipped_total += 1
+        if len(self.skipped) < self.limit:
+            self.skipped.append(
+                {
+                    "job_id": job.job_id,
+                    "reference_id": job.reference_id,
+                    "reason": reason[:REASON_MAX_CHARS],
+                }
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"skipped": [{"job_id", "reference_id", "reason"}...], "skipped_total",
+        "truncated"}``."""
+        return {
+            "skipped": list(self.skipped),
+            "skipped_total": self.skipped_total,
+            "truncated": self.skipped_total > len(self.skipped),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an export wrote."""
+
+    done_jobs: int
+    exported_jobs: int
+    skipped_jobs: int
+    report: Report
+
+
+def open_writer(
+    fmt: Format, path: Path, *, base: Base, classes: Classes, title: str, now: datetime
+) -> Writer:
+    """A writer of ``fmt`` creating the file at ``path``."""
+    if fmt is Format.NDJSON:
+        return NdjsonWriter(path, base=base)
+    if fmt is Format.COCO:
+        info = {
+            "description": title,
+            "version": "1.0",
+            "year": now.year,
+            "contributor": "labelyard",
+            "url": "",
+            "date_created": now.isoformat(),
+        }
+        return CocoWriter(path, classes=classes, names=FileNames(), info=info)
+    if fmt is Format.YOLO:
+        return YoloWriter(path, classes=classes, names=FileNames(), modified=now)
+    return VocWriter(path, classes=classes, names=FileNames(), modified=now)
+
+
+async def write_export(
+    pages: AsyncIterator[Sequence[ExportJob]],
+    writer: Writer,
+    sizer: ImageSizer | None,
+    *,
+    on_progress: Progress,
+) -> Outcome:
+    """Write every job of ``pages`` with ``writer`` and finish the file (discarded on error)."""
+    report = Report()
+    done = 0
+    try:
+        async for page in pages:
+            for start in range(0, len(page), SIZE_CHUNK):
+                chunk = page[start : start + SIZE_CHUNK]
+                sizes: Sequence[Sizing | None] = [None] * len(chunk)
+                if writer.needs_sizes:
+                    if sizer is None:
+                        raise ValueError("this format needs image sizes: pass an ImageSizer")
+                    sizes = await sizer.sizes([job.data for job in chunk])
+                for job, sizing in zip(chunk, sizes, strict=True):
+                    if isinstance(sizing, NoSize):
+                        report.add(job, sizing.reason)
+                    else:
+                        writer.write(job, sizing if isinstance(sizing, ImageSize) else None)
+                done += len(chunk)
+                await on_progress(done, report.skipped_total)
+        writer.close()
+    except BaseException:
+        writer.discard()
+        raise
+    return Outcome(
+        done_jobs=done,
+        exported_jobs=done - report.skipped_total,
+        skipped_jobs=report.skipped_total,
+        report=report,
+    )

@@ -1,0 +1,94 @@
+"""What an export is asked for: its format, the job statuses and the batch it takes."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from labelyard.core.ids import require_uuid
+from labelyard.core.model import Base, JobStatus
+from labelyard.errors import InvalidInput, MissingParameter
+
+
+class Format(enum.StrEnum):
+    """The file formats an export can be written in."""
+
+    NDJSON = "ndjson"
+    COCO = "coco"
+    YOLO = "yolo"
+    VOC = "voc"
+
+    @property
+    def extension(self) -> str:
+        """The file name extension of an export in this format (no dot)."""
+        return _EXTENSIONS[self]
+
+    @property
+    def media_type(self) -> str:
+        """The content type of an export in this format."""
+        return _MEDIA_TYPES[self.extension]
+
+
+_EXTENSIONS = {Format.NDJSON: "ndjson", Format.COCO: "json", Format.YOLO: "zip", Format.VOC: "zip"}
+_MEDIA_TYPES = {
+    "ndjson": "application/x-ndjson",
+    "json": "application/json",
+    "zip": "application/zip",
+}
+EXTENSIONS = frozenset(_EXTENSIONS.values())
+IMAGE_BASES = (Base.IMAGE, Base.SEGMENTATION)
+DEFAULT_STATUSES = (JobStatus.COMPLETED.value,)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSpec:
+    """A validated export request."""
+
+    format: Format
+    statuses: tuple[str, ...]
+    batch_id: str | None
+
+
+def parse_format(value: object) -> Format:
+    """A format from its name (case-insensitive)."""
+    try:
+        return Format(str(value).lower())
+    except ValueError:
+        names = ", ".join(f.value for f in Format)
+        raise InvalidInput(f"format must be one of {names}") from None
+
+
+def parse_statuses(value: object) -> tuple[str, ...]:
+    """Job statuses: one name, a comma-separated list or a list; default ``completed``."""
+    if value is None or value == "" or value == []:
+        return DEFAULT_STATUSES
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise InvalidInput("status must be a job status or a list of them")
+    known = {s.value for s in JobStatus}
+    statuses = tuple(dict.fromkeys(item.strip() for item in items))
+    unknown = [s for s in statuses if s not in known]
+    if unknown:
+        raise InvalidInput(
+            f"status {unknown[0]!r} is not one of {', '.join(s.value for s in JobStatus)}"
+        )
+    return statuses
+
+
+def parse_spec(*, format: object, statuses: object = None, batch_id: object = None) -> ExportSpec:
+    """An export request from its parts; ``InvalidInput`` naming the first bad one."""
+    if format is None or format == "":
+        raise MissingParameter("format is required: one of " + ", ".join(f.value for f in Format))
+    batch = None if batch_id is None or batch_id == "" else require_uuid(batch_id, "batch_id")
+    return ExportSpec(
+        format=parse_format(format), statuses=parse_statuses(statuses), batch_id=batch
+    )
+
+
+def check_base(fmt: Format, base: Base) -> None:
+    """``InvalidInput`` unless ``fmt`` can express annotations of a ``base`` project."""
+    if fmt is not Format.NDJSON and base not in IMAGE_BASES:
+        raise InvalidInput(
+            f"{fmt.value} exports are for IMAGE and SEGMENTATION projects; "
+            f"this project is {base.value}: use ndjson"
+        )

@@ -1,0 +1,40 @@
+"""File names of exported jobs: safe on every file system, unique even ignoring case."""
+
+from __future__ import annotations
+
+from labelyard.exports.names import MAX_STEM, FileNames
+
+JOB = "0b6c9f7e-2a1d-4c0e-9b7a-3f1e2d4c5b6a"
+OTHER = "1c7d0a8f-3b2e-4d1f-8c8b-4a2f3e5d6c7b"
+
+
+def test_safe_reference_ids_are_kept_and_others_made_safe() -> None:
+    names = FileNames()
+    assert names.name("IMG_0001.v2-final", JOB) == "IMG_0001.v2-final"
+    assert names.name("dir/../sub dir/ä.jpg", JOB) == "dir_.._sub_dir_.jpg"
+    assert names.name("..hidden", JOB) == "hidden"
+    assert names.name("///", JOB) == "_"
+    assert names.name("", OTHER) == "job"
+    assert len(names.name("x" * 255, JOB)) == MAX_STEM
+
+
+def test_a_name_given_before_gets_the_job_id_even_if_only_the_case_differs() -> None:
+    names = FileNames()
+    assert names.name("a b", JOB) == "a_b"
+    assert names.name("a/b", OTHER) == f"a_b_{OTHER}"
+    assert names.name("A_B", JOB) == f"A_B_{JOB}"
+    assert names.name("Street", JOB) == "Street"
+    assert names.name("street", OTHER) == f"street_{OTHER}"
+
+
+def test_windows_device_names_are_avoided() -> None:
+    names = FileNames()
+    assert names.name("con", JOB) == f"con_{JOB}"
+    assert names.name("LPT1.txt", JOB) == f"LPT1.txt_{JOB}"
+    assert names.name("console", JOB) == "console"
+
+
+def test_many_names_stay_unique_with_a_small_filter() -> None:
+    names = FileNames(bits=1 << 12)  # tiny: many false positives, never a duplicate
+    given = [names.name(f"ref-{i % 500}", f"{i:08d}-job") for i in range(2000)]
+    assert len({n.casefold() for n in given}) == len(given)
