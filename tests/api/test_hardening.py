@@ -180,3 +180,26 @@ def test_bulk_creates_sharing_reference_ids_in_opposite_orders(
     with ThreadPoolExecutor(max_workers=2) as pool:
         assert list(pool.map(send, [forward, backward])) == [200, 200]
     assert project.api.get(f"/v1/projects/{pid}/stats").json()["data"]["total_jobs"] == 3000
+
+
+def test_attachment_url_with_a_malformed_id_is_403(project: ProjectHandle, server: Server) -> None:
+    url = f"{server.base_url}/files/results/{'-' * 36}/{'-' * 36}.json"
+    assert code_of(project.api.get("/v1/attachments", params={"url": url})) == (403, "unauthorized")
+
+
+def test_a_reopened_jobs_old_result_url_is_no_longer_signed(
+    project: ProjectHandle, new_worker: NewWorker
+) -> None:
+    pid = project.project_id
+    job_id = project.api.post(f"/v1/projects/{pid}/jobs", json=project.job("old")).json()["data"][
+        "job_id"
+    ]
+    worker = new_worker(project.account_id)
+    worker.api.post(f"/work/v1/projects/{pid}/claim", json={})
+    worker.api.post(f"/work/v1/projects/{pid}/jobs/{job_id}/submit", json={"annotations": {}})
+    worker.api.post(f"/work/v1/projects/{pid}/claim", json={"step": "review"})
+    worker.api.post(f"/work/v1/projects/{pid}/jobs/{job_id}/review", json={"decision": "accept"})
+    url = project.api.get(f"/v1/projects/{pid}/jobs/{job_id}").json()["data"]["result"]
+    assert project.api.get("/v1/attachments", params={"url": url}).status_code == 302
+    project.api.post(f"/v1/projects/{pid}/jobs/{job_id}/reopen", json={})
+    assert code_of(project.api.get("/v1/attachments", params={"url": url})) == (403, "unauthorized")

@@ -23,13 +23,15 @@ class ExportCreate(BaseModel):
 
 async def create(project: ProjectAccess, state: State, body: Body) -> Response:
     """Queue an export of the project's jobs; a worker writes it."""
-    return ok(await exports.create_export(state.db, project, body, base_url=state.base_url))
+    return ok(
+        await exports.create_export(state.db, state.blobs, project, body, base_url=state.base_url)
+    )
 
 
 async def get(project: ProjectAccess, state: State, export_id: str) -> Response:
     """An export's status, progress, report and, once done, its private download URL."""
     found = await exports.get_export(
-        state.db, project, export_id=export_id, base_url=state.base_url
+        state.db, state.blobs, project, export_id=export_id, base_url=state.base_url
     )
     return ok(found)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Security
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 
 from labelyard.api.deps import State, api_key_header
 from labelyard.services import results
@@ -19,6 +19,7 @@ async def attachment(
     """302 to a short-lived signed link of a result URL this server issued."""
     link = await results.attachment_link(
         state.db,
+        state.blobs,
         api_key=api_key,
         url=url,
         base_url=state.base_url,
@@ -35,4 +36,6 @@ async def file(
     body = await results.read_file(
         state.blobs, key=key, expires=expires, signature=signature, file_key=state.file_key
     )
-    return Response(body, media_type="application/json")
+    if body.path is not None:
+        return FileResponse(body.path, media_type=body.media_type)
+    return Response(body.content, media_type=body.media_type)

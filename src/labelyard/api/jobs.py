@@ -21,13 +21,16 @@ async def create_bulk(project: ProjectAccess, state: State, body: Body) -> Respo
 
 async def get(project: ProjectAccess, state: State, job_id: str) -> Response:
     """A job's metadata and, once completed, its result URL."""
-    return ok(await jobs.get_job(state.db, project, job_id=job_id, base_url=state.base_url))
+    found = await jobs.get_job(
+        state.db, state.blobs, project, job_id=job_id, base_url=state.base_url
+    )
+    return ok(found)
 
 
 async def find(project: ProjectAccess, state: State, reference_id: str | None = None) -> Response:
     """The job with this ``reference_id``."""
     found = await jobs.find_job(
-        state.db, project, reference_id=reference_id, base_url=state.base_url
+        state.db, state.blobs, project, reference_id=reference_id, base_url=state.base_url
     )
     return ok(found)
 

@@ -33,6 +33,21 @@ class BlobStore(Protocol):
     async def put_file(self, key: str, path: Path) -> None:
         """Move the finished file at ``path`` under ``key`` without reading it into memory."""
 
+    def private_url(self, key: str, *, base_url: str) -> str:
+        """The URL clients are given for ``key``; useless without a signed link."""
+
+    def key_from_url(self, url: str, *, base_url: str) -> str | None:
+        """The key behind a URL ``private_url`` made, or None for any other URL."""
+
+    def signed_link(self, key: str, *, base_url: str, file_key: bytes, ttl: int, now: int) -> str:
+        """A link that reads ``key`` for ``ttl`` seconds."""
+
+    def local_path(self, key: str) -> Path | None:
+        """The file of ``key`` on this machine, if the store keeps one (to stream it)."""
+
+
+FILES_PREFIX = "/files/"
+
 
 def result_key(project_id: str, job_id: str) -> str:
     """Where a job's result JSON is kept."""

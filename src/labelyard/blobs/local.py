@@ -9,7 +9,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from labelyard.blobs import BlobNotFound
+from labelyard.blobs import FILES_PREFIX, BlobNotFound
+from labelyard.core import signing
 from labelyard.errors import InvalidInput
 
 
@@ -41,6 +42,24 @@ class LocalBlobStore:
     async def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+
+    def private_url(self, key: str, *, base_url: str) -> str:
+        """``{base_url}/files/{key}``, served by labelyard to holders of a signed link."""
+        return f"{base_url}{FILES_PREFIX}{key}"
+
+    def key_from_url(self, url: str, *, base_url: str) -> str | None:
+        """The key of a ``/files/`` URL of this server."""
+        prefix = base_url + FILES_PREFIX
+        return url[len(prefix) :] if url.startswith(prefix) else None
+
+    def signed_link(self, key: str, *, base_url: str, file_key: bytes, ttl: int, now: int) -> str:
+        """The ``/files/`` URL with an HMAC signature and expiry."""
+        path = FILES_PREFIX + key
+        return f"{base_url}{path}?{signing.signed_query(file_key, path, now=now, ttl=ttl)}"
+
+    def local_path(self, key: str) -> Path | None:
+        """The file itself."""
+        return self._path(key)
 
     async def put_file(self, key: str, path: Path) -> None:
         """Move the file at ``path`` under ``key`` atomically (copied across file systems)."""

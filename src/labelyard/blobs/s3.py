@@ -91,6 +91,23 @@ class S3BlobStore:
         name = self.object_key(key)
         await asyncio.to_thread(self.client.delete_object, Bucket=self.bucket, Key=name)
 
+    def private_url(self, key: str, *, base_url: str) -> str:
+        """The object's S3 URL (``s3://bucket/prefix/key``)."""
+        return f"s3://{self.bucket}/{self.object_key(key)}"
+
+    def key_from_url(self, url: str, *, base_url: str) -> str | None:
+        """The key of an S3 URL of this store's bucket and prefix."""
+        prefix = f"s3://{self.bucket}/{self.prefix + '/' if self.prefix else ''}"
+        return url[len(prefix) :] if url.startswith(prefix) else None
+
+    def signed_link(self, key: str, *, base_url: str, file_key: bytes, ttl: int, now: int) -> str:
+        """A presigned GET of the object, straight from the store."""
+        return self.presigned_url(key, ttl=ttl)
+
+    def local_path(self, key: str) -> Path | None:
+        """None: objects are not on this machine."""
+        return None
+
     def presigned_url(self, key: str, *, ttl: int) -> str:
         """A short-lived URL that reads the object directly from the store."""
         url: str = self.client.generate_presigned_url(

@@ -252,7 +252,7 @@ async def export_to_file(
 EMPTY_REPORT = {"skipped": [], "skipped_total": 0, "truncated": False}
 
 
-def _view(row: Record, base_url: str) -> dict[str, Any]:
+def _view(row: Record, blobs: BlobStore, base_url: str) -> dict[str, Any]:
     """An export as the API answers it (API.md section 1: SDK-safe keys only)."""
     done = row.status == store.DONE
     return {
@@ -266,7 +266,7 @@ def _view(row: Record, base_url: str) -> dict[str, Any]:
         "done_jobs": int(row.done_jobs),
         "skipped_jobs": int(row.skipped_jobs),
         "report": row.report or EMPTY_REPORT,
-        "download_url": result_url(base_url, row.result_key) if done else "",
+        "download_url": result_url(blobs, base_url, row.result_key) if done else "",
         "error": row.error,
         "created_at": rfc3339(row.created_at),
         "updated_at": rfc3339(row.updated_at),
@@ -275,7 +275,7 @@ def _view(row: Record, base_url: str) -> dict[str, Any]:
 
 
 async def create_export(
-    db: Database, project: Project, body: object, *, base_url: str
+    db: Database, blobs: BlobStore, project: Project, body: object, *, base_url: str
 ) -> dict[str, Any]:
     """Queue an export of the project (``{"format", "status"?, "batch_id"?}``) for a worker."""
     if not isinstance(body, dict):
@@ -306,11 +306,11 @@ async def create_export(
         )
         row = await store.get_export(conn, project_id=project.id, id=export_id)
     assert row is not None
-    return _view(row, base_url)
+    return _view(row, blobs, base_url)
 
 
 async def get_export(
-    db: Database, project: Project, *, export_id: str, base_url: str
+    db: Database, blobs: BlobStore, project: Project, *, export_id: str, base_url: str
 ) -> dict[str, Any]:
     """An export's status, progress, report and (once done) download URL."""
     export_id = require_uuid(export_id, "export_id")
@@ -318,7 +318,7 @@ async def get_export(
         row = await store.get_export(conn, project_id=project.id, id=export_id)
     if row is None:
         raise NotFound("no such export in this project")
-    return _view(row, base_url)
+    return _view(row, blobs, base_url)
 
 
 class _Lock:

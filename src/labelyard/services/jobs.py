@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from labelyard.blobs import BlobStore
 from labelyard.core.events import created_event
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import JobStatus, Project
@@ -182,7 +183,7 @@ async def _insert(
     await emit(conn, project_id=project.id, events=created, now=now)
 
 
-def _job_view(row: Record, base_url: str) -> dict[str, Any]:
+def _job_view(row: Record, blobs: BlobStore, base_url: str) -> dict[str, Any]:
     return {
         "project_id": row.project_id,
         "reference_id": row.reference_id,
@@ -192,22 +193,24 @@ def _job_view(row: Record, base_url: str) -> dict[str, Any]:
         "work_flow_id": row.workflow_id,
         "priority_weight": row.priority_weight,
         "tag": row.tag,
-        "result": result_url(base_url, row.result_key) if row.status == "completed" else "",
+        "result": result_url(blobs, base_url, row.result_key) if row.status == "completed" else "",
     }
 
 
-async def get_job(db: Database, project: Project, *, job_id: str, base_url: str) -> dict[str, Any]:
+async def get_job(
+    db: Database, blobs: BlobStore, project: Project, *, job_id: str, base_url: str
+) -> dict[str, Any]:
     """API.md 3.6: a job's metadata; ``result`` is ``""`` until the job has one."""
     job_id = require_uuid(job_id, "job_id")
     async with db.read() as conn:
         row = await store.get_job(conn, project_id=project.id, id=job_id)
     if row is None:
         raise NotFound(f"no job {job_id} in this project")
-    return _job_view(row, base_url)
+    return _job_view(row, blobs, base_url)
 
 
 async def find_job(
-    db: Database, project: Project, *, reference_id: str | None, base_url: str
+    db: Database, blobs: BlobStore, project: Project, *, reference_id: str | None, base_url: str
 ) -> dict[str, Any]:
     """API.md 4: the job with this reference id, for clients that lost a create response."""
     if not reference_id:
@@ -220,4 +223,4 @@ async def find_job(
         )
     if reference_id not in rows:
         raise NotFound(f"no job with reference_id {reference_id!r} in this project")
-    return _job_view(rows[reference_id], base_url)
+    return _job_view(rows[reference_id], blobs, base_url)

@@ -97,7 +97,7 @@ async def complete(
     )
     await record(
         conn,
-        {**job._mapping, "result": result_url(base_url, key)},
+        {**job._mapping, "result": result_url(blobs, base_url, key)},
         [
             transition_record(
                 job,

@@ -1,31 +1,38 @@
-"""Results of completed jobs and signed links to them (API.md 3.6)."""
+"""Results of completed jobs and finished exports, and short-lived links to them (API.md 3.6)."""
 
 from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
-from labelyard.blobs import BlobStore
+from labelyard.blobs import FILES_PREFIX, BlobStore
 from labelyard.core import signing
-from labelyard.core.ids import require_uuid
+from labelyard.core.ids import parse_uuid, require_uuid
 from labelyard.core.model import JobStatus, Project
 from labelyard.errors import Forbidden, MissingParameter, NotFound
 from labelyard.services import accounts
+from labelyard.store import exports as export_store
 from labelyard.store import jobs as job_store
 from labelyard.store.engine import Database
 
-FILES_PREFIX = "/files/"
 # The only files handed out: results/<project_id>/<job_id>.json and
 # exports/<project_id>/<export_id>.<ndjson|json|zip>
 _FILE_KEY = re.compile(
-    r"(?:results/([0-9a-f-]{36})/[0-9a-f-]{36}\.json"
-    r"|exports/([0-9a-f-]{36})/[0-9a-f-]{36}\.(?:ndjson|json|zip))"
+    r"(results)/([0-9a-f-]{36})/([0-9a-f-]{36})\.json"
+    r"|(exports)/([0-9a-f-]{36})/([0-9a-f-]{36})\.(?:ndjson|json|zip)"
 )
+MEDIA_TYPES = {
+    ".json": "application/json",
+    ".ndjson": "application/x-ndjson",
+    ".zip": "application/zip",
+}
 
 
-def result_url(base_url: str, key: str | None) -> str:
-    """The private URL of a stored result, ``""`` when there is none."""
-    return f"{base_url}{FILES_PREFIX}{key}" if key else ""
+def result_url(blobs: BlobStore, base_url: str, key: str | None) -> str:
+    """The private URL of a stored file, ``""`` when there is none."""
+    return blobs.private_url(key, base_url=base_url) if key else ""
 
 
 async def read_result(db: Database, blobs: BlobStore, project: Project, *, job_id: str) -> bytes:
@@ -40,31 +47,74 @@ async def read_result(db: Database, blobs: BlobStore, project: Project, *, job_i
     return await blobs.get(row.result_key)
 
 
+def _parse_key(key: str) -> tuple[str, str, str] | None:
+    """(kind, project id, job or export id) of a file key, if it is one labelyard issues."""
+    match = _FILE_KEY.fullmatch(key)
+    if match is None:
+        return None
+    kind, project_id, item_id = (g for g in match.groups() if g is not None)
+    if parse_uuid(project_id) != project_id or parse_uuid(item_id) != item_id:
+        return None
+    return kind, project_id, item_id
+
+
 async def attachment_link(
-    db: Database, *, api_key: str | None, url: str | None, base_url: str, file_key: bytes, ttl: int
+    db: Database,
+    blobs: BlobStore,
+    *,
+    api_key: str | None,
+    url: str | None,
+    base_url: str,
+    file_key: bytes,
+    ttl: int,
 ) -> str:
-    """A short-lived signed URL for a result or export URL this server issued, if the key may
-    read it."""
+    """A short-lived link to a result or export URL this server issued, if the key may read it
+    and the file is still the job's result (or the export's file)."""
     await accounts.authenticate_key(db, api_key=api_key)
     if not url:
         raise MissingParameter("url is required")
-    prefix = base_url + FILES_PREFIX
-    match = _FILE_KEY.fullmatch(url[len(prefix) :]) if url.startswith(prefix) else None
-    if match is None:
+    key = blobs.key_from_url(url, base_url=base_url)
+    parsed = _parse_key(key) if key else None
+    if key is None or parsed is None:
         raise Forbidden("this URL was not issued by this server")
-    await accounts.authorize(db, api_key=api_key, project_id=match.group(1) or match.group(2))
-    path = FILES_PREFIX + url[len(prefix) :]
-    query = signing.signed_query(file_key, path, now=int(time.time()), ttl=ttl)
-    return f"{base_url}{path}?{query}"
+    kind, project_id, item_id = parsed
+    project = await accounts.authorize(db, api_key=api_key, project_id=project_id)
+    async with db.read() as conn:
+        if kind == "results":
+            row = await job_store.get_job(conn, project_id=project.id, id=item_id)
+            current = row is not None and row.status == JobStatus.COMPLETED
+        else:
+            row = await export_store.get_export(conn, project_id=project.id, id=item_id)
+            current = row is not None and row.status == export_store.DONE
+    if not current or row is None or row.result_key != key:
+        raise Forbidden("this URL is not a current result or export of this project")
+    return blobs.signed_link(
+        key, base_url=base_url, file_key=file_key, ttl=ttl, now=int(time.time())
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FileBody:
+    """A private file to send: from a local path (streamed) or as bytes."""
+
+    media_type: str
+    path: Path | None = None
+    content: bytes = b""
 
 
 async def read_file(
     blobs: BlobStore, *, key: str, expires: str | None, signature: str | None, file_key: bytes
-) -> bytes:
+) -> FileBody:
     """A private file, if the link's signature is valid and unexpired."""
-    if _FILE_KEY.fullmatch(key) is None:
+    if _parse_key(key) is None:
         raise Forbidden("no such file")
     signing.verify(
         file_key, FILES_PREFIX + key, expires=expires, signature=signature, now=int(time.time())
     )
-    return await blobs.get(key)
+    media_type = MEDIA_TYPES.get(Path(key).suffix, "application/octet-stream")
+    path = blobs.local_path(key)
+    if path is not None:
+        if not path.is_file():
+            raise NotFound("file not found")
+        return FileBody(media_type=media_type, path=path)
+    return FileBody(media_type=media_type, content=await blobs.get(key))
