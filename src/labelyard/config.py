@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     webhooks_allow_private: bool = False
     """Allow webhook URLs on loopback and private networks (tests and on-premise receivers)."""
 
+    export_lock_seconds: float = 300.0
+    """How long a worker holds an export between progress updates; a dead worker's export is
+    started again by another once this has passed."""
+
     worker_poll_seconds: float = 1.0
     """How often an idle ``labelyard worker`` looks for work."""
 

@@ -51,7 +51,6 @@ from labelyard.store.engine import Database
 log = logging.getLogger("labelyard.exports")
 
 PAGE_SIZE = 1000
-EXPORT_LOCK_SECONDS = 300
 PROGRESS_EVERY_JOBS = 5000
 PROGRESS_EVERY_SECONDS = 10.0
 USER_AGENT = "labelyard-export (image size probe)"
@@ -324,8 +323,9 @@ async def get_export(
 class _Lock:
     """A worker's hold on one export: fenced updates that extend the lock."""
 
-    def __init__(self, db: Database, row: Record, holding: datetime) -> None:
+    def __init__(self, db: Database, row: Record, holding: datetime, seconds: float) -> None:
         self._db = db
+        self._seconds = seconds
         self._project_id = row.project_id
         self._id = row.id
         self._holding = holding
@@ -335,7 +335,7 @@ class _Lock:
     async def update(self, *, final: bool = False, **values: Any) -> None:
         """Set columns of the export and extend the lock (or drop it, if ``final``)."""
         now = utcnow()
-        lock = None if final else now + timedelta(seconds=EXPORT_LOCK_SECONDS)
+        lock = None if final else now + timedelta(seconds=self._seconds)
         async with self._db.write() as conn:
             held = await store.update_export(
                 conn,
@@ -360,9 +360,9 @@ class _Lock:
         self._reported_jobs, self._reported_at = done, time.monotonic()
 
 
-async def _claim(db: Database) -> tuple[Record, datetime] | None:
+async def _claim(db: Database, seconds: float) -> tuple[Record, datetime] | None:
     now = utcnow()
-    lock = now + timedelta(seconds=EXPORT_LOCK_SECONDS)
+    lock = now + timedelta(seconds=seconds)
     async with db.write() as conn:
         row = await store.next_export(conn, now=now)
         if row is None:
@@ -392,11 +392,11 @@ def _scratch(settings: Settings) -> Path:
 
 async def run_next_export(db: Database, blobs: BlobStore, settings: Settings) -> bool:
     """Claim and run the next queued export (or one whose worker died); False if none."""
-    claimed = await _claim(db)
+    claimed = await _claim(db, settings.export_lock_seconds)
     if claimed is None:
         return False
     row, holding = claimed
-    lock = _Lock(db, row, holding)
+    lock = _Lock(db, row, holding, settings.export_lock_seconds)
     spec = ExportSpec(
         format=Format(row.format), statuses=tuple(row.statuses), batch_id=row.batch_id
     )
