@@ -31,6 +31,7 @@ from lifecycle import bench_lifecycle
 from load import bench_load
 
 from api import bench_api
+from exports import bench_exports
 
 Figures = dict[str, Any]
 
@@ -69,11 +70,18 @@ def run_load(base_url: str, admin_token: str, args: argparse.Namespace) -> Figur
     return {f"load_{name}": value for name, value in figures.items()}
 
 
+def run_exports(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    if args.export_jobs <= 0:
+        return {}
+    return bench_exports(args.served_env, jobs=args.export_jobs)
+
+
 BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] = [
     ("api", run_api),
     ("lifecycle", run_lifecycle),
     ("events", run_events),
     ("load", run_load),
+    ("exports", run_exports),
 ]
 
 # (figure, comparison, bound, only on this backend or None for all)
@@ -109,6 +117,13 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("p50 ms", "load_create_job_p50_ms", ".1f"),
         ("p99 ms", "load_create_job_p99_ms", ".1f"),
         ("errors", "load_create_job_errors", "d"),
+    ],
+    [
+        ("exported jobs", "export_jobs", ",d"),
+        ("ndjson jobs/s", "export_ndjson_jobs_per_s", ",.0f"),
+        ("ndjson peak MB", "export_ndjson_peak_rss_mb", ".0f"),
+        ("coco jobs/s", "export_coco_jobs_per_s", ",.0f"),
+        ("coco peak MB", "export_coco_peak_rss_mb", ".0f"),
     ],
     [
         ("webhook events/s", "webhook_events_per_s", ",.0f"),
@@ -157,7 +172,10 @@ def main() -> None:
         "--events", type=int, default=5_000, help="webhook events to deliver (0 skips it)"
     )
     parser.add_argument(
-        "--load-seconds", type=float, default=10.0, help="length of the load run (0 skips it)"
+        "--load-seconds", type=float, default=20.0, help="length of the load run (0 skips it)"
+    )
+    parser.add_argument(
+        "--export-jobs", type=int, default=1_000_000, help="completed jobs to export (0 skips)"
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
     args = parser.parse_args()
