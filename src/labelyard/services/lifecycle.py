@@ -51,6 +51,48 @@ def route_of(job: Record) -> Route:
     return Route(tuple(job.steps))
 
 
+async def send_to_step(
+    conn: AsyncConnection,
+    job: Record,
+    route: Route,
+    index: int,
+    *,
+    action: str,
+    worker_id: str | None,
+    comment: str | None,
+    now: datetime,
+    columns: dict[str, Any],
+) -> dict[str, Any]:
+    """Put the job into step ``index`` (free for the next claim) and record why.
+
+    ``columns`` are further columns of the job to set (the draft, the reviewer's comment...).
+    """
+    await store.update_job(
+        conn,
+        project_id=job.project_id,
+        job_id=job.id,
+        status=JobStatus.IN_PROGRESS.value,
+        step_index=index,
+        queue=route.kinds[index],
+        lease_holder=None,
+        lease_expires_at=None,
+        updated_at=now,
+        **columns,
+    )
+    transition = transition_record(
+        job,
+        action=action,
+        to_status=JobStatus.IN_PROGRESS.value,
+        route=route,
+        to_index=index,
+        worker_id=worker_id,
+        comment=comment,
+        now=now,
+    )
+    await record(conn, job._mapping, [transition], now=now)
+    return {"job_id": job.id, "status": JobStatus.IN_PROGRESS.value, "step": route.name_of(index)}
+
+
 async def complete(
     conn: AsyncConnection,
     blobs: BlobStore,

@@ -9,7 +9,7 @@ from labelyard.core.model import JobStatus, Project, rfc3339
 from labelyard.errors import Conflict, InvalidInput, InvalidPriority, NotFound
 from labelyard.services import utcnow
 from labelyard.services.events import count, record, record_many
-from labelyard.services.lifecycle import route_of, transition_record
+from labelyard.services.lifecycle import route_of, send_to_step, transition_record
 from labelyard.store import batches as batch_store
 from labelyard.store import history as history_store
 from labelyard.store import jobs as job_store
@@ -146,38 +146,17 @@ async def reopen_job(
             )
         else:
             await count(conn, project_id=project.id, batch_id=job.batch_id, aborted_jobs=-1)
-        await store.update_job(
+        return await send_to_step(
             conn,
-            project_id=project.id,
-            job_id=job.id,
-            status=JobStatus.IN_PROGRESS.value,
-            step_index=index,
-            queue=route.kinds[index],
-            lease_holder=None,
-            lease_expires_at=None,
-            annotations=0,
-            result_key=None,
-            completed_at=None,
-            updated_at=now,
-        )
-        await record(
-            conn,
-            job._mapping,
-            [
-                transition_record(
-                    job,
-                    action="reopen",
-                    to_status=JobStatus.IN_PROGRESS.value,
-                    route=route,
-                    to_index=index,
-                    worker_id=None,
-                    comment=None,
-                    now=now,
-                )
-            ],
+            job,
+            route,
+            index,
+            action="reopen",
+            worker_id=None,
+            comment=None,
             now=now,
+            columns={"annotations": 0, "result_key": None, "completed_at": None},
         )
-    return {"job_id": job.id, "status": JobStatus.IN_PROGRESS.value, "step": route.name_of(index)}
 
 
 async def set_priority(

@@ -25,7 +25,7 @@ from labelyard.core.validation import require_name
 from labelyard.errors import AuthFailure, Forbidden, InvalidInput, NotFound
 from labelyard.services import utcnow
 from labelyard.services.events import record
-from labelyard.services.lifecycle import complete, route_of, transition_record
+from labelyard.services.lifecycle import complete, route_of, send_to_step, transition_record
 from labelyard.store import Record
 from labelyard.store import accounts as account_store
 from labelyard.store import work as store
@@ -281,39 +281,17 @@ async def _advance(
             now=now,
             base_url=base_url,
         )
-    await store.update_job(
+    return await send_to_step(
         conn,
-        project_id=project.id,
-        job_id=job.id,
-        step_index=next_index,
-        queue=route.kinds[next_index],
-        lease_holder=None,
-        lease_expires_at=None,
-        draft=annotations,
-        updated_at=now,
-    )
-    await record(
-        conn,
-        job._mapping,
-        [
-            transition_record(
-                job,
-                action=action,
-                to_status=JobStatus.IN_PROGRESS.value,
-                route=route,
-                to_index=next_index,
-                worker_id=worker.id,
-                comment=comment,
-                now=now,
-            )
-        ],
+        job,
+        route,
+        next_index,
+        action=action,
+        worker_id=worker.id,
+        comment=comment,
         now=now,
+        columns={"draft": annotations},
     )
-    return {
-        "job_id": job.id,
-        "status": JobStatus.IN_PROGRESS.value,
-        "step": route.name_of(next_index),
-    }
 
 
 async def submit(
@@ -419,32 +397,14 @@ async def review(
             )
         step = body.get("step")
         target = route.reject_target(job.step_index, step if isinstance(step, str) else None)
-        await store.update_job(
+        return await send_to_step(
             conn,
-            project_id=project.id,
-            job_id=job.id,
-            step_index=target,
-            queue=route.kinds[target],
-            lease_holder=None,
-            lease_expires_at=None,
+            job,
+            route,
+            target,
+            action="reject",
+            worker_id=worker.id,
             comment=comment,
-            updated_at=now,
-        )
-        await record(
-            conn,
-            job._mapping,
-            [
-                transition_record(
-                    job,
-                    action="reject",
-                    to_status=JobStatus.IN_PROGRESS.value,
-                    route=route,
-                    to_index=target,
-                    worker_id=worker.id,
-                    comment=comment,
-                    now=now,
-                )
-            ],
             now=now,
+            columns={"comment": comment},
         )
-    return {"job_id": job.id, "status": JobStatus.IN_PROGRESS.value, "step": route.name_of(target)}
