@@ -8,6 +8,7 @@ from typing import Any
 from labelyard.core import events as rules
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import Project, rfc3339
+from labelyard.core.pagination import parse_limit
 from labelyard.errors import InvalidInput, MissingParameter, NotFound
 from labelyard.services import utcnow
 from labelyard.store import Record
@@ -16,7 +17,6 @@ from labelyard.store import webhooks as store
 from labelyard.store.engine import Database
 
 WEBHOOK, CALLBACK = "webhook", "callback"
-LOG_LIMIT, MAX_LOG_LIMIT = 100, 1000
 
 
 def _view(row: Record) -> dict[str, Any]:
@@ -144,16 +144,6 @@ async def rotate_secret(db: Database, project: Project, *, endpoint_id: str) -> 
     return {"id": row.id, "secret": secret}
 
 
-def _limit(value: str | None) -> int:
-    if value is None or value == "":
-        return LOG_LIMIT
-    if not value.isascii() or not value.isdigit() or len(value) > 9:
-        raise InvalidInput(f"limit must be an integer from 1 to {MAX_LOG_LIMIT}")
-    if not 1 <= int(value) <= MAX_LOG_LIMIT:
-        raise InvalidInput(f"limit must be an integer from 1 to {MAX_LOG_LIMIT}")
-    return int(value)
-
-
 async def attempts(
     db: Database, project: Project, *, endpoint_id: str, limit: str | None
 ) -> dict[str, Any]:
@@ -161,7 +151,7 @@ async def attempts(
     row = await _get(db, project, endpoint_id)
     async with db.read() as conn:
         rows = await store.list_attempts(
-            conn, project_id=project.id, endpoint_id=row.id, limit=_limit(limit)
+            conn, project_id=project.id, endpoint_id=row.id, limit=parse_limit(limit)
         )
     return {
         "attempts": [
@@ -188,7 +178,7 @@ async def deliveries(
         raise InvalidInput("status must be pending, succeeded or failed")
     async with db.read() as conn:
         rows = await store.list_deliveries(
-            conn, project_id=project.id, endpoint_id=row.id, status=status, limit=_limit(limit)
+            conn, project_id=project.id, endpoint_id=row.id, status=status, limit=parse_limit(limit)
         )
     return {
         "deliveries": [
