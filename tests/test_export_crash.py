@@ -84,3 +84,21 @@ def test_worker_killed_mid_export_leaves_it_to_another(
         body = anonymous.get(link.headers["location"]).content
     lines = [orjson.loads(line) for line in body.splitlines()]
     assert len(lines) == JOBS and len({line["job_id"] for line in lines}) == JOBS
+
+
+def test_worker_start_sweeps_scratch_folders_of_interrupted_exports(tmp_path: Any) -> None:
+    from labelyard.config import Settings
+    from labelyard.services.exports import sweep_scratch
+
+    settings = Settings(data_dir=tmp_path, export_lock_seconds=60)
+    scratch = tmp_path / "tmp"
+    old, live = scratch / "export-old", scratch / "export-live"
+    for folder in (old, live):
+        folder.mkdir(parents=True)
+        (folder / "e.ndjson").write_bytes(b"{}\n")
+    long_ago = time.time() - 3600
+    for path in (old / "e.ndjson", old):
+        os.utime(path, (long_ago, long_ago))
+    os.utime(live, (long_ago, long_ago))  # the folder is old, but its file is being written
+    assert sweep_scratch(settings) == 1
+    assert not old.exists() and live.exists()

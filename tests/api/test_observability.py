@@ -84,3 +84,34 @@ def test_json_log_lines_carry_the_request_id() -> None:
     finally:
         request_id.reset(token)
     assert line["request_id"] == "abc" and line["status"] == 200 and line["level"] == "info"
+
+
+def test_extra_credential_headers_do_not_make_a_new_caller(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        port=free_port(),
+        admin_token="t",
+        rate_limit_per_second=0.5,
+        rate_limit_burst=2,
+    )
+    server, thread = start_server(settings)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{settings.port}") as client:
+            created = client.post(
+                "/admin/v1/projects",
+                headers={"authorization": "Bearer t"},
+                json={"name": "r", "base": "IMAGE"},
+            ).json()["data"]
+            url = f"/v1/projects/{created['project_id']}/stats"
+            statuses = []
+            for i in range(4):
+                headers = [
+                    ("x-api-key", created["api_key"]),
+                    ("authorization", f"junk-{i}"),
+                    ("x-api-key", f"junk-{i}"),
+                ]
+                statuses.append(client.get(url, headers=headers).status_code)
+            assert statuses == [200, 200, 429, 429]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

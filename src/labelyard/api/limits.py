@@ -78,8 +78,10 @@ class TokenBuckets:
 class RateLimitMiddleware:
     """429 ``rate_limited`` with ``Retry-After`` for a key or token over its rate.
 
-    Callers are told apart by their ``x-api-key`` or ``Authorization`` header (hashed; the
-    secret itself is not kept). Limits are per process: N replicas allow N times the rate.
+    Callers are told apart by the credential the routes check: the first ``x-api-key`` header,
+    else the first ``Authorization`` header (hashed; the secret itself is not kept), so adding
+    other headers does not make a new caller. Limits are per process: N replicas allow N times
+    the rate.
     """
 
     def __init__(self, app: ASGIApp, buckets: TokenBuckets) -> None:
@@ -88,10 +90,10 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            credential = b""
-            for name, value in scope["headers"]:
-                if name in (b"x-api-key", b"authorization"):
-                    credential += value
+            headers = scope["headers"]
+            credential = next((v for k, v in headers if k == b"x-api-key"), b"") or next(
+                (b"bearer:" + v for k, v in headers if k == b"authorization"), b""
+            )
             if credential:
                 caller = hashlib.sha256(credential).digest()[:16]
                 wait = self.buckets.take(caller)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -17,6 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labelyard.api.deps import State
 from labelyard.services import ops
+from labelyard.store.engine import Database
+
+SHARED_FIGURES_SECONDS = 15.0
 
 
 async def healthz() -> Response:
@@ -36,7 +40,7 @@ async def readyz(state: State) -> Response:
 async def metrics(request: Request, state: State) -> Response:
     """Prometheus text exposition: this process's request figures and the shared work state."""
     figures: Metrics = request.app.state.metrics
-    shared = await ops.work_figures(state.db)
+    shared = await figures.shared(state.db)
     for step in ("annotate", "review"):
         figures.queue_jobs.labels(step).set(shared.queue_jobs.get(step, 0))
     figures.outbox_lag.set(shared.outbox_lag)
@@ -48,7 +52,9 @@ async def metrics(request: Request, state: State) -> Response:
 class Metrics:
     """This process's Prometheus registry (one per app, no global state)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._shared: tuple[float, ops.WorkFigures] | None = None
         self.registry = CollectorRegistry()
         self.request_seconds = Histogram(
             "labelyard_http_request_duration_seconds",
@@ -74,6 +80,14 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+
+    async def shared(self, db: Database) -> ops.WorkFigures:
+        """The figures shared by all processes, read at most every ``SHARED_FIGURES_SECONDS``
+        (they are aggregates over jobs and deliveries: scrapes must not repeat them at will)."""
+        now = self.clock()
+        if self._shared is None or now - self._shared[0] >= SHARED_FIGURES_SECONDS:
+            self._shared = (now, await ops.work_figures(db))
+        return self._shared[1]
 
 
 class MetricsMiddleware:

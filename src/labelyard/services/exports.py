@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -390,6 +391,28 @@ def _scratch(settings: Settings) -> Path:
     return folder
 
 
+def sweep_scratch(settings: Settings) -> int:
+    """Remove scratch folders that workers killed mid-export left behind; how many.
+
+    Only folders where nothing was written for longer than the export lock: a live export
+    writes its file all the time (and extends its lock far more often than that).
+    """
+    folder = Path(settings.data_dir) / "tmp"
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - max(settings.export_lock_seconds, 60.0)
+    removed = 0
+    for stale in folder.glob("export-*"):
+        try:
+            touched = max(p.stat().st_mtime for p in (stale, *stale.iterdir()))
+        except OSError:
+            continue  # gone meanwhile, or not a folder
+        if touched < cutoff:
+            shutil.rmtree(stale, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 async def run_next_export(db: Database, blobs: BlobStore, settings: Settings) -> bool:
     """Claim and run the next queued export (or one whose worker died); False if none."""
     claimed = await _claim(db, settings.export_lock_seconds)
@@ -416,6 +439,9 @@ async def run_next_export(db: Database, blobs: BlobStore, settings: Settings) ->
                 now=utcnow(),
             )
             key = export_key(row.project_id, row.id, extension)
+            # Still ours? (and a fresh lock for the upload): a worker that lost the export to
+            # another must not overwrite the other's file.
+            await lock.update(done_jobs=outcome.done_jobs, skipped_jobs=outcome.skipped_jobs)
             await blobs.put_file(key, path)
         await lock.update(
             final=True,

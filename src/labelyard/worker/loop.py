@@ -43,6 +43,8 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     rng = random.Random()
     try:
         await migrate(db)
+        if swept := exports.sweep_scratch(settings):
+            log.info("removed %d scratch folders of exports that were interrupted", swept)
         while not stop.is_set():
             busy = await work_once(db, blobs, settings, client, rng)
             if not busy:
