@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -35,13 +38,18 @@ def test_token_buckets_allow_a_burst_then_the_rate() -> None:
     assert buckets.take(b"k") == 0
 
 
-def test_rate_limited_key_gets_429_with_retry_after(tmp_path: Path) -> None:
+@contextmanager
+def rate_limited_server(
+    tmp_path: Path, *, burst: int
+) -> Iterator[tuple[httpx.Client, dict[str, Any]]]:
+    """A server limiting each key to ``burst`` requests, then one every 2 s; a client and a
+    project made through its admin API."""
     settings = Settings(
         data_dir=tmp_path,
         port=free_port(),
         admin_token="t",
         rate_limit_per_second=0.5,
-        rate_limit_burst=3,
+        rate_limit_burst=burst,
     )
     server, thread = start_server(settings)
     try:
@@ -51,17 +59,22 @@ def test_rate_limited_key_gets_429_with_retry_after(tmp_path: Path) -> None:
                 headers={"authorization": "Bearer t"},
                 json={"name": "r", "base": "IMAGE"},
             ).json()["data"]
-            key = {"x-api-key": created["api_key"]}
-            url = f"/v1/projects/{created['project_id']}/stats"
-            statuses = [client.get(url, headers=key).status_code for _ in range(4)]
-            assert statuses == [200, 200, 200, 429]
-            limited = client.get(url, headers=key)
-            assert limited.json()["error"]["code"] == "rate_limited"
-            assert int(limited.headers["retry-after"]) >= 1
-            assert client.get("/healthz").status_code == 200  # no key: not limited
+            yield client, created
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def test_rate_limited_key_gets_429_with_retry_after(tmp_path: Path) -> None:
+    with rate_limited_server(tmp_path, burst=3) as (client, created):
+        key = {"x-api-key": created["api_key"]}
+        url = f"/v1/projects/{created['project_id']}/stats"
+        statuses = [client.get(url, headers=key).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        limited = client.get(url, headers=key)
+        assert limited.json()["error"]["code"] == "rate_limited"
+        assert int(limited.headers["retry-after"]) >= 1
+        assert client.get("/healthz").status_code == 200  # no key: not limited
 
 
 def test_metrics_show_queues_outbox_and_deliveries(server: Server, project: ProjectHandle) -> None:
@@ -87,31 +100,14 @@ def test_json_log_lines_carry_the_request_id() -> None:
 
 
 def test_extra_credential_headers_do_not_make_a_new_caller(tmp_path: Path) -> None:
-    settings = Settings(
-        data_dir=tmp_path,
-        port=free_port(),
-        admin_token="t",
-        rate_limit_per_second=0.5,
-        rate_limit_burst=2,
-    )
-    server, thread = start_server(settings)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{settings.port}") as client:
-            created = client.post(
-                "/admin/v1/projects",
-                headers={"authorization": "Bearer t"},
-                json={"name": "r", "base": "IMAGE"},
-            ).json()["data"]
-            url = f"/v1/projects/{created['project_id']}/stats"
-            statuses = []
-            for i in range(4):
-                headers = [
-                    ("x-api-key", created["api_key"]),
-                    ("authorization", f"junk-{i}"),
-                    ("x-api-key", f"junk-{i}"),
-                ]
-                statuses.append(client.get(url, headers=headers).status_code)
-            assert statuses == [200, 200, 429, 429]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with rate_limited_server(tmp_path, burst=2) as (client, created):
+        url = f"/v1/projects/{created['project_id']}/stats"
+        statuses = []
+        for i in range(4):
+            headers = [
+                ("x-api-key", created["api_key"]),
+                ("authorization", f"junk-{i}"),
+                ("x-api-key", f"junk-{i}"),
+            ]
+            statuses.append(client.get(url, headers=headers).status_code)
+        assert statuses == [200, 200, 429, 429]
