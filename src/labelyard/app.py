@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from labelyard import __version__, api
+from labelyard import __version__, api, web
 from labelyard.api import errors
 from labelyard.api.limits import BodyLimitMiddleware, RateLimitMiddleware, TokenBuckets
 from labelyard.api.observability import RequestContextMiddleware
@@ -43,12 +43,16 @@ def create_app(settings: Settings) -> FastAPI:
                 file_key = await get_or_create_secret(
                     conn, name="file_link_key", factory=lambda: secrets.token_hex(32)
                 )
+                session_key = await get_or_create_secret(
+                    conn, name="web_session_key", factory=lambda: secrets.token_hex(32)
+                )
             app.state.labelyard = AppState(
                 settings=settings,
                 db=db,
                 blobs=blob_store(settings),
                 token_key=bytes.fromhex(token_key),
                 file_key=bytes.fromhex(file_key),
+                session_key=bytes.fromhex(session_key),
                 admin_token=admin_token(settings),
             )
             yield
@@ -64,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics = Metrics()
     errors.install(app)
     api.mount(app)
+    web.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.rate_limit_per_second > 0:
         buckets = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)

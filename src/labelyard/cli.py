@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import shlex
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -255,6 +256,25 @@ def workers_create(
     _emit(
         _run(lambda db: work.create_worker(db, account_id=account, name=name, role=role)), as_json
     )
+
+
+@workers_app.command("password")
+def workers_password(
+    worker: Annotated[str, typer.Option(help="Worker id.")],
+    username: Annotated[str, typer.Option(help="The name to sign in to the web UI with.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Set the username and password a worker signs in to the web UI with."""
+    from labelyard.services import work
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _run(lambda db: work.set_login(db, worker_id=worker, username=username, password=password))
+    print(f"worker {worker} signs in as {username!r}")
 
 
 @app.command("export")

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     s3_access_key_id: str = ""
     s3_secret_access_key: str = ""
 
+    web_session_hours: int = 12
+    """How long a web UI sign-in lasts."""
+
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     """How long a claimed job stays with its worker without a heartbeat."""
 

@@ -18,6 +18,7 @@ class AppState:
     blobs: BlobStore
     token_key: bytes
     file_key: bytes
+    session_key: bytes
     admin_token: str
 
     @property

@@ -36,6 +36,7 @@ from labelyard.api.schemas import (
     WebhookCreate,
     WebhookUpdate,
     WorkerCreate,
+    WorkerLogin,
     WorkflowCreate,
     body_of,
 )
@@ -227,6 +228,13 @@ ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
         admin.create_worker,
         WorkerCreate,
         "Create a worker (annotator, reviewer or both)",
+    ),
+    (
+        "PUT",
+        "/admin/v1/workers/{worker_id}/login",
+        admin.set_worker_login,
+        WorkerLogin,
+        "Set a worker's web UI username and password",
     ),
 )
 

@@ -47,6 +47,18 @@ async def create_project(state: State, body: Body) -> Response:
     return ok(created)
 
 
+async def set_worker_login(state: State, worker_id: str, body: Body) -> Response:
+    """Let a worker sign in to the web UI with a username and password."""
+    fields = _fields(body)
+    password = fields.get("password")
+    if not isinstance(password, str):
+        raise InvalidInput("password must be a string")
+    await work.set_login(
+        state.db, worker_id=worker_id, username=fields.get("username"), password=password
+    )
+    return ok({"worker_id": worker_id, "username": fields.get("username")})
+
+
 async def create_workflow(state: State, project_id: str, body: Body) -> Response:
     """A new workflow in the project."""
     fields = _fields(body)

@@ -10,14 +10,17 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from labelyard import web
 from labelyard.api.envelope import failure
 from labelyard.errors import InvalidInput, LabelyardError, MissingParameter, NotFound, ServerFault
 
 log = logging.getLogger("labelyard.api")
 
 
-async def _ours(_request: Request, exc: Exception) -> Response:
+async def _ours(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LabelyardError)
+    if web.is_page(request.url.path):
+        return web.error_page(request, exc)
     return failure(exc)
 
 

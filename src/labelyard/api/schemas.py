@@ -78,6 +78,11 @@ class WorkerCreate(BaseModel):
     role: Literal["annotator", "reviewer", "both"]
 
 
+class WorkerLogin(BaseModel):
+    username: str = Field(min_length=1, max_length=255)
+    password: str = Field(min_length=8)
+
+
 class Claim(BaseModel):
     step: Literal["annotate", "review"] = "annotate"
     lease_seconds: int | None = Field(default=None, ge=1, le=86400)

@@ -20,14 +20,17 @@ from labelyard.core import lifecycle
 from labelyard.core.ids import new_id, parse_uuid, require_uuid
 from labelyard.core.lifecycle import REVIEW, Route
 from labelyard.core.model import Base, JobStatus, as_utc, rfc3339
+from labelyard.core.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
+from labelyard.core.passwords import hash_password
 from labelyard.core.schema import LabelSchema, parse_schema
 from labelyard.core.validation import require_name
-from labelyard.errors import AuthFailure, Forbidden, InvalidInput, NotFound
+from labelyard.errors import AuthFailure, Conflict, Forbidden, InvalidInput, NotFound
 from labelyard.services import utcnow
 from labelyard.services.events import record
 from labelyard.services.lifecycle import complete, route_of, send_to_step, transition_record
 from labelyard.store import Record
 from labelyard.store import accounts as account_store
+from labelyard.store import projects as project_store
 from labelyard.store import work as store
 from labelyard.store import workers as worker_store
 from labelyard.store.engine import Database
@@ -56,7 +59,8 @@ class Worker:
     project: WorkProject
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """The digest a worker token is stored and looked up by."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -79,7 +83,7 @@ async def create_worker(
             account_id=account,
             name=label,
             role=str(role),
-            token_hash=_digest(token),
+            token_hash=token_digest(token),
             now=utcnow(),
         )
     return {
@@ -95,10 +99,21 @@ async def authorize(db: Database, *, token: str | None, project_id: str) -> Work
     """The worker presenting ``token``, in a project of its account; else 401 / 403."""
     if not token:
         raise AuthFailure("missing worker token")
+    return await _in_project(db, project_id, token_hash=token_digest(token))
+
+
+async def worker_in_project(db: Database, *, worker_id: str, project_id: str) -> Worker:
+    """A live worker (signed in to the web UI) in a project of its account; else 401 / 403."""
+    return await _in_project(db, project_id, worker_id=worker_id)
+
+
+async def _in_project(
+    db: Database, project_id: str, *, token_hash: str | None = None, worker_id: str | None = None
+) -> Worker:
     canonical = parse_uuid(project_id)
     async with db.read() as conn:
         row = await worker_store.worker_for_project(
-            conn, token_hash=_digest(token), project_id=canonical or ""
+            conn, project_id=canonical or "", token_hash=token_hash, worker_id=worker_id
         )
     if row is None:
         raise AuthFailure("unknown or revoked worker token")
@@ -213,6 +228,57 @@ async def _held(
     expires = as_utc(job.lease_expires_at) if job.lease_expires_at else None
     lifecycle.check_lease(job.lease_holder, expires, worker.id, now)
     return project, job
+
+
+async def held_view(db: Database, worker: Worker, *, job_id: str) -> dict[str, Any]:
+    """The job as a claim answered it, for the worker that still holds its lease."""
+    now = utcnow()
+    async with db.read() as conn:
+        job = await store.read_job(
+            conn, project_id=worker.project.id, job_id=require_uuid(job_id, "job_id")
+        )
+    if job is None:
+        raise NotFound("no such job in this project")
+    lifecycle.check_open(job.status)
+    expires = as_utc(job.lease_expires_at) if job.lease_expires_at else None
+    lifecycle.check_lease(job.lease_holder, expires, worker.id, now)
+    assert expires is not None  # check_lease refuses a job without a live lease
+    draft = job.draft if job.draft is not None else _prelabels(worker.project, job)
+    return _view(job, worker.project, route_of(job), draft=draft, lease_until=expires)
+
+
+async def queues(db: Database, *, account_id: str, role: str) -> list[dict[str, Any]]:
+    """The account's projects with, for each step kind the role may work, how many jobs wait."""
+    kinds = [kind for kind in lifecycle.STEP_KINDS if kind in lifecycle.ROLES.get(role, set())]
+    async with db.read() as conn:
+        projects = await project_store.list_projects(conn, account_id=account_id)
+        waiting = await store.waiting_counts(conn, account_id=account_id, now=utcnow())
+    return [
+        {
+            "project_id": row.id,
+            "name": row.name,
+            "base": row.base,
+            "steps": [{"step": kind, "waiting": waiting.get((row.id, kind), 0)} for kind in kinds],
+        }
+        for row in projects
+    ]
+
+
+async def set_login(db: Database, *, worker_id: object, username: object, password: str) -> None:
+    """Let a worker sign in to the web UI with ``username`` and ``password``."""
+    worker_id = require_uuid(worker_id, "worker_id")
+    name = require_name(username)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    digest = hash_password(password)
+    async with db.write() as conn:
+        taken = await worker_store.live_worker(conn, username=name)
+        if taken is not None and taken.id != worker_id:
+            raise Conflict(f"the username {name!r} is taken")
+        if not await worker_store.set_login(
+            conn, worker_id=worker_id, username=name, password_hash=digest
+        ):
+            raise NotFound(f"no live worker {worker_id}")
 
 
 async def heartbeat(

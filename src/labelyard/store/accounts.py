@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from labelyard.store import Record
 from labelyard.store.tables import account, api_key
 
 
@@ -64,3 +65,17 @@ async def account_of_key(conn: AsyncConnection, *, key_hash: str) -> str | None:
         api_key.c.key_hash == key_hash, api_key.c.revoked_at.is_(None)
     )
     return await conn.scalar(query)
+
+
+async def live_key(conn: AsyncConnection, *, key_hash: str) -> Record | None:
+    """The id and account of a live key."""
+    query = select(api_key.c.id, api_key.c.account_id).where(
+        api_key.c.key_hash == key_hash, api_key.c.revoked_at.is_(None)
+    )
+    return (await conn.execute(query)).first()
+
+
+async def key_is_live(conn: AsyncConnection, *, id: str) -> bool:
+    """True if the key of this id exists and is not revoked."""
+    query = select(api_key.c.id).where(api_key.c.id == id, api_key.c.revoked_at.is_(None))
+    return (await conn.scalar(query)) is not None

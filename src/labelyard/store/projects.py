@@ -28,6 +28,14 @@ async def get_project(conn: AsyncConnection, *, id: str) -> Record | None:
     return (await conn.execute(select(project).where(project.c.id == id))).first()
 
 
+async def list_projects(conn: AsyncConnection, *, account_id: str | None) -> list[Record]:
+    """The projects of an account (of every account for ``None``), by name."""
+    query = select(project.c.id, project.c.account_id, project.c.name, project.c.base)
+    if account_id is not None:
+        query = query.where(project.c.account_id == account_id)
+    return list((await conn.execute(query.order_by(project.c.name, project.c.id))).all())
+
+
 async def project_for_key(
     conn: AsyncConnection, *, key_hash: str, project_id: str
 ) -> Record | None:

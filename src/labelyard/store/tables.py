@@ -176,6 +176,9 @@ worker = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp),
+    # Web UI sign-in by name and password (set by an admin); the password as an scrypt hash.
+    Column("username", String(255), unique=True),
+    Column("password_hash", String(255)),
     ForeignKeyConstraint(["account_id"], ["account.id"]),
     Index(None, "account_id"),
 )

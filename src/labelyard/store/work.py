@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
-from labelyard.store.tables import job, job_skip, workflow
+from labelyard.store.tables import job, job_skip, project, workflow
 
 WORK_COLUMNS = (
     job.c.id,
@@ -77,14 +77,39 @@ async def next_free_job(
     return (await conn.execute(_locking(conn, query, skip_locked=True))).first()
 
 
-async def lock_job(conn: AsyncConnection, *, project_id: str, job_id: str) -> Record | None:
-    """A job of the project (with its workflow's steps), locked for the rest of the transaction."""
-    query = (
+def _job_query(project_id: str, job_id: str) -> Any:
+    return (
         select(*WORK_COLUMNS)
         .select_from(_WITH_STEPS)
         .where(job.c.project_id == project_id, job.c.id == job_id)
     )
-    return (await conn.execute(_locking(conn, query))).first()
+
+
+async def lock_job(conn: AsyncConnection, *, project_id: str, job_id: str) -> Record | None:
+    """A job of the project (with its workflow's steps), locked for the rest of the transaction."""
+    return (await conn.execute(_locking(conn, _job_query(project_id, job_id)))).first()
+
+
+async def read_job(conn: AsyncConnection, *, project_id: str, job_id: str) -> Record | None:
+    """A job of the project (with its workflow's steps), not locked."""
+    return (await conn.execute(_job_query(project_id, job_id))).first()
+
+
+async def waiting_counts(
+    conn: AsyncConnection, *, account_id: str, now: datetime
+) -> dict[tuple[str, str], int]:
+    """How many jobs wait, free, in each (project, queue) of an account's projects."""
+    query = (
+        select(job.c.project_id, job.c.queue, func.count())
+        .select_from(job.join(project, project.c.id == job.c.project_id))
+        .where(
+            project.c.account_id == account_id,
+            job.c.queue.is_not(None),
+            or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
+        )
+        .group_by(job.c.project_id, job.c.queue)
+    )
+    return {(row[0], row[1]): int(row[2]) for row in await conn.execute(query)}
 
 
 async def update_job(conn: AsyncConnection, *, project_id: str, job_id: str, **values: Any) -> None:

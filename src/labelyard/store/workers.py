@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
@@ -35,9 +36,14 @@ async def insert_worker(
 
 
 async def worker_for_project(
-    conn: AsyncConnection, *, token_hash: str, project_id: str
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    token_hash: str | None = None,
+    worker_id: str | None = None,
 ) -> Record | None:
-    """The live worker holding this token, with the project (NULLs if none), in one query."""
+    """The live worker holding this token (or of this id), with the project (NULLs if none),
+    in one query."""
     query = (
         select(
             worker.c.id,
@@ -50,6 +56,45 @@ async def worker_for_project(
             project.c.label_schema,
         )
         .select_from(worker.outerjoin(project, project.c.id == project_id))
-        .where(worker.c.token_hash == token_hash, worker.c.revoked_at.is_(None))
+        .where(_who(worker_id, token_hash, None), worker.c.revoked_at.is_(None))
     )
     return (await conn.execute(query)).first()
+
+
+def _who(worker_id: str | None, token_hash: str | None, username: str | None) -> Any:
+    if worker_id is not None:
+        return worker.c.id == worker_id
+    if token_hash is not None:
+        return worker.c.token_hash == token_hash
+    return worker.c.username == username
+
+
+async def live_worker(
+    conn: AsyncConnection,
+    *,
+    worker_id: str | None = None,
+    token_hash: str | None = None,
+    username: str | None = None,
+) -> Record | None:
+    """A worker that is not revoked, found by id, token digest or username."""
+    query = select(
+        worker.c.id,
+        worker.c.account_id,
+        worker.c.name,
+        worker.c.role,
+        worker.c.username,
+        worker.c.password_hash,
+    ).where(_who(worker_id, token_hash, username), worker.c.revoked_at.is_(None))
+    return (await conn.execute(query)).first()
+
+
+async def set_login(
+    conn: AsyncConnection, *, worker_id: str, username: str, password_hash: str
+) -> bool:
+    """Give a live worker a username and password; False if there is no such worker."""
+    result = await conn.execute(
+        update(worker)
+        .where(worker.c.id == worker_id, worker.c.revoked_at.is_(None))
+        .values(username=username, password_hash=password_hash)
+    )
+    return result.rowcount == 1

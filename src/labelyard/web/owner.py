@@ -1,0 +1,3 @@
+"""Owners' pages (placeholder while they are written)."""
+
+ROUTES: tuple[tuple[str, str, object], ...] = ()

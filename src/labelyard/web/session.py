@@ -1,0 +1,175 @@
+"""Who the browser is: the signed session cookie, sign-in and CSRF checks for the web UI."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from labelyard.core import sessions
+from labelyard.core.passwords import verify_password
+from labelyard.core.sessions import ADMIN, ANONYMOUS, OWNER, WORKER, Session
+from labelyard.errors import AuthFailure, Forbidden, InvalidInput
+from labelyard.services.accounts import hash_key
+from labelyard.services.work import token_digest
+from labelyard.state import AppState
+from labelyard.store import Record
+from labelyard.store import accounts as account_store
+from labelyard.store import workers as worker_store
+
+COOKIE = "labelyard_session"
+CSRF_HEADER = "x-csrf-token"
+ANONYMOUS_TTL = 3600
+MAX_FORM_BYTES = 64 * 1024
+
+
+class SignInRequired(AuthFailure):
+    """The page needs a signed-in worker or owner; the browser is sent to the sign-in page."""
+
+    default_message = "sign in first"
+
+
+def state_of(request: Request) -> AppState:
+    state: AppState = request.app.state.labelyard
+    return state
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def current(request: Request) -> Session:
+    """The request's session; a new anonymous one when there is none (or it is invalid)."""
+    cached = request.scope.get("labelyard.session")
+    if isinstance(cached, Session):
+        return cached
+    state = state_of(request)
+    found = sessions.decode(state.session_key, request.cookies.get(COOKIE), now=now())
+    session = found or sessions.new_session(ANONYMOUS, now=now(), ttl=ANONYMOUS_TTL)
+    request.scope["labelyard.session"] = session
+    return session
+
+
+def csrf_token(request: Request) -> str:
+    return sessions.csrf_token(state_of(request).session_key, current(request))
+
+
+def keep(request: Request, response: Response, session: Session | None = None) -> Response:
+    """Set the session cookie on ``response`` (``session``, or the request's own if new)."""
+    state = state_of(request)
+    session = session or current(request)
+    if session is not None and request.cookies.get(COOKIE) != (
+        value := sessions.encode(state.session_key, session)
+    ):
+        response.set_cookie(
+            COOKIE,
+            value,
+            max_age=max(0, session.expires - now()),
+            path="/ui",
+            httponly=True,
+            samesite="lax",
+            secure=state.base_url.startswith("https://"),
+        )
+    return response
+
+
+def sign_out(response: Response) -> Response:
+    response.delete_cookie(COOKIE, path="/ui")
+    return response
+
+
+async def form(request: Request) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body whose CSRF token has been checked."""
+    raw = await request.body()
+    if len(raw) > MAX_FORM_BYTES:
+        raise InvalidInput("form too large")
+    try:
+        fields = {k: v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()}
+    except UnicodeDecodeError:
+        raise InvalidInput("form is not UTF-8") from None
+    check_csrf(request, fields.get("csrf"))
+    return fields
+
+
+def check_csrf(request: Request, given: str | None) -> None:
+    """``Forbidden`` unless ``given`` is this session's CSRF token."""
+    if not sessions.csrf_valid(state_of(request).session_key, current(request), given):
+        raise Forbidden("the form's CSRF token is missing or invalid; reload the page")
+
+
+def check_csrf_header(request: Request) -> None:
+    check_csrf(request, request.headers.get(CSRF_HEADER))
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """The outcome of a sign-in: the new session and where to go."""
+
+    session: Session
+    home: str
+
+
+async def sign_in(request: Request, fields: dict[str, str]) -> Signed:
+    """Check the credentials of the sign-in form; a fresh session for whoever they prove."""
+    state = state_of(request)
+    ttl = state.settings.web_session_hours * 3600
+    secret = fields.get("secret", "").strip()
+    method = fields.get("method", "")
+    async with state.db.read() as conn:
+        if method == "password":
+            row = await worker_store.live_worker(conn, username=fields.get("username", "").strip())
+            # Checked even for an unknown name, so timing does not tell which names exist.
+            matches = verify_password(secret, row.password_hash if row else _DUMMY_HASH)
+            if row is not None and matches:
+                return Signed(_worker_session(row, now(), ttl), "/ui/queue")
+        elif method == "token" and secret:
+            row = await worker_store.live_worker(conn, token_hash=token_digest(secret))
+            if row is not None:
+                return Signed(_worker_session(row, now(), ttl), "/ui/queue")
+        elif method == "key" and secret:
+            if hmac.compare_digest(secret.encode(), state.admin_token.encode()):
+                session = sessions.new_session(ADMIN, now=now(), ttl=ttl)
+                return Signed(session, "/ui/projects")
+            key = await account_store.live_key(conn, key_hash=hash_key(secret))
+            if key is not None:
+                session = sessions.new_session(
+                    OWNER, subject=key.id, account_id=key.account_id, now=now(), ttl=ttl
+                )
+                return Signed(session, "/ui/projects")
+    raise AuthFailure("those credentials are not valid")
+
+
+# A well-formed hash no password matches: checked for unknown names, so they cost the same time.
+_DUMMY_HASH = "scrypt$16384$8$1$" + "A" * 22 + "==$" + "A" * 43 + "="
+
+
+def _worker_session(row: Record, at: int, ttl: int) -> Session:
+    return sessions.new_session(WORKER, subject=row.id, account_id=row.account_id, now=at, ttl=ttl)
+
+
+async def require_worker(request: Request) -> Session:
+    """The signed-in worker's session, if the worker still exists and is not revoked."""
+    session = current(request)
+    if session.kind != WORKER:
+        raise SignInRequired("sign in as a worker")
+    async with state_of(request).db.read() as conn:
+        if await worker_store.live_worker(conn, worker_id=session.subject) is None:
+            raise SignInRequired("this worker was revoked; sign in again")
+    return session
+
+
+async def require_owner(request: Request) -> Session:
+    """The signed-in owner's (or admin's) session, if its key is still live."""
+    session = current(request)
+    if session.kind == ADMIN:
+        return session
+    if session.kind != OWNER:
+        raise SignInRequired("sign in with an API key")
+    async with state_of(request).db.read() as conn:
+        if not await account_store.key_is_live(conn, id=session.subject):
+            raise SignInRequired("this API key was revoked; sign in again")
+    return session

@@ -1,0 +1,158 @@
+"""Workers' pages: sign-in, the queue, the annotate / review page, and the editor's JSON calls.
+
+The JSON calls under ``/ui/api/work`` run the worker API's use cases (``services.work``) for the
+signed-in worker; they need the session's CSRF token in ``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from labelyard.api.deps import json_body
+from labelyard.api.envelope import ok
+from labelyard.core.sessions import ANONYMOUS, WORKER
+from labelyard.errors import AuthFailure, NotFound
+from labelyard.services import work
+from labelyard.services.work import Worker
+from labelyard.store import workers as worker_store
+from labelyard.web import redirect, render, session
+
+ACTIONS = ("heartbeat", "draft", "submit", "skip", "review")
+UI_LEASE_SECONDS = 30 * 60  # a page heartbeats while open; a closed tab frees its job after this
+
+
+async def home(request: Request) -> Response:
+    kind = session.current(request).kind
+    if kind == WORKER:
+        return redirect("/ui/queue")
+    if kind == ANONYMOUS:
+        return redirect("/ui/login")
+    return redirect("/ui/projects")
+
+
+async def login_page(request: Request) -> Response:
+    return render(request, "login.html", error=None)
+
+
+async def login(request: Request) -> Response:
+    fields = await session.form(request)
+    try:
+        signed = await session.sign_in(request, fields)
+    except AuthFailure as exc:
+        return render(
+            request, "login.html", status=401, error=exc.message, method=fields.get("method")
+        )
+    return session.keep(request, redirect(signed.home), signed.session)
+
+
+async def logout(request: Request) -> Response:
+    await session.form(request)
+    return session.sign_out(redirect("/ui/login"))
+
+
+async def _worker(request: Request, project_id: str) -> Worker:
+    signed = await session.require_worker(request)
+    return await work.worker_in_project(
+        session.state_of(request).db, worker_id=signed.subject, project_id=project_id
+    )
+
+
+async def queue(request: Request) -> Response:
+    signed = await session.require_worker(request)
+    state = session.state_of(request)
+    async with state.db.read() as conn:
+        row = await worker_store.live_worker(conn, worker_id=signed.subject)
+    assert row is not None  # require_worker checked it
+    projects = await work.queues(state.db, account_id=signed.account_id, role=row.role)
+    return render(
+        request,
+        "queue.html",
+        worker=row,
+        projects=projects,
+        empty=request.query_params.get("empty"),
+    )
+
+
+async def start(request: Request) -> Response:
+    """The queue page's "Start": claim the next job of a step and open it."""
+    fields = await session.form(request)
+    project_id, step = fields.get("project_id", ""), fields.get("step", "")
+    worker = await _worker(request, project_id)
+    state = session.state_of(request)
+    job = await work.claim(state.db, worker, body={"step": step}, default_lease=UI_LEASE_SECONDS)
+    if job is None:
+        return redirect(f"/ui/queue?empty={quote(step)}")
+    return redirect(f"/ui/work/{job['project_id']}/{job['job_id']}")
+
+
+async def job_page(request: Request, project_id: str, job_id: str) -> Response:
+    """The annotate or review page of a job this worker holds."""
+    worker = await _worker(request, project_id)
+    job = await work.held_view(session.state_of(request).db, worker, job_id=job_id)
+    return render(request, "work.html", job=job, worker=worker)
+
+
+async def _body(request: Request) -> Any:
+    session.check_csrf_header(request)
+    return await json_body(request)
+
+
+async def claim_next(request: Request, project_id: str) -> Response:
+    """The editor's "next job": claim in the same step; 204 when the queue is empty."""
+    body = await _body(request)
+    worker = await _worker(request, project_id)
+    step = body.get("step") if isinstance(body, dict) else None
+    job = await work.claim(
+        session.state_of(request).db,
+        worker,
+        body={"step": step, "lease_seconds": UI_LEASE_SECONDS},
+        default_lease=UI_LEASE_SECONDS,
+    )
+    return ok(job) if job is not None else Response(status_code=204)
+
+
+async def act(request: Request, project_id: str, job_id: str, action: str) -> Response:
+    """Heartbeat, draft, submit, skip or review, as the worker API does them."""
+    if action not in ACTIONS:
+        raise NotFound("no such route")
+    body = await _body(request)
+    worker = await _worker(request, project_id)
+    state = session.state_of(request)
+    if action == "heartbeat":
+        return ok(
+            await work.heartbeat(
+                state.db,
+                worker,
+                job_id=job_id,
+                body={"lease_seconds": UI_LEASE_SECONDS},
+                default_lease=UI_LEASE_SECONDS,
+            )
+        )
+    if action == "draft":
+        return ok(await work.save_draft(state.db, worker, job_id=job_id, body=body))
+    if action == "skip":
+        return ok(await work.skip(state.db, worker, job_id=job_id, body=body))
+    finish = work.submit if action == "submit" else work.review
+    return ok(
+        await finish(
+            state.db, state.blobs, worker, job_id=job_id, body=body, base_url=state.base_url
+        )
+    )
+
+
+API = "/ui/api/work/{project_id}"
+ROUTES = (
+    ("GET", "/ui", home),
+    ("GET", "/ui/login", login_page),
+    ("POST", "/ui/login", login),
+    ("POST", "/ui/logout", logout),
+    ("GET", "/ui/queue", queue),
+    ("POST", "/ui/queue/start", start),
+    ("GET", "/ui/work/{project_id}/{job_id}", job_page),
+    ("POST", f"{API}/claim", claim_next),
+    ("POST", f"{API}/jobs/{{job_id}}/{{action}}", act),
+)
