@@ -86,3 +86,147 @@ def test_annotate_then_accept_gives_the_drawn_rectangle(
     assert br["x"] * WIDTH == pytest.approx(300, abs=1)
     assert br["y"] * HEIGHT == pytest.approx(240, abs=1)
     assert (tr["x"], tr["y"], bl["x"], bl["y"]) == (br["x"], tl["y"], tl["x"], br["y"])
+
+
+def test_a_rejection_comment_reaches_the_annotator_on_the_next_claim(
+    server: Server, new_page: Any, images: str
+) -> None:
+    team = make_team(server)
+    create_jobs(
+        server, team, [{"reference_id": "img-r", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/r.png"}}]
+    )
+    annotator = new_page()
+    sign_in(annotator, server, team.annotator)
+    start(annotator, team.project_id, "annotate")
+    annotator.keyboard.press("k")
+    box = image_box(annotator)
+    annotator.mouse.click(*at(box, 320, 200))
+    annotator.locator("#object-panel select[name=label]").select_option("person")
+    annotator.keyboard.press("Control+Enter")
+    annotator.wait_for_url("**/ui/queue?empty=annotate")
+
+    reviewer = new_page()
+    sign_in(reviewer, server, team.reviewer)
+    start(reviewer, team.project_id, "review")
+    reviewer.locator("#reject").click()
+    reviewer.locator("#status.error").wait_for()  # a rejection needs a comment: nothing was sent
+    reviewer.locator("#reject-comment").fill("The landmark is on the wrong person.")
+    reviewer.locator("#reject").click()
+    reviewer.wait_for_url("**/ui/queue?empty=review")
+
+    annotator.goto(f"{server.base_url}/ui/queue")
+    start(annotator, team.project_id, "annotate")
+    comment = annotator.locator("#comment")
+    assert comment.is_visible()
+    assert "The landmark is on the wrong person." in comment.inner_text()
+    assert annotator.locator(".overlay [data-shape=landmark]").count() == 1  # the earlier work
+
+
+def test_a_video_box_copied_to_the_next_frame_is_one_tracker(
+    server: Server, new_page: Any, images: str
+) -> None:
+    team = make_team(server, "VIDEO")
+    frames = [{"frame_id": str(i), "src": f"{images}/{WIDTH}x{HEIGHT}/v{i}.png"} for i in range(1, 4)]
+    [job_id] = create_jobs(
+        server, team, [{"reference_id": "vid-1", "data": {"video_data": {"frames": frames}}}]
+    )
+    page = new_page()
+    sign_in(page, server, team.annotator)
+    start(page, team.project_id, "annotate")
+    page.locator("[data-tool=rectangle]").click()
+    box = image_box(page)
+    drag(page, at(box, 50, 60), at(box, 150, 160))
+    page.locator("#object-panel [data-attribute=color]").select_option("red")
+    page.locator("#copy-next").click()
+    assert page.locator("#frame-strip [aria-current=true]").inner_text() == "2"
+    page.locator(".view.loaded").wait_for()
+    box = image_box(page)
+    page.keyboard.press("v")
+    drag(page, at(box, 100, 110), at(box, 140, 130))  # grab the box's middle, move it by (40, 20)
+    page.locator("#status", has_text="Draft saved").wait_for()
+    screenshot(page, "video")
+    page.locator("#submit").click()
+    page.wait_for_url("**/ui/queue?empty=annotate")
+
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        # Accept through the worker API, as a program reviewer would.
+        reviewer = httpx.Client(
+            base_url=server.base_url, headers={"authorization": f"Bearer {team.reviewer['token']}"}
+        )
+        with reviewer:
+            claimed = reviewer.post(f"/work/v1/projects/{team.project_id}/claim", json={"step": "review"})
+            assert claimed.status_code == 200, claimed.text
+            reviewer.post(
+                f"/work/v1/projects/{team.project_id}/jobs/{job_id}/review", json={"decision": "accept"}
+            ).raise_for_status()
+        result = api.get(f"/v1/projects/{team.project_id}/jobs/{job_id}/result").json()
+    [tracker] = result["data"]["annotation_data"]["annotations"]
+    assert tracker["type"] == "rectangle" and tracker["label"] == "car"
+    assert set(tracker["frames"]) == {"1", "2"}
+    first, second = tracker["frames"]["1"]["coordinates"], tracker["frames"]["2"]["coordinates"]
+    assert first[0]["x"] * WIDTH == pytest.approx(50, abs=1)
+    assert first[0]["y"] * HEIGHT == pytest.approx(60, abs=1)
+    assert second[0]["x"] * WIDTH == pytest.approx(90, abs=1)
+    assert second[0]["y"] * HEIGHT == pytest.approx(80, abs=1)
+    assert second[2]["x"] * WIDTH == pytest.approx(190, abs=1)
+
+
+def test_forms_without_the_csrf_token_are_refused(server: Server, new_page: Any) -> None:
+    team = make_team(server)
+    with httpx.Client(base_url=server.base_url) as browser:
+        page = browser.get("/ui/login")
+        assert page.status_code == 200
+        form = {"method": "password", "username": team.annotator["username"]}
+        form["secret"] = team.annotator["password"]
+        refused = browser.post("/ui/login", data=form)
+        assert refused.status_code == 403
+        assert "CSRF" in refused.text
+        assert "labelyard_session" not in refused.headers.get("set-cookie", "")
+
+    page = new_page()
+    sign_in(page, server, team.annotator)
+    # A form posted from elsewhere carries the session cookie but not the token.
+    answer = page.request.post(
+        f"{server.base_url}/ui/queue/start",
+        form={"project_id": team.project_id, "step": "annotate"},
+        max_redirects=0,
+    )
+    assert answer.status == 403
+    answer = page.request.post(
+        f"{server.base_url}/ui/api/work/{team.project_id}/claim", data={"step": "annotate"}
+    )
+    assert answer.status == 403
+    assert answer.json()["error"]["code"] == "unauthorized"
+
+
+def test_a_worker_cannot_open_a_job_of_another_account(
+    server: Server, new_page: Any, images: str
+) -> None:
+    ours, theirs = make_team(server), make_team(server)
+    [their_job] = create_jobs(
+        server, theirs, [{"reference_id": "x", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/x.png"}}]
+    )
+    page = new_page()
+    sign_in(page, server, theirs.annotator)
+    start(page, theirs.project_id, "annotate")  # their annotator holds the job
+
+    intruder = new_page()
+    sign_in(intruder, server, ours.annotator)
+    assert theirs.project_id not in intruder.content()  # not on our queue
+    answer = intruder.goto(f"{server.base_url}/ui/work/{theirs.project_id}/{their_job}")
+    assert answer.status == 403
+    assert intruder.locator("#editor").count() == 0
+    answer = intruder.request.post(
+        f"{server.base_url}/ui/api/work/{theirs.project_id}/jobs/{their_job}/draft",
+        headers={"x-csrf-token": intruder.locator("meta[name=csrf-token]").get_attribute("content")},
+        data={"annotations": {"rectangles": []}},
+    )
+    assert answer.status == 403
+
+    # A job of our own account that another worker holds: refused too (409, not ours).
+    [our_job] = create_jobs(
+        server, ours, [{"reference_id": "y", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/y.png"}}]
+    )
+    other = new_page()
+    sign_in(other, server, ours.reviewer)
+    assert other.goto(f"{server.base_url}/ui/work/{ours.project_id}/{our_job}").status == 409

@@ -391,6 +391,20 @@ export class Editor {
 
   annotations() { return toAnnotations(this.base, this.objects); }
 
+  // What still keeps the annotations from being valid: a class or a required attribute not set.
+  missing() {
+    for (const obj of this.objects) {
+      if (!obj.label) return `a ${obj.shape} has no class`;
+      for (const a of this.classOf(obj.label)?.attributes || []) {
+        const v = obj.attributes[a.name];
+        if (a.required && (v === undefined || v === "" || (Array.isArray(v) && !v.length))) {
+          return `${obj.label}: ${a.name} is required`;
+        }
+      }
+    }
+    return null;
+  }
+
   // --- pointer input
 
   pointerDown(view, e) {

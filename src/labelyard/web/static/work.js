@@ -46,6 +46,11 @@ function scheduleSave() {
 function saveDraft() {
   clearTimeout(saveTimer);
   saveTimer = null;
+  const missing = editor.missing();
+  if (missing) {
+    status(`Draft not saved yet: ${missing}`, true);
+    return saving;
+  }
   const annotations = editor.annotations();
   saving = saving.then(() => act("draft", { annotations })).then(
     (saved) => status(`Draft saved ${new Date(saved.saved_at).toLocaleTimeString()}`),
