@@ -170,7 +170,11 @@ def make_team(server: Server, base: str = "IMAGE") -> Team:
         account = admin.post("/admin/v1/accounts", json={"name": "team"}).json()["data"]
         project = admin.post(
             "/admin/v1/projects",
-            json={"name": f"{base.lower()} project", "base": base, "account_id": account["account_id"]},
+            json={
+                "name": f"{base.lower()} project",
+                "base": base,
+                "account_id": account["account_id"],
+            },
         ).json()["data"]
         admin.put(f"/admin/v1/projects/{project['project_id']}/schema", json=SCHEMA)
         people = {}

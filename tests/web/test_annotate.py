@@ -51,7 +51,9 @@ def test_annotate_then_accept_gives_the_drawn_rectangle(
 ) -> None:
     team = make_team(server)
     [job_id] = create_jobs(
-        server, team, [{"reference_id": "img-1", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/a.png"}}]
+        server,
+        team,
+        [{"reference_id": "img-1", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/a.png"}}],
     )
     page = new_page()
     sign_in(page, server, team.annotator)
@@ -93,7 +95,9 @@ def test_a_rejection_comment_reaches_the_annotator_on_the_next_claim(
 ) -> None:
     team = make_team(server)
     create_jobs(
-        server, team, [{"reference_id": "img-r", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/r.png"}}]
+        server,
+        team,
+        [{"reference_id": "img-r", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/r.png"}}],
     )
     annotator = new_page()
     sign_in(annotator, server, team.annotator)
@@ -126,7 +130,9 @@ def test_a_video_box_copied_to_the_next_frame_is_one_tracker(
     server: Server, new_page: Any, images: str
 ) -> None:
     team = make_team(server, "VIDEO")
-    frames = [{"frame_id": str(i), "src": f"{images}/{WIDTH}x{HEIGHT}/v{i}.png"} for i in range(1, 4)]
+    frames = [
+        {"frame_id": str(i), "src": f"{images}/{WIDTH}x{HEIGHT}/v{i}.png"} for i in range(1, 4)
+    ]
     [job_id] = create_jobs(
         server, team, [{"reference_id": "vid-1", "data": {"video_data": {"frames": frames}}}]
     )
@@ -154,10 +160,13 @@ def test_a_video_box_copied_to_the_next_frame_is_one_tracker(
             base_url=server.base_url, headers={"authorization": f"Bearer {team.reviewer['token']}"}
         )
         with reviewer:
-            claimed = reviewer.post(f"/work/v1/projects/{team.project_id}/claim", json={"step": "review"})
+            claimed = reviewer.post(
+                f"/work/v1/projects/{team.project_id}/claim", json={"step": "review"}
+            )
             assert claimed.status_code == 200, claimed.text
             reviewer.post(
-                f"/work/v1/projects/{team.project_id}/jobs/{job_id}/review", json={"decision": "accept"}
+                f"/work/v1/projects/{team.project_id}/jobs/{job_id}/review",
+                json={"decision": "accept"},
             ).raise_for_status()
         result = api.get(f"/v1/projects/{team.project_id}/jobs/{job_id}/result").json()
     [tracker] = result["data"]["annotation_data"]["annotations"]
@@ -204,7 +213,9 @@ def test_a_worker_cannot_open_a_job_of_another_account(
 ) -> None:
     ours, theirs = make_team(server), make_team(server)
     [their_job] = create_jobs(
-        server, theirs, [{"reference_id": "x", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/x.png"}}]
+        server,
+        theirs,
+        [{"reference_id": "x", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/x.png"}}],
     )
     page = new_page()
     sign_in(page, server, theirs.annotator)
@@ -218,15 +229,142 @@ def test_a_worker_cannot_open_a_job_of_another_account(
     assert intruder.locator("#editor").count() == 0
     answer = intruder.request.post(
         f"{server.base_url}/ui/api/work/{theirs.project_id}/jobs/{their_job}/draft",
-        headers={"x-csrf-token": intruder.locator("meta[name=csrf-token]").get_attribute("content")},
+        headers={
+            "x-csrf-token": intruder.locator("meta[name=csrf-token]").get_attribute("content")
+        },
         data={"annotations": {"rectangles": []}},
     )
     assert answer.status == 403
 
     # A job of our own account that another worker holds: refused too (409, not ours).
     [our_job] = create_jobs(
-        server, ours, [{"reference_id": "y", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/y.png"}}]
+        server,
+        ours,
+        [{"reference_id": "y", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/y.png"}}],
     )
     other = new_page()
     sign_in(other, server, ours.reviewer)
     assert other.goto(f"{server.base_url}/ui/work/{ours.project_id}/{our_job}").status == 409
+
+
+def test_the_next_job_opens_in_place_with_its_prelabels(
+    server: Server, new_page: Any, images: str
+) -> None:
+    team = make_team(server)
+    prelabel = {
+        "_id": "pre-1",
+        "label": "person",
+        "attributes": {},
+        "coordinates": [
+            {"x": 0.1, "y": 0.1},
+            {"x": 0.3, "y": 0.1},
+            {"x": 0.3, "y": 0.4},
+            {"x": 0.1, "y": 0.4},
+        ],
+    }
+    first, second = create_jobs(
+        server,
+        team,
+        [
+            {"reference_id": "n-1", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/n1.png"}},
+            {
+                "reference_id": "n-2",
+                "data": {
+                    "image_url": f"{images}/{WIDTH}x{HEIGHT}/n2.png",
+                    "maker_response": {"rectangles": [prelabel]},
+                },
+            },
+        ],
+    )
+    page = new_page()
+    sign_in(page, server, team.annotator)
+    start(page, team.project_id, "annotate")
+    assert page.url.endswith(first)
+    page.keyboard.press("l")
+    box = image_box(page)
+    for x, y in ((100, 100), (200, 150)):
+        page.mouse.click(*at(box, x, y))
+    page.keyboard.press("Enter")
+    page.locator("#object-panel select[name=label]").select_option("person")
+    page.locator("#submit").click()
+    page.wait_for_url(f"**/ui/work/{team.project_id}/{second}")
+    page.locator(".view.loaded").wait_for()
+    # The pre-label is the starting draft; undo history starts empty for the new job.
+    assert page.locator(".overlay rect.shape").count() == 1
+    assert page.locator("#undo").is_disabled()
+    assert page.locator("#reference").inner_text() == "n-2"
+    page.locator("#submit").click()
+    page.wait_for_url("**/ui/queue?empty=annotate")
+
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        history = api.get(f"/v1/projects/{team.project_id}/jobs/{second}/history").json()["data"]
+    assert [t["action"] for t in history["transitions"]][-2:] == ["claim", "submit"]
+
+
+def test_sensor_fusion_cameras_side_by_side_annotated_in_2d(
+    server: Server, new_page: Any, images: str
+) -> None:
+    team = make_team(server, "SENSOR_FUSION")
+    cameras = ["front", "rear"]
+    meta = [{"id": "lidar", "name": "Lidar", "modality": "lidar"}] + [
+        {"id": c, "name": f"{c} camera", "modality": "camera"} for c in cameras
+    ]
+    frames = [
+        {
+            "frame_id": f"f{i}",
+            "sensors": [{"sensor_id": "lidar", "data_url": f"{images}/1x1/l{i}.png"}]
+            + [
+                {"sensor_id": c, "data_url": f"{images}/{WIDTH}x{HEIGHT}/{c}{i}.png"}
+                for c in cameras
+            ],
+        }
+        for i in range(2)
+    ]
+    [job_id] = create_jobs(
+        server,
+        team,
+        [
+            {
+                "reference_id": "sf-1",
+                "data": {"sensor_data": {"frames": frames, "sensor_meta": meta}},
+            }
+        ],
+    )
+    page = new_page()
+    sign_in(page, server, team.annotator)
+    start(page, team.project_id, "annotate")
+    assert page.locator(".view").count() == 2
+    assert "3D" in page.locator(".canvas .notice").first.inner_text()
+    rear = page.locator(".view[data-sensor=rear]")
+    rear.locator(".frame-image").wait_for()
+    page.locator(".view[data-sensor=rear].loaded").wait_for()
+    page.keyboard.press("r")
+    box = rear.locator("img.frame-image").bounding_box()
+    drag(page, at(box, 200, 100), at(box, 400, 300))
+    page.locator("#object-panel [data-attribute=color]").select_option("red")
+    page.locator("#status", has_text="Draft saved").wait_for()
+    screenshot(page, "sensor-fusion")
+    page.locator("#submit").click()
+    page.wait_for_url("**/ui/queue?empty=annotate")
+
+    with httpx.Client(
+        base_url=server.base_url, headers={"authorization": f"Bearer {team.reviewer['token']}"}
+    ) as reviewer:
+        assert (
+            reviewer.post(
+                f"/work/v1/projects/{team.project_id}/claim", json={"step": "review"}
+            ).status_code
+            == 200
+        )
+        answer = reviewer.post(
+            f"/work/v1/projects/{team.project_id}/jobs/{job_id}/review", json={"decision": "accept"}
+        )
+        assert answer.status_code == 200, answer.text
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        result = api.get(f"/v1/projects/{team.project_id}/jobs/{job_id}/result").json()
+    [tracker] = result["data"]["annotation_data"]["annotations"]
+    assert set(tracker["frames"]) == {"f0"}
+    geometry = tracker["frames"]["f0"]
+    assert geometry["sensor_id"] == "rear"
+    assert geometry["coordinates"][0]["x"] * WIDTH == pytest.approx(200, abs=1)
+    assert geometry["coordinates"][2]["y"] * HEIGHT == pytest.approx(300, abs=1)

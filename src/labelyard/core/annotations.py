@@ -54,6 +54,25 @@ def frame_ids(base: Base, data: dict[str, Any]) -> list[str]:
     return ["0"]  # single-frame jobs
 
 
+def image_sources(base: Base, data: dict[str, Any], *, frames: int = 3) -> list[str]:
+    """The URLs of the images an editor shows first: the image, or the first ``frames`` frames'
+    (for SENSOR_FUSION, each camera's image of those frames)."""
+    if base is Base.VIDEO:
+        return [f["src"] for f in data["video_data"]["frames"][:frames]]
+    if base is Base.SENSOR_FUSION:
+        cameras = {
+            m["id"] for m in data["sensor_data"]["sensor_meta"] if m.get("modality") == "camera"
+        }
+        return [
+            s["data_url"]
+            for f in data["sensor_data"]["frames"][:frames]
+            for s in f.get("sensors", [])
+            if s.get("sensor_id") in cameras
+        ]
+    url = data.get("image_url")
+    return [url] if isinstance(url, str) else []
+
+
 def sensor_ids(data: dict[str, Any]) -> set[str]:
     """The sensors of a sensor job (empty for other bases)."""
     meta = data.get("sensor_data", {}).get("sensor_meta", []) if isinstance(data, dict) else []

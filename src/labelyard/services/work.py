@@ -247,6 +247,22 @@ async def held_view(db: Database, worker: Worker, *, job_id: str) -> dict[str, A
     return _view(job, worker.project, route_of(job), draft=draft, lease_until=expires)
 
 
+async def upcoming_sources(db: Database, worker: Worker, *, step: object) -> list[str]:
+    """The images of the job a claim of ``step`` would give this worker next, for the browser to
+    load ahead; nothing is leased."""
+    lifecycle.check_role(worker.role, str(step))
+    async with db.read() as conn:
+        job = await store.next_free_job(
+            conn,
+            project_id=worker.project.id,
+            queue=str(step),
+            worker_id=worker.id,
+            now=utcnow(),
+            lock=False,
+        )
+    return [] if job is None else notes.image_sources(worker.project.base, job.data)
+
+
 async def queues(db: Database, *, account_id: str, role: str) -> list[dict[str, Any]]:
     """The account's projects with, for each step kind the role may work, how many jobs wait."""
     kinds = [kind for kind in lifecycle.STEP_KINDS if kind in lifecycle.ROLES.get(role, set())]

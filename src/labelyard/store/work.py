@@ -50,9 +50,16 @@ def _locking(conn: AsyncConnection, query: Any, *, skip_locked: bool = False) ->
 
 
 async def next_free_job(
-    conn: AsyncConnection, *, project_id: str, queue: str, worker_id: str, now: datetime
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    queue: str,
+    worker_id: str,
+    now: datetime,
+    lock: bool = True,
 ) -> Record | None:
-    """The job this worker should take next in ``queue``, locked for this transaction.
+    """The job this worker should take next in ``queue``, locked for this transaction (unless
+    ``lock`` is false: a look ahead that takes nothing).
 
     Free means: waiting in that step, with no lease or an expired one, and not skipped by this
     worker. Highest ``priority_weight`` first, then oldest.
@@ -74,7 +81,9 @@ async def next_free_job(
         .order_by(job.c.priority_weight.desc(), job.c.created_at, job.c.seq)
         .limit(1)
     )
-    return (await conn.execute(_locking(conn, query, skip_locked=True))).first()
+    if lock:
+        query = _locking(conn, query, skip_locked=True)
+    return (await conn.execute(query)).first()
 
 
 def _job_query(project_id: str, job_id: str) -> Any:

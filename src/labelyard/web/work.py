@@ -115,6 +115,14 @@ async def claim_next(request: Request, project_id: str) -> Response:
     return ok(job) if job is not None else Response(status_code=204)
 
 
+async def upcoming(request: Request, project_id: str) -> Response:
+    """The images of the job "next" would open, for the editor to load ahead."""
+    worker = await _worker(request, project_id)
+    step = request.query_params.get("step", "")
+    sources = await work.upcoming_sources(session.state_of(request).db, worker, step=step)
+    return ok({"sources": sources})
+
+
 async def act(request: Request, project_id: str, job_id: str, action: str) -> Response:
     """Heartbeat, draft, submit, skip or review, as the worker API does them."""
     if action not in ACTIONS:
@@ -154,5 +162,6 @@ ROUTES = (
     ("POST", "/ui/queue/start", start),
     ("GET", "/ui/work/{project_id}/{job_id}", job_page),
     ("POST", f"{API}/claim", claim_next),
+    ("GET", f"{API}/upcoming", upcoming),
     ("POST", f"{API}/jobs/{{job_id}}/{{action}}", act),
 )

@@ -36,6 +36,20 @@ async function call(path, body) {
 
 const act = (action, body) => call(`/jobs/${job.job_id}/${action}`, body);
 
+// Load the images of the job "next" will open, so it shows at once.
+const preloaded = [];
+async function preloadNext() {
+  const response = await fetch(`/ui/api/work/${job.project_id}/upcoming?step=${encodeURIComponent(job.step)}`);
+  if (!response.ok) return;
+  const { data } = await response.json();
+  preloaded.length = 0;
+  for (const src of data.sources) {
+    const image = new Image();
+    image.src = src;
+    preloaded.push(image);
+  }
+}
+
 // --- autosave and the lease
 
 function scheduleSave() {
@@ -98,6 +112,7 @@ async function openNext() {
   $("#reject-comment").value = "";
   refreshJob();
   status("Next job opened");
+  preloadNext();
 }
 
 $("#submit").addEventListener("click", () => finish("submit", { annotations: editor.annotations() }));
@@ -144,7 +159,7 @@ function option(value, label, selected) {
 }
 
 function refreshPanels() {
-  for (const button of document.querySelectorAll("[data-tool]")) {
+  for (const button of document.querySelectorAll(".tools [data-tool]")) {
     button.setAttribute("aria-pressed", String(button.dataset.tool === editor.tool));
   }
   const shape = editor.tool === "select" ? editor.object(editor.selected)?.shape || "rectangle" : editor.tool;
@@ -261,7 +276,7 @@ $("#label-select").addEventListener("change", (e) => {
   else editor.label = e.target.value;
 });
 $("#label-input").addEventListener("change", (e) => { editor.label = e.target.value || "object"; });
-for (const button of document.querySelectorAll("[data-tool]")) {
+for (const button of document.querySelectorAll(".tools [data-tool]")) {
   button.addEventListener("click", () => editor.setTool(button.dataset.tool));
 }
 $("#undo").addEventListener("click", () => editor.undo());
@@ -330,3 +345,4 @@ document.addEventListener("keydown", (e) => {
 window.addEventListener("beforeunload", () => { if (saveTimer) saveDraft(); });
 
 refreshJob();
+preloadNext();
