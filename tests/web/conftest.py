@@ -55,7 +55,7 @@ def png(width: int, height: int, seed: str) -> bytes:
 
 
 class _Images(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         match = _SIZE.fullmatch(self.path)
         if match is None:
             self.send_error(404)
@@ -74,7 +74,7 @@ class _Images(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def images() -> Iterator[str]:
-    """Base URL of an image server: ``{base}/{w}x{h}/{name}.png`` is a w×h PNG."""
+    """Base URL of an image server: ``{base}/{w}x{h}/{name}.png`` is a PNG of w by h pixels."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Images)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
