@@ -211,7 +211,9 @@ def _bulk(p: ProjectHandle, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("prefix", [V1, V0])
-def test_paging_100_a_page_in_creation_order(project: ProjectHandle, prefix: str) -> None:
+def test_paging_100_a_page_in_creation_order(
+    server: Server, project: ProjectHandle, prefix: str
+) -> None:
     created = _bulk(project, [project.job(f"p{i:03}") for i in range(250)])
     url = f"{prefix}/{project.project_id}/batch/{project.default_batch_id}"
     seen: list[str] = []
@@ -239,7 +241,8 @@ def test_paging_100_a_page_in_creation_order(project: ProjectHandle, prefix: str
         "tag",
         "viewer_url",
     }
-    assert first["viewer_url"] == "" and first["status"] == "created"
+    viewer = f"{server.base_url}/ui/projects/{project.project_id}/jobs/{first['id']}"
+    assert first["viewer_url"] == viewer and first["status"] == "created"
 
 
 def test_limit_and_status_filter(project: ProjectHandle) -> None:

@@ -45,6 +45,9 @@ def test_every_route_but_the_open_ones_needs_credentials(server: Server) -> None
                 assert response.status_code == 403, path
                 assert response.json()["error"]["code"] == "unauthorized"
                 continue
+            if path.startswith("/ui"):
+                _check_web_route(method, path, response)
+                continue
             assert response.status_code == 401, (method, path, response.text)
             assert response.json()["error"]["code"] == "auth-failure"
         # A project key is neither an admin token nor a worker token.
@@ -53,6 +56,22 @@ def test_every_route_but_the_open_ones_needs_credentials(server: Server) -> None
                 headers = {"authorization": "Bearer wrong", "x-api-key": "ly_x"}
                 response = anonymous.request(method, _concrete(path), json={}, headers=headers)
                 assert response.status_code == 401, path
+
+
+def _check_web_route(method: str, path: str, response: httpx.Response) -> None:
+    """Web UI: pages send strangers to sign in; posts without the session's CSRF token are
+    refused before anything else; the editor's reads need a signed-in worker."""
+    if method == "POST":
+        assert response.status_code == 403, (method, path, response.text)
+        assert "CSRF" in response.text
+    elif path.startswith("/ui/api/"):
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.json()["error"]["code"] == "auth-failure"
+    elif path == "/ui/login":
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 303, (method, path, response.text)
+        assert response.headers["location"] == "/ui/login"
 
 
 def test_unexpected_fault_is_500_api_error_without_internals(tmp_path: Path) -> None:

@@ -228,6 +228,15 @@ def sign_in(page: Any, server: Server, person: dict[str, str]) -> None:
     page.wait_for_url("**/ui/queue")
 
 
+def sign_in_owner(page: Any, server: Server, api_key: str) -> None:
+    """Sign in as a project owner with an API key; lands on the projects page."""
+    page.goto(f"{server.base_url}/ui/login")
+    form = page.locator("#login-key")
+    form.locator("input[name=secret]").fill(api_key)
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/ui/projects")
+
+
 def start(page: Any, project_id: str, step: str) -> None:
     """Press Start on the queue page for a project's step; waits for the work page's image."""
     page.locator(f"tr[data-project='{project_id}'][data-step='{step}'] button").click()

@@ -13,7 +13,15 @@ import httpx
 import pytest
 
 from tests.conftest import Server
-from tests.web.conftest import Team, create_jobs, make_team, screenshot, sign_in, start
+from tests.web.conftest import (
+    Team,
+    create_jobs,
+    make_team,
+    screenshot,
+    sign_in,
+    sign_in_owner,
+    start,
+)
 
 WIDTH, HEIGHT = 640, 480
 
@@ -79,6 +87,19 @@ def test_annotate_then_accept_gives_the_drawn_rectangle(
     reviewer.wait_for_url("**/ui/queue?empty=review")
 
     annotations = result_of(server, team, job_id)["data"]["annotations"]
+    owner = new_page()
+    sign_in_owner(owner, server, team.api_key)
+    screenshot(owner, "projects")
+    owner.locator(f"a[href='/ui/projects/{team.project_id}']").first.click()
+    owner.locator("svg rect").first.wait_for()
+    screenshot(owner, "project")
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        page_of_jobs = api.get(f"/v1/projects/{team.project_id}/batch/{team.batch_id}").json()
+    owner.goto(page_of_jobs["data"]["jobs"][0]["viewer_url"])
+    owner.locator(".view.loaded").wait_for()
+    assert owner.locator(".overlay rect.shape").count() == 1  # the result, drawn
+    screenshot(owner, "job-viewer")
+
     [rectangle] = annotations["rectangles"]
     assert rectangle["label"] == "car"
     assert rectangle["attributes"] == {"color": {"value": "blue"}}

@@ -31,6 +31,7 @@ async def jobs(
         limit=limit,
         status=status,
         token_key=state.token_key,
+        base_url=state.base_url,
     )
     return ok(page)
 

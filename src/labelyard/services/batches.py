@@ -46,8 +46,12 @@ async def list_batch_jobs(
     limit: str | None,
     status: str | None,
     token_key: bytes,
+    base_url: str,
 ) -> dict[str, Any]:
-    """One page of the batch's jobs in creation order, and the token of the next page."""
+    """One page of the batch's jobs in creation order, and the token of the next page.
+
+    Each job's ``viewer_url`` is its page in the web UI, under ``base_url`` ("" gives a path).
+    """
     batch_id = require_uuid(batch_id, "batch_id")
     size = pagination.parse_limit(limit)
     statuses = pagination.parse_statuses(status)
@@ -84,7 +88,7 @@ async def list_batch_jobs(
                 "annotations": row.annotations,
                 "priority_weight": row.priority_weight,
                 "tag": row.tag,
-                "viewer_url": "",
+                "viewer_url": f"{base_url}/ui/projects/{project.id}/jobs/{row.id}",
             }
             for row in rows
         ],

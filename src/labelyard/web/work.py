@@ -125,9 +125,9 @@ async def upcoming(request: Request, project_id: str) -> Response:
 
 async def act(request: Request, project_id: str, job_id: str, action: str) -> Response:
     """Heartbeat, draft, submit, skip or review, as the worker API does them."""
+    body = await _body(request)
     if action not in ACTIONS:
         raise NotFound("no such route")
-    body = await _body(request)
     worker = await _worker(request, project_id)
     state = session.state_of(request)
     if action == "heartbeat":
