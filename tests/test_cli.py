@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import Server
@@ -154,3 +156,64 @@ def test_schema_set_from_yaml_and_workers_create(server: Server, tmp_path: Path)
         "boss",
     )
     assert bad_role.returncode == 1 and "role" in bad_role.stderr
+
+
+def test_workers_password_lets_a_worker_sign_in_to_the_web_ui(server: Server) -> None:
+    created = cli_json(server, "projects", "create", "--name", "ui", "--base", "IMAGE")
+    worker = cli_json(
+        server,
+        "workers",
+        "create",
+        "--account",
+        created["account_id"],
+        "--name",
+        "ana",
+        "--role",
+        "annotator",
+    )
+    username = f"ana-{worker['worker_id'][:8]}"
+
+    def set_password(password: str) -> subprocess.CompletedProcess[str]:
+        env = {
+            **os.environ,
+            "LABELYARD_DATA_DIR": str(server.settings.data_dir),
+            "LABELYARD_DATABASE_URL": server.settings.database_url,
+        }
+        return subprocess.run(
+            [
+                *LABELYARD,
+                "workers",
+                "password",
+                "--worker",
+                worker["worker_id"],
+                "--username",
+                username,
+                "--password-stdin",
+            ],
+            input=password + "\n",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    short = set_password("short")
+    assert short.returncode != 0 and "at least 8" in short.stderr
+    done = set_password("a long enough secret")
+    assert done.returncode == 0, done.stderr
+    assert "a long enough secret" not in done.stdout + done.stderr
+
+    with httpx.Client(base_url=server.base_url) as browser:
+        page = browser.get("/ui/login").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        form = {"csrf": csrf[1], "method": "password", "username": username}
+        wrong = browser.post("/ui/login", data={**form, "secret": "not the password"})
+        assert wrong.status_code == 401
+        signed = browser.post("/ui/login", data={**form, "secret": "a long enough secret"})
+        assert signed.status_code == 303 and signed.headers["location"] == "/ui/queue"
+        cookie = signed.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie and "path=/ui" in cookie
+        queue = browser.get("/ui/queue")
+        assert queue.status_code == 200 and "ana" in queue.text
