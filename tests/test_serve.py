@@ -37,8 +37,8 @@ def test_first_serve_prints_curl_commands_that_work(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "labelyard", "serve", "--port", str(port)]
     with serving(command, env) as process:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(3)]
-        admin_token, create, listing = (line.strip() for line in lines)
+        lines = [process.stdout.readline() for _ in range(4)]
+        admin_token, create, listing, worker_token = (line.strip() for line in lines)
         assert create.startswith("curl ") and listing.startswith("curl "), lines
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -69,10 +69,17 @@ def test_first_serve_prints_curl_commands_that_work(tmp_path: Path) -> None:
             headers={"authorization": f"Bearer {admin_token}"},
         )
         assert me.status_code == 200
+        # The printed worker token signs in to the web UI and finds the demo project's queue.
+        with httpx.Client(base_url=base) as browser:
+            login = browser.get("/ui/login").text
+            csrf = login.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+            form = {"csrf": csrf, "method": "token", "secret": worker_token}
+            assert browser.post("/ui/login", data=form).headers["location"] == "/ui/queue"
+            assert "Demo images" in browser.get("/ui/queue").text
     # A second start finds the data: no new demo, no new token printed.
     with serving(command, env) as again:
         assert again.stdout is not None
         time.sleep(3)
         again.send_signal(signal.SIGTERM)
         out = again.stdout.read()
-    assert "curl" not in out and admin_token not in out
+    assert "curl" not in out and admin_token not in out and worker_token not in out

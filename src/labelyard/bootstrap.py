@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labelyard.config import Settings
-from labelyard.services import accounts, projects
+from labelyard.services import accounts, projects, work
 from labelyard.store import accounts as account_store
 from labelyard.store.engine import Database
 
 ADMIN_TOKEN_FILE = "admin_token"
 DEMO_ACCOUNT = "demo"
 DEMO_PROJECT = "Demo images"
+DEMO_WORKER = "demo annotator"
 
 
 def ensure_admin_token(settings: Settings) -> tuple[str, bool]:
@@ -46,6 +47,7 @@ class Demo:
     work_flow_id: str
     default_batch_id: str
     api_key: str
+    worker_token: str
 
 
 async def create_demo_if_empty(db: Database) -> Demo | None:
@@ -57,10 +59,14 @@ async def create_demo_if_empty(db: Database) -> Demo | None:
     created = await projects.create_project(
         db, name=DEMO_PROJECT, base="IMAGE", account_id=issued.account_id
     )
+    worker = await work.create_worker(
+        db, account_id=issued.account_id, name=DEMO_WORKER, role="both"
+    )
     return Demo(
         account_id=issued.account_id,
         project_id=created["project_id"],
         work_flow_id=created["work_flow_id"],
         default_batch_id=created["default_batch_id"],
         api_key=created["api_key"],
+        worker_token=worker["token"],
     )

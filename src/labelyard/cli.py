@@ -88,7 +88,9 @@ def serve(
     demo = _run(create_demo_if_empty, settings)
     token, new_token = ensure_admin_token(settings)
     base = settings.resolved_public_base_url()
-    console.print(f"labelyard serving on [bold]{base}[/bold]  (API docs: {base}/docs)")
+    console.print(
+        f"labelyard serving on [bold]{base}[/bold]  (web UI: {base}/ui, API docs: {base}/docs)"
+    )
     if new_token:
         console.print(f"admin token (shown once, kept in {settings.data_dir}/admin_token):")
         print(token, flush=True)
@@ -125,6 +127,11 @@ def _print_demo(base: str, demo: Any) -> None:
         flush=True,
     )
     print(f"curl -s {base}/v1/projects/{demo.project_id}/batch/{demo.default_batch_id} -H {key}")
+    console.print(
+        f"Web UI {base}/ui/login: as the owner with the API key above, or as the demo "
+        "annotator (annotate and review) with this worker token (shown once):"
+    )
+    print(demo.worker_token, flush=True)
 
 
 @app.command()
