@@ -389,3 +389,54 @@ def test_sensor_fusion_cameras_side_by_side_annotated_in_2d(
     assert geometry["sensor_id"] == "rear"
     assert geometry["coordinates"][0]["x"] * WIDTH == pytest.approx(200, abs=1)
     assert geometry["coordinates"][2]["y"] * HEIGHT == pytest.approx(300, abs=1)
+
+
+def test_a_reviewer_corrects_then_accepts(server: Server, new_page: Any, images: str) -> None:
+    team = make_team(server)
+    [job_id] = create_jobs(
+        server,
+        team,
+        [{"reference_id": "c-1", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/c.png"}}],
+    )
+    box_drawn = {
+        "_id": "r1",
+        "label": "car",
+        "attributes": {"color": {"value": "red"}},
+        "coordinates": [
+            {"x": 0.25, "y": 0.25},
+            {"x": 0.5, "y": 0.25},
+            {"x": 0.5, "y": 0.5},
+            {"x": 0.25, "y": 0.5},
+        ],
+    }
+    with httpx.Client(
+        base_url=server.base_url,
+        headers={"authorization": f"Bearer {team.annotator['token']}"},
+    ) as annotator:
+        annotator.post(f"/work/v1/projects/{team.project_id}/claim", json={}).raise_for_status()
+        annotator.post(
+            f"/work/v1/projects/{team.project_id}/jobs/{job_id}/submit",
+            json={"annotations": {"rectangles": [box_drawn]}},
+        ).raise_for_status()
+
+    page = new_page()
+    sign_in(page, server, team.reviewer)
+    start(page, team.project_id, "review")
+    box = image_box(page)
+    page.mouse.click(*at(box, 200, 150))  # select the rectangle
+    assert page.locator(".overlay rect.shape.selected").count() == 1
+    corner = at(box, 320, 240)  # its bottom-right handle
+    drag(page, corner, at(box, 400, 300))
+    page.keyboard.press("Control+z")
+    assert page.locator("#redo").is_enabled()
+    page.keyboard.press("Control+Shift+z")
+    page.locator("#object-panel [data-attribute=color]").select_option("blue")
+    page.locator("#accept").click()
+    page.wait_for_url("**/ui/queue?empty=review")
+
+    [rectangle] = result_of(server, team, job_id)["data"]["annotations"]["rectangles"]
+    assert rectangle["attributes"]["color"] == {"value": "blue"}
+    tl, _, br, _ = rectangle["coordinates"]
+    assert (tl["x"], tl["y"]) == (0.25, 0.25)
+    assert br["x"] * WIDTH == pytest.approx(400, abs=1)
+    assert br["y"] * HEIGHT == pytest.approx(300, abs=1)
