@@ -7,6 +7,8 @@ PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this 
   of a page at 99% depth (``bench/api.py``).
 - lifecycle: ``--work-jobs`` jobs through annotate and review by ``--workers`` concurrent
   simulated workers (``bench/lifecycle.py``); ``--work-jobs 0`` skips it.
+- client: ``labelyard jobs import`` of ``--client-rows`` JSONL rows next to the raw bulk
+  endpoint's rate (``bench/client.py``); ``--client-rows 0`` skips it.
 
 A further benchmark is a function ``(base_url, admin_token, args) -> dict of figures`` added to
 ``BENCHMARKS``; each runs on a server of its own.
@@ -31,6 +33,7 @@ from lifecycle import bench_lifecycle
 from load import bench_load
 
 from api import bench_api
+from client import bench_client
 from exports import bench_exports
 
 Figures = dict[str, Any]
@@ -82,6 +85,7 @@ BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] 
     ("events", run_events),
     ("load", run_load),
     ("exports", run_exports),
+    ("client", bench_client),
 ]
 
 # (figure, comparison, bound, only on this backend or None for all)
@@ -124,6 +128,13 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("ndjson peak MB", "export_ndjson_peak_rss_mb", ".0f"),
         ("coco jobs/s", "export_coco_jobs_per_s", ",.0f"),
         ("coco peak MB", "export_coco_peak_rss_mb", ".0f"),
+    ],
+    [
+        ("imported rows", "client_rows", ",d"),
+        ("CLI import rows/s", "client_import_rows_per_s", ",.0f"),
+        ("raw bulk rows/s", "client_bulk_rows_per_s", ",.0f"),
+        ("import/bulk", "client_import_vs_bulk", ".2f"),
+        ("CLI start s", "client_cli_start_s", ".2f"),
     ],
     [
         ("webhook events/s", "webhook_events_per_s", ",.0f"),
@@ -176,6 +187,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--export-jobs", type=int, default=1_000_000, help="completed jobs to export (0 skips)"
+    )
+    parser.add_argument(
+        "--client-rows", type=int, default=100_000, help="rows for the client import (0 skips)"
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
     args = parser.parse_args()

@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from labelyard.client.cli import jobs_app, results_app
 from labelyard.config import DEFAULT_PORT, Settings
 from labelyard.errors import LabelyardError
 from labelyard.store.engine import Database
@@ -33,6 +34,8 @@ app.add_typer(projects_app, name="projects")
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(schema_app, name="schema")
 app.add_typer(workers_app, name="workers")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(results_app, name="results")
 
 console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
