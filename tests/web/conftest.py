@@ -83,9 +83,11 @@ def images() -> Iterator[str]:
     httpd.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session."""
+    """One headless Chromium per test module. Not for the whole session: Playwright's driver
+    keeps an event loop running in the main thread while it is open, which would refuse the
+    ``asyncio.run`` of other tests that pytest orders in between."""
     if not Path(CHROMIUM).exists():
         reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("CI") == "true":
