@@ -9,6 +9,8 @@ PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this 
   simulated workers (``bench/lifecycle.py``); ``--work-jobs 0`` skips it.
 - client: ``labelyard jobs import`` of ``--client-rows`` JSONL rows next to the raw bulk
   endpoint's rate (``bench/client.py``); ``--client-rows 0`` skips it.
+- web: an annotator in Chromium working ``--web-jobs`` jobs: page times, first open, next job
+  after submit, a reload for comparison (``bench/web.py``); ``--web-jobs 0`` skips it.
 
 A further benchmark is a function ``(base_url, admin_token, args) -> dict of figures`` added to
 ``BENCHMARKS``; each runs on a server of its own.
@@ -35,6 +37,7 @@ from load import bench_load
 from api import bench_api
 from client import bench_client
 from exports import bench_exports
+from web import bench_web
 
 Figures = dict[str, Any]
 
@@ -86,6 +89,7 @@ BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] 
     ("load", run_load),
     ("exports", run_exports),
     ("client", bench_client),
+    ("web", bench_web),
 ]
 
 # (figure, comparison, bound, only on this backend or None for all)
@@ -135,6 +139,14 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("raw bulk rows/s", "client_bulk_rows_per_s", ",.0f"),
         ("import/bulk", "client_import_vs_bulk", ".2f"),
         ("CLI start s", "client_cli_start_s", ".2f"),
+    ],
+    [
+        ("work page ms", "web_work_page_ms", ".1f"),
+        ("queue page ms", "web_queue_page_ms", ".1f"),
+        ("first open ms", "web_first_open_ms", ".0f"),
+        ("next job p50 ms", "web_next_job_p50_ms", ".0f"),
+        ("next job max ms", "web_next_job_max_ms", ".0f"),
+        ("reload ms", "web_reload_ms", ".0f"),
     ],
     [
         ("webhook events/s", "webhook_events_per_s", ",.0f"),
@@ -190,6 +202,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--client-rows", type=int, default=100_000, help="rows for the client import (0 skips)"
+    )
+    parser.add_argument(
+        "--web-jobs", type=int, default=30, help="jobs an annotator works in Chromium (0 skips)"
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
     args = parser.parse_args()
