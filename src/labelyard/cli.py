@@ -10,7 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,8 +18,11 @@ from rich.console import Console
 from labelyard.client.cli import jobs_app, results_app
 from labelyard.config import DEFAULT_PORT, Settings
 from labelyard.errors import LabelyardError
-from labelyard.store.engine import Database
-from labelyard.store.migrate import migrate
+
+if (
+    TYPE_CHECKING
+):  # the database layer loads only for commands that use it (client commands start fast)
+    from labelyard.store.engine import Database
 
 app = typer.Typer(help="labelyard: self-hosted data-annotation server.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts.", no_args_is_help=True)
@@ -45,6 +48,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON o
 
 def _run(work: Callable[[Database], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run ``work`` against a migrated database; errors become a message and exit code 1."""
+    from labelyard.store.engine import Database
+    from labelyard.store.migrate import migrate
+
     settings = settings or Settings()
 
     async def main() -> T:
