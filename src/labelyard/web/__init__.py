@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from labelyard import __version__
-from labelyard.errors import LabelyardError
+from labelyard.errors import LabelyardError, RateLimited
 from labelyard.web import session
 
 STATIC = Path(__file__).parent / "static"
@@ -65,7 +65,10 @@ def error_page(request: Request, exc: LabelyardError) -> Response:
     """An error on a page: to the sign-in page when not signed in, else a page saying why."""
     if isinstance(exc, session.SignInRequired):
         return redirect("/ui/login")
-    return render(request, "error.html", status=exc.status, error=exc)
+    response = render(request, "error.html", status=exc.status, error=exc)
+    if isinstance(exc, RateLimited):
+        response.headers["retry-after"] = str(exc.retry_after)
+    return response
 
 
 def mount(app: FastAPI) -> None:

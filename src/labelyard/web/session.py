@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs
@@ -10,10 +11,11 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import Response
 
+from labelyard.api.limits import TokenBuckets
 from labelyard.core import sessions
 from labelyard.core.passwords import verify_password
 from labelyard.core.sessions import ADMIN, ANONYMOUS, OWNER, WORKER, Session
-from labelyard.errors import AuthFailure, Forbidden, InvalidInput
+from labelyard.errors import AuthFailure, Forbidden, InvalidInput, RateLimited
 from labelyard.services.accounts import hash_key
 from labelyard.services.work import token_digest
 from labelyard.state import AppState
@@ -25,6 +27,11 @@ COOKIE = "labelyard_session"
 CSRF_HEADER = "x-csrf-token"
 ANONYMOUS_TTL = 3600
 MAX_FORM_BYTES = 64 * 1024
+
+
+# Password guesses per username (per process): 10 at once, then one every 6 seconds. Tokens and
+# keys are long random strings, so only passwords need this.
+PASSWORD_TRIES = TokenBuckets(rate=1 / 6, burst=10)
 
 
 class SignInRequired(AuthFailure):
@@ -121,7 +128,10 @@ async def sign_in(request: Request, fields: dict[str, str]) -> Signed:
     method = fields.get("method", "")
     async with state.db.read() as conn:
         if method == "password":
-            row = await worker_store.live_worker(conn, username=fields.get("username", "").strip())
+            username = fields.get("username", "").strip()
+            if wait := PASSWORD_TRIES.take(username.encode()):
+                raise RateLimited(math.ceil(wait), "too many sign-in attempts; wait a little")
+            row = await worker_store.live_worker(conn, username=username)
             # Checked even for an unknown name, so timing does not tell which names exist.
             matches = verify_password(secret, row.password_hash if row else _DUMMY_HASH)
             if row is not None and matches:
