@@ -286,11 +286,20 @@ def workers_password(
     from labelyard.services import work
 
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     _run(lambda db: work.set_login(db, worker_id=worker, username=username, password=password))
     print(f"worker {worker} signs in as {username!r}")
+
+
+@workers_app.command("revoke")
+def workers_revoke(worker_id: Annotated[str, typer.Argument(help="Worker id.")]) -> None:
+    """Revoke a worker: its token stops working and its web UI sign-ins end at once."""
+    from labelyard.services import work
+
+    _run(lambda db: work.revoke_worker(db, worker_id=worker_id))
+    console.print(f"revoked {worker_id}")
 
 
 @app.command("export")

@@ -440,3 +440,52 @@ def test_a_reviewer_corrects_then_accepts(server: Server, new_page: Any, images:
     assert (tl["x"], tl["y"]) == (0.25, 0.25)
     assert br["x"] * WIDTH == pytest.approx(400, abs=1)
     assert br["y"] * HEIGHT == pytest.approx(300, abs=1)
+
+
+def test_pre_labels_come_back_as_they_were_sent(server: Server, new_page: Any, images: str) -> None:
+    """Point names, polygon edges and frame-level fields of pre-labels survive the editor."""
+    team = make_team(server, "VIDEO")
+    frames = [{"frame_id": str(i), "src": f"{images}/{WIDTH}x{HEIGHT}/p{i}.png"} for i in (1, 2)]
+    polygon = {
+        "points": {
+            "p0": {"x": 0.1, "y": 0.1},
+            "p1": {"x": 0.3, "y": 0.1},
+            "p2": {"x": 0.2, "y": 0.3},
+        },
+        "edges": {"e1": ["p0", "p1"], "e2": ["p1", "p2"]},
+        "occluded": True,
+    }
+    tracker = {
+        "_id": "t1",
+        "type": "polygon",
+        "label": "car",
+        "attributes": {"color": {"value": "red"}},
+        "frames": {"1": polygon},
+    }
+    [job_id] = create_jobs(
+        server,
+        team,
+        [
+            {
+                "reference_id": "pre-1",
+                "data": {"video_data": {"frames": frames}, "maker_response": [tracker]},
+            }
+        ],
+    )
+    page = new_page()
+    sign_in(page, server, team.annotator)
+    start(page, team.project_id, "annotate")
+    assert page.locator(".overlay polygon.shape").count() == 1
+    page.locator("#submit").click()
+    page.wait_for_url("**/ui/queue?empty=annotate")
+    with httpx.Client(
+        base_url=server.base_url, headers={"authorization": f"Bearer {team.reviewer['token']}"}
+    ) as reviewer:
+        reviewer.post(f"/work/v1/projects/{team.project_id}/claim", json={"step": "review"})
+        accepted = reviewer.post(
+            f"/work/v1/projects/{team.project_id}/jobs/{job_id}/review", json={"decision": "accept"}
+        )
+        assert accepted.status_code == 200, accepted.text
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        result = api.get(f"/v1/projects/{team.project_id}/jobs/{job_id}/result").json()
+    assert result["data"]["annotation_data"]["annotations"] == [tracker]

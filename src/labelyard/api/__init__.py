@@ -236,6 +236,13 @@ ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
         WorkerLogin,
         "Set a worker's web UI username and password",
     ),
+    (
+        "POST",
+        "/admin/v1/workers/{worker_id}/revoke",
+        admin.revoke_worker,
+        None,
+        "Revoke a worker (its token and web sign-ins)",
+    ),
 )
 
 

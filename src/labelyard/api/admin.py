@@ -59,6 +59,12 @@ async def set_worker_login(state: State, worker_id: str, body: Body) -> Response
     return ok({"worker_id": worker_id, "username": fields.get("username")})
 
 
+async def revoke_worker(state: State, worker_id: str) -> Response:
+    """Revoke a worker: its token stops working and its web sign-ins end at once."""
+    await work.revoke_worker(state.db, worker_id=worker_id)
+    return ok({"worker_id": worker_id, "revoked": True})
+
+
 async def create_workflow(state: State, project_id: str, body: Body) -> Response:
     """A new workflow in the project."""
     fields = _fields(body)

@@ -27,13 +27,16 @@ KINDS = (WORKER, OWNER, ADMIN, ANONYMOUS)
 @dataclass(frozen=True, slots=True)
 class Session:
     """Who the browser signed in as. ``subject``: a worker id, an API key id, or "" (admin,
-    anonymous); ``account_id``: the account acted for ("" for admin and anonymous)."""
+    anonymous); ``account_id``: the account acted for ("" for admin and anonymous); ``proof``:
+    a fingerprint of the credentials signed in with (``fingerprint``), so that changing them
+    (a new password, a new admin token) ends the sessions made with the old ones."""
 
     kind: str
     subject: str
     account_id: str
     nonce: str
     expires: int
+    proof: str = ""
 
     @property
     def signed_in(self) -> bool:
@@ -41,10 +44,15 @@ class Session:
 
 
 def new_session(
-    kind: str, *, subject: str = "", account_id: str = "", now: int, ttl: int
+    kind: str, *, subject: str = "", account_id: str = "", proof: str = "", now: int, ttl: int
 ) -> Session:
     """A fresh session (a new nonce, so a sign-in never keeps a pre-sign-in CSRF token)."""
-    return Session(kind, subject, account_id, secrets.token_urlsafe(16), now + ttl)
+    return Session(kind, subject, account_id, secrets.token_urlsafe(16), now + ttl, proof)
+
+
+def fingerprint(key: bytes, *parts: str) -> str:
+    """A short keyed digest of credentials (their stored hashes, a token): equal while they are."""
+    return _b64(_mac(key, "proof", "\n".join(parts).encode()))[:22]
 
 
 def _b64(raw: bytes) -> str:
@@ -62,7 +70,14 @@ def _mac(key: bytes, purpose: str, message: bytes) -> bytes:
 def encode(key: bytes, session: Session) -> str:
     """The cookie value for ``session``."""
     body = orjson.dumps(
-        [session.kind, session.subject, session.account_id, session.nonce, session.expires]
+        [
+            session.kind,
+            session.subject,
+            session.account_id,
+            session.nonce,
+            session.expires,
+            session.proof,
+        ]
     )
     return f"{_b64(body)}.{_b64(_mac(key, 'session', body))}"
 
@@ -79,12 +94,12 @@ def decode(key: bytes, value: str | None, *, now: int) -> Session | None:
     if not hmac.compare_digest(mac, _mac(key, "session", body)):
         return None
     try:
-        kind, subject, account_id, nonce, expires = orjson.loads(body)
+        kind, subject, account_id, nonce, expires, proof = orjson.loads(body)
     except (orjson.JSONDecodeError, ValueError, TypeError):
         return None
     if kind not in KINDS or not isinstance(expires, int) or expires < now:
         return None
-    return Session(str(kind), str(subject), str(account_id), str(nonce), expires)
+    return Session(str(kind), str(subject), str(account_id), str(nonce), expires, str(proof))
 
 
 def csrf_token(key: bytes, session: Session) -> str:

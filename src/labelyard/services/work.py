@@ -6,6 +6,7 @@ decides, the job, its batch's counters and its transition record change together
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from labelyard.core.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
 from labelyard.core.passwords import hash_password
 from labelyard.core.schema import LabelSchema, parse_schema
 from labelyard.core.validation import require_name
-from labelyard.errors import AuthFailure, Conflict, Forbidden, InvalidInput, NotFound
+from labelyard.errors import AuthFailure, Forbidden, InvalidInput, NotFound
 from labelyard.services import utcnow
 from labelyard.services.events import record
 from labelyard.services.lifecycle import complete, route_of, send_to_step, transition_record
@@ -263,12 +264,17 @@ async def upcoming_sources(db: Database, worker: Worker, *, step: object) -> lis
     return [] if job is None else notes.image_sources(worker.project.base, job.data)
 
 
-async def queues(db: Database, *, account_id: str, role: str) -> list[dict[str, Any]]:
-    """The account's projects with, for each step kind the role may work, how many jobs wait."""
+async def queues(
+    db: Database, *, account_id: str, worker_id: str, role: str
+) -> list[dict[str, Any]]:
+    """The account's projects with, for each step kind the role may work, how many jobs the
+    worker could claim there."""
     kinds = [kind for kind in lifecycle.STEP_KINDS if kind in lifecycle.ROLES.get(role, set())]
     async with db.read() as conn:
         projects = await project_store.list_projects(conn, account_id=account_id)
-        waiting = await store.waiting_counts(conn, account_id=account_id, now=utcnow())
+        waiting = await store.waiting_counts(
+            conn, account_id=account_id, worker_id=worker_id, now=utcnow()
+        )
     return [
         {
             "project_id": row.id,
@@ -283,17 +289,22 @@ async def queues(db: Database, *, account_id: str, role: str) -> list[dict[str, 
 async def set_login(db: Database, *, worker_id: object, username: object, password: str) -> None:
     """Let a worker sign in to the web UI with ``username`` and ``password``."""
     worker_id = require_uuid(worker_id, "worker_id")
-    name = require_name(username)
+    name = require_name(username.strip() if isinstance(username, str) else username)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-    digest = hash_password(password)
+    digest = await asyncio.to_thread(hash_password, password)  # scrypt: off the event loop
     async with db.write() as conn:
-        taken = await worker_store.live_worker(conn, username=name)
-        if taken is not None and taken.id != worker_id:
-            raise Conflict(f"the username {name!r} is taken")
         if not await worker_store.set_login(
             conn, worker_id=worker_id, username=name, password_hash=digest
         ):
+            raise NotFound(f"no live worker {worker_id}")
+
+
+async def revoke_worker(db: Database, *, worker_id: object) -> None:
+    """Revoke a worker at once: its token stops working and its web sign-ins end."""
+    worker_id = require_uuid(worker_id, "worker_id")
+    async with db.write() as conn:
+        if not await worker_store.revoke_worker(conn, worker_id=worker_id, now=utcnow()):
             raise NotFound(f"no live worker {worker_id}")
 
 

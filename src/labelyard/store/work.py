@@ -49,6 +49,14 @@ def _locking(conn: AsyncConnection, query: Any, *, skip_locked: bool = False) ->
     return query  # SQLite: the write transaction already holds the database lock
 
 
+def _skipped_by(worker_id: str) -> Any:
+    return exists().where(
+        job_skip.c.project_id == job.c.project_id,
+        job_skip.c.job_id == job.c.id,
+        job_skip.c.worker_id == worker_id,
+    )
+
+
 async def next_free_job(
     conn: AsyncConnection,
     *,
@@ -64,11 +72,6 @@ async def next_free_job(
     Free means: waiting in that step, with no lease or an expired one, and not skipped by this
     worker. Highest ``priority_weight`` first, then oldest.
     """
-    skipped = exists().where(
-        job_skip.c.project_id == job.c.project_id,
-        job_skip.c.job_id == job.c.id,
-        job_skip.c.worker_id == worker_id,
-    )
     query = (
         select(*WORK_COLUMNS)
         .select_from(_WITH_STEPS)
@@ -76,7 +79,7 @@ async def next_free_job(
             job.c.project_id == project_id,
             job.c.queue == queue,
             or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
-            ~skipped,
+            ~_skipped_by(worker_id),
         )
         .order_by(job.c.priority_weight.desc(), job.c.created_at, job.c.seq)
         .limit(1)
@@ -105,9 +108,10 @@ async def read_job(conn: AsyncConnection, *, project_id: str, job_id: str) -> Re
 
 
 async def waiting_counts(
-    conn: AsyncConnection, *, account_id: str, now: datetime
+    conn: AsyncConnection, *, account_id: str, worker_id: str, now: datetime
 ) -> dict[tuple[str, str], int]:
-    """How many jobs wait, free, in each (project, queue) of an account's projects."""
+    """How many jobs this worker could claim in each (project, queue) of an account's projects:
+    waiting, free, and not skipped by the worker."""
     query = (
         select(job.c.project_id, job.c.queue, func.count())
         .select_from(job.join(project, project.c.id == job.c.project_id))
@@ -115,6 +119,7 @@ async def waiting_counts(
             project.c.account_id == account_id,
             job.c.queue.is_not(None),
             or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
+            ~_skipped_by(worker_id),
         )
         .group_by(job.c.project_id, job.c.queue)
     )

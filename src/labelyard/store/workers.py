@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from labelyard.errors import Conflict
 from labelyard.store import Record
 from labelyard.store.tables import project, worker
 
@@ -84,6 +86,7 @@ async def live_worker(
         worker.c.role,
         worker.c.username,
         worker.c.password_hash,
+        worker.c.token_hash,
     ).where(_who(worker_id, token_hash, username), worker.c.revoked_at.is_(None))
     return (await conn.execute(query)).first()
 
@@ -91,10 +94,24 @@ async def live_worker(
 async def set_login(
     conn: AsyncConnection, *, worker_id: str, username: str, password_hash: str
 ) -> bool:
-    """Give a live worker a username and password; False if there is no such worker."""
+    """Give a live worker a username and password; False if there is no such worker,
+    ``Conflict`` if another worker (revoked ones included) has the username."""
+    try:
+        result = await conn.execute(
+            update(worker)
+            .where(worker.c.id == worker_id, worker.c.revoked_at.is_(None))
+            .values(username=username, password_hash=password_hash)
+        )
+    except IntegrityError:  # the transaction is spoilt: the caller's rolls back on this error
+        raise Conflict(f"the username {username!r} is taken") from None
+    return result.rowcount == 1
+
+
+async def revoke_worker(conn: AsyncConnection, *, worker_id: str, now: datetime) -> bool:
+    """Revoke a live worker; False if there is no such worker."""
     result = await conn.execute(
         update(worker)
         .where(worker.c.id == worker_id, worker.c.revoked_at.is_(None))
-        .values(username=username, password_hash=password_hash)
+        .values(revoked_at=now)
     )
     return result.rowcount == 1

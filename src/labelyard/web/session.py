@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import math
 import time
@@ -29,9 +30,11 @@ ANONYMOUS_TTL = 3600
 MAX_FORM_BYTES = 64 * 1024
 
 
-# Password guesses per username (per process): 10 at once, then one every 6 seconds. Tokens and
-# keys are long random strings, so only passwords need this.
+# Password guesses (per process): per username and address, 10 at once then one every 6 seconds;
+# per address, whatever the names, 60 at once then two a second. Tokens and keys are long random
+# strings, so only passwords need this.
 PASSWORD_TRIES = TokenBuckets(rate=1 / 6, burst=10)
+ADDRESS_TRIES = TokenBuckets(rate=2.0, burst=60)
 
 
 class SignInRequired(AuthFailure):
@@ -124,62 +127,96 @@ async def sign_in(request: Request, fields: dict[str, str]) -> Signed:
     """Check the credentials of the sign-in form; a fresh session for whoever they prove."""
     state = state_of(request)
     ttl = state.settings.web_session_hours * 3600
-    secret = fields.get("secret", "").strip()
-    method = fields.get("method", "")
-    async with state.db.read() as conn:
-        if method == "password":
-            username = fields.get("username", "").strip()
-            if wait := PASSWORD_TRIES.take(username.encode()):
-                raise RateLimited(math.ceil(wait), "too many sign-in attempts; wait a little")
-            row = await worker_store.live_worker(conn, username=username)
-            # Checked even for an unknown name, so timing does not tell which names exist.
-            matches = verify_password(secret, row.password_hash if row else _DUMMY_HASH)
-            if row is not None and matches:
-                return Signed(_worker_session(row, now(), ttl), "/ui/queue")
-        elif method == "token" and secret:
-            row = await worker_store.live_worker(conn, token_hash=token_digest(secret))
-            if row is not None:
-                return Signed(_worker_session(row, now(), ttl), "/ui/queue")
-        elif method == "key" and secret:
-            if hmac.compare_digest(secret.encode(), state.admin_token.encode()):
-                session = sessions.new_session(ADMIN, now=now(), ttl=ttl)
-                return Signed(session, "/ui/projects")
-            key = await account_store.live_key(conn, key_hash=hash_key(secret))
-            if key is not None:
-                session = sessions.new_session(
-                    OWNER, subject=key.id, account_id=key.account_id, now=now(), ttl=ttl
-                )
-                return Signed(session, "/ui/projects")
+    method, secret = fields.get("method", ""), fields.get("secret", "")
+    if method == "password":
+        row = await _password_worker(request, fields.get("username", "").strip(), secret)
+        if row is not None:
+            return Signed(_worker_session(state, row, ttl), "/ui/queue")
+    elif method == "token" and secret.strip():
+        async with state.db.read() as conn:
+            row = await worker_store.live_worker(conn, token_hash=token_digest(secret.strip()))
+        if row is not None:
+            return Signed(_worker_session(state, row, ttl), "/ui/queue")
+    elif method == "key" and secret.strip():
+        if hmac.compare_digest(secret.strip().encode(), state.admin_token.encode()):
+            session = sessions.new_session(ADMIN, proof=_admin_proof(state), now=now(), ttl=ttl)
+            return Signed(session, "/ui/projects")
+        async with state.db.read() as conn:
+            key = await account_store.live_key(conn, key_hash=hash_key(secret.strip()))
+        if key is not None:
+            session = sessions.new_session(
+                OWNER, subject=key.id, account_id=key.account_id, now=now(), ttl=ttl
+            )
+            return Signed(session, "/ui/projects")
     raise AuthFailure("those credentials are not valid")
 
 
 # A well-formed hash no password matches: checked for unknown names, so they cost the same time.
 _DUMMY_HASH = "scrypt$16384$8$1$" + "A" * 22 + "==$" + "A" * 43 + "="
+# Password checks run off the event loop (scrypt takes tens of milliseconds), two at a time.
+_CHECKS = asyncio.Semaphore(2)
 
 
-def _worker_session(row: Record, at: int, ttl: int) -> Session:
-    return sessions.new_session(WORKER, subject=row.id, account_id=row.account_id, now=at, ttl=ttl)
+async def _password_worker(request: Request, username: str, password: str) -> Record | None:
+    """The worker whose username and password these are, once the throttles let the try in."""
+    address = request.client.host if request.client else ""
+    for buckets, caller in ((PASSWORD_TRIES, f"{username}\n{address}"), (ADDRESS_TRIES, address)):
+        if wait := buckets.take(caller.encode()):
+            raise RateLimited(math.ceil(wait), "too many sign-in attempts; wait a little")
+    async with state_of(request).db.read() as conn:
+        row = await worker_store.live_worker(conn, username=username)
+    stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
+    async with _CHECKS:
+        # Checked even for an unknown name, so timing does not tell which names exist.
+        matches = await asyncio.to_thread(verify_password, password, stored)
+    return row if matches and row is not None else None
+
+
+def _worker_proof(state: AppState, row: Record) -> str:
+    return sessions.fingerprint(state.session_key, WORKER, row.token_hash, row.password_hash or "")
+
+
+def _admin_proof(state: AppState) -> str:
+    return sessions.fingerprint(state.session_key, ADMIN, state.admin_token)
+
+
+def _worker_session(state: AppState, row: Record, ttl: int) -> Session:
+    return sessions.new_session(
+        WORKER,
+        subject=row.id,
+        account_id=row.account_id,
+        proof=_worker_proof(state, row),
+        now=now(),
+        ttl=ttl,
+    )
 
 
 async def require_worker(request: Request) -> Session:
-    """The signed-in worker's session, if the worker still exists and is not revoked."""
+    """The signed-in worker's session, if the worker is not revoked and its token and password
+    are still the ones it signed in under."""
     session = current(request)
     if session.kind != WORKER:
         raise SignInRequired("sign in as a worker")
-    async with state_of(request).db.read() as conn:
-        if await worker_store.live_worker(conn, worker_id=session.subject) is None:
-            raise SignInRequired("this worker was revoked; sign in again")
+    state = state_of(request)
+    async with state.db.read() as conn:
+        row = await worker_store.live_worker(conn, worker_id=session.subject)
+    if row is None or not hmac.compare_digest(_worker_proof(state, row), session.proof):
+        raise SignInRequired("this sign-in is no longer valid; sign in again")
     return session
 
 
 async def require_owner(request: Request) -> Session:
-    """The signed-in owner's (or admin's) session, if its key is still live."""
+    """The signed-in owner's session if its key is still live, or the admin's if the admin
+    token is still the one signed in with."""
     session = current(request)
+    state = state_of(request)
     if session.kind == ADMIN:
+        if not hmac.compare_digest(_admin_proof(state), session.proof):
+            raise SignInRequired("the admin token changed; sign in again")
         return session
     if session.kind != OWNER:
         raise SignInRequired("sign in with an API key")
-    async with state_of(request).db.read() as conn:
+    async with state.db.read() as conn:
         if not await account_store.key_is_live(conn, id=session.subject):
             raise SignInRequired("this API key was revoked; sign in again")
     return session

@@ -67,7 +67,9 @@ async def queue(request: Request) -> Response:
     async with state.db.read() as conn:
         row = await worker_store.live_worker(conn, worker_id=signed.subject)
     assert row is not None  # require_worker checked it
-    projects = await work.queues(state.db, account_id=signed.account_id, role=row.role)
+    projects = await work.queues(
+        state.db, account_id=signed.account_id, worker_id=row.id, role=row.role
+    )
     return render(
         request,
         "queue.html",

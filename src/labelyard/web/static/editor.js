@@ -32,29 +32,50 @@ function newId(taken) {
 
 // --- The API's annotation layout <-> the editor's model ----------------------------------------
 
-function pointsOf(geometry, shape) {
+const GEOMETRY_KEYS = ["coordinates", "points", "edges", "sensor_id"];
+const rest = (o, skip) => Object.fromEntries(Object.entries(o).filter(([k]) => !skip.includes(k)));
+
+// A polygon's, line's or landmark's point names in drawing order: by number where every name
+// ends in one (p1, p2, ... p10), else as sent.
+function pointNames(pts) {
+  const names = Object.keys(pts);
+  const numbered = names.every((n) => /\d+$/.test(n));
+  return numbered ? names.sort((a, b) => Number(a.match(/\d+$/)[0]) - Number(b.match(/\d+$/)[0])) : names;
+}
+
+// A geometry of the API as the model keeps it: points (a rectangle: TL and BR), the points'
+// names (so edges still name them), the camera, and any other keys, given back untouched.
+function readGeometry(geometry, shape, keepExtra) {
+  if (!geometry || typeof geometry !== "object") return null;
+  const g = { points: null, sensor: geometry.sensor_id || null, extra: keepExtra ? rest(geometry, GEOMETRY_KEYS) : {} };
   if (shape === "rectangle") {
     const [tl, , br] = geometry.coordinates || [];
-    return tl && br ? [[tl.x, tl.y], [br.x, br.y]] : null;
+    if (!tl || !br) return null;
+    g.points = [[tl.x, tl.y], [br.x, br.y]];
+    return g;
   }
   const pts = geometry.points;
   if (!pts || typeof pts !== "object") return null;
-  return Object.keys(pts)
-    .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
-    .map((k) => [pts[k].x, pts[k].y]);
+  g.names = pointNames(pts);
+  g.points = g.names.map((k) => [pts[k].x, pts[k].y]);
+  if (geometry.edges) g.edges = geometry.edges;
+  return g;
 }
 
 function geometryOf(obj, frame) {
   const g = obj.frames[frame];
-  const out = {};
+  const out = { ...(g.extra || {}) };
   if (obj.shape === "rectangle") {
     const [[x1, y1], [x2, y2]] = g.points;
     const [l, r, t, b] = [Math.min(x1, x2), Math.max(x1, x2), Math.min(y1, y2), Math.max(y1, y2)].map(round);
     out.coordinates = [{ x: l, y: t }, { x: r, y: t }, { x: r, y: b }, { x: l, y: b }];
   } else {
+    // The names as loaded while the points are the same ones (moved, not added or removed).
+    const kept = g.names && g.names.length === g.points.length;
+    const names = kept ? g.names : g.points.map((_, i) => "p" + (i + 1));
     out.points = {};
-    g.points.forEach(([x, y], i) => { out.points["p" + (i + 1)] = { x: round(x), y: round(y) }; });
-    if (obj.shape === "polygon" && g.edges && g.edges.count === g.points.length) out.edges = g.edges.value;
+    g.points.forEach(([x, y], i) => { out.points[names[i]] = { x: round(x), y: round(y) }; });
+    if (kept && g.edges) out.edges = g.edges;
   }
   if (g.sensor) out.sensor_id = g.sensor;
   return out;
@@ -72,22 +93,13 @@ function unwrapAttributes(attrs) {
   return out;
 }
 
-function readGeometry(geometry, shape) {
-  const points = pointsOf(geometry || {}, shape);
-  if (!points) return null;
-  const g = { points, sensor: geometry.sensor_id || null };
-  if (shape === "polygon" && geometry.edges) g.edges = { value: geometry.edges, count: points.length };
-  return g;
-}
-
 function fromAnnotations(base, annotations) {
   const objects = [];
-  const rest = (o, skip) => Object.fromEntries(Object.entries(o).filter(([k]) => !skip.includes(k)));
   if (TRACKED.has(base)) {
     for (const t of annotations || []) {
       const frames = {};
       for (const [fid, geometry] of Object.entries(t.frames || {})) {
-        const g = readGeometry(geometry, t.type);
+        const g = readGeometry(geometry, t.type, true);
         if (g) frames[fid] = g;
       }
       objects.push({ id: t._id, shape: t.type, label: t.label, attributes: unwrapAttributes(t.attributes), frames,
@@ -339,7 +351,7 @@ export class Editor {
   // Delete the selected object on this frame only (tracked), or entirely.
   removeSelected() {
     const obj = this.object(this.selected);
-    if (!obj) return;
+    if (!obj || !obj.frames[this.frame]) return; // not drawn on this frame: nothing to delete here
     if (this.frames.length > 1 && Object.keys(obj.frames).length > 1) {
       this.change(() => { delete obj.frames[this.frame]; });
     } else this.remove(obj.id);
@@ -380,7 +392,7 @@ export class Editor {
     const chosen = this.selected ? [this.object(this.selected)] : this.objects.filter((o) => o.frames[this.frame]);
     this.change(() => {
       for (const obj of chosen) {
-        if (obj && obj.frames[this.frame] && !obj.frames[next]) {
+        if (obj && obj.frames[this.frame] && !obj.frames[next] && this.tracked(obj)) {
           obj.frames[next] = JSON.parse(JSON.stringify(obj.frames[this.frame]));
         }
       }
@@ -391,10 +403,14 @@ export class Editor {
 
   annotations() { return toAnnotations(this.base, this.objects); }
 
+  // Objects of a class marked `tracked: false` live on one frame only.
+  tracked(obj) { return this.classOf(obj.label)?.tracked !== false; }
+
   // What still keeps the annotations from being valid: a class or a required attribute not set.
   missing() {
     for (const obj of this.objects) {
       if (!obj.label) return `a ${obj.shape} has no class`;
+      if (!this.tracked(obj) && Object.keys(obj.frames).length > 1) return `${obj.label} objects are not tracked: keep one frame`;
       for (const a of this.classOf(obj.label)?.attributes || []) {
         const v = obj.attributes[a.name];
         if (a.required && (v === undefined || v === "" || (Array.isArray(v) && !v.length))) {

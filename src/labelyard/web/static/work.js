@@ -22,11 +22,12 @@ function status(text, error = false) {
   node.classList.toggle("error", error);
 }
 
-async function call(path, body) {
+async function call(path, body, keepalive = false) {
   const response = await fetch(`/ui/api/work/${job.project_id}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json", "x-csrf-token": csrf },
     body: JSON.stringify(body || {}),
+    keepalive, // lets the last draft of a closing tab still be sent
   });
   if (response.status === 204) return null;
   const envelope = await response.json().catch(() => ({ success: false, error: { message: response.statusText } }));
@@ -34,7 +35,7 @@ async function call(path, body) {
   return envelope.data;
 }
 
-const act = (action, body) => call(`/jobs/${job.job_id}/${action}`, body);
+const act = (action, body, keepalive) => call(`/jobs/${job.job_id}/${action}`, body, keepalive);
 
 // Load the images of the job "next" will open, so it shows at once.
 const preloaded = [];
@@ -52,12 +53,20 @@ async function preloadNext() {
 
 // --- autosave and the lease
 
+// Reviewers' corrections are sent with their decision, not saved as drafts: the draft of a job
+// in review is the submitted work, which a rejection hands back to its annotator unchanged.
+const autosaves = () => job.step !== "review";
+
 function scheduleSave() {
+  if (!autosaves()) {
+    status("Corrections are sent when you accept.");
+    return;
+  }
   clearTimeout(saveTimer);
   saveTimer = setTimeout(saveDraft, AUTOSAVE_MS);
 }
 
-function saveDraft() {
+function saveDraft(keepalive = false) {
   clearTimeout(saveTimer);
   saveTimer = null;
   const missing = editor.missing();
@@ -66,7 +75,7 @@ function saveDraft() {
     return saving;
   }
   const annotations = editor.annotations();
-  saving = saving.then(() => act("draft", { annotations })).then(
+  saving = saving.then(() => act("draft", { annotations }, keepalive)).then(
     (saved) => status(`Draft saved ${new Date(saved.saved_at).toLocaleTimeString()}`),
     (err) => status(`Draft not saved: ${err.message}`, true),
   );
@@ -136,7 +145,8 @@ function refreshJob() {
   $("#reference").textContent = job.reference_id;
   const comment = $("#comment");
   comment.hidden = !job.comment;
-  comment.textContent = job.comment ? `Reviewer's comment: ${job.comment}` : "";
+  const said = job.step === "review" ? "Comment of the last rejection" : "Reviewer's comment";
+  comment.textContent = job.comment ? `${said}: ${job.comment}` : "";
   $("#frames").hidden = editor.frames.length < 2;
   const open = editor.classes.length === 0;
   $("#label-select").hidden = open;
@@ -342,7 +352,7 @@ document.addEventListener("keydown", (e) => {
   if (handled) e.preventDefault();
 });
 
-window.addEventListener("beforeunload", () => { if (saveTimer) saveDraft(); });
+window.addEventListener("beforeunload", () => { if (saveTimer) saveDraft(true); });
 
 refreshJob();
 preloadNext();
