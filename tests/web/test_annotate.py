@@ -36,6 +36,19 @@ def result_of(server: Server, team: Team, job_id: str) -> dict[str, Any]:
         return result
 
 
+def accepted_result(server: Server, team: Team, job_id: str) -> dict[str, Any]:
+    """Accept the job through the worker API, as a program reviewer would; its result."""
+    base = f"/work/v1/projects/{team.project_id}"
+    with httpx.Client(
+        base_url=server.base_url, headers={"authorization": f"Bearer {team.reviewer['token']}"}
+    ) as reviewer:
+        claimed = reviewer.post(f"{base}/claim", json={"step": "review"})
+        assert claimed.status_code == 200 and claimed.json()["data"]["job_id"] == job_id
+        accepted = reviewer.post(f"{base}/jobs/{job_id}/review", json={"decision": "accept"})
+        assert accepted.status_code == 200, accepted.text
+    return result_of(server, team, job_id)
+
+
 def drag(page: Any, start: tuple[float, float], end: tuple[float, float]) -> None:
     page.mouse.move(*start)
     page.mouse.down()
@@ -175,21 +188,7 @@ def test_a_video_box_copied_to_the_next_frame_is_one_tracker(
     page.locator("#submit").click()
     page.wait_for_url("**/ui/queue?empty=annotate")
 
-    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
-        # Accept through the worker API, as a program reviewer would.
-        reviewer = httpx.Client(
-            base_url=server.base_url, headers={"authorization": f"Bearer {team.reviewer['token']}"}
-        )
-        with reviewer:
-            claimed = reviewer.post(
-                f"/work/v1/projects/{team.project_id}/claim", json={"step": "review"}
-            )
-            assert claimed.status_code == 200, claimed.text
-            reviewer.post(
-                f"/work/v1/projects/{team.project_id}/jobs/{job_id}/review",
-                json={"decision": "accept"},
-            ).raise_for_status()
-        result = api.get(f"/v1/projects/{team.project_id}/jobs/{job_id}/result").json()
+    result = accepted_result(server, team, job_id)
     [tracker] = result["data"]["annotation_data"]["annotations"]
     assert tracker["type"] == "rectangle" and tracker["label"] == "car"
     assert set(tracker["frames"]) == {"1", "2"}
@@ -368,21 +367,7 @@ def test_sensor_fusion_cameras_side_by_side_annotated_in_2d(
     page.locator("#submit").click()
     page.wait_for_url("**/ui/queue?empty=annotate")
 
-    with httpx.Client(
-        base_url=server.base_url, headers={"authorization": f"Bearer {team.reviewer['token']}"}
-    ) as reviewer:
-        assert (
-            reviewer.post(
-                f"/work/v1/projects/{team.project_id}/claim", json={"step": "review"}
-            ).status_code
-            == 200
-        )
-        answer = reviewer.post(
-            f"/work/v1/projects/{team.project_id}/jobs/{job_id}/review", json={"decision": "accept"}
-        )
-        assert answer.status_code == 200, answer.text
-    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
-        result = api.get(f"/v1/projects/{team.project_id}/jobs/{job_id}/result").json()
+    result = accepted_result(server, team, job_id)
     [tracker] = result["data"]["annotation_data"]["annotations"]
     assert set(tracker["frames"]) == {"f0"}
     geometry = tracker["frames"]["f0"]
@@ -478,14 +463,5 @@ def test_pre_labels_come_back_as_they_were_sent(server: Server, new_page: Any, i
     assert page.locator(".overlay polygon.shape").count() == 1
     page.locator("#submit").click()
     page.wait_for_url("**/ui/queue?empty=annotate")
-    with httpx.Client(
-        base_url=server.base_url, headers={"authorization": f"Bearer {team.reviewer['token']}"}
-    ) as reviewer:
-        reviewer.post(f"/work/v1/projects/{team.project_id}/claim", json={"step": "review"})
-        accepted = reviewer.post(
-            f"/work/v1/projects/{team.project_id}/jobs/{job_id}/review", json={"decision": "accept"}
-        )
-        assert accepted.status_code == 200, accepted.text
-    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
-        result = api.get(f"/v1/projects/{team.project_id}/jobs/{job_id}/result").json()
+    result = accepted_result(server, team, job_id)
     assert result["data"]["annotation_data"]["annotations"] == [tracker]

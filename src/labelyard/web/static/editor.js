@@ -212,6 +212,26 @@ class View {
   }
 }
 
+// --- The frame strip: a button per frame, the current one marked, annotated ones underlined -----
+
+export function refreshFrameStrip(strip, editor) {
+  if (!strip || editor.frames.length < 2) return;
+  const key = editor.frames.join("\n");
+  if (strip.dataset.frames !== key) {
+    strip.dataset.frames = key;
+    strip.replaceChildren(...editor.frames.map((fid, i) => {
+      const button = el("button", { type: "button", title: `frame ${fid}`, "data-frame": fid, text: String(i + 1) });
+      button.addEventListener("click", () => editor.showFrame(fid));
+      return button;
+    }));
+  }
+  const used = new Set(editor.objects.flatMap((o) => Object.keys(o.frames)));
+  for (const button of strip.children) {
+    button.setAttribute("aria-current", String(button.dataset.frame === editor.frame));
+    button.classList.toggle("annotated", used.has(button.dataset.frame));
+  }
+}
+
 // --- The editor ---------------------------------------------------------------------------------
 
 export class Editor {

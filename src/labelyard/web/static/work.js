@@ -1,5 +1,5 @@
 // The annotate / review page: the editor, its side panels, autosave, submit, review, next job.
-import { Editor } from "./editor.js";
+import { Editor, refreshFrameStrip } from "./editor.js";
 
 const $ = (selector) => document.querySelector(selector);
 const csrf = $('meta[name="csrf-token"]').content;
@@ -177,7 +177,7 @@ function refreshPanels() {
   select.replaceChildren(...editor.classesFor(shape).map((c, i) => option(c.name, `${i + 1}. ${c.name}`, c.name === editor.label)));
   refreshObjectPanel();
   refreshObjectList();
-  refreshFrames();
+  refreshFrameStrip($("#frame-strip"), editor);
   $("#undo").disabled = !editor.past.length;
   $("#redo").disabled = !editor.future.length;
   $("#delete").disabled = !editor.selected;
@@ -257,28 +257,6 @@ function refreshObjectList() {
     item.addEventListener("click", () => editor.select(o.id));
     return item;
   }));
-}
-
-function refreshFrames() {
-  if (editor.frames.length < 2) return;
-  const strip = $("#frame-strip");
-  if (strip.childElementCount !== editor.frames.length || strip.dataset.job !== job.job_id) {
-    strip.dataset.job = job.job_id;
-    strip.replaceChildren(...editor.frames.map((fid, i) => {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.textContent = String(i + 1);
-      button.title = `frame ${fid}`;
-      button.dataset.frame = fid;
-      button.addEventListener("click", () => editor.showFrame(fid));
-      return button;
-    }));
-  }
-  const used = new Set(editor.objects.flatMap((o) => Object.keys(o.frames)));
-  for (const button of strip.children) {
-    button.setAttribute("aria-current", String(button.dataset.frame === editor.frame));
-    button.classList.toggle("annotated", used.has(button.dataset.frame));
-  }
 }
 
 $("#label-select").addEventListener("change", (e) => {
