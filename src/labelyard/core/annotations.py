@@ -293,6 +293,17 @@ def prelabels(base: Base, data: dict[str, Any]) -> Any:
     return empty(base)
 
 
+def starting_draft(base: Base, schema: LabelSchema, data: dict[str, Any]) -> Any:
+    """What a job nobody has worked on starts from: its pre-labels if they are valid for the
+    project, else nothing."""
+    draft = prelabels(base, data)
+    try:
+        validate(draft, base=base, schema=schema, data=data)
+    except InvalidInput:
+        return empty(base)
+    return draft
+
+
 def count(base: Base, annotations: Iterable[Any] | dict[str, Any]) -> int:
     """The number of annotation objects."""
     if isinstance(annotations, dict):

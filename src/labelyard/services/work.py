@@ -129,16 +129,6 @@ async def _in_project(
     )
 
 
-def _prelabels(project: WorkProject, job: Record) -> Any:
-    """The first draft: the job's pre-labels if they are valid for the project, else empty."""
-    draft = notes.prelabels(project.base, job.data)
-    try:
-        notes.validate(draft, base=project.base, schema=project.schema, data=job.data)
-    except InvalidInput:
-        return notes.empty(project.base)
-    return draft
-
-
 def _view(
     job: Record, project: WorkProject, route: Route, *, draft: Any, lease_until: datetime
 ) -> dict[str, Any]:
@@ -187,7 +177,11 @@ async def claim(
         if job is None:
             return None
         route = route_of(job)
-        draft = job.draft if job.draft is not None else _prelabels(project, job)
+        draft = (
+            job.draft
+            if job.draft is not None
+            else notes.starting_draft(project.base, project.schema, job.data)
+        )
         await store.update_job(
             conn,
             project_id=project.id,
@@ -223,12 +217,20 @@ async def _held(
 ) -> tuple[WorkProject, Record]:
     project = worker.project
     job = await store.lock_job(conn, project_id=project.id, job_id=require_uuid(job_id, "job_id"))
+    job, _ = _check_held(job, worker, now)
+    return project, job
+
+
+def _check_held(job: Record | None, worker: Worker, now: datetime) -> tuple[Record, datetime]:
+    """``NotFound``/``Conflict`` unless the job is open and leased to this worker; the job and
+    its lease's end."""
     if job is None:
         raise NotFound("no such job in this project")
     lifecycle.check_open(job.status)
     expires = as_utc(job.lease_expires_at) if job.lease_expires_at else None
     lifecycle.check_lease(job.lease_holder, expires, worker.id, now)
-    return project, job
+    assert expires is not None  # check_lease refuses a job without a live lease
+    return job, expires
 
 
 async def held_view(db: Database, worker: Worker, *, job_id: str) -> dict[str, Any]:
@@ -238,13 +240,12 @@ async def held_view(db: Database, worker: Worker, *, job_id: str) -> dict[str, A
         job = await store.read_job(
             conn, project_id=worker.project.id, job_id=require_uuid(job_id, "job_id")
         )
-    if job is None:
-        raise NotFound("no such job in this project")
-    lifecycle.check_open(job.status)
-    expires = as_utc(job.lease_expires_at) if job.lease_expires_at else None
-    lifecycle.check_lease(job.lease_holder, expires, worker.id, now)
-    assert expires is not None  # check_lease refuses a job without a live lease
-    draft = job.draft if job.draft is not None else _prelabels(worker.project, job)
+    job, expires = _check_held(job, worker, now)
+    draft = (
+        job.draft
+        if job.draft is not None
+        else notes.starting_draft(worker.project.base, worker.project.schema, job.data)
+    )
     return _view(job, worker.project, route_of(job), draft=draft, lease_until=expires)
 
 

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from labelyard.core import annotations as notes
 from labelyard.core.ids import require_uuid
 from labelyard.core.model import Base, JobStatus, Project, as_utc
+from labelyard.core.schema import LabelSchema, parse_schema
 from labelyard.core.sessions import ADMIN
 from labelyard.errors import Forbidden, NotFound
 from labelyard.services import batches, projects, results
@@ -67,14 +68,23 @@ def when(moment: datetime) -> str:
     return as_utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-async def _project(request: Request, project_id: str) -> Project:
-    """The project, if the signed-in owner's account owns it (for an admin, any project)."""
+async def _project_row(request: Request, project_id: str) -> Record:
+    """The project's row, if the signed-in owner's account owns it (for an admin, any)."""
     signed = await session.require_owner(request)
     async with session.state_of(request).db.read() as conn:
         row = await project_store.get_project(conn, id=require_uuid(project_id, "project_id"))
     if row is None or (signed.kind != ADMIN and row.account_id != signed.account_id):
         raise Forbidden("this project is not one of your account's")
+    return row
+
+
+def _as_project(row: Record) -> Project:
     return Project(id=row.id, account_id=row.account_id, name=row.name, base=Base(row.base))
+
+
+async def _project(request: Request, project_id: str) -> Project:
+    """The project, if the signed-in owner's account owns it (for an admin, any project)."""
+    return _as_project(await _project_row(request, project_id))
 
 
 async def projects_page(request: Request) -> Response:
@@ -121,7 +131,8 @@ async def batch_page(request: Request, project_id: str, batch_id: str) -> Respon
 
 
 async def job_page(request: Request, project_id: str, job_id: str) -> Response:
-    project = await _project(request, project_id)
+    row = await _project_row(request, project_id)
+    project = _as_project(row)
     state = session.state_of(request)
     job, history, names = await _job_with_history(state, project, job_id)
     return render(
@@ -133,7 +144,7 @@ async def job_page(request: Request, project_id: str, job_id: str) -> Response:
         history=history,
         names=names,
         when=when,
-        viewer=await _viewer(state, project, job),
+        viewer=await _viewer(state, project, parse_schema(row.label_schema, project.base), job),
     )
 
 
@@ -154,23 +165,27 @@ async def _job_with_history(
     return job, history, names
 
 
-async def _viewer(state: AppState, project: Project, job: Record) -> dict[str, Any]:
+async def _viewer(
+    state: AppState, project: Project, schema: LabelSchema, job: Record
+) -> dict[str, Any]:
     """What viewer.js draws: the job's data and the annotations to show, with the schema."""
-    schema = await projects.get_label_schema(state.db, project_id=project.id)
     return {
         "job_id": job.id,
         "project_id": project.id,
         "base": project.base.value,
         "data": job.data,
-        "draft": await _shown_annotations(state, project, job),
-        "schema": schema["schema"],
+        "draft": await _shown_annotations(state, project, schema, job),
+        "schema": schema.to_json(),
         "step": "view",
         "comment": job.comment,
     }
 
 
-async def _shown_annotations(state: AppState, project: Project, job: Record) -> Any:
-    """A completed job's result; else the work so far; else the pre-labels (or nothing)."""
+async def _shown_annotations(
+    state: AppState, project: Project, schema: LabelSchema, job: Record
+) -> Any:
+    """A completed job's result; else the work so far; else the valid pre-labels (or nothing),
+    as a worker's first claim would start from."""
     if job.status == JobStatus.COMPLETED and job.result_key:
         raw = await results.read_result(state.db, state.blobs, project, job_id=job.id)
         body = orjson.loads(raw)["data"]  # laid out by core.annotations.result_document
@@ -179,7 +194,7 @@ async def _shown_annotations(state: AppState, project: Project, job: Record) -> 
         return body["annotations"]
     if job.draft is not None:
         return job.draft
-    return notes.prelabels(project.base, job.data)
+    return notes.starting_draft(project.base, schema, job.data)
 
 
 PROJECT = "/ui/projects/{project_id}"

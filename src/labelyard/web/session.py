@@ -191,9 +191,9 @@ def _worker_session(state: AppState, row: Record, ttl: int) -> Session:
     )
 
 
-async def require_worker(request: Request) -> Session:
-    """The signed-in worker's session, if the worker is not revoked and its token and password
-    are still the ones it signed in under."""
+async def require_worker(request: Request) -> Record:
+    """The signed-in worker (its row), if it is not revoked and its token and password are
+    still the ones it signed in under."""
     session = current(request)
     if session.kind != WORKER:
         raise SignInRequired("sign in as a worker")
@@ -202,7 +202,7 @@ async def require_worker(request: Request) -> Session:
         row = await worker_store.live_worker(conn, worker_id=session.subject)
     if row is None or not hmac.compare_digest(_worker_proof(state, row), session.proof):
         raise SignInRequired("this sign-in is no longer valid; sign in again")
-    return session
+    return row
 
 
 async def require_owner(request: Request) -> Session:

@@ -18,7 +18,6 @@ from labelyard.core.sessions import ANONYMOUS, WORKER
 from labelyard.errors import AuthFailure, NotFound
 from labelyard.services import work
 from labelyard.services.work import Worker
-from labelyard.store import workers as worker_store
 from labelyard.web import redirect, render, session
 
 ACTIONS = ("heartbeat", "draft", "submit", "skip", "review")
@@ -55,20 +54,17 @@ async def logout(request: Request) -> Response:
 
 
 async def _worker(request: Request, project_id: str) -> Worker:
-    signed = await session.require_worker(request)
+    row = await session.require_worker(request)
     return await work.worker_in_project(
-        session.state_of(request).db, worker_id=signed.subject, project_id=project_id
+        session.state_of(request).db, worker_id=row.id, project_id=project_id
     )
 
 
 async def queue(request: Request) -> Response:
-    signed = await session.require_worker(request)
+    row = await session.require_worker(request)
     state = session.state_of(request)
-    async with state.db.read() as conn:
-        row = await worker_store.live_worker(conn, worker_id=signed.subject)
-    assert row is not None  # require_worker checked it
     projects = await work.queues(
-        state.db, account_id=signed.account_id, worker_id=row.id, role=row.role
+        state.db, account_id=row.account_id, worker_id=row.id, role=row.role
     )
     return render(
         request,
