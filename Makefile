@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 VENDOR := src/labelyard/web/static/vendor
 VENDOR_STAMP := $(VENDOR)/VERSION
 BIOME := node_modules/.bin/biome
-JS := src/labelyard/web/static tools
+JS := src/labelyard/web/static tests/js tools
 
 .PHONY: install serve test test-fast bench lint format clean
 

@@ -1,17 +1,57 @@
-"""The front end's vendored browser modules (three, copied by ``make install``): served from our
-own origin, and importable by a page under its CSP (no bare ``three`` specifier left)."""
+"""The front end: its JavaScript unit tests (node's test runner) and Biome's check pass, and the
+vendored browser modules (three, copied by ``make install``) are served from our own origin and
+importable by a page under its CSP (no bare ``three`` specifier left)."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import Server
 
 ROOT = Path(__file__).resolve().parents[2]
+BIOME = ROOT / "node_modules" / ".bin" / "biome"
+
+
+def needed(path: str | None, what: str) -> str:
+    """The tool at ``path``; the test is skipped without it, except in CI where it fails."""
+    if path is None or not Path(path).exists():
+        reason = f"no {what} (install node and npm, then make install)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+def test_javascript_unit_tests_pass() -> None:
+    node = needed(shutil.which("node"), "node")
+    done = subprocess.run(
+        [node, "--test", "tests/js/"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "# fail 0" in done.stdout
+
+
+def test_biome_finds_nothing_in_the_front_end() -> None:
+    biome = needed(str(BIOME), "Biome under node_modules")
+    paths = ["src/labelyard/web/static", "tests/js", "tools"]
+    done = subprocess.run(
+        [biome, "check", "--colors=off", *paths],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 VENDOR = ["three.module.js", "three.core.js", "OrbitControls.js"]
 
 
