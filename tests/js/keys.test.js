@@ -14,6 +14,7 @@ test("tools, labels and frames have single keys", () => {
   assert.deepEqual(press("Backspace"), ["delete"]);
   assert.equal(press("0")[0], "fit");
   assert.equal(press("x"), null);
+  assert.equal(press("constructor"), null, "only the table's own keys");
 });
 
 test("arrows nudge by a pixel, ten with Shift", () => {

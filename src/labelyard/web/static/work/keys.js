@@ -17,9 +17,9 @@ export function commandFor(e, typing) {
     if (key === "y") return ["redo"];
     return null;
   }
-  if (TOOL_KEYS[key]) return ["tool", TOOL_KEYS[key]];
+  if (Object.hasOwn(TOOL_KEYS, key)) return ["tool", TOOL_KEYS[key]];
   if (/^[1-9]$/.test(key)) return ["label", Number(key) - 1];
-  if (ARROWS[key]) {
+  if (Object.hasOwn(ARROWS, key)) {
     const step = e.shiftKey ? 10 : 1;
     return ["nudge", ARROWS[key][0] * step, ARROWS[key][1] * step];
   }
@@ -37,5 +37,5 @@ export function commandFor(e, typing) {
     c: "copy-next",
     " ": "play",
   };
-  return simple[key] ? [simple[key]] : null;
+  return Object.hasOwn(simple, key) ? [simple[key]] : null;
 }
