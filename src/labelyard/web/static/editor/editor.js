@@ -19,12 +19,17 @@ export class Editor {
       this.render();
       if (kind !== "draw") onChange(kind);
     });
-    this.load(job);
+    this.open(job);
   }
 
-  // Open a job: its views, and its first frame.
+  // Open another job.
   load(job) {
     this.model.load(job);
+    this.open(job);
+  }
+
+  // The views of the model's job, and its first frame.
+  open(job) {
     this.host.replaceChildren();
     const sensors = sensorsOf(job);
     this.host.classList.toggle("multi", sensors.length > 1);
