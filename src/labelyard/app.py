@@ -16,6 +16,7 @@ from labelyard.api.ops import Metrics, MetricsMiddleware
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.bootstrap import admin_token
 from labelyard.config import Settings
+from labelyard.outbound import outbound_from_settings
 from labelyard.state import AppState
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
@@ -34,6 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+        outbound = outbound_from_settings(settings)
         try:
             await migrate(db)
             async with db.write() as conn:
@@ -54,9 +56,11 @@ def create_app(settings: Settings) -> FastAPI:
                 file_key=bytes.fromhex(file_key),
                 session_key=bytes.fromhex(session_key),
                 admin_token=admin_token(settings),
+                outbound=outbound,
             )
             yield
         finally:
+            await outbound.aclose()
             await db.dispose()
 
     app = FastAPI(

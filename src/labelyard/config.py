@@ -79,8 +79,12 @@ class Settings(BaseSettings):
     webhook_disable_after_seconds: float = 3 * 24 * 3600
     """An endpoint failing continuously for this long is disabled."""
 
+    outbound_allow: str = ""
+    """Comma-separated hosts or CIDRs the server may call although they are private (webhook
+    receivers, image hosts on premises); the cloud metadata address is never called."""
+
     webhooks_allow_private: bool = False
-    """Allow webhook URLs on loopback and private networks (tests and on-premise receivers)."""
+    """Deprecated: ``true`` adds loopback and the private ranges to ``outbound_allow``."""
 
     export_lock_seconds: float = 300.0
     """How long a worker holds an export between progress updates; a dead worker's export is
