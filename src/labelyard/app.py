@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -27,6 +28,13 @@ labelyard speaks the Playment / GT Studio jobs API (`/v0`, `/v1`, `/projectsvc`)
 `x-api-key` authentication and the `{"success", "data" | "error"}` envelope, plus labelyard's
 extensions (bulk create, lookup by reference id) and management under `/admin/v1`.
 """
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for forwarded headers: believed only from ``LABELYARD_TRUSTED_PROXIES``
+    (uvicorn's own default trusts 127.0.0.1, so anyone on the host could pick an address)."""
+    trusted = settings.trusted_proxy_list()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -74,9 +82,15 @@ def create_app(settings: Settings) -> FastAPI:
     api.mount(app)
     web.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    per_credential = failures = None
     if settings.rate_limit_per_second > 0:
-        buckets = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
-        app.add_middleware(RateLimitMiddleware, buckets=buckets)
+        per_credential = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+    if settings.auth_failures_per_minute > 0:
+        failures = TokenBuckets(
+            settings.auth_failures_per_minute / 60, settings.auth_failures_burst
+        )
+    if per_credential or failures:
+        app.add_middleware(RateLimitMiddleware, per_credential=per_credential, failures=failures)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(errors.FaultBarrier)
     app.add_middleware(RequestContextMiddleware)

@@ -85,7 +85,7 @@ def serve(
     """Migrate the database and serve the API (default 127.0.0.1:8080)."""
     import uvicorn
 
-    from labelyard.app import create_app
+    from labelyard.app import create_app, proxy_options
     from labelyard.bootstrap import create_demo_if_empty, ensure_admin_token
 
     overrides: dict[str, Any] = {}
@@ -115,8 +115,8 @@ def serve(
         log_level=settings.log_level,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
         timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,
+        **proxy_options(settings),
     )
 
 

@@ -39,11 +39,22 @@ class Settings(BaseSettings):
     log_format: str = "json"
     """``json`` (one object a line, with the request id) or ``text``."""
 
+    trusted_proxies: str = ""
+    """Comma-separated addresses or CIDRs of reverse proxies whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed; empty: none (the peer address is the client's)."""
+
     rate_limit_per_second: float = 0.0
     """Requests a second allowed per API key or token, per process; 0 turns limiting off."""
 
     rate_limit_burst: int = 100
     """Requests a key may send at once before the per-second rate applies."""
+
+    auth_failures_burst: int = 100
+    """Failed authentications (401 answers to a request with a key or token) one client address
+    may have at once before ``auth_failures_per_minute`` applies (then 429)."""
+
+    auth_failures_per_minute: float = 30.0
+    """Failed authentications a minute allowed per client address after the burst; 0 is off."""
 
     blob_dir: Path | None = None
     """Where results are kept; default ``data_dir/blobs``."""
@@ -92,6 +103,10 @@ class Settings(BaseSettings):
 
     worker_poll_seconds: float = 1.0
     """How often an idle ``labelyard worker`` looks for work."""
+
+    def trusted_proxy_list(self) -> list[str]:
+        """``trusted_proxies`` as a list (empty: forwarded headers are ignored)."""
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     def resolved_blob_dir(self) -> Path:
         """The local blob directory."""

@@ -7,6 +7,7 @@ import hmac
 import math
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -22,6 +23,7 @@ from labelyard.services.workers import token_digest
 from labelyard.state import AppState
 from labelyard.store import Record
 from labelyard.store import accounts as account_store
+from labelyard.store import sessions as session_store
 from labelyard.store import workers as worker_store
 
 COOKIE = "labelyard_session"
@@ -30,8 +32,10 @@ ANONYMOUS_TTL = 3600
 MAX_FORM_BYTES = 64 * 1024
 
 
-# Password guesses (per process): per username and address, 10 at once then one every 6 seconds;
-# per address, whatever the names, 60 at once then two a second. Tokens and keys are long random
+# Password guesses (per process): per username, from whatever address, 10 at once then one
+# every 6 seconds (so rotating addresses does not help); per address, whatever the names, 60 at
+# once then two a second (so one address cannot try many names). The address is the peer's, or
+# the one a trusted proxy forwarded (LABELYARD_TRUSTED_PROXIES). Tokens and keys are long random
 # strings, so only passwords need this.
 PASSWORD_TRIES = TokenBuckets(rate=1 / 6, burst=10)
 ADDRESS_TRIES = TokenBuckets(rate=2.0, burst=60)
@@ -87,9 +91,26 @@ def keep(request: Request, response: Response, session: Session | None = None) -
     return response
 
 
-def sign_out(response: Response) -> Response:
+async def sign_out(request: Request, response: Response) -> Response:
+    """End the request's session: on the server (a copy of the cookie stops working) and in
+    the browser."""
+    session = current(request)
+    if session.kind != ANONYMOUS:
+        now_at = datetime.now(UTC)
+        async with state_of(request).db.write() as conn:
+            await session_store.revoke_session(
+                conn,
+                nonce=session.nonce,
+                expires_at=datetime.fromtimestamp(session.expires, UTC),
+                now=now_at,
+            )
     response.delete_cookie(COOKIE, path="/ui")
     return response
+
+
+async def _ended(state: AppState, session: Session) -> bool:
+    async with state.db.read() as conn:
+        return await session_store.session_revoked(conn, nonce=session.nonce)
 
 
 async def form(request: Request) -> dict[str, str]:
@@ -160,7 +181,7 @@ _CHECKS = asyncio.Semaphore(2)
 async def _password_worker(request: Request, username: str, password: str) -> Record | None:
     """The worker whose username and password these are, once the throttles let the try in."""
     address = request.client.host if request.client else ""
-    for buckets, caller in ((PASSWORD_TRIES, f"{username}\n{address}"), (ADDRESS_TRIES, address)):
+    for buckets, caller in ((PASSWORD_TRIES, f"name\n{username}"), (ADDRESS_TRIES, address)):
         if wait := buckets.take(caller.encode()):
             raise RateLimited(math.ceil(wait), "too many sign-in attempts; wait a little")
     async with state_of(request).db.read() as conn:
@@ -200,7 +221,8 @@ async def require_worker(request: Request) -> Record:
     state = state_of(request)
     async with state.db.read() as conn:
         row = await worker_store.live_worker(conn, worker_id=session.subject)
-    if row is None or not hmac.compare_digest(_worker_proof(state, row), session.proof):
+        ended = await session_store.session_revoked(conn, nonce=session.nonce)
+    if row is None or ended or not hmac.compare_digest(_worker_proof(state, row), session.proof):
         raise SignInRequired("this sign-in is no longer valid; sign in again")
     return row
 
@@ -213,10 +235,14 @@ async def require_owner(request: Request) -> Session:
     if session.kind == ADMIN:
         if not hmac.compare_digest(_admin_proof(state), session.proof):
             raise SignInRequired("the admin token changed; sign in again")
+        if await _ended(state, session):
+            raise SignInRequired("signed out; sign in again")
         return session
     if session.kind != OWNER:
         raise SignInRequired("sign in with an API key")
     async with state.db.read() as conn:
         if not await account_store.key_is_live(conn, id=session.subject):
             raise SignInRequired("this API key was revoked; sign in again")
+        if await session_store.session_revoked(conn, nonce=session.nonce):
+            raise SignInRequired("signed out; sign in again")
     return session
