@@ -229,12 +229,12 @@ def test_lifecycle_events_and_the_legacy_callback(
     pid = project.project_id
     batch = data_of(project.api.post(f"/v1/projects/{pid}/batch", json={"name": "cb"}))["batch_id"]
     with receiver(lambda _r, _i: (200, 0)) as rx:
-        assert (
-            data_of(project.api.put(f"/v1/projects/{pid}/callback", json={"callback_url": rx.url}))[
-                "callback_url"
-            ]
-            == rx.url
+        set_to = data_of(
+            project.api.put(f"/v1/projects/{pid}/callback", json={"callback_url": rx.url})
         )
+        assert set_to["callback_url"] == rx.url and set_to["secret"].startswith("whsec_")
+        shown = data_of(project.api.get(f"/v1/projects/{pid}/callback"))
+        assert "secret" not in shown  # shown once
         job_id = data_of(
             project.api.post(f"/v1/projects/{pid}/jobs", json=project.job("cb1", batch_id=batch))
         )["job_id"]
@@ -246,6 +246,7 @@ def test_lifecycle_events_and_the_legacy_callback(
         data_of(worker.api.post(f"{base}/jobs/{job_id}/review", json={"decision": "accept"}))
         run_worker(server, lambda: len(rx.requests) >= 1)
     result = data_of(project.api.get(f"/v1/projects/{pid}/jobs/{job_id}"))["result"]
+    assert verify(set_to["secret"], rx.requests[0])
     assert rx.requests[0].json == {
         "annotations": [
             {

@@ -17,6 +17,7 @@ from labelyard.api.ops import Metrics, MetricsMiddleware
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.bootstrap import admin_token
 from labelyard.config import Settings
+from labelyard.datadir import prepare_data_dir
 from labelyard.outbound import outbound_from_settings
 from labelyard.state import AppState
 from labelyard.store.engine import Database
@@ -42,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        prepare_data_dir(settings)
         db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
         outbound = outbound_from_settings(settings)
         try:

@@ -48,13 +48,14 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON o
 
 def _run(work: Callable[[Database], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run ``work`` against a migrated database; errors become a message and exit code 1."""
+    from labelyard.datadir import prepare_data_dir
     from labelyard.store.engine import Database
     from labelyard.store.migrate import migrate
 
     settings = settings or Settings()
 
     async def main() -> T:
-        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(settings)
         db = Database(settings.resolved_database_url(), pool_size=2)
         try:
             await migrate(db)

@@ -126,6 +126,15 @@ class Settings(BaseSettings):
             return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
         return url
 
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None on PostgreSQL."""
+        if not self.database_url:
+            return self.data_dir / "labelyard.db"
+        for prefix in ("sqlite:///", "sqlite+aiosqlite:///"):
+            if self.database_url.startswith(prefix):
+                return Path(self.database_url[len(prefix) :].split("?", 1)[0])
+        return None
+
     def resolved_public_base_url(self) -> str:
         """Base URL put in links handed to clients, without a trailing slash."""
         if self.public_base_url:

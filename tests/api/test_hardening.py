@@ -293,3 +293,26 @@ def test_a_deep_attribute_is_refused_and_the_job_still_completes(
     assert accepted.status_code == 200, accepted.text
     status = project.api.get(f"/v1/projects/{pid}/jobs/{job_id}").json()["data"]["status"]
     assert status == "completed"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example/a\r\nX-Injected: 1",
+        "https://hooks.example/a\nb",
+        "https://hooks.example/\x00",
+        "https://hooks.example/\x7f",
+        "https://hooks.example/\tb",
+        "https://hooks.example/a b",
+    ],
+)
+def test_webhook_and_callback_urls_with_control_characters_are_refused(
+    project: ProjectHandle, url: str
+) -> None:
+    pid = project.project_id
+    hook = project.api.post(f"/v1/projects/{pid}/webhooks", json={"url": url})
+    assert code_of(hook) == (400, "GE_0001")
+    callback = project.api.put(f"/v1/projects/{pid}/callback", json={"callback_url": url})
+    assert code_of(callback) == (400, "GE_0001")
+    assert project.api.get(f"/v1/projects/{pid}/webhooks").json()["data"]["webhooks"] == []
+    assert project.api.get(f"/v1/projects/{pid}/callback").json()["data"]["callback_url"] == ""

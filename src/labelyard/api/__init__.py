@@ -175,7 +175,7 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
         ("/v1/projects/{project_id}/callback",),
         events.set_callback,
         CallbackSet,
-        "Set the legacy callback_url",
+        "Set the legacy callback_url (answers its signing secret, once)",
     ),
     (
         "GET",

@@ -251,6 +251,7 @@ async def set_callback(db: Database, project: Project, body: object) -> dict[str
             await store.delete_endpoint(conn, project_id=project.id, id=row.id)
         if url in (None, ""):
             return {"callback_url": ""}
+        secret = _new_secret()
         await store.insert_endpoint(
             conn,
             project_id=project.id,
@@ -259,12 +260,14 @@ async def set_callback(db: Database, project: Project, body: object) -> dict[str
             url=rules.parse_url(url),
             event_types=[rules.JOB_COMPLETED],
             description="legacy callback_url",
-            secret=_new_secret(),
+            secret=secret,
             enabled=True,
             created_at=now,
             updated_at=now,
         )
-    return {"callback_url": url}
+    # The signing secret of the deliveries, shown this once (the hosted API's clients ignore
+    # the extra field; a receiver that wants to can verify the webhook-signature header).
+    return {"callback_url": url, "secret": secret}
 
 
 async def get_callback(db: Database, project: Project) -> dict[str, Any]:

@@ -13,11 +13,11 @@ import logging
 import random
 import signal
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from labelyard.blobs import BlobStore
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.config import Settings
+from labelyard.datadir import prepare_data_dir
 from labelyard.outbound import Outbound, outbound_from_settings
 from labelyard.services import exports
 from labelyard.store.engine import Database
@@ -34,7 +34,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     db = Database(settings.resolved_database_url(), pool_size=4)
     blobs = blob_store(settings)
     outbound = outbound_from_settings(settings)
