@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from labelyard import __version__, api, web
-from labelyard.api import errors
+from labelyard.api import docs, errors
 from labelyard.api.limits import BodyLimitMiddleware, RateLimitMiddleware, TokenBuckets
 from labelyard.api.observability import RequestContextMiddleware
 from labelyard.api.ops import Metrics, MetricsMiddleware
@@ -78,10 +78,13 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs from local files, not a CDN
+        redoc_url=None,
     )
     app.state.metrics = Metrics()
     errors.install(app)
     api.mount(app)
+    docs.mount(app)
     web.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     per_credential = failures = None

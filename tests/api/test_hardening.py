@@ -316,3 +316,28 @@ def test_webhook_and_callback_urls_with_control_characters_are_refused(
     assert code_of(callback) == (400, "GE_0001")
     assert project.api.get(f"/v1/projects/{pid}/webhooks").json()["data"]["webhooks"] == []
     assert project.api.get(f"/v1/projects/{pid}/callback").json()["data"]["callback_url"] == ""
+
+
+def test_free_text_has_a_length_limit(server: Server, project: ProjectHandle) -> None:
+    pid = project.project_id
+    long_text, fine = "x" * 10_001, "x" * 10_000
+    url = f"/v1/projects/{pid}/webhooks"
+    body = {"url": "https://hooks.example/a", "description": long_text}
+    assert code_of(project.api.post(url, json=body)) == (400, "GE_0001")
+    assert project.api.get(url).json()["data"]["webhooks"] == []
+    made = project.api.post(url, json=body | {"description": fine})
+    assert made.status_code == 200
+    hook_url = f"{url}/{made.json()['data']['id']}"
+    assert code_of(project.api.patch(hook_url, json={"description": long_text})) == (
+        400,
+        "GE_0001",
+    )
+    batch = {"name": "b", "description": long_text}
+    assert code_of(project.api.post(f"/v1/projects/{pid}/batch", json=batch)) == (400, "GE_0001")
+    assert code_of(project.api.post(f"/v1/projects/{pid}/batch", json={"name": "n" * 256})) == (
+        400,
+        "GE_0001",
+    )
+    with server.admin() as admin:
+        named = {"name": "p" * 256, "base": "IMAGE", "account_id": project.account_id}
+        assert code_of(admin.post("/admin/v1/projects", json=named)) == (400, "GE_0001")

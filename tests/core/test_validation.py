@@ -254,3 +254,17 @@ def test_nul_check_and_depth_do_not_recurse() -> None:
         value = [value]
     assert has_nul(value)
     assert json_deeper_than(value, 64)
+
+
+def test_require_text_bounds_free_text() -> None:
+    from labelyard.core.validation import MAX_TEXT_LENGTH, require_text
+
+    assert require_text(None, "reason") == ""
+    assert require_text("ok", "reason", 2) == "ok"
+    with pytest.raises(InvalidInput, match="at most 2 characters"):
+        require_text("long", "reason", 2)
+    with pytest.raises(InvalidInput, match="must be a string"):
+        require_text(5, "reason")
+    with pytest.raises(InvalidInput, match="is required"):
+        require_text("", "comment", required=True)
+    assert len(require_text("x" * MAX_TEXT_LENGTH, "d")) == MAX_TEXT_LENGTH

@@ -288,4 +288,7 @@ def mount(app: FastAPI) -> None:
     )
     app.add_api_route("/healthz", ops.healthz, methods=["GET"], tags=["ops"])
     app.add_api_route("/readyz", ops.readyz, methods=["GET"], tags=["ops"])
+    # Load balancers and uptime checkers often probe with HEAD.
+    app.add_api_route("/healthz", ops.healthz, methods=["HEAD"], include_in_schema=False)
+    app.add_api_route("/readyz", ops.readyz, methods=["HEAD"], include_in_schema=False)
     app.add_api_route("/metrics", ops.metrics, methods=["GET"], tags=["ops"])

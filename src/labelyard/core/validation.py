@@ -28,6 +28,10 @@ from labelyard.errors import (
 )
 
 MAX_REFERENCE_ID_LENGTH = 255
+MAX_NAME_LENGTH = 255
+"""Names: accounts, projects, workers, batches, tags, usernames."""
+MAX_TEXT_LENGTH = 10_000
+"""Free text: batch and webhook descriptions, reviewers' comments, skip reasons."""
 MAX_JSON_DEPTH = 64
 """How deep JSON objects and arrays may nest in a request body (or one item of a bulk create).
 Deeper documents are refused where they are parsed: orjson reads 1024 levels but writes only
@@ -312,20 +316,32 @@ def _sensors(value: object, where: str, sensor_ids: set[str]) -> None:
             _pose(sensor["sensor_pose"], f"{at}.sensor_pose")
 
 
-def require_name(value: object, what: str = "name", *, max_length: int = 255) -> str:
+def require_name(value: object, what: str = "name", *, max_length: int = MAX_NAME_LENGTH) -> str:
     """A non-blank string of at most ``max_length`` characters."""
     if not isinstance(value, str) or not value.strip() or len(value) > max_length:
         raise InvalidInput(f"{what} must be a string of 1 to {max_length} characters")
     return value
 
 
-def optional_text(value: object, what: str) -> str:
-    """An optional string field; absent or null reads as empty."""
-    if value is None:
+def require_text(
+    value: object, field: str, max_length: int = MAX_TEXT_LENGTH, *, required: bool = False
+) -> str:
+    """Free text (a description, a comment, a reason) of at most ``max_length`` characters;
+    absent or null reads as empty unless ``required``."""
+    if value is None or (required and value == ""):
+        if required:
+            raise InvalidInput(f"{field} is required")
         return ""
     if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be a string")
+        raise InvalidInput(f"{field} must be a string")
+    if len(value) > max_length:
+        raise InvalidInput(f"{field} must have at most {max_length:,} characters")
     return value
+
+
+def optional_text(value: object, what: str) -> str:
+    """An optional string field of at most ``MAX_TEXT_LENGTH`` characters; absent reads as ""."""
+    return require_text(value, what, MAX_TEXT_LENGTH)
 
 
 def error_of(exc: LabelyardError) -> dict[str, str]:
