@@ -14,20 +14,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
-
-from labelyard.core.model import Project  # noqa: E402
-from labelyard.services import accounts, jobs, projects  # noqa: E402
-from labelyard.store import owner_views  # noqa: E402
-from labelyard.store.engine import Database  # noqa: E402
-from labelyard.store.migrate import migrate  # noqa: E402
+from labelyard.core.model import Project
+from labelyard.services import accounts, jobs, projects
+from labelyard.store import owner_views
+from labelyard.store.engine import Database
+from labelyard.store.migrate import migrate
 
 BULK = 10_000
 
