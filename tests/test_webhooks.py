@@ -15,6 +15,7 @@ import httpx
 
 from labelyard.config import Settings
 from labelyard.outbound import Outbound, OutboundPolicy, outbound_from_settings
+from labelyard.services import deliveries
 from labelyard.store.engine import Database
 from labelyard.worker import webhooks as delivery
 from tests.conftest import ProjectHandle, Server, WorkerHandle
@@ -45,7 +46,7 @@ def run_worker(
             deadline = time.monotonic() + timeout
             while not until():
                 assert time.monotonic() < deadline, "worker: condition not met in time"
-                busy = await delivery.fan_out(db)
+                busy = await deliveries.fan_out(db)
                 busy += await delivery.deliver_due(db, outbound, settings, rng)
                 if not busy:
                     await asyncio.sleep(0.02)
@@ -332,7 +333,7 @@ def test_attempts_show_only_a_short_excerpt_of_the_answer(
         db = Database(settings.resolved_database_url(), pool_size=2)
         try:
             for _ in range(50):
-                await delivery.fan_out(db)
+                await deliveries.fan_out(db)
                 if await delivery.deliver_due(db, outbound, settings, random.Random(1)):
                     break
                 await asyncio.sleep(0.02)

@@ -10,14 +10,15 @@ from typing import Any
 from fastapi import FastAPI
 
 from labelyard import __version__, api, web
-from labelyard.api import docs, errors
-from labelyard.api.limits import BodyLimitMiddleware, RateLimitMiddleware, TokenBuckets
-from labelyard.api.observability import RequestContextMiddleware
-from labelyard.api.ops import Metrics, MetricsMiddleware
+from labelyard.api import docs
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.bootstrap import admin_token
 from labelyard.config import Settings
 from labelyard.datadir import prepare_data_dir
+from labelyard.http import errors
+from labelyard.http.limits import BodyLimitMiddleware, RateLimitMiddleware, TokenBuckets
+from labelyard.http.metrics import Metrics, MetricsMiddleware
+from labelyard.http.observability import RequestContextMiddleware
 from labelyard.outbound import outbound_from_settings
 from labelyard.state import AppState
 from labelyard.store.engine import Database
@@ -82,7 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.metrics = Metrics()
-    errors.install(app)
+    errors.install(app, pages=errors.Pages(is_page=web.is_page, render=web.error_page))
     api.mount(app)
     docs.mount(app)
     web.mount(app)

@@ -19,7 +19,7 @@ from labelyard.blobs.config import from_settings as blob_store
 from labelyard.config import Settings
 from labelyard.datadir import prepare_data_dir
 from labelyard.outbound import Outbound, outbound_from_settings
-from labelyard.services import exports
+from labelyard.services import deliveries, exports
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
 from labelyard.worker import webhooks
@@ -62,7 +62,7 @@ async def work_once(
 ) -> bool:
     """One round of every kind of work; True if anything was done."""
     steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-        ("fan-out", lambda: webhooks.fan_out(db)),
+        ("fan-out", lambda: deliveries.fan_out(db)),
         ("deliveries", lambda: webhooks.deliver_due(db, outbound, settings, rng)),
         ("exports", lambda: exports.run_next_export(db, blobs, settings, outbound)),
     ]
