@@ -341,3 +341,15 @@ def test_free_text_has_a_length_limit(server: Server, project: ProjectHandle) ->
     with server.admin() as admin:
         named = {"name": "p" * 256, "base": "IMAGE", "account_id": project.account_id}
         assert code_of(admin.post("/admin/v1/projects", json=named)) == (400, "GE_0001")
+
+
+def test_job_media_urls_with_control_characters_are_refused(project: ProjectHandle) -> None:
+    pid = project.project_id
+    for url in ("https://img.example/a\r\nb.jpg", "https://img.example/a\tb.jpg"):
+        job = project.job("ctl", data={"image_url": url})
+        answer = project.api.post(f"/v1/projects/{pid}/jobs", json=job)
+        assert answer.status_code == 400 and "control characters" in answer.text
+    assert (
+        project.api.get(f"/v1/projects/{pid}/jobs", params={"reference_id": "ctl"}).status_code
+        == 404
+    )

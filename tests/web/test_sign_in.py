@@ -154,3 +154,34 @@ def test_signing_out_ends_an_owners_session_on_the_server(server: Server) -> Non
             copy.cookies.set("labelyard_session", cookie, path="/ui")
             _sign_out(browser)
             assert copy.get("/ui/projects").headers.get("location") == "/ui/login"
+
+
+def test_the_editors_json_calls_refuse_deep_nesting_and_the_job_stays_held(
+    server: Server,
+) -> None:
+    team = make_team(server)
+    person = team.annotator
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        job = {"reference_id": "deep-ui", "work_flow_id": team.work_flow_id, "data": {}}
+        job["data"] = {"image_url": "https://img.example/deep.jpg"}
+        created = api.post(f"/v1/projects/{team.project_id}/jobs", json=job)
+        assert created.status_code == 200, created.text
+        job_id = created.json()["data"]["job_id"]
+    with closing(signed_in(server, person["username"], person["password"])) as browser:
+        page = browser.get("/ui/queue").text
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page)
+        assert token is not None
+        headers = {"x-csrf-token": token[1], "content-type": "application/json"}
+        base = f"/ui/api/work/{team.project_id}"
+        claimed = browser.post(f"{base}/claim", headers=headers, content=b'{"step": "annotate"}')
+        assert claimed.status_code == 200 and claimed.json()["data"]["job_id"] == job_id
+        deep = '{"annotations": {"rectangles": ' + "[" * 248 + "]" * 248 + "}}"
+        refused = browser.post(f"{base}/jobs/{job_id}/draft", headers=headers, content=deep)
+        assert refused.status_code == 400
+        assert refused.json()["error"]["code"] == "GE_0001"
+        assert "nested deeper than 64" in refused.json()["error"]["message"]
+        # Still this worker's job: a draft that is fine is saved.
+        saved = browser.post(
+            f"{base}/jobs/{job_id}/draft", headers=headers, content=b'{"annotations": {}}'
+        )
+        assert saved.status_code == 200, saved.text

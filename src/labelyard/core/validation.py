@@ -17,6 +17,7 @@ import orjson
 from labelyard.core import commands
 from labelyard.core.ids import parse_uuid
 from labelyard.core.model import DEFAULT_PRIORITY, Base, JobType
+from labelyard.core.urls import has_control_chars
 from labelyard.errors import (
     InvalidInput,
     InvalidJobData,
@@ -249,6 +250,8 @@ def _str(value: object, where: str) -> str:
 def _url(value: object, where: str, schemes: frozenset[str] | None = None) -> None:
     text = _str(value, where)
     allowed = schemes or IMAGE_URL_SCHEMES
+    if has_control_chars(text):  # urlsplit drops CR, LF and TAB silently; the stored URL would not
+        raise _DataError(f"{where}: must not contain control characters (CR, LF, TAB...)")
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018  (raises for a port out of range)
