@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from labelyard.blobs import BlobStore
 from labelyard.config import Settings
+from labelyard.outbound import Outbound
 from labelyard.store.engine import Database
 
 
@@ -20,6 +21,8 @@ class AppState:
     file_key: bytes
     session_key: bytes
     admin_token: str
+    outbound: Outbound
+    """The one client for calls to URLs clients give (``labelyard.outbound``)."""
 
     @property
     def base_url(self) -> str:

@@ -56,14 +56,15 @@ async def owned_project(db: Database, *, project_id: str, account_id: str | None
 
 
 async def project_summaries(db: Database, *, account_id: str | None) -> list[Record]:
-    """The projects an owner sees, with their totals."""
-    async with db.read() as conn:
+    """The projects an owner sees, with their totals (counted off the event loop)."""
+    async with db.scan() as conn:
         return await store.project_summaries(conn, account_id=account_id)
 
 
 async def job_counts(db: Database, project: Project) -> dict[str, dict[str, int]]:
-    """For each batch of the project, its jobs by status."""
-    async with db.read() as conn:
+    """For each batch of the project, its jobs by status (one GROUP BY over the project's jobs,
+    off the event loop on SQLite)."""
+    async with db.scan() as conn:
         return await store.job_counts(conn, project_id=project.id)
 
 

@@ -6,10 +6,13 @@ out of the HTTP layer.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from labelyard.services.accounts import hash_key
 from labelyard.services.workers import token_digest
 from labelyard.store import Record
 from labelyard.store import accounts as account_store
+from labelyard.store import sessions as session_store
 from labelyard.store import workers as worker_store
 from labelyard.store.engine import Database
 
@@ -43,3 +46,15 @@ async def key_is_live(db: Database, key_id: str) -> bool:
     """True while the API key ``key_id`` is not revoked."""
     async with db.read() as conn:
         return await account_store.key_is_live(conn, id=key_id)
+
+
+async def end_session(db: Database, *, nonce: str, expires_at: datetime, now: datetime) -> None:
+    """Sign the session ``nonce`` out on the server: its cookie (and any copy) stops working."""
+    async with db.write() as conn:
+        await session_store.revoke_session(conn, nonce=nonce, expires_at=expires_at, now=now)
+
+
+async def session_ended(db: Database, nonce: str) -> bool:
+    """True if the session ``nonce`` was signed out."""
+    async with db.read() as conn:
+        return await session_store.session_revoked(conn, nonce=nonce)

@@ -7,6 +7,7 @@ import hmac
 import math
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
@@ -30,8 +31,10 @@ ANONYMOUS_TTL = 3600
 MAX_FORM_BYTES = 64 * 1024
 
 
-# Password guesses (per process): per username and address, 10 at once then one every 6 seconds;
-# per address, whatever the names, 60 at once then two a second. Tokens and keys are long random
+# Password guesses (per process): per username, from whatever address, 10 at once then one
+# every 6 seconds (so rotating addresses does not help); per address, whatever the names, 60 at
+# once then two a second (so one address cannot try many names). The address is the peer's, or
+# the one a trusted proxy forwarded (LABELYARD_TRUSTED_PROXIES). Tokens and keys are long random
 # strings, so only passwords need this.
 PASSWORD_TRIES = TokenBuckets(rate=1 / 6, burst=10)
 ADDRESS_TRIES = TokenBuckets(rate=2.0, burst=60)
@@ -87,9 +90,24 @@ def keep(request: Request, response: Response, session: Session | None = None) -
     return response
 
 
-def sign_out(response: Response) -> Response:
+async def sign_out(request: Request, response: Response) -> Response:
+    """End the request's session: on the server (a copy of the cookie stops working) and in
+    the browser."""
+    session = current(request)
+    if session.kind != ANONYMOUS:
+        now_at = datetime.now(UTC)
+        await signin.end_session(
+            state_of(request).db,
+            nonce=session.nonce,
+            expires_at=datetime.fromtimestamp(session.expires, UTC),
+            now=now_at,
+        )
     response.delete_cookie(COOKIE, path="/ui")
     return response
+
+
+async def _ended(state: AppState, session: Session) -> bool:
+    return await signin.session_ended(state.db, session.nonce)
 
 
 async def form(request: Request) -> dict[str, str]:
@@ -158,7 +176,7 @@ _CHECKS = asyncio.Semaphore(2)
 async def _password_worker(request: Request, username: str, password: str) -> Record | None:
     """The worker whose username and password these are, once the throttles let the try in."""
     address = request.client.host if request.client else ""
-    for buckets, caller in ((PASSWORD_TRIES, f"{username}\n{address}"), (ADDRESS_TRIES, address)):
+    for buckets, caller in ((PASSWORD_TRIES, f"name\n{username}"), (ADDRESS_TRIES, address)):
         if wait := buckets.take(caller.encode()):
             raise RateLimited(math.ceil(wait), "too many sign-in attempts; wait a little")
     row = await signin.worker_named(state_of(request).db, username)
@@ -198,6 +216,8 @@ async def require_worker(request: Request) -> Record:
     row = await signin.live_worker(state.db, session.subject)
     if row is None or not hmac.compare_digest(_worker_proof(state, row), session.proof):
         raise SignInRequired("this sign-in is no longer valid; sign in again")
+    if await signin.session_ended(state.db, session.nonce):
+        raise SignInRequired("this sign-in is no longer valid; sign in again")
     return row
 
 
@@ -209,9 +229,13 @@ async def require_owner(request: Request) -> Session:
     if session.kind == ADMIN:
         if not hmac.compare_digest(_admin_proof(state), session.proof):
             raise SignInRequired("the admin token changed; sign in again")
+        if await _ended(state, session):
+            raise SignInRequired("signed out; sign in again")
         return session
     if session.kind != OWNER:
         raise SignInRequired("sign in with an API key")
     if not await signin.key_is_live(state.db, session.subject):
         raise SignInRequired("this API key was revoked; sign in again")
+    if await signin.session_ended(state.db, session.nonce):
+        raise SignInRequired("signed out; sign in again")
     return session

@@ -52,7 +52,7 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     await session.form(request)
-    return session.sign_out(redirect("/ui/login"))
+    return await session.sign_out(request, redirect("/ui/login"))
 
 
 async def _worker(request: Request, project_id: str) -> Worker:

@@ -13,13 +13,12 @@ import logging
 import random
 import signal
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-
-import httpx
 
 from labelyard.blobs import BlobStore
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.config import Settings
+from labelyard.datadir import prepare_data_dir
+from labelyard.outbound import Outbound, outbound_from_settings
 from labelyard.services import deliveries, export_runs
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
@@ -35,23 +34,22 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     db = Database(settings.resolved_database_url(), pool_size=4)
     blobs = blob_store(settings)
-    timeout = httpx.Timeout(settings.webhook_timeout_seconds)
-    client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+    outbound = outbound_from_settings(settings)
     rng = random.Random()
     try:
         await migrate(db)
         if swept := export_runs.sweep_scratch(settings):
             log.info("removed %d scratch folders of exports that were interrupted", swept)
         while not stop.is_set():
-            busy = await work_once(db, blobs, settings, client, rng)
+            busy = await work_once(db, blobs, settings, outbound, rng)
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
     finally:
-        await client.aclose()
+        await outbound.aclose()
         await db.dispose()
 
 
@@ -59,14 +57,14 @@ async def work_once(
     db: Database,
     blobs: BlobStore,
     settings: Settings,
-    client: httpx.AsyncClient,
+    outbound: Outbound,
     rng: random.Random,
 ) -> bool:
     """One round of every kind of work; True if anything was done."""
     steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
         ("fan-out", lambda: deliveries.fan_out(db)),
-        ("deliveries", lambda: webhooks.deliver_due(db, client, settings, rng)),
-        ("exports", lambda: export_runs.run_next_export(db, blobs, settings)),
+        ("deliveries", lambda: webhooks.deliver_due(db, outbound, settings, rng)),
+        ("exports", lambda: export_runs.run_next_export(db, blobs, settings, outbound)),
     ]
     busy = False
     for name, step in steps:
