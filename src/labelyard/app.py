@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,9 +15,10 @@ from labelyard.api import docs
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.bootstrap import admin_token
 from labelyard.config import Settings
+from labelyard.core.buckets import TokenBuckets
 from labelyard.datadir import prepare_data_dir
 from labelyard.http import errors
-from labelyard.http.limits import BodyLimitMiddleware, RateLimitMiddleware, TokenBuckets
+from labelyard.http.limits import BodyLimitMiddleware, RateLimitMiddleware
 from labelyard.http.metrics import Metrics, MetricsMiddleware
 from labelyard.http.observability import RequestContextMiddleware
 from labelyard.outbound import outbound_from_settings
@@ -90,10 +92,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     per_credential = failures = None
     if settings.rate_limit_per_second > 0:
-        per_credential = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+        per_credential = TokenBuckets(
+            settings.rate_limit_per_second, settings.rate_limit_burst, clock=time.monotonic
+        )
     if settings.auth_failures_per_minute > 0:
         failures = TokenBuckets(
-            settings.auth_failures_per_minute / 60, settings.auth_failures_burst
+            settings.auth_failures_per_minute / 60,
+            settings.auth_failures_burst,
+            clock=time.monotonic,
         )
     if per_credential or failures:
         app.add_middleware(RateLimitMiddleware, per_credential=per_credential, failures=failures)

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from labelyard.config import Settings
-from labelyard.http.limits import TokenBuckets
+from labelyard.core.buckets import TokenBuckets
 from labelyard.http.observability import request_id
 from labelyard.logs import JsonFormatter
 from tests.conftest import ProjectHandle, Server, free_port, start_server

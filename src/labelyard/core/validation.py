@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from labelyard.core import commands
+from labelyard.core import lifecycle
 from labelyard.core.ids import parse_uuid
 from labelyard.core.model import DEFAULT_PRIORITY, Base, JobType
 from labelyard.core.urls import has_control_chars
@@ -153,7 +153,7 @@ def parse_job_create(body: object, *, base: Base, workflows: Mapping[str, Workfl
             raise InvalidInput("batch_id must be a UUID")
 
     priority = body.get("priority_weight")
-    priority = DEFAULT_PRIORITY if priority is None else commands.priority(priority)
+    priority = DEFAULT_PRIORITY if priority is None else lifecycle.priority(priority)
 
     job_type = body.get("type")
     if job_type is None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,10 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from labelyard.core import sessions
-from labelyard.core.passwords import verify_password
 from labelyard.core.sessions import ADMIN, ANONYMOUS, OWNER, WORKER, Session
-from labelyard.errors import AuthFailure, Forbidden, InvalidInput, RateLimited
-from labelyard.http.limits import TokenBuckets
+from labelyard.errors import AuthFailure, Forbidden, InvalidInput
 from labelyard.services import signin
 from labelyard.state import AppState
 
@@ -29,15 +25,6 @@ COOKIE = "labelyard_session"
 CSRF_HEADER = "x-csrf-token"
 ANONYMOUS_TTL = 3600
 MAX_FORM_BYTES = 64 * 1024
-
-
-# Password guesses (per process): per username, from whatever address, 10 at once then one
-# every 6 seconds (so rotating addresses does not help); per address, whatever the names, 60 at
-# once then two a second (so one address cannot try many names). The address is the peer's, or
-# the one a trusted proxy forwarded (LABELYARD_TRUSTED_PROXIES). Tokens and keys are long random
-# strings, so only passwords need this.
-PASSWORD_TRIES = TokenBuckets(rate=1 / 6, burst=10)
-ADDRESS_TRIES = TokenBuckets(rate=2.0, burst=60)
 
 
 class SignInRequired(AuthFailure):
@@ -167,24 +154,15 @@ async def sign_in(request: Request, fields: dict[str, str]) -> Signed:
     raise AuthFailure("those credentials are not valid")
 
 
-# A well-formed hash no password matches: checked for unknown names, so they cost the same time.
-_DUMMY_HASH = "scrypt$16384$8$1$" + "A" * 22 + "==$" + "A" * 43 + "="
-# Password checks run off the event loop (scrypt takes tens of milliseconds), two at a time.
-_CHECKS = asyncio.Semaphore(2)
-
-
 async def _password_worker(request: Request, username: str, password: str) -> Record | None:
     """The worker whose username and password these are, once the throttles let the try in."""
-    address = request.client.host if request.client else ""
-    for buckets, caller in ((PASSWORD_TRIES, f"name\n{username}"), (ADDRESS_TRIES, address)):
-        if wait := buckets.take(caller.encode()):
-            raise RateLimited(math.ceil(wait), "too many sign-in attempts; wait a little")
-    row = await signin.worker_named(state_of(request).db, username)
-    stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
-    async with _CHECKS:
-        # Checked even for an unknown name, so timing does not tell which names exist.
-        matches = await asyncio.to_thread(verify_password, password, stored)
-    return row if matches and row is not None else None
+    state = state_of(request)
+    return await state.passwords.worker(
+        state.db,
+        username=username,
+        password=password,
+        address=request.client.host if request.client else "",
+    )
 
 
 def _worker_proof(state: AppState, row: Record) -> str:
