@@ -19,6 +19,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from labelyard.core import masks
 from labelyard.core.model import Base
 from labelyard.core.schema import LabelClass, LabelSchema
 from labelyard.errors import InvalidInput
@@ -30,6 +31,7 @@ IMAGE_KEYS = {
     "landmarks": "landmark",
     "cuboids": "cuboid",
 }
+MASKS = "masks"  # SEGMENTATION only: see core.masks
 MIN_POINTS = {"polygon": 3, "line": 2, "landmark": 1}
 CUBOID_POINTS = 8
 _EPSILON = 1e-9
@@ -98,6 +100,12 @@ def validate(annotations: object, *, base: Base, schema: LabelSchema, data: dict
         raise _fail("annotations", f"must be an object with {', '.join(IMAGE_KEYS)}")
     count = 0
     for key, items in annotations.items():
+        if key == MASKS and base is Base.SEGMENTATION:
+            frames = set(frame_ids(base, data))
+            count += masks.validate_masks(
+                items, f"annotations.{key}", schema=schema, frames=frames, ids=ids
+            )
+            continue
         shape = IMAGE_KEYS.get(key)
         if shape is None:
             raise _fail(f"annotations.{key}", f"unknown; use {', '.join(IMAGE_KEYS)}")
@@ -274,7 +282,11 @@ def result_document(base: Base, data: dict[str, Any], annotations: Any) -> dict[
     """The result JSON of a completed job (API.md 3.6)."""
     if not uses_tracks(base):
         full = {key: list(annotations.get(key, [])) for key in IMAGE_KEYS}
-        return {"data": {"annotations": full, "image_url": data.get("image_url")}}
+        body = {"annotations": full, "image_url": data.get("image_url")}
+        if base is Base.SEGMENTATION:
+            entries = masks.result_entries(list(annotations.get(MASKS, [])))
+            body["annotation_data"] = {"annotations": entries}
+        return {"data": body}
     body: dict[str, Any] = {"annotation_data": {"annotations": list(annotations)}}
     if base is Base.VIDEO:
         body["video_data"] = data.get("video_data")
@@ -288,7 +300,10 @@ def prelabels(base: Base, data: dict[str, Any]) -> Any:
     maker = data.get("maker_response")
     if uses_tracks(base):
         return maker if isinstance(maker, list) else empty(base)
-    if isinstance(maker, dict) and set(maker) <= set(IMAGE_KEYS):
+    # A SEGMENTATION job's raster pre-label (``maker_response.raster``) is a PNG URL the editor
+    # loads itself; its shapes, if any, are pre-labels as for IMAGE.
+    keys = set(IMAGE_KEYS) | ({"raster"} if base is Base.SEGMENTATION else set())
+    if isinstance(maker, dict) and set(maker) <= keys:
         return {key: maker.get(key, []) for key in IMAGE_KEYS}
     return empty(base)
 

@@ -14,7 +14,8 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labelyard.blobs import BlobStore, result_key
+from labelyard.blobs import BlobStore, mask_key, result_key
+from labelyard.core import masks
 from labelyard.core.ids import new_id
 from labelyard.core.lifecycle import Change, JobState, Route
 from labelyard.core.model import as_utc
@@ -80,6 +81,20 @@ async def apply(
     return {"job_id": job.id, "status": change.to_status, "step": step}
 
 
+async def _write_masks(
+    blobs: BlobStore, base_url: str, job: Record, result: dict[str, Any]
+) -> None:
+    """Store a SEGMENTATION result's mask PNGs next to its JSON; each entry's ``png`` becomes
+    the ``url`` (fetched through ``/v1/attachments``, like the result)."""
+    entries = result.get("data", {}).get("annotation_data", {}).get("annotations", [])
+    for index, entry in enumerate(entries):
+        if isinstance(entry, dict) and "png" in entry:
+            key = mask_key(job.project_id, job.id, index)
+            await blobs.put(key, masks.png_bytes(entry))
+            del entry["png"]
+            entry["url"] = result_url(blobs, base_url, key)
+
+
 async def apply_all(
     conn: AsyncConnection,
     project_id: str,
@@ -106,6 +121,7 @@ async def apply_all(
             if blobs is None:
                 raise ValueError("a completing change needs the blob store")
             key = result_key(job.project_id, job.id)
+            await _write_masks(blobs, base_url, job, change.result)
             await blobs.put(key, orjson.dumps(change.result))
             columns["result_key"] = key
             published["result"] = result_url(blobs, base_url, key)
