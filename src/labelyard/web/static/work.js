@@ -279,7 +279,10 @@ class WorkPage {
     click("#play", () => this.togglePlay());
     if (model.segmentation) this.listenMask();
     document.addEventListener("keydown", (e) => {
-      const command = commandFor(e, Boolean(e.target.closest("input, textarea, select")));
+      const command = commandFor(
+        e,
+        Boolean(e.target.closest("textarea, select, input:not([type=range])")),
+      );
       if (command && this.run(command)) e.preventDefault();
     });
     window.addEventListener("beforeunload", () => {
