@@ -12,8 +12,15 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.api.test_lifecycle import NewProject, NewWorker, act, claim, data_of, error_of
-from tests.api.test_lifecycle import set_schema
+from tests.api.test_lifecycle import (
+    NewProject,
+    NewWorker,
+    act,
+    claim,
+    data_of,
+    error_of,
+    set_schema,
+)
 from tests.conftest import Server
 
 SCHEMA = {"classes": [{"name": "car", "shapes": ["polygon"]}, {"name": "road"}]}

@@ -282,11 +282,11 @@ def result_document(base: Base, data: dict[str, Any], annotations: Any) -> dict[
     """The result JSON of a completed job (API.md 3.6)."""
     if not uses_tracks(base):
         full = {key: list(annotations.get(key, [])) for key in IMAGE_KEYS}
-        body = {"annotations": full, "image_url": data.get("image_url")}
+        image: dict[str, Any] = {"annotations": full, "image_url": data.get("image_url")}
         if base is Base.SEGMENTATION:
             entries = masks.result_entries(list(annotations.get(MASKS, [])))
-            body["annotation_data"] = {"annotations": entries}
-        return {"data": body}
+            image["annotation_data"] = {"annotations": entries}
+        return {"data": image}
     body: dict[str, Any] = {"annotation_data": {"annotations": list(annotations)}}
     if base is Base.VIDEO:
         body["video_data"] = data.get("video_data")

@@ -87,7 +87,8 @@ def colours(image: Image.Image) -> set[str]:
     found = image.getcolors(maxcolors=MAX_LEGEND + 2)
     if found is None:
         return {"#" + "x" * 6}  # more colours than any legend may have
-    return {f"#{r:02x}{g:02x}{b:02x}" for _, (r, g, b, a) in found if a > 0}
+    pixels = [rgba for _, rgba in found if isinstance(rgba, tuple)]
+    return {f"#{r:02x}{g:02x}{b:02x}" for r, g, b, a in pixels if a > 0}
 
 
 def partly_transparent(image: Image.Image) -> bool:

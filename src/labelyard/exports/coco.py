@@ -5,8 +5,9 @@ outline, so every annotation can be turned into a mask); both in pixels, ``bbox`
 ``[x, y, width, height]``. A SEGMENTATION job's mask gives one annotation per legend entry it
 uses, its ``segmentation`` the compressed RLE ``{"size": [height, width], "counts": "..."}``
 that pycocotools decodes; ``iscrowd`` is 0 for an instance (``"car # 2"``) and 1 for a class as a
-whole (``"road"``), and ``labelyard_instance`` carries the instance number. Images are numbered from 1 in export order; categories are the
-label schema's classes in order, then labels first seen in the jobs, numbered from 1.
+whole (``"road"``), and ``labelyard_instance`` carries the instance number. Images are
+numbered from 1 in export order; categories are the label schema's classes in order, then
+labels first seen in the jobs, numbered from 1.
 
 The file is written in one pass: images go to the output while annotations go to a spool file,
 appended after the last image; categories, complete by then, end the document.

@@ -7,7 +7,7 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -82,17 +82,21 @@ async def apply(
 
 
 async def _write_masks(
-    blobs: BlobStore, base_url: str, job: Record, result: dict[str, Any]
-) -> None:
-    """Store a SEGMENTATION result's mask PNGs next to its JSON; each entry's ``png`` becomes
-    the ``url`` (fetched through ``/v1/attachments``, like the result)."""
-    entries = result.get("data", {}).get("annotation_data", {}).get("annotations", [])
+    blobs: BlobStore, base_url: str, job: Record, result: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """Store a SEGMENTATION result's mask PNGs next to its JSON; the result with each entry's
+    ``png`` replaced by the ``url`` (fetched through ``/v1/attachments``, like the result)."""
+    data = result.get("data", {})
+    entries = data.get("annotation_data", {}).get("annotations", [])
+    if not any(isinstance(e, dict) and "png" in e for e in entries):
+        return result
+    linked = []
     for index, entry in enumerate(entries):
-        if isinstance(entry, dict) and "png" in entry:
-            key = mask_key(job.project_id, job.id, index)
-            await blobs.put(key, masks.png_bytes(entry))
-            del entry["png"]
-            entry["url"] = result_url(blobs, base_url, key)
+        key = mask_key(job.project_id, job.id, index)
+        await blobs.put(key, masks.png_bytes(entry))
+        kept = {k: v for k, v in entry.items() if k != "png"}
+        linked.append({**kept, "url": result_url(blobs, base_url, key)})
+    return {**result, "data": {**data, "annotation_data": {"annotations": linked}}}
 
 
 async def apply_all(
@@ -121,8 +125,8 @@ async def apply_all(
             if blobs is None:
                 raise ValueError("a completing change needs the blob store")
             key = result_key(job.project_id, job.id)
-            await _write_masks(blobs, base_url, job, change.result)
-            await blobs.put(key, orjson.dumps(change.result))
+            result = await _write_masks(blobs, base_url, job, change.result)
+            await blobs.put(key, orjson.dumps(result))
             columns["result_key"] = key
             published["result"] = result_url(blobs, base_url, key)
         if change.skipped_by is not None:
