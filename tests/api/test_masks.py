@@ -154,3 +154,42 @@ def test_masks_belong_to_segmentation_projects(
         act(worker, p.project_id, job_id, "draft", {"annotations": with_mask()}), 400, "GE_0001"
     )
     assert message.startswith("annotations.masks:"), message
+
+
+FRAMES = [{"frame_id": f"f{i}", "src": f"https://v.example/{i}.jpg"} for i in range(3)]
+
+
+def test_a_video_is_segmented_frame_by_frame(
+    server: Server, new_project: NewProject, new_worker: NewWorker
+) -> None:
+    p = new_project("SEGMENTATION")
+    set_schema(server, p.project_id, SCHEMA)
+    body = p.job("v", data={"video_data": {"frames": FRAMES}})
+    created = data_of(p.api.post(f"/v1/projects/{p.project_id}/jobs", json=body))
+    worker = new_worker(p.account_id)
+    claim(worker, p.project_id)
+    job_id = created["job_id"]
+    one = {"_id": "m0", "frame_id": "f0", "legend": LEGEND, "png": png()}
+    two = {"_id": "m2", "frame_id": "f2", "legend": LEGEND, "png": png(colour=BLUE)}
+    shapes = {"polygons": [], "rectangles": [{"_id": "r"}]}
+    for bad, path in (
+        ({"masks": [{**one, "frame_id": "0"}]}, "annotations.masks[0].frame_id"),
+        ({"masks": [one, {**two, "frame_id": "f0"}]}, "annotations.masks[1].frame_id"),
+        ({**shapes, "masks": [one]}, "annotations.rectangles"),
+    ):
+        message = error_of(
+            act(worker, p.project_id, job_id, "submit", {"annotations": bad}), 400, "GE_0001"
+        )
+        assert message.startswith(path + ":"), message
+    good = {"masks": [one, two]}
+    data_of(act(worker, p.project_id, job_id, "submit", {"annotations": good}))
+    claim(worker, p.project_id, "review")
+    data_of(act(worker, p.project_id, job_id, "review", {"decision": "accept"}))
+    result = data_of(p.api.get(f"/v1/projects/{p.project_id}/jobs/{job_id}/result"))
+    assert result["video_data"] == {"frames": FRAMES}
+    entries = result["annotation_data"]["annotations"]
+    assert [(e["_id"], e["frame_id"]) for e in entries] == [("m0", "f0"), ("m2", "f2")]
+    second = httpx.get(
+        p.api.get("/v1/attachments", params={"url": entries[1]["url"]}).headers["location"]
+    )
+    assert Image.open(io.BytesIO(second.content)).convert("RGBA").getpixel((0, 0)) == BLUE

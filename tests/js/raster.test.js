@@ -175,3 +175,34 @@ test("a base mask (pre-labels) is kept under the strokes; a wrong size is refuse
   model.undo();
   assert.equal(count(model.labels("0"), 1), 100);
 });
+
+test("a video's segmentation: its frames, masks per frame, no shape tools", () => {
+  const frames = [
+    { frame_id: "a", src: "http://x/a.png" },
+    { frame_id: "b", src: "http://x/b.png" },
+  ];
+  const job = {
+    base: "SEGMENTATION",
+    data: { video_data: { frames } },
+    draft: null,
+    schema: { classes: [{ name: "car" }] },
+  };
+  const model = new EditorModel(job);
+  assert.deepEqual(model.frames, ["a", "b"]);
+  assert.equal(model.masksOnly, true);
+  assert.equal(model.setTool("rectangle"), false);
+  assert.equal(model.setTool("brush"), true);
+  model.maskOf("a", 10, 10);
+  model.maskOf("b", 10, 10);
+  model.beginStroke("brush", [0.5, 0.5]);
+  model.endStroke();
+  model.step(1);
+  model.brushSize = 1;
+  model.beginStroke("brush", [0.05, 0.05]);
+  model.endStroke();
+  assert.ok(count(model.labels("a"), 1) > 20);
+  assert.equal(count(model.labels("b"), 1), 3); // radius 1 at (0.5, 0.5): 3 centres
+  model.undo();
+  assert.equal(count(model.labels("b"), 1), 0);
+  assert.ok(count(model.labels("a"), 1) > 20);
+});

@@ -197,3 +197,46 @@ def test_a_raster_pre_label_is_the_starting_mask(
     assert labels[(0, 0)] == "car" and labels[(WIDTH - 1, HEIGHT - 1)] == "person # 2"
     assert (WIDTH - 1, 0) not in labels
     assert len(labels) == WIDTH * HEIGHT // 2 + WIDTH * HEIGHT // 4
+
+
+def test_a_video_is_painted_frame_by_frame(server: Server, new_page: Any, images: str) -> None:
+    team = make_team(server, "SEGMENTATION")
+    frames = [{"frame_id": f"f{i}", "src": f"{images}/{WIDTH}x{HEIGHT}/v{i}.png"} for i in range(3)]
+    [job_id] = create_jobs(
+        server, team, [{"reference_id": "vid-1", "data": {"video_data": {"frames": frames}}}]
+    )
+    page = new_page()
+    sign_in(page, server, team.annotator)
+    start(page, team.project_id, "annotate")
+    assert page.locator(".tools [data-tool=rectangle]").is_hidden()  # masks only
+    page.keyboard.press("b")
+    box = image_box(page)
+    page.mouse.click(*at(box, 100, 100))
+    page.keyboard.press("d")
+    page.keyboard.press("d")
+    page.locator(".view.loaded").wait_for()
+    page.wait_for_function("() => !document.querySelector('canvas.mask-layer').hidden")
+    page.keyboard.press("]")  # 8 -> 10 px
+    page.mouse.click(*at(box, 500, 400))
+    assert page.locator("#frame-strip button.annotated").count() == 2
+    page.locator("#status", has_text="Draft saved").wait_for()
+    screenshot(page, "mask-video")
+    page.locator("#submit").click()
+    page.wait_for_url("**/ui/queue?empty=annotate")
+
+    base = f"/work/v1/projects/{team.project_id}"
+    with httpx.Client(
+        base_url=server.base_url, headers={"authorization": f"Bearer {team.reviewer['token']}"}
+    ) as reviewer:
+        assert reviewer.post(f"{base}/claim", json={"step": "review"}).status_code == 200
+        accepted = reviewer.post(f"{base}/jobs/{job_id}/review", json={"decision": "accept"})
+        assert accepted.status_code == 200, accepted.text
+    entries = result_of(server, team, job_id)["data"]["annotation_data"]["annotations"]
+    assert [e["frame_id"] for e in entries] == ["f0", "f2"]
+    for entry, centre, radius in ((entries[0], (100, 100), 8), (entries[1], (500, 400), 10)):
+        labels = mask_of(server, team.api_key, entry)
+        for y in range(HEIGHT):
+            for x in range(WIDTH):
+                distance = math.dist((x + 0.5, y + 0.5), centre)
+                if abs(distance - radius) > 1.5:
+                    assert ((x, y) in labels) == (distance < radius), (entry["frame_id"], x, y)

@@ -42,6 +42,11 @@ def uses_tracks(base: Base) -> bool:
     return base in (Base.VIDEO, Base.SENSOR_FUSION, Base.POINT_CLOUD_SEGMENTATION)
 
 
+def video_segmentation(base: Base, data: dict[str, Any]) -> bool:
+    """True for a SEGMENTATION job of a video (``video_data``): masks per frame, no shapes."""
+    return base is Base.SEGMENTATION and isinstance(data, dict) and "video_data" in data
+
+
 def empty(base: Base) -> Any:
     """The annotations of a job nobody has touched."""
     return [] if uses_tracks(base) else {key: [] for key in IMAGE_KEYS}
@@ -49,7 +54,7 @@ def empty(base: Base) -> Any:
 
 def frame_ids(base: Base, data: dict[str, Any]) -> list[str]:
     """The frame ids a job's annotations may refer to."""
-    if base is Base.VIDEO:
+    if base is Base.VIDEO or video_segmentation(base, data):
         return [f["frame_id"] for f in data["video_data"]["frames"]]
     if base is Base.SENSOR_FUSION:
         return [f["frame_id"] for f in data["sensor_data"]["frames"]]
@@ -59,7 +64,7 @@ def frame_ids(base: Base, data: dict[str, Any]) -> list[str]:
 def image_sources(base: Base, data: dict[str, Any], *, frames: int = 3) -> list[str]:
     """The URLs of the images an editor shows first: the image, or the first ``frames`` frames'
     (for SENSOR_FUSION, each camera's image of those frames)."""
-    if base is Base.VIDEO:
+    if base is Base.VIDEO or video_segmentation(base, data):
         return [f["src"] for f in data["video_data"]["frames"][:frames]]
     if base is Base.SENSOR_FUSION:
         cameras = {
@@ -111,6 +116,8 @@ def validate(annotations: object, *, base: Base, schema: LabelSchema, data: dict
             raise _fail(f"annotations.{key}", f"unknown; use {', '.join(IMAGE_KEYS)}")
         if not isinstance(items, list):
             raise _fail(f"annotations.{key}", "must be a list")
+        if items and video_segmentation(base, data):
+            raise _fail(f"annotations.{key}", "a video segmentation job has masks only")
         for i, item in enumerate(items):
             where = f"annotations.{key}[{i}]"
             if not isinstance(item, dict):
@@ -285,6 +292,9 @@ def result_document(base: Base, data: dict[str, Any], annotations: Any) -> dict[
         image: dict[str, Any] = {"annotations": full, "image_url": data.get("image_url")}
         if base is Base.SEGMENTATION:
             entries = masks.result_entries(list(annotations.get(MASKS, [])))
+            if video_segmentation(base, data):
+                video = {"annotation_data": {"annotations": entries}}
+                return {"data": {**video, "video_data": data.get("video_data")}}
             image["annotation_data"] = {"annotations": entries}
         return {"data": image}
     body: dict[str, Any] = {"annotation_data": {"annotations": list(annotations)}}

@@ -149,6 +149,9 @@ class WorkPage {
     const said = job.step === "review" ? "Comment of the last rejection" : "Reviewer's comment";
     comment.textContent = job.comment ? `${said}: ${job.comment}` : "";
     $("#frames").hidden = this.model.frames.length < 2;
+    for (const button of document.querySelectorAll(".tools [data-tool]")) {
+      button.hidden = !this.model.allows(button.dataset.tool);
+    }
     const open = this.model.classes.length === 0;
     $("#label-select").hidden = open;
     $("#label-input").hidden = !open;

@@ -29,10 +29,14 @@ function newId(taken) {
 
 const copy = (value) => JSON.parse(JSON.stringify(value));
 
+// A job shown frame by frame from its video_data: VIDEO, and SEGMENTATION of a video.
+export const isVideo = (job) =>
+  job.base === "VIDEO" || (job.base === "SEGMENTATION" && Boolean(job.data?.video_data));
+
 // The ids of a job's frames, as strings ("0" for a job of one image).
 export function frameIds(job) {
   const d = job.data || {};
-  if (job.base === "VIDEO") return (d.video_data?.frames || []).map((f) => String(f.frame_id));
+  if (isVideo(job)) return (d.video_data?.frames || []).map((f) => String(f.frame_id));
   if (job.base === "SENSOR_FUSION") {
     return (d.sensor_data?.frames || []).map((f) => String(f.frame_id));
   }
@@ -54,7 +58,7 @@ export function sensorName(job, id) {
 // The image URL a sensor's view shows on a frame.
 export function sourceOf(job, sensor, frame) {
   const d = job.data || {};
-  if (job.base === "VIDEO") {
+  if (isVideo(job)) {
     return d.video_data.frames.find((f) => String(f.frame_id) === frame)?.src;
   }
   if (job.base === "SENSOR_FUSION") {
@@ -88,7 +92,9 @@ export class EditorModel {
     this.past = [];
     this.future = [];
     this.segmentation = job.base === "SEGMENTATION";
-    if (!this.segmentation && MASK_TOOLS.includes(this.tool)) this.tool = "select";
+    // A video's segmentation is masks only, frame by frame (no shapes).
+    this.masksOnly = this.segmentation && isVideo(job);
+    if (!this.allows(this.tool)) this.tool = "select";
     // Masks by frame: {width, height, base (a mask: pre-labels or the draft), strokes, count,
     // id, attributes}; strokes past `count` are undone ones. legend[v - 1] is value v's entry.
     this.masks = {};
@@ -247,8 +253,14 @@ export class EditorModel {
     this.onChange("select");
   }
 
+  // Whether a tool is of use on this job.
+  allows(tool) {
+    if (MASK_TOOLS.includes(tool)) return this.segmentation;
+    return !(this.masksOnly && SHAPES.includes(tool));
+  }
+
   setTool(tool) {
-    if (MASK_TOOLS.includes(tool) && !this.segmentation) return false;
+    if (!this.allows(tool)) return false;
     this.cancelDrawing();
     this.tool = tool;
     if (tool !== "select") this.label = this.defaultLabel(tool);
