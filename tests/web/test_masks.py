@@ -16,7 +16,14 @@ import pytest
 from PIL import Image
 
 from tests.conftest import Server
-from tests.web.conftest import create_jobs, make_team, screenshot, sign_in, start
+from tests.web.conftest import (
+    create_jobs,
+    make_team,
+    screenshot,
+    sign_in,
+    sign_in_owner,
+    start,
+)
 from tests.web.test_annotate import at, image_box, result_of
 
 WIDTH, HEIGHT = 640, 480
@@ -233,6 +240,14 @@ def test_a_video_is_painted_frame_by_frame(server: Server, new_page: Any, images
         assert accepted.status_code == 200, accepted.text
     entries = result_of(server, team, job_id)["data"]["annotation_data"]["annotations"]
     assert [e["frame_id"] for e in entries] == ["f0", "f2"]
+
+    owner = new_page()
+    sign_in_owner(owner, server, team.api_key)
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        listed = api.get(f"/v1/projects/{team.project_id}/batch/{team.batch_id}").json()
+    owner.goto(listed["data"]["jobs"][0]["viewer_url"])
+    owner.locator(".view.loaded").wait_for()
+    owner.wait_for_function("() => !document.querySelector('canvas.mask-layer').hidden")
     for entry, centre, radius in ((entries[0], (100, 100), 8), (entries[1], (500, 400), 10)):
         labels = mask_of(server, team.api_key, entry)
         for y in range(HEIGHT):
