@@ -206,3 +206,19 @@ test("a video's segmentation: its frames, masks per frame, no shape tools", () =
   assert.equal(count(model.labels("b"), 1), 0);
   assert.ok(count(model.labels("a"), 1) > 20);
 });
+
+test("the legend holds at most 255 entries (a byte per pixel)", () => {
+  const model = new EditorModel(segmentation());
+  model.setTool("brush");
+  model.maskOf("0", 4, 4);
+  model.label = "car";
+  for (let i = 1; i <= 255; i++) {
+    model.setInstance(i);
+    assert.equal(model.beginStroke("brush", [0.5, 0.5]), true);
+    model.endStroke();
+  }
+  model.setInstance(256);
+  assert.equal(model.beginStroke("brush", [0.5, 0.5]), false);
+  assert.equal(model.legend.length, 255);
+  assert.equal(model.labels("0").data[5], 255);
+});

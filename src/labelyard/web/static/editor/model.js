@@ -16,6 +16,7 @@ export const SHAPES = ["rectangle", "polygon", "line", "landmark"];
 // The mask tools of SEGMENTATION jobs: paint, erase, fill a polygon into the mask.
 export const MASK_TOOLS = ["brush", "eraser", "fill"];
 export const BRUSH_SIZES = [1, 100];
+export const MAX_LEGEND = 255;
 
 // A legend entry: the class, and " # n" for instance n (0: the class as a whole).
 export const legendEntry = (label, instance) => (instance ? `${label} # ${instance}` : label);
@@ -352,10 +353,14 @@ export class EditorModel {
 
   // --- masks (SEGMENTATION)
 
-  // The value of a legend entry, added to the legend if new.
+  // The value of a legend entry, added to the legend if new; null when the legend is full (a
+  // mask keeps a byte per pixel: at most 255 classes and instances in a job).
   legendValue(entry) {
     let i = this.legend.indexOf(entry);
-    if (i < 0) i = this.legend.push(entry) - 1;
+    if (i < 0) {
+      if (this.legend.length >= MAX_LEGEND) return null;
+      i = this.legend.push(entry) - 1;
+    }
     return i + 1;
   }
 
@@ -414,10 +419,11 @@ export class EditorModel {
   beginStroke(kind, point, points = null) {
     const m = this.masks[this.frame];
     if (!m || (kind !== "eraser" && !this.label)) return false;
+    const value = kind === "eraser" ? 0 : this.legendValue(legendEntry(this.label, this.instance));
+    if (value === null) return false;
     this.strokeBefore = this.snapshot();
     const labels = this.labels(this.frame);
     m.strokes.length = m.count; // what was undone is gone
-    const value = kind === "eraser" ? 0 : this.legendValue(legendEntry(this.label, this.instance));
     const stroke = { kind, value, radius: this.brushSize, points: points || [point] };
     m.strokes.push(stroke);
     m.count += 1;
