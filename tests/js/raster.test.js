@@ -222,3 +222,19 @@ test("the legend holds at most 255 entries (a byte per pixel)", () => {
   assert.equal(model.legend.length, 255);
   assert.equal(model.labels("0").data[5], 255);
 });
+
+test("the brush outline follows the pointer only while painting tools are in use", () => {
+  const kinds = [];
+  const model = new EditorModel(segmentation(), (kind) => kinds.push(kind));
+  model.setCursor(null, [0.5, 0.5]);
+  assert.equal(model.cursor, undefined); // the select tool: no outline, nothing announced
+  model.setTool("brush");
+  model.setCursor(null, [0.5, 0.5]);
+  assert.deepEqual(model.cursor, { sensor: null, point: [0.5, 0.5] });
+  model.setCursor(null, null);
+  assert.equal(model.cursor, null);
+  assert.deepEqual(
+    kinds.filter((k) => k === "cursor"),
+    ["cursor", "cursor"],
+  );
+});

@@ -15,6 +15,10 @@ export class Editor {
     const onChange = options.onChange || (() => {});
     this.views = [];
     this.model = new EditorModel(job, (kind) => {
+      if (kind === "cursor") {
+        for (const view of this.views) renderView(view, this.model, this.readonly);
+        return;
+      }
       if (kind === "frame") this.showSources();
       if (kind === "tool") this.host.dataset.tool = this.model.tool;
       this.render();

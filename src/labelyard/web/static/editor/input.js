@@ -108,4 +108,6 @@ export function pointerDown(model, view, e, readonly) {
 export function attach(model, view, readonly) {
   view.root.addEventListener("pointerdown", (e) => pointerDown(model, view, e, readonly));
   view.root.addEventListener("dblclick", () => model.finishDrawing());
+  view.root.addEventListener("pointermove", (e) => model.setCursor(view.sensor, view.at(e)));
+  view.root.addEventListener("pointerleave", () => model.setCursor(view.sensor, null));
 }

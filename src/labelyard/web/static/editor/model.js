@@ -5,7 +5,9 @@
 //   "select" the selection changed,
 //   "frame"  another frame is shown,
 //   "tool"   another tool is in use,
-//   "draw"   only the picture changed (a shape being drawn or dragged), nothing to save.
+//   "draw"   only the picture changed (a shape being drawn or dragged, a mask painted: the
+//            stroke is an "edit" when it ends), nothing to save,
+//   "cursor" only the brush outline under the pointer moved.
 // A sensor is a camera of a SENSOR_FUSION job; other jobs have the one sensor null.
 import { fromAnnotations, toAnnotations } from "./annotations.js";
 import { dropRepeats, nudge } from "./geometry.js";
@@ -404,6 +406,15 @@ export class EditorModel {
     m.current = null;
     this.onChange("draw");
     return true;
+  }
+
+  // Where the pointer is over a view while a brush or the eraser is in use (null: elsewhere),
+  // to show the brush there.
+  setCursor(sensor, point) {
+    const cursor = point && MASK_TOOLS.includes(this.tool) ? { sensor, point } : null;
+    if (!cursor && !this.cursor) return;
+    this.cursor = cursor;
+    this.onChange("cursor");
   }
 
   setBrushSize(size) {
