@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
                 session_key=bytes.fromhex(session_key),
                 admin_token=admin_token(settings),
                 outbound=outbound,
+                rng=random.Random(settings.random_seed),
             )
             yield
         finally:

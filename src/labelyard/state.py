@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from labelyard.blobs import BlobStore
@@ -26,6 +27,8 @@ class AppState:
     """The one client for calls to URLs clients give (``labelyard.outbound``)."""
     passwords: Passwords = field(default_factory=Passwords)
     """Web sign-in by password, with this process's throttles."""
+    rng: random.Random = field(default_factory=random.Random)
+    """The draws of gold mixing and review sampling (seeded by ``Settings.random_seed``)."""
 
     @property
     def base_url(self) -> str:

@@ -35,6 +35,7 @@ async def claim(worker: WorkerAccess, state: State, body: Body) -> Response:
         worker,
         commands.parse_claim(body),
         default_lease=state.settings.lease_seconds,
+        rng=state.rng,
     )
     return ok(job) if job is not None else Response(status_code=204)
 
@@ -69,6 +70,7 @@ async def submit(worker: WorkerAccess, state: State, job_id: str, body: Body) ->
             job_id=job_id,
             work=commands.parse_work(body),
             base_url=state.base_url,
+            rng=state.rng,
         )
     )
 

@@ -160,6 +160,8 @@ def parse_job_create(body: object, *, base: Base, workflows: Mapping[str, Workfl
         job_type = JobType.NON_TEST.value
     elif job_type not in (JobType.TEST.value, JobType.NON_TEST.value):
         raise InvalidJobType()
+    if job_type == JobType.TEST.value and not isinstance(data.get("gold"), dict | list):
+        raise InvalidInput("a TEST job needs its answer in data.gold (an annotations document)")
 
     frames = validate_data(data, base)
     return JobSpec(

@@ -11,7 +11,8 @@ from labelyard.blobs import BlobStore
 from labelyard.core import lifecycle
 from labelyard.core.events import created_event
 from labelyard.core.ids import new_id, require_uuid
-from labelyard.core.model import JobStatus, Project
+from labelyard.core.model import JobStatus, JobType, Project
+from labelyard.core.quality import GOLD_QUEUE
 from labelyard.core.validation import JobSpec, WorkflowRef, error_of, parse_job_create
 from labelyard.errors import (
     DuplicateReferenceId,
@@ -138,7 +139,8 @@ async def _insert(
                 "annotations": 0,
                 "data": spec.data,
                 "step_index": 0,
-                "queue": lifecycle.ANNOTATE,
+                # Gold jobs wait in a queue of their own, mixed into claims at the gold rate.
+                "queue": GOLD_QUEUE if spec.type == JobType.TEST.value else lifecycle.ANNOTATE,
                 "created_at": now,
                 "updated_at": now,
             }

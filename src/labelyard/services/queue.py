@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from labelyard.core import annotations as notes
-from labelyard.core import lifecycle
+from labelyard.core import lifecycle, quality
 from labelyard.services import utcnow
 from labelyard.services.workers import Worker
 from labelyard.store import projects as project_store
+from labelyard.store import quality as quality_store
 from labelyard.store import work as store
 from labelyard.store.engine import Database
 
@@ -18,13 +19,15 @@ async def upcoming_sources(db: Database, worker: Worker, *, step: str) -> list[s
     load ahead; nothing is leased."""
     lifecycle.check_role(worker.role, step)
     async with db.read() as conn:
+        groups = await quality_store.groups_of(
+            conn, project_id=worker.project.id, worker_id=worker.id
+        )
+        # The look ahead ignores gold mixing (draw 1.0): a gold job's media is never hinted.
+        plan = quality.claim_plan(
+            worker.project.quality, kind=step, worker_id=worker.id, groups=groups, draw=1.0
+        )
         job = await store.next_free_job(
-            conn,
-            project_id=worker.project.id,
-            queue=step,
-            worker_id=worker.id,
-            now=utcnow(),
-            lock=False,
+            conn, project_id=worker.project.id, rules=plan[0], now=utcnow(), lock=False
         )
     return [] if job is None else notes.image_sources(worker.project.base, job.data)
 

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from labelyard.core.quality import ClaimRules
 from labelyard.store import Record
-from labelyard.store.tables import job, job_skip, project, workflow
+from labelyard.store.tables import job, job_annotator, job_skip, job_version, project, workflow
 
 WORK_COLUMNS = (
     job.c.id,
@@ -36,6 +37,11 @@ WORK_COLUMNS = (
     job.c.draft,
     job.c.comment,
     job.c.result_key,
+    job.c.type,
+    job.c.assigned_worker,
+    job.c.assigned_group,
+    job.c.assigned_only,
+    job.c.reject_reasons,
     workflow.c.steps,
 )
 _WITH_STEPS = job.join(
@@ -57,36 +63,63 @@ def _skipped_by(worker_id: str) -> Any:
     )
 
 
+def _done_by(table: Any, worker_id: str) -> Any:
+    return exists().where(
+        table.c.project_id == job.c.project_id,
+        table.c.job_id == job.c.id,
+        table.c.worker_id == worker_id,
+    )
+
+
 async def next_free_job(
     conn: AsyncConnection,
     *,
     project_id: str,
-    queue: str,
-    worker_id: str,
+    rules: ClaimRules,
     now: datetime,
     lock: bool = True,
 ) -> Record | None:
-    """The job this worker should take next in ``queue``, locked for this transaction (unless
-    ``lock`` is false: a look ahead that takes nothing).
+    """The job this worker should take next in ``rules.queue``, locked for this transaction
+    (unless ``lock`` is false: a look ahead that takes nothing).
 
-    Free means: waiting in that step, with no lease or an expired one, and not skipped by this
-    worker. Highest ``priority_weight`` first, then oldest.
+    Free means: waiting in that step, with no lease or an expired one, not skipped by this
+    worker, and open to them: assigned to them (looked at first), or to nobody in particular
+    (not to another worker alone, nor to a group they are not in); with the rules' filters,
+    not annotated or versioned by them. Highest ``priority_weight`` first, then oldest.
+    Both looks walk an index in queue order (``ix_job_assigned``, ``ix_job_queue``).
     """
-    query = (
-        select(*WORK_COLUMNS)
-        .select_from(_WITH_STEPS)
-        .where(
-            job.c.project_id == project_id,
-            job.c.queue == queue,
-            or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
-            ~_skipped_by(worker_id),
+    free = [
+        job.c.project_id == project_id,
+        job.c.queue == rules.queue,
+        or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
+        ~_skipped_by(rules.worker_id),
+    ]
+    if rules.not_annotated:
+        free.append(~_done_by(job_annotator, rules.worker_id))
+    if rules.not_versioned:
+        free.append(~_done_by(job_version, rules.worker_id))
+    open_to_me = or_(job.c.assigned_group.is_(None), job.c.assigned_group.in_(rules.groups))
+    looks = [
+        [job.c.assigned_worker == rules.worker_id],
+        [
+            or_(job.c.assigned_worker.is_(None), job.c.assigned_only.is_(False)),
+            open_to_me if rules.groups else job.c.assigned_group.is_(None),
+        ],
+    ]
+    for extra in looks:
+        query = (
+            select(*WORK_COLUMNS)
+            .select_from(_WITH_STEPS)
+            .where(*free, *extra)
+            .order_by(job.c.priority_weight.desc(), job.c.created_at, job.c.seq)
+            .limit(1)
         )
-        .order_by(job.c.priority_weight.desc(), job.c.created_at, job.c.seq)
-        .limit(1)
-    )
-    if lock:
-        query = _locking(conn, query, skip_locked=True)
-    return (await conn.execute(query)).first()
+        if lock:
+            query = _locking(conn, query, skip_locked=True)
+        found = (await conn.execute(query)).first()
+        if found is not None:
+            return found
+    return None
 
 
 def _job_query(project_id: str, job_id: str) -> Any:
@@ -172,6 +205,7 @@ async def open_jobs_of_batch(
             job.c.annotations,
             job.c.lease_holder,
             job.c.lease_expires_at,
+            job.c.type,
             workflow.c.steps,
         )
         .select_from(_WITH_STEPS)

@@ -84,7 +84,11 @@ async def start(request: Request) -> Response:
     worker = await _worker(request, project_id)
     state = session.state_of(request)
     job = await work.claim(
-        state.db, worker, commands.parse_claim({"step": step}), default_lease=UI_LEASE_SECONDS
+        state.db,
+        worker,
+        commands.parse_claim({"step": step}),
+        default_lease=UI_LEASE_SECONDS,
+        rng=state.rng,
     )
     if job is None:
         return redirect(f"/ui/queue?empty={quote(step)}")
@@ -108,11 +112,13 @@ async def claim_next(request: Request, project_id: str) -> Response:
     body = await _body(request)
     worker = await _worker(request, project_id)
     step = body.get("step") if isinstance(body, dict) else None
+    state = session.state_of(request)
     job = await work.claim(
-        session.state_of(request).db,
+        state.db,
         worker,
         commands.parse_claim({"step": step, "lease_seconds": UI_LEASE_SECONDS}),
         default_lease=UI_LEASE_SECONDS,
+        rng=state.rng,
     )
     return ok(job) if job is not None else Response(status_code=204)
 
@@ -159,6 +165,7 @@ async def act(request: Request, project_id: str, job_id: str, action: str) -> Re
                 job_id=job_id,
                 work=commands.parse_work(body),
                 base_url=state.base_url,
+                rng=state.rng,
             )
         )
     return ok(
