@@ -9,12 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core import lifecycle
 from labelyard.core.ids import new_id, require_uuid
-from labelyard.core.model import Project, rfc3339
+from labelyard.core.model import Base, Project, rfc3339
 from labelyard.core.quality import Assignment, QualitySettings, parse_settings, update_settings
 from labelyard.errors import InvalidInput, NotFound
 from labelyard.services import utcnow
 from labelyard.services.lifecycle import apply, apply_all, state_of
 from labelyard.store import batches as batch_store
+from labelyard.store import projects as project_store
 from labelyard.store import quality as store
 from labelyard.store import work as work_store
 from labelyard.store import workers as worker_store
@@ -216,3 +217,13 @@ async def job_versions(db: Database, project: Project, *, job_id: str) -> dict[s
             for r in rows
         ],
     }
+
+
+async def project_by_id(db: Database, *, project_id: object) -> Project:
+    """A project by id, for the management CLI (which acts as the server's operator)."""
+    canonical = require_uuid(project_id, "project_id")
+    async with db.read() as conn:
+        row = await project_store.get_project(conn, id=canonical)
+    if row is None:
+        raise NotFound(f"no project {canonical}")
+    return Project(id=row.id, account_id=row.account_id, name=row.name, base=Base(row.base))
