@@ -227,3 +227,25 @@ async def project_by_id(db: Database, *, project_id: object) -> Project:
     if row is None:
         raise NotFound(f"no project {canonical}")
     return Project(id=row.id, account_id=row.account_id, name=row.name, base=Base(row.base))
+
+
+async def overview(db: Database, project: Project) -> dict[str, Any]:
+    """Everything the owner's quality page shows: rules, groups, the account's workers with
+    their tallies in the project, and the batches (to assign)."""
+    async with db.read() as conn:
+        settings = (await _settings(conn, project)).to_json()
+        groups = await store.list_groups(conn, project_id=project.id)
+        members = await store.members(conn, project_id=project.id)
+        people = await worker_store.live_of_account(conn, account_id=project.account_id)
+        tallies = {r.worker_id: r for r in await store.tallies(conn, project_id=project.id)}
+        batches = await batch_store.list_batches(conn, project_id=project.id)
+    return {
+        "settings": settings,
+        "groups": [
+            {"group_id": g.id, "name": g.name, "worker_ids": members.get(g.id, [])} for g in groups
+        ],
+        "workers": [
+            {**_tally_view(w.id, tallies.get(w.id), w.name), "role": w.role} for w in people
+        ],
+        "batches": [{"id": b.id, "name": b.name} for b in batches],
+    }

@@ -52,6 +52,8 @@ def _view(
         "draft": draft,
         "comment": job.comment,
         "reject_reasons": list(job.reject_reasons or []),
+        # What a reviewer may pick from when rejecting.
+        "reject_reason_choices": list(project.quality.reject_reasons),
         "schema": project.schema.to_json(),
         "lease_expires_at": rfc3339(until),
     }

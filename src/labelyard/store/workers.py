@@ -132,3 +132,13 @@ async def names_of(conn: AsyncConnection, *, account_id: str) -> dict[str, str]:
     """The account's workers' names by id (revoked ones too, for old records)."""
     query = select(worker.c.id, worker.c.name).where(worker.c.account_id == account_id)
     return {row[0]: row[1] for row in await conn.execute(query)}
+
+
+async def live_of_account(conn: AsyncConnection, *, account_id: str) -> list[Record]:
+    """The account's live workers (id, name, role), by name."""
+    query = (
+        select(worker.c.id, worker.c.name, worker.c.role)
+        .where(worker.c.account_id == account_id, worker.c.revoked_at.is_(None))
+        .order_by(worker.c.name, worker.c.id)
+    )
+    return list((await conn.execute(query)).all())

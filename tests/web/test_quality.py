@@ -1,0 +1,107 @@
+"""The quality UI in Chromium: an owner sets reject reasons and sees the workers' figures; a
+reviewer rejects with reasons the annotator then sees; a consensus job shows its versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import Server
+from tests.web.conftest import (
+    create_jobs,
+    make_team,
+    screenshot,
+    sign_in,
+    sign_in_owner,
+    start,
+)
+
+WIDTH, HEIGHT = 640, 480
+
+
+def test_reject_reasons_set_by_the_owner_reach_the_annotator(
+    server: Server, new_page: Any, images: str
+) -> None:
+    team = make_team(server)
+    owner = new_page()
+    sign_in_owner(owner, server, team.api_key)
+    owner.goto(f"{server.base_url}/ui/projects/{team.project_id}")
+    owner.locator("#quality-link").click()
+    owner.wait_for_url("**/quality")
+    form = owner.locator("#quality-settings")
+    form.locator("textarea[name=reject_reasons]").fill("Missed object\nLoose box\nWrong class")
+    form.locator("select[name=rejected_to]").select_option("same")
+    form.locator("button[type=submit]").click()
+    owner.locator("#done").wait_for()
+    # A bad value is shown on the page and changes nothing.
+    owner.locator("#quality-settings input[name=gold_rate]").fill("7")
+    owner.locator("#quality-settings button[type=submit]").click()
+    assert "gold_rate" in owner.locator("#error").inner_text()
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        rules = api.get(f"/v1/projects/{team.project_id}/quality").json()["data"]
+    assert rules["reject_reasons"] == ["Missed object", "Loose box", "Wrong class"]
+    assert rules["rejected_to"] == "same" and rules["gold_rate"] == 0
+
+    create_jobs(
+        server,
+        team,
+        [{"reference_id": "q-1", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/q.png"}}],
+    )
+    annotator = new_page()
+    sign_in(annotator, server, team.annotator)
+    start(annotator, team.project_id, "annotate")
+    assert annotator.locator("#reject-reasons").is_hidden()
+    annotator.keyboard.press("Control+Enter")
+    annotator.wait_for_url("**/ui/queue?empty=annotate")
+
+    reviewer = new_page()
+    sign_in(reviewer, server, team.reviewer)
+    start(reviewer, team.project_id, "review")
+    reasons = reviewer.locator("#reject-reasons")
+    assert reasons.is_visible()
+    assert reasons.locator("input[name=reason]").count() == 3
+    reasons.get_by_label("Missed object").check()
+    reasons.get_by_label("Wrong class").check()
+    reviewer.locator("#reject-comment").fill("The car on the left has no box.")
+    screenshot(reviewer, "reject-reasons")
+    reviewer.locator("#reject").click()
+    reviewer.wait_for_url("**/ui/queue?empty=review")
+
+    annotator.goto(f"{server.base_url}/ui/queue")
+    start(annotator, team.project_id, "annotate")
+    shown = annotator.locator("#reasons-shown")
+    assert shown.is_visible()
+    assert shown.locator("li").all_inner_texts() == ["Missed object", "Wrong class"]
+    assert "The car on the left has no box." in annotator.locator("#comment").inner_text()
+
+    owner.goto(f"{server.base_url}/ui/projects/{team.project_id}/quality")
+    row = owner.locator(f"#workers tr[data-worker='{team.annotator['worker_id']}']")
+    assert row.locator("td").nth(3).inner_text() == "1"  # rejected once
+
+
+def test_owner_makes_a_group_and_limits_review_to_it(server: Server, new_page: Any) -> None:
+    team = make_team(server)
+    owner = new_page()
+    sign_in_owner(owner, server, team.api_key)
+    owner.goto(f"{server.base_url}/ui/projects/{team.project_id}/quality")
+    owner.locator("#add-group input[name=name]").fill("seniors")
+    owner.locator("#add-group button[type=submit]").click()
+    owner.locator("#done").wait_for()
+    group = owner.locator("form[data-group=seniors]")
+    group.locator(f"input[name='w:{team.reviewer['worker_id']}']").check()
+    group.locator("button[type=submit]").click()
+    owner.locator("#done").wait_for()
+    owner.locator("#quality-settings select[name=pool_review]").select_option(label="seniors")
+    owner.locator("#quality-settings button[type=submit]").click()
+    owner.locator("#done").wait_for()
+    screenshot(owner, "owner-quality")
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        groups = api.get(f"/v1/projects/{team.project_id}/groups").json()["data"]["groups"]
+        rules = api.get(f"/v1/projects/{team.project_id}/quality").json()["data"]
+    assert groups[0]["worker_ids"] == [team.reviewer["worker_id"]]
+    assert rules["pools"] == {"review": groups[0]["group_id"]}
+    owner.locator("#assign select[name=batch_id]").select_option(index=1)
+    owner.locator("#assign select[name=to]").select_option(label="group seniors")
+    owner.locator("#assign button[type=submit]").click()
+    assert "0 unfinished jobs" in owner.locator("#done").inner_text()
