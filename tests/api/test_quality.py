@@ -333,6 +333,7 @@ def test_gold_jobs_are_served_at_their_rate_scored_and_never_reviewed(
         data_of(act(reviewer, pid, job["job_id"], "review", {"decision": "accept"}))
     stats = data_of(project.api.get(f"/v1/projects/{pid}/stats"))
     assert stats["completed_jobs"] == 5
+    assert stats["total_jobs"] == claims  # the gold jobs are not the batch's output
     # A gold job is never served twice to one worker.
     per_job = {
         gid: [t["worker_id"] for t in history(project, gid) if t["action"] == "submit"]

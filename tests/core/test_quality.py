@@ -145,6 +145,14 @@ def test_a_gold_submit_is_scored_and_the_job_waits_again() -> None:
     assert change.counters == {} and change.result is None
 
 
+def test_gold_jobs_leave_the_batch_counters_alone() -> None:
+    aborted = lifecycle.abort(job(gold=True))
+    assert aborted.counters == {}
+    assert lifecycle.abort(job()).counters == {"aborted_jobs": 1}
+    back = JobState("aborted", Route(("annotate",)), 0, False, 1, 0, gold=True)
+    assert lifecycle.reopen(back, step=None).counters == {}
+
+
 def test_consensus_versions_collect_then_move_on_or_go_to_review() -> None:
     first = lifecycle.submit_version(
         job(), base=Base.IMAGE, data={}, annotations=EMPTY, worker_id="a", now=NOW,

@@ -105,3 +105,74 @@ def test_owner_makes_a_group_and_limits_review_to_it(server: Server, new_page: A
     owner.locator("#assign select[name=to]").select_option(label="group seniors")
     owner.locator("#assign button[type=submit]").click()
     assert "0 unfinished jobs" in owner.locator("#done").inner_text()
+
+
+def _box(x0: float, y0: float, x1: float, y1: float, color: str) -> dict[str, Any]:
+    return {
+        "_id": f"b{x0}{color}",
+        "label": "car",
+        "attributes": {"color": {"value": color}},
+        "coordinates": [
+            {"x": x0, "y": y0},
+            {"x": x1, "y": y0},
+            {"x": x1, "y": y1},
+            {"x": x0, "y": y1},
+        ],
+    }
+
+
+def test_a_reviewer_sees_three_versions_and_accepts_one(
+    server: Server, new_page: Any, images: str
+) -> None:
+    team = make_team(server)
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        rules = {"overlap": 3, "agreement_threshold": 0.9}
+        assert api.patch(f"/v1/projects/{team.project_id}/quality", json=rules).status_code == 200
+    [job_id] = create_jobs(
+        server,
+        team,
+        [{"reference_id": "c-1", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/c.png"}}],
+    )
+    versions = [
+        {"rectangles": [_box(0.1, 0.1, 0.4, 0.4, "red")]},
+        {"rectangles": [_box(0.1, 0.1, 0.4, 0.4, "blue"), _box(0.6, 0.6, 0.9, 0.9, "red")]},
+        {"rectangles": []},
+    ]
+    with server.admin() as admin:
+        tokens = [
+            admin.post(
+                f"/admin/v1/accounts/{team.account_id}/workers",
+                json={"name": f"a{i}", "role": "annotator"},
+            ).json()["data"]["token"]
+            for i in range(3)
+        ]
+    base = f"/work/v1/projects/{team.project_id}"
+    for token, version in zip(tokens, versions, strict=True):
+        with httpx.Client(
+            base_url=server.base_url, headers={"authorization": f"Bearer {token}"}
+        ) as worker:
+            assert worker.post(f"{base}/claim", json={"step": "annotate"}).status_code == 200
+            answer = worker.post(f"{base}/jobs/{job_id}/submit", json={"annotations": version})
+            assert answer.status_code == 200, answer.text
+
+    reviewer = new_page()
+    sign_in(reviewer, server, team.reviewer)
+    start(reviewer, team.project_id, "review")
+    panel = reviewer.locator("#versions")
+    assert panel.is_visible()
+    buttons = panel.locator("button")
+    assert buttons.all_inner_texts() == [
+        "Merged (1 objects)",
+        "Version 1 (1 objects)",
+        "Version 2 (2 objects)",
+        "Version 3 (0 objects)",
+    ]
+    buttons.nth(2).click()
+    assert reviewer.locator(".overlay [data-shape=rectangle]").count() == 2
+    screenshot(reviewer, "consensus-versions")
+    reviewer.locator("#accept").click()
+    reviewer.wait_for_url("**/ui/queue?empty=review")
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        result = api.get(f"/v1/projects/{team.project_id}/jobs/{job_id}/result").json()
+    rectangles = result["data"]["annotations"]["rectangles"]
+    assert sorted(r["attributes"]["color"]["value"] for r in rectangles) == ["blue", "red"]

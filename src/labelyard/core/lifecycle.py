@@ -534,7 +534,8 @@ def abort(job: JobState) -> Change:
         to_status=JobStatus.ABORTED.value,
         to_index=None,
         columns=dict(_FREE),
-        counters={"aborted_jobs": 1},
+        # Gold jobs are not among the batch's jobs (see services.jobs), so not among its aborted.
+        counters={} if job.gold else {"aborted_jobs": 1},
     )
 
 
@@ -543,7 +544,9 @@ def reopen(job: JobState, *, step: str | None) -> Change:
     if job.status in OPEN_STATUSES:
         raise Conflict(f"the job is {job.status}; only completed or aborted jobs can be reopened")
     index = job.route.index_of(step or job.route.name_of(0))
-    if job.status == JobStatus.COMPLETED.value:
+    if job.gold:
+        counters: dict[str, int] = {}
+    elif job.status == JobStatus.COMPLETED.value:
         counters = {
             "completed_jobs": -1,
             "completed_frames": -job.frames,
