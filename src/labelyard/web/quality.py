@@ -71,8 +71,8 @@ def _settings_patch(fields: dict[str, str]) -> dict[str, Any]:
 
 async def _handled(request: Request, project_id: str, work: Any) -> Response:
     """Run one form's change; back to the page with its outcome (errors shown, not raised)."""
+    fields = await session.form(request)  # the CSRF check comes first, as on every post
     project = await _project(request, project_id)
-    fields = await session.form(request)
     db = session.state_of(request).db
     try:
         message = await work(db, project, fields)
