@@ -159,6 +159,7 @@ def test_consensus_versions_collect_then_move_on_or_go_to_review() -> None:
         earlier=[], overlap=3, threshold=0.8, merge=None,
     )  # fmt: skip
     assert first.to_index == 0 and first.version == EMPTY and first.columns["draft"] is None
+    assert first.columns["assigned_worker"] is None and "assigned_group" not in first.columns
     agreed = lifecycle.submit_version(
         job(), base=Base.IMAGE, data={}, annotations=EMPTY, worker_id="c", now=NOW,
         earlier=[EMPTY, EMPTY], overlap=3, threshold=0.8, merge=consensus([EMPTY] * 3),

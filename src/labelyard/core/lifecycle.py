@@ -399,7 +399,8 @@ def submit_version(
             to_status=JobStatus.IN_PROGRESS.value,
             to_index=job.step_index,
             worker_id=worker_id,
-            columns={**_FREE, **UNASSIGNED.columns(), "draft": None},
+            # A group assignment holds for the next versions; a worker gave theirs.
+            columns={**_FREE, "assigned_worker": None, "assigned_only": False, "draft": None},
             annotated_by=worker_id,
             version=annotations,
             detail={"version": count, "overlap": overlap},
