@@ -8,7 +8,8 @@ a fresh ``labelyard serve`` each, 8 programmatic ``both`` workers:
 - rules: no self-review, consensus ``overlap`` 3 (threshold 0.8), review sampling (everything
   until 50 accepted, then 20%), gold jobs at 10%.
 
-Printed: successful claims per second, completed jobs per second, and claim latency p50/p99.
+Printed: successful claims (and per second), completed jobs (and per second), and claim
+latency p50/p99.
 With overlap 3 every job takes three annotate claims, so compare claims/s, not jobs/s.
 
     .venv/bin/python bench/quality.py [--jobs 600] [--workers 8] [--backend all]
@@ -66,8 +67,9 @@ def main() -> None:
                 )
             failed |= bool(figures["errors"])
             print(
-                f"{backend:11} {name:6} {figures['claims_per_s']:9.1f} "
-                f"{figures['completed_per_s']:8.1f} {figures['claim_p50_ms']:7.1f} "
+                f"{backend:11} {name:6} {figures['claims']:7} {figures['claims_per_s']:9.1f} "
+                f"{figures['completed']:5} {figures['completed_per_s']:8.1f} "
+                f"{figures['claim_p50_ms']:7.1f} "
                 f"{figures['claim_p99_ms']:7.1f} {figures['errors']}",
                 flush=True,
             )
