@@ -199,6 +199,17 @@ def test_reject_carries_reasons_and_assignment() -> None:
     assert change.blame == ("a",)
 
 
+def test_a_reject_to_an_earlier_review_is_open_to_any_reviewer() -> None:
+    change = lifecycle.reject(
+        job(("annotate", "review", "review"), index=2),
+        step="review",
+        worker_id="r2",
+        comment=None,
+        back_to=Assignment("a", None, True),
+    )
+    assert change.to_index == 1 and change.columns["assigned_worker"] is None
+
+
 def test_assign_is_for_unfinished_jobs() -> None:
     change = lifecycle.assign(job(), to=Assignment(None, "g", False))
     assert change.action == "assign" and change.columns["assigned_group"] == "g"

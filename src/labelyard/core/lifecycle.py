@@ -474,6 +474,8 @@ def reject(
     (error types); ``back_to`` says who may claim it there."""
     check_step(job, REVIEW)
     target = job.route.reject_target(job.step_index, step)
+    if job.route.kinds[target] != ANNOTATE:
+        back_to = UNASSIGNED  # back to an earlier review: the annotator may not review it
     detail: dict[str, Any] = {}
     if reasons:
         detail["reasons"] = list(reasons)
