@@ -293,11 +293,10 @@ def test_gold_jobs_are_served_at_their_rate_scored_and_never_reviewed(
     real = [project.job(f"real{i}") for i in range(claims)]
     gold_ids = set(create(project, *gold))
     create(project, *real)
-    error_of(
-        project.api.post(f"/v1/projects/{pid}/jobs", json=project.job("nogold", type="TEST")),
-        400,
-        "GE_0001",
+    bad = project.job(
+        "badgold", type="TEST", data={"image_url": "https://i.example/b.jpg", "gold": "x"}
     )
+    error_of(project.api.post(f"/v1/projects/{pid}/jobs", json=bad), 400, "GE_0001")
     team = [make_worker(seeded, project.account_id) for _ in range(workers)]
     opened.extend(team)
     # One hand-built submission, scored exactly: one box right (IoU 0.8), one of the wrong class.
@@ -334,6 +333,7 @@ def test_gold_jobs_are_served_at_their_rate_scored_and_never_reviewed(
     stats = data_of(project.api.get(f"/v1/projects/{pid}/stats"))
     assert stats["completed_jobs"] == 5
     assert stats["total_jobs"] == claims  # the gold jobs are not the batch's output
+
     # A gold job is never served twice to one worker.
     per_job = {
         gid: [t["worker_id"] for t in history(project, gid) if t["action"] == "submit"]
@@ -341,6 +341,15 @@ def test_gold_jobs_are_served_at_their_rate_scored_and_never_reviewed(
     }
     for submitters in per_job.values():
         assert len(submitters) == len(set(submitters))
+
+
+def test_a_test_job_without_an_answer_is_ordinary_work(project: ProjectHandle) -> None:
+    """The hosted API's clients send TEST jobs with no answer: they stay plain jobs."""
+    [job_id] = create(project, project.job("plain-test", type="TEST"))
+    stats = data_of(project.api.get(f"/v1/projects/{project.project_id}/stats"))
+    assert stats["total_jobs"] == 1
+    job = data_of(project.api.get(f"/v1/projects/{project.project_id}/jobs/{job_id}"))
+    assert job["status"] == "created"
 
 
 def test_review_sampling_follows_its_rule(seeded: Server, opened: list[Any]) -> None:

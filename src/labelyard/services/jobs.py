@@ -11,7 +11,7 @@ from labelyard.blobs import BlobStore
 from labelyard.core import lifecycle
 from labelyard.core.events import created_event
 from labelyard.core.ids import new_id, require_uuid
-from labelyard.core.model import JobStatus, JobType, Project
+from labelyard.core.model import JobStatus, Project
 from labelyard.core.quality import GOLD_QUEUE
 from labelyard.core.validation import JobSpec, WorkflowRef, error_of, parse_job_create
 from labelyard.errors import (
@@ -140,7 +140,8 @@ async def _insert(
                 "data": spec.data,
                 "step_index": 0,
                 # Gold jobs wait in a queue of their own, mixed into claims at the gold rate.
-                "queue": GOLD_QUEUE if spec.type == JobType.TEST.value else lifecycle.ANNOTATE,
+                "gold": spec.gold,
+                "queue": GOLD_QUEUE if spec.gold else lifecycle.ANNOTATE,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -160,7 +161,7 @@ async def _insert(
     for i, row in rows:
         if row["id"] in created_ids:
             outcomes[i] = (row, True)
-            if row["type"] == JobType.TEST.value:
+            if row["gold"]:
                 continue  # gold jobs are checks, never output: the batch does not count them
             counts = added[row["batch_id"]]
             counts[0] += 1

@@ -18,7 +18,7 @@ from labelyard.blobs import BlobStore, mask_key, result_key
 from labelyard.core import masks
 from labelyard.core.ids import new_id
 from labelyard.core.lifecycle import Change, JobState, Route
-from labelyard.core.model import JobType, as_utc
+from labelyard.core.model import as_utc
 from labelyard.services.events import count, record_many
 from labelyard.services.results import result_url
 from labelyard.store import Record
@@ -37,7 +37,7 @@ def state_of(job: Record) -> JobState:
         annotations=job.annotations,
         lease_holder=job.lease_holder,
         lease_expires_at=as_utc(job.lease_expires_at) if job.lease_expires_at else None,
-        gold=job.type == JobType.TEST.value,
+        gold=bool(job.gold),
     )
 
 

@@ -158,6 +158,8 @@ job = Table(
     Column("draft", Json),
     Column("comment", Text),
     Column("result_key", String(255)),
+    # A gold job (type TEST with data.gold): scored, never reviewed, completed or counted.
+    Column("gold", Boolean, nullable=False, default=False),
     # Who may claim the job in its current step (core.quality.Assignment): a worker (alone, or
     # first), a group, or anyone when both are NULL.
     Column("assigned_worker", Id),

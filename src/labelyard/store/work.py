@@ -37,7 +37,7 @@ WORK_COLUMNS = (
     job.c.draft,
     job.c.comment,
     job.c.result_key,
-    job.c.type,
+    job.c.gold,
     job.c.assigned_worker,
     job.c.assigned_group,
     job.c.assigned_only,
@@ -205,7 +205,7 @@ async def open_jobs_of_batch(
             job.c.annotations,
             job.c.lease_holder,
             job.c.lease_expires_at,
-            job.c.type,
+            job.c.gold,
             workflow.c.steps,
         )
         .select_from(_WITH_STEPS)

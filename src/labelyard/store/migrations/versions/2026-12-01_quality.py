@@ -46,8 +46,8 @@ def upgrade() -> None:
         ],
         unique=False,
     )
-    # Gold (TEST) jobs waiting in their annotate step move to the gold queue.
-    op.execute("UPDATE job SET queue = 'gold' WHERE type = 'TEST' AND queue = 'annotate'")
+    # Jobs made before are ordinary work, TEST ones included (they had no gold answer).
+    op.add_column("job", sa.Column("gold", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.add_column("job_transition", sa.Column("detail", _json(), nullable=True))
 
     for name in ("job_annotator",):
@@ -138,6 +138,7 @@ def downgrade() -> None:
     for table, column in (
         ("job_transition", "detail"),
         ("job", "reject_reasons"),
+        ("job", "gold"),
         ("job", "assigned_only"),
         ("job", "assigned_group"),
         ("job", "assigned_worker"),
