@@ -16,6 +16,8 @@ from labelyard.api.ops import Metrics, MetricsMiddleware
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.bootstrap import admin_token
 from labelyard.config import Settings
+from labelyard.secretbox import secret_box
+from labelyard.services.media import MediaSigner
 from labelyard.state import AppState
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
@@ -54,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
                 file_key=bytes.fromhex(file_key),
                 session_key=bytes.fromhex(session_key),
                 admin_token=admin_token(settings),
+                media=MediaSigner(secret_box(settings), link_seconds=settings.media_link_seconds),
             )
             yield
         finally:

@@ -11,6 +11,7 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_PORT = 8080
 DEFAULT_LEASE_SECONDS = 15 * 60
 DEFAULT_FILE_LINK_SECONDS = 5 * 60
+DEFAULT_MEDIA_LINK_SECONDS = 60 * 60
 
 
 class Settings(BaseSettings):
@@ -26,6 +27,10 @@ class Settings(BaseSettings):
 
     admin_token: str = ""
     """Bearer token for ``/admin/v1``; empty means generated once and kept in ``data_dir``."""
+
+    secret_key: str = ""
+    """Fernet key encrypting stored secrets (storage connections); empty means generated once
+    and kept in ``data_dir/secret_key``. Give every replica and worker the same value."""
 
     public_base_url: str = ""
     """How clients reach this server (used in result links); empty means ``http://host:port``."""
@@ -66,6 +71,9 @@ class Settings(BaseSettings):
 
     file_link_seconds: int = DEFAULT_FILE_LINK_SECONDS
     """How long a signed ``/files/...`` link from ``/v1/attachments`` stays valid."""
+
+    media_link_seconds: int = DEFAULT_MEDIA_LINK_SECONDS
+    """How long a presigned link to private-bucket media, handed to the web UI, stays valid."""
 
     webhook_max_attempts: int = 8
     """Deliveries of one event to one endpoint, the first included, before giving up."""

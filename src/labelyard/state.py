@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from labelyard.blobs import BlobStore
 from labelyard.config import Settings
+from labelyard.services.media import MediaSigner
 from labelyard.store.engine import Database
 
 
@@ -20,6 +21,8 @@ class AppState:
     file_key: bytes
     session_key: bytes
     admin_token: str
+    media: MediaSigner
+    """Presigns private-bucket media for the web UI (holds the server's secret box)."""
 
     @property
     def base_url(self) -> str:

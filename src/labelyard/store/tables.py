@@ -67,6 +67,27 @@ api_key = Table(
     Index(None, "account_id"),
 )
 
+# An account's connections to its object stores (S3, S3-compatible, GCS through its XML API):
+# job media under ``s3://`` / ``gs://`` URLs whose bucket path starts with ``bucket_prefix``
+# reach the browser as presigned links made with these credentials.
+storage_connection = Table(
+    "storage_connection",
+    metadata,
+    Column("account_id", Id, nullable=False),
+    Column("id", Id, nullable=False),
+    Column("scheme", String(8), nullable=False),  # "s3" or "gs"
+    Column("endpoint_url", Text, nullable=False, default=""),
+    Column("region", String(64), nullable=False, default=""),
+    Column("bucket_prefix", String(255), nullable=False),
+    Column("access_key_id", String(255), nullable=False),
+    # Encrypted with the server's secret key (labelyard.secretbox); never returned.
+    Column("secret_sealed", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("account_id", "id"),
+    UniqueConstraint("account_id", "scheme", "bucket_prefix"),
+    ForeignKeyConstraint(["account_id"], ["account.id"]),
+)
+
 project = Table(
     "project",
     metadata,

@@ -173,7 +173,10 @@ async def _viewer(
         "job_id": job.id,
         "project_id": project.id,
         "base": project.base.value,
-        "data": job.data,
+        # Private-bucket media as presigned links; the stored data is unchanged.
+        "data": await state.media.browser_data(
+            state.db, account_id=project.account_id, data=job.data
+        ),
         "draft": await _shown_annotations(state, project, schema, job),
         "schema": schema.to_json(),
         "step": "view",

@@ -60,6 +60,13 @@ async def _worker(request: Request, project_id: str) -> Worker:
     )
 
 
+async def _for_browser(request: Request, worker: Worker, job: dict[str, Any]) -> dict[str, Any]:
+    """The job with its private-bucket media as presigned links (the stored data is unchanged)."""
+    state = session.state_of(request)
+    data = await state.media.browser_data(state.db, account_id=worker.account_id, data=job["data"])
+    return {**job, "data": data}
+
+
 async def queue(request: Request) -> Response:
     row = await session.require_worker(request)
     state = session.state_of(request)
@@ -91,6 +98,7 @@ async def job_page(request: Request, project_id: str, job_id: str) -> Response:
     """The annotate or review page of a job this worker holds."""
     worker = await _worker(request, project_id)
     job = await work.held_view(session.state_of(request).db, worker, job_id=job_id)
+    job = await _for_browser(request, worker, job)
     return render(request, "work.html", job=job, worker=worker)
 
 
@@ -110,15 +118,19 @@ async def claim_next(request: Request, project_id: str) -> Response:
         body={"step": step, "lease_seconds": UI_LEASE_SECONDS},
         default_lease=UI_LEASE_SECONDS,
     )
-    return ok(job) if job is not None else Response(status_code=204)
+    if job is None:
+        return Response(status_code=204)
+    return ok(await _for_browser(request, worker, job))
 
 
 async def upcoming(request: Request, project_id: str) -> Response:
     """The images of the job "next" would open, for the editor to load ahead."""
     worker = await _worker(request, project_id)
     step = request.query_params.get("step", "")
-    sources = await work.upcoming_sources(session.state_of(request).db, worker, step=step)
-    return ok({"sources": sources})
+    state = session.state_of(request)
+    sources = await work.upcoming_sources(state.db, worker, step=step)
+    urls = await state.media.browser_urls(state.db, account_id=worker.account_id, urls=sources)
+    return ok({"sources": urls})
 
 
 async def act(request: Request, project_id: str, job_id: str, action: str) -> Response:
