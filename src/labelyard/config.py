@@ -94,6 +94,28 @@ class Settings(BaseSettings):
     """How long a worker holds an export between progress updates; a dead worker's export is
     started again by another once this has passed."""
 
+    media_checks: bool = True
+    """Let ``labelyard worker`` read every new job's media and hold back jobs whose media fail."""
+
+    media_check_concurrency: int = 16
+    """Media reads a worker has in flight at once."""
+
+    media_check_per_host_per_second: float = 50.0
+    """Media reads a second a worker sends to one host (stores limit rates per host); 0: no
+    limit."""
+
+    media_check_timeout_seconds: float = 10.0
+    """How long one media read may take."""
+
+    media_check_max_attempts: int = 4
+    """Checks of a job whose store answers with errors (timeouts, 5xx, 429) before failing it."""
+
+    media_check_retry_base_seconds: float = 30.0
+    """First delay before checking such a job again; each next one is 4 times longer."""
+
+    media_check_max_urls: int = 50
+    """Media URLs read per job at most (spread over its frames, first and last included)."""
+
     worker_poll_seconds: float = 1.0
     """How often an idle ``labelyard worker`` looks for work."""
 

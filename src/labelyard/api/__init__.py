@@ -150,6 +150,13 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
     ),
     (
         "POST",
+        ("/v1/projects/{project_id}/jobs/{job_id}/media/retry",),
+        jobs.retry_media,
+        None,
+        "Check a job's media again after fixing it (extension)",
+    ),
+    (
+        "POST",
         ("/v1/projects/{project_id}/batch/{batch_id}/abort",),
         batches.abort,
         None,

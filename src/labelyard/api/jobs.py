@@ -6,7 +6,7 @@ from starlette.responses import Response
 
 from labelyard.api.deps import Body, ProjectAccess, State
 from labelyard.api.envelope import ok
-from labelyard.services import jobs, owner, results
+from labelyard.services import jobs, media_checks, owner, results
 
 
 async def create(project: ProjectAccess, state: State, body: Body) -> Response:
@@ -59,3 +59,8 @@ async def reopen(project: ProjectAccess, state: State, job_id: str, body: Body) 
 async def priority(project: ProjectAccess, state: State, job_id: str, body: Body) -> Response:
     """Change a job's ``priority_weight``."""
     return ok(await owner.set_priority(state.db, project, job_id=job_id, body=body))
+
+
+async def retry_media(project: ProjectAccess, state: State, job_id: str) -> Response:
+    """Check the job's media again (after fixing it); it is handed out once the check passes."""
+    return ok(await media_checks.retry(state.db, project, job_id=job_id))

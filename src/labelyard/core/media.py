@@ -112,3 +112,128 @@ def rewrite_media(data: Any, rewrite: Callable[[str], str]) -> Any:
     if isinstance(data, list):
         return [rewrite_media(item, rewrite) for item in data]
     return data
+
+
+# --- Media checks ------------------------------------------------------------------------------
+
+INVALID_IMAGE_LINK = "INVALID_IMAGE_LINK"
+"""The hosted API's failure type for media that cannot be read (``FS_0007``)."""
+SNIFF_BYTES = 64
+"""How much of a file the check reads (a ranged GET): enough for every signature below."""
+# Answers that mean the media is not there (or not ours to read): the check gives up at once.
+DEAD_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 414, 451})
+
+_SIGNATURES = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",  # JPEG
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",  # BMP
+    b"II*\x00",  # TIFF, little-endian
+    b"MM\x00*",  # TIFF, big-endian
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaItem:
+    """One media URL of a job: where in ``data`` it is, and whether it must be an image."""
+
+    field: str
+    url: str
+    image: bool
+
+
+def media_items(data: Any) -> list[MediaItem]:
+    """Every media URL of a job's data with its field path (``video_data.frames[2].src``); a
+    sensor's ``data_url`` is an image only for camera sensors (lidar files are not images)."""
+    cameras: set[str] = set()
+    if isinstance(data, dict) and isinstance(data.get("sensor_data"), dict):
+        meta = data["sensor_data"].get("sensor_meta")
+        if isinstance(meta, list):
+            cameras = {
+                str(m.get("id"))
+                for m in meta
+                if isinstance(m, dict) and m.get("modality") == "camera"
+            }
+    found: list[MediaItem] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                where = f"{path}.{key}" if path else str(key)
+                if key in MEDIA_KEYS and isinstance(value, str):
+                    image = key != "data_url" or str(node.get("sensor_id")) in cameras
+                    found.append(MediaItem(where, value, image))
+                elif key != "metadata":
+                    walk(value, where)
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{path}[{i}]")
+
+    walk(data, "")
+    return found
+
+
+def sample_items(items: Sequence[MediaItem], limit: int) -> list[MediaItem]:
+    """At most ``limit`` items with distinct URLs, spread evenly, first and last included."""
+    seen: set[str] = set()
+    distinct = []
+    for item in items:
+        if item.url not in seen:
+            seen.add(item.url)
+            distinct.append(item)
+    if len(distinct) <= limit:
+        return distinct
+    if limit <= 1:
+        return distinct[:limit]
+    step = (len(distinct) - 1) / (limit - 1)
+    return [distinct[round(i * step)] for i in range(limit)]
+
+
+def looks_like_image(head: bytes) -> bool:
+    """Whether the first bytes of a file are those of an image format browsers show."""
+    if head.startswith(_SIGNATURES):
+        return True
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    return head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis", b"heic", b"mif1")
+
+
+@dataclass(frozen=True, slots=True)
+class Readable:
+    """The media answered as expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """The media is not there, or not an image: the job fails its check."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TryLater:
+    """The store did not answer properly this time (timeout, 5xx, 429): check again later."""
+
+    reason: str
+
+
+Verdict = Readable | Unreadable | TryLater
+
+
+def judge(*, status: int, head: bytes, image: bool) -> Verdict:
+    """The verdict on one answer to a ranged GET of a media URL."""
+    if status in (200, 206):
+        if image and not looks_like_image(head):
+            return Unreadable("the file is not an image (PNG, JPEG, GIF, WebP, BMP, TIFF, AVIF)")
+        return Readable()
+    if status in DEAD_STATUSES or (400 <= status < 500 and status not in (408, 429)):
+        return Unreadable(f"HTTP {status}")
+    return TryLater(f"HTTP {status}")
+
+
+def media_error_text(failures: Sequence[tuple[MediaItem, str]]) -> str:
+    """The job's ``media_error``: the first failures, with their fields and reasons."""
+    shown = [f"{item.field} ({item.url}): {reason}" for item, reason in failures[:3]]
+    more = len(failures) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")

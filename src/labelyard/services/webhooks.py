@@ -239,7 +239,8 @@ def delivery_row(
 
 
 async def set_callback(db: Database, project: Project, body: object) -> dict[str, Any]:
-    """The hosted API's legacy ``callback_url``: completed jobs are posted to it ("" removes it)."""
+    """The hosted API's legacy ``callback_url``: completed jobs, and jobs whose media failed, are
+    posted to it ("" removes it)."""
     fields = _fields(body)
     if "callback_url" not in fields:
         raise MissingParameter("callback_url is required")
@@ -257,7 +258,7 @@ async def set_callback(db: Database, project: Project, body: object) -> dict[str
             id=new_id(),
             kind=CALLBACK,
             url=rules.parse_url(url),
-            event_types=[rules.JOB_COMPLETED],
+            event_types=list(rules.CALLBACK_EVENT_TYPES),
             description="legacy callback_url",
             secret=_new_secret(),
             enabled=True,

@@ -167,6 +167,9 @@ job = Table(
     Column("draft", Json),
     Column("comment", Text),
     Column("result_key", String(255)),
+    # Why the job's media could not be read (set by the worker's media check); such a job is
+    # not handed to annotators until the owner retries the check and it passes.
+    Column("media_error", Text),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("completed_at", Timestamp),
@@ -186,6 +189,23 @@ Index(
     job.c.created_at,
     job.c.seq,
 )
+
+# Media checks to run: one row per job whose media the worker has yet to read (written with the
+# job, or by the owner's retry); removed once the check has an outcome.
+media_check = Table(
+    "media_check",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("job_id", Id, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Timestamp, nullable=False),
+    Column("locked_until", Timestamp),
+    Column("last_error", Text),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "job_id"),
+)
+# The workers' queue of due checks, across projects.
+Index("ix_media_check_due", media_check.c.next_attempt_at)
 
 worker = Table(
     "worker",

@@ -1,4 +1,5 @@
-"""The worker's loop: fan events out to deliveries, deliver due webhooks, run queued exports.
+"""The worker's loop: fan events out to deliveries, deliver due webhooks, run queued exports,
+check new jobs' media.
 
 Any number of workers may run, on SQLite and PostgreSQL: every piece of work is claimed from the
 database (``FOR UPDATE SKIP LOCKED`` / ``BEGIN IMMEDIATE``) with a lease, so a worker that dies
@@ -20,10 +21,14 @@ import httpx
 from labelyard.blobs import BlobStore
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.config import Settings
+from labelyard.secretbox import secret_box
 from labelyard.services import exports
+from labelyard.services.media import MediaSigner
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
 from labelyard.worker import webhooks
+from labelyard.worker.fetch import PinnedOutbound
+from labelyard.worker.media import MediaChecker
 
 log = logging.getLogger("labelyard.worker")
 
@@ -41,17 +46,22 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     timeout = httpx.Timeout(settings.webhook_timeout_seconds)
     client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
     rng = random.Random()
+    media_client = httpx.AsyncClient(follow_redirects=False)
+    signer = MediaSigner(secret_box(settings), link_seconds=settings.media_link_seconds)
+    outbound = PinnedOutbound(media_client, allow_private=settings.webhooks_allow_private)
+    media = MediaChecker(db, signer, outbound, settings)
     try:
         await migrate(db)
         if swept := exports.sweep_scratch(settings):
             log.info("removed %d scratch folders of exports that were interrupted", swept)
         while not stop.is_set():
-            busy = await work_once(db, blobs, settings, client, rng)
+            busy = await work_once(db, blobs, settings, client, rng, media)
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
     finally:
         await client.aclose()
+        await media_client.aclose()
         await db.dispose()
 
 
@@ -61,6 +71,7 @@ async def work_once(
     settings: Settings,
     client: httpx.AsyncClient,
     rng: random.Random,
+    media: MediaChecker | None = None,
 ) -> bool:
     """One round of every kind of work; True if anything was done."""
     steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
@@ -68,6 +79,8 @@ async def work_once(
         ("deliveries", lambda: webhooks.deliver_due(db, client, settings, rng)),
         ("exports", lambda: exports.run_next_export(db, blobs, settings)),
     ]
+    if media is not None:
+        steps.append(("media checks", media.run_due))
     busy = False
     for name, step in steps:
         try:

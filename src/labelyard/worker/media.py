@@ -1,0 +1,168 @@
+"""The worker's media checks: read the first bytes of each new job's media, judge them, and
+record the outcome (``services.media_checks``).
+
+Each URL is read with a ranged GET of its first ``SNIFF_BYTES`` (``s3://``/``gs://`` URLs through
+a link presigned with the job's own account's storage connection) through the one outbound
+client, so the private-address rules of webhooks apply. Reads are bounded in number at once
+(``LABELYARD_MEDIA_CHECK_CONCURRENCY``) and in rate per host
+(``LABELYARD_MEDIA_CHECK_PER_HOST_PER_SECOND``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from labelyard.config import Settings
+from labelyard.core.media import (
+    SNIFF_BYTES,
+    MediaItem,
+    Readable,
+    TryLater,
+    Unreadable,
+    Verdict,
+    judge,
+    media_items,
+    parse_object_url,
+    sample_items,
+)
+from labelyard.errors import NoStorageConnection
+from labelyard.services import media_checks
+from labelyard.services.media import Connection, MediaSigner
+from labelyard.services.media_checks import CheckTask
+from labelyard.store.engine import Database
+from labelyard.worker.fetch import OutboundRefused, OutboundUnreachable
+
+log = logging.getLogger("labelyard.worker.media")
+CHECK_BATCH = 64  # jobs leased per round
+
+
+class Outbound(Protocol):
+    """The outbound client, as media checks use it."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float,
+        max_bytes: int,
+    ) -> httpx.Response: ...
+
+
+class HostPacer:
+    """At most ``rate`` requests a second to any one host, spaced evenly (per worker)."""
+
+    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.clock = clock
+        self._next: dict[str, float] = {}
+
+    async def wait(self, host: str) -> None:
+        """Return when a request to ``host`` may go."""
+        if not self.interval:
+            return
+        now = self.clock()
+        slot = max(now, self._next.get(host, now))
+        self._next[host] = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class MediaChecker:
+    """Runs the due media checks, a batch of jobs at a time."""
+
+    def __init__(
+        self, db: Database, signer: MediaSigner, outbound: Outbound, settings: Settings
+    ) -> None:
+        self.db = db
+        self.signer = signer
+        self.outbound = outbound
+        self.settings = settings
+        self.pacer = HostPacer(
+            settings.media_check_per_host_per_second, asyncio.get_running_loop().time
+        )
+        self.slots = asyncio.Semaphore(max(1, settings.media_check_concurrency))
+
+    async def run_due(self) -> int:
+        """Check the jobs whose check is due; how many were checked."""
+        if not self.settings.media_checks:
+            return 0
+        # Long enough for every read of a batch at the slowest rate, and the bookkeeping.
+        lease = 4 * self.settings.media_check_timeout_seconds + 60
+        tasks = await media_checks.claim(self.db, lease_seconds=lease, limit=CHECK_BATCH)
+        if not tasks:
+            return 0
+        results = await asyncio.gather(*(self.check(t) for t in tasks), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                # Left leased: checked again when the lease runs out.
+                log.error("media check failed unexpectedly", exc_info=result)
+        return len(tasks)
+
+    async def check(self, task: CheckTask) -> str:
+        """Read one job's media and record the outcome."""
+        items = sample_items(media_items(task.data), self.settings.media_check_max_urls)
+        connections: list[Connection] = []
+        if any(parse_object_url(item.url) for item in items):
+            connections = await self.signer.connections(self.db, account_id=task.account_id)
+        verdicts = await asyncio.gather(*(self.read(item, connections) for item in items))
+        failures = [
+            (item, v.reason)
+            for item, v in zip(items, verdicts, strict=True)
+            if isinstance(v, Unreadable)
+        ]
+        later = [
+            (item, v.reason)
+            for item, v in zip(items, verdicts, strict=True)
+            if isinstance(v, TryLater)
+        ]
+        outcome = await media_checks.settle(
+            self.db,
+            task,
+            failures=failures,
+            later=later,
+            max_attempts=self.settings.media_check_max_attempts,
+            retry_base_seconds=self.settings.media_check_retry_base_seconds,
+        )
+        if outcome == "failed":
+            log.info(
+                "job %s of project %s: media cannot be read (%d URLs)",
+                task.job_id,
+                task.project_id,
+                len(failures) or len(later),
+            )
+        return outcome
+
+    async def read(self, item: MediaItem, connections: list[Connection]) -> Verdict:
+        """The verdict on one media URL."""
+        try:
+            url = self.signer.media_url(connections, item.url)
+        except NoStorageConnection as exc:
+            return Unreadable(exc.message)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return Unreadable("not an http(s), s3 or gs URL")
+        async with self.slots:
+            await self.pacer.wait(parts.hostname)
+            try:
+                response = await self.outbound.request(
+                    "GET",
+                    url,
+                    headers={"range": f"bytes=0-{SNIFF_BYTES - 1}"},
+                    timeout=self.settings.media_check_timeout_seconds,
+                    max_bytes=SNIFF_BYTES,
+                )
+            except OutboundRefused:
+                # An address the policy keeps the worker from (a private network the
+                # annotators' browsers may well reach): not checked, not held against the job.
+                return Readable()
+            except OutboundUnreachable as exc:
+                return TryLater(str(exc))
+        return judge(status=response.status_code, head=response.content, image=item.image)
