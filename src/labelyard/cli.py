@@ -99,9 +99,11 @@ def serve(
     if port is not None:
         overrides["port"] = port
     settings = Settings(**overrides)
-    demo = _run(create_demo_if_empty, settings)
-    token, new_token = ensure_admin_token(settings)
+    from labelyard.blobs.config import from_settings as blob_store
+
     base = settings.resolved_public_base_url()
+    demo = _run(lambda db: create_demo_if_empty(db, blob_store(settings), base), settings)
+    token, new_token = ensure_admin_token(settings)
     console.print(
         f"labelyard serving on [bold]{base}[/bold]  (web UI: {base}/ui, API docs: {base}/docs)"
     )
@@ -128,13 +130,16 @@ def serve(
 def _print_demo(base: str, demo: Any) -> None:
     job = json.dumps(
         {
-            "reference_id": "demo-1",
+            "reference_id": "my-first-job",
             "work_flow_id": demo.work_flow_id,
-            "data": {"image_url": "https://example.com/images/1.jpg"},
+            "data": {"image_url": demo.image_url},
         }
     )
     key = shlex.quote(f"x-api-key: {demo.api_key}")
-    console.print("A demo account and IMAGE project were created. Try:")
+    console.print(
+        "A demo account was created: an IMAGE project with 4 street pictures and a VIDEO project "
+        "with one 8-frame job, waiting to be annotated. Add a job of your own:"
+    )
     print(
         f"curl -s -X POST {base}/v1/projects/{demo.project_id}/jobs -H {key} "
         f"-H 'content-type: application/json' -d {shlex.quote(job)}",

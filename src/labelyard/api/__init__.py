@@ -42,7 +42,8 @@ from labelyard.api.schemas import (
     body_of,
 )
 
-OPEN_ROUTES = ("/healthz", "/readyz", "/metrics")
+# The demo pictures the first start draws (bootstrap) are open too: the demo jobs name them.
+OPEN_ROUTES = ("/healthz", "/readyz", "/metrics", "/demo-media/{name}")
 # Served to anyone holding a link signed by /v1/attachments; 403 without a valid signature.
 SIGNED_ROUTES = ("/files/{key:path}",)
 
@@ -315,6 +316,7 @@ def mount(app: FastAPI) -> None:
     app.add_api_route(
         "/files/{key:path}", files.file, methods=["GET"], tags=["files"], responses=RAW_JSON
     )
+    app.add_api_route("/demo-media/{name}", files.demo_media, methods=["GET"], tags=["files"])
     app.add_api_route("/healthz", ops.healthz, methods=["GET"], tags=["ops"])
     app.add_api_route("/readyz", ops.readyz, methods=["GET"], tags=["ops"])
     app.add_api_route("/metrics", ops.metrics, methods=["GET"], tags=["ops"])
