@@ -35,7 +35,7 @@ from events import bench_events
 from harness import database, postgres_reachable, serve
 from lifecycle import bench_lifecycle
 from load import bench_load
-from media import bench_media
+from media import bench_media, bench_presign
 
 from api import bench_api
 from client import bench_client
@@ -69,7 +69,10 @@ def run_media(base_url: str, admin_token: str, args: argparse.Namespace) -> Figu
     if args.media_jobs <= 0:
         return {}
     figures = bench_media(base_url, admin_token, args.served_env, jobs=args.media_jobs)
-    return {f"media_check_{name}": value for name, value in figures.items()}
+    presign = bench_presign()
+    return {f"media_check_{name}": value for name, value in figures.items()} | {
+        f"presign_{name}": value for name, value in presign.items()
+    }
 
 
 def run_load(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
@@ -109,6 +112,7 @@ TARGETS: list[tuple[str, str, float, str | None]] = [
     ("first_page_ms", "<=", 5.0, None),
     ("deep_first_ratio", "<=", 1.3, None),
     ("media_check_jobs_per_s", ">=", 200, None),
+    ("presign_image_ms", "<=", 5.0, None),
 ]
 
 TABLES: list[list[tuple[str, str, str]]] = [
@@ -170,6 +174,8 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("checked jobs", "media_check_jobs", ",d"),
         ("failed", "media_check_failed", ",d"),
         ("expected failed", "media_check_expected_failed", ",d"),
+        ("presign image ms", "presign_image_ms", ".2f"),
+        ("presign 100 fr ms", "presign_video_100_frames_ms", ".2f"),
     ],
 ]
 
