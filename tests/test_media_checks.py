@@ -22,6 +22,7 @@ import pytest
 
 from labelyard.config import Settings
 from labelyard.secretbox import secret_box
+from labelyard.services import deliveries
 from labelyard.services.media import MediaSigner
 from labelyard.store.engine import Database
 from labelyard.worker import webhooks
@@ -132,7 +133,7 @@ def run_worker(server: Server, until: Callable[[], bool], timeout: float = 30) -
                 while not until():
                     assert time.monotonic() < deadline, "worker: condition not met in time"
                     busy = await checker.run_due()
-                    busy += await webhooks.fan_out(db)
+                    busy += await deliveries.fan_out(db)
                     busy += await webhooks.deliver_due(db, client, settings, rng)
                     if not busy:
                         await asyncio.sleep(0.02)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from labelyard.config import Settings
+from labelyard.services import deliveries
 from labelyard.store.engine import Database
 from labelyard.worker import webhooks as delivery
 from tests.conftest import ProjectHandle, Server, WorkerHandle
@@ -45,7 +46,7 @@ def run_worker(
                 deadline = time.monotonic() + timeout
                 while not until():
                     assert time.monotonic() < deadline, "worker: condition not met in time"
-                    busy = await delivery.fan_out(db)
+                    busy = await deliveries.fan_out(db)
                     busy += await delivery.deliver_due(db, client, settings, rng)
                     if not busy:
                         await asyncio.sleep(0.02)

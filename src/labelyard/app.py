@@ -9,13 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from labelyard import __version__, api, web
-from labelyard.api import errors
-from labelyard.api.limits import BodyLimitMiddleware, RateLimitMiddleware, TokenBuckets
-from labelyard.api.observability import RequestContextMiddleware
-from labelyard.api.ops import Metrics, MetricsMiddleware
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.bootstrap import admin_token
 from labelyard.config import Settings
+from labelyard.http import errors
+from labelyard.http.limits import BodyLimitMiddleware, RateLimitMiddleware, TokenBuckets
+from labelyard.http.metrics import Metrics, MetricsMiddleware
+from labelyard.http.observability import RequestContextMiddleware
 from labelyard.secretbox import secret_box
 from labelyard.services.media import MediaSigner
 from labelyard.state import AppState
@@ -69,7 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.metrics = Metrics()
-    errors.install(app)
+    errors.install(app, pages=errors.Pages(is_page=web.is_page, render=web.error_page))
     api.mount(app)
     web.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

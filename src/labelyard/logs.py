@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from labelyard.api.observability import request_id
+from labelyard.http.observability import request_id
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from labelyard.api.limits import TokenBuckets
-from labelyard.api.observability import request_id
 from labelyard.config import Settings
+from labelyard.http.limits import TokenBuckets
+from labelyard.http.observability import request_id
 from labelyard.logs import JsonFormatter
 from tests.conftest import ProjectHandle, Server, free_port, start_server
 

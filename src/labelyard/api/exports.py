@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from labelyard.api.deps import Body, ProjectAccess, State
-from labelyard.api.envelope import ok
+from labelyard.http.envelope import ok
 from labelyard.services import exports
 
 

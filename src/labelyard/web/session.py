@@ -7,22 +7,22 @@ import hmac
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labelyard.api.limits import TokenBuckets
 from labelyard.core import sessions
 from labelyard.core.passwords import verify_password
 from labelyard.core.sessions import ADMIN, ANONYMOUS, OWNER, WORKER, Session
 from labelyard.errors import AuthFailure, Forbidden, InvalidInput, RateLimited
-from labelyard.services.accounts import hash_key
-from labelyard.services.workers import token_digest
+from labelyard.http.limits import TokenBuckets
+from labelyard.services import signin
 from labelyard.state import AppState
-from labelyard.store import Record
-from labelyard.store import accounts as account_store
-from labelyard.store import workers as worker_store
+
+if TYPE_CHECKING:  # rows come from services.signin
+    from labelyard.store import Record
 
 COOKIE = "labelyard_session"
 CSRF_HEADER = "x-csrf-token"
@@ -133,16 +133,14 @@ async def sign_in(request: Request, fields: dict[str, str]) -> Signed:
         if row is not None:
             return Signed(_worker_session(state, row, ttl), "/ui/queue")
     elif method == "token" and secret.strip():
-        async with state.db.read() as conn:
-            row = await worker_store.live_worker(conn, token_hash=token_digest(secret.strip()))
+        row = await signin.worker_with_token(state.db, secret.strip())
         if row is not None:
             return Signed(_worker_session(state, row, ttl), "/ui/queue")
     elif method == "key" and secret.strip():
         if hmac.compare_digest(secret.strip().encode(), state.admin_token.encode()):
             session = sessions.new_session(ADMIN, proof=_admin_proof(state), now=now(), ttl=ttl)
             return Signed(session, "/ui/projects")
-        async with state.db.read() as conn:
-            key = await account_store.live_key(conn, key_hash=hash_key(secret.strip()))
+        key = await signin.live_key(state.db, secret.strip())
         if key is not None:
             session = sessions.new_session(
                 OWNER, subject=key.id, account_id=key.account_id, now=now(), ttl=ttl
@@ -163,8 +161,7 @@ async def _password_worker(request: Request, username: str, password: str) -> Re
     for buckets, caller in ((PASSWORD_TRIES, f"{username}\n{address}"), (ADDRESS_TRIES, address)):
         if wait := buckets.take(caller.encode()):
             raise RateLimited(math.ceil(wait), "too many sign-in attempts; wait a little")
-    async with state_of(request).db.read() as conn:
-        row = await worker_store.live_worker(conn, username=username)
+    row = await signin.worker_named(state_of(request).db, username)
     stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
     async with _CHECKS:
         # Checked even for an unknown name, so timing does not tell which names exist.
@@ -198,8 +195,7 @@ async def require_worker(request: Request) -> Record:
     if session.kind != WORKER:
         raise SignInRequired("sign in as a worker")
     state = state_of(request)
-    async with state.db.read() as conn:
-        row = await worker_store.live_worker(conn, worker_id=session.subject)
+    row = await signin.live_worker(state.db, session.subject)
     if row is None or not hmac.compare_digest(_worker_proof(state, row), session.proof):
         raise SignInRequired("this sign-in is no longer valid; sign in again")
     return row
@@ -216,7 +212,6 @@ async def require_owner(request: Request) -> Session:
         return session
     if session.kind != OWNER:
         raise SignInRequired("sign in with an API key")
-    async with state.db.read() as conn:
-        if not await account_store.key_is_live(conn, id=session.subject):
-            raise SignInRequired("this API key was revoked; sign in again")
+    if not await signin.key_is_live(state.db, session.subject):
+        raise SignInRequired("this API key was revoked; sign in again")
     return session

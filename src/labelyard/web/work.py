@@ -12,11 +12,11 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labelyard.api.deps import json_body
-from labelyard.api.envelope import ok
 from labelyard.core import commands
 from labelyard.core.sessions import ANONYMOUS, WORKER
 from labelyard.errors import AuthFailure, NotFound
+from labelyard.http.body import json_body
+from labelyard.http.envelope import ok
 from labelyard.services import queue as work_queue
 from labelyard.services import work, workers
 from labelyard.services.workers import Worker

@@ -22,7 +22,7 @@ from labelyard.blobs import BlobStore
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.config import Settings
 from labelyard.secretbox import secret_box
-from labelyard.services import exports
+from labelyard.services import deliveries, exports
 from labelyard.services.media import MediaSigner
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
@@ -75,7 +75,7 @@ async def work_once(
 ) -> bool:
     """One round of every kind of work; True if anything was done."""
     steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-        ("fan-out", lambda: webhooks.fan_out(db)),
+        ("fan-out", lambda: deliveries.fan_out(db)),
         ("deliveries", lambda: webhooks.deliver_due(db, client, settings, rng)),
         ("exports", lambda: exports.run_next_export(db, blobs, settings)),
     ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -35,8 +35,10 @@ from labelyard.errors import NoStorageConnection
 from labelyard.services import media_checks
 from labelyard.services.media import Connection, MediaSigner
 from labelyard.services.media_checks import CheckTask
-from labelyard.store.engine import Database
 from labelyard.worker.fetch import OutboundRefused, OutboundUnreachable
+
+if TYPE_CHECKING:
+    from labelyard.store.engine import Database
 
 log = logging.getLogger("labelyard.worker.media")
 CHECK_BATCH = 64  # jobs leased per round

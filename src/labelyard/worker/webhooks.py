@@ -1,4 +1,5 @@
-"""Webhook delivery: fan events out to deliveries, then send the due ones, signed, with retries.
+"""Webhook delivery: send the due deliveries, signed, with retries (bookkeeping in
+``services.deliveries``).
 
 At least once: a delivery is leased to one worker (``locked_until``) before it is sent, so two
 workers never send the same attempt at once; a worker that dies mid-delivery leaves the lease to
@@ -12,8 +13,8 @@ import logging
 import random
 import socket
 import time
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -21,87 +22,16 @@ import orjson
 
 from labelyard.config import Settings
 from labelyard.core import events as rules
-from labelyard.core.ids import new_id
-from labelyard.core.model import as_utc, rfc3339
-from labelyard.services import utcnow
-from labelyard.services.webhooks import CALLBACK, delivery_row
-from labelyard.store import Record
-from labelyard.store import events as event_store
-from labelyard.store import webhooks as store
-from labelyard.store.engine import Database
+from labelyard.services import deliveries, utcnow
+from labelyard.services.deliveries import payload
+
+if TYPE_CHECKING:  # rows and the database are passed in by the worker loop
+    from labelyard.store import Record
+    from labelyard.store.engine import Database
 
 log = logging.getLogger("labelyard.worker.webhooks")
-FANOUT_PROJECTS, FANOUT_EVENTS = 20, 1000
 DELIVERY_BATCH = 50
 USER_AGENT = "labelyard-webhooks/1"
-
-
-async def fan_out(db: Database) -> int:
-    """Turn new events into pending deliveries for the endpoints subscribed to them."""
-    made = 0
-    now = utcnow()
-    async with db.write() as conn:
-        for feed in await event_store.feeds_to_fan_out(conn, limit=FANOUT_PROJECTS):
-            events = await event_store.list_events(
-                conn, project_id=feed.project_id, after=feed.fanout_seq, limit=FANOUT_EVENTS
-            )
-            endpoints = [
-                e for e in await store.list_endpoints(conn, project_id=feed.project_id) if e.enabled
-            ]
-            rows = [
-                delivery_row(feed.project_id, endpoint.id, ev.seq, ev.id, now)
-                for ev in events
-                for endpoint in endpoints
-                if rules.subscribed(endpoint.event_types, ev.type)
-            ]
-            await store.insert_deliveries(conn, rows)
-            if events:
-                await event_store.set_fanout(conn, project_id=feed.project_id, seq=events[-1].seq)
-            made += len(rows)
-    return made
-
-
-def payload(delivery: Record) -> dict[str, Any]:
-    """What is posted: the event, or for the legacy callback the hosted API's shape."""
-    body = delivery.event_body
-    if delivery.kind == CALLBACK and delivery.event_type == rules.JOB_MEDIA_FAILED:
-        return {
-            "annotations": [
-                {
-                    "reference_id": body.get("reference_id"),
-                    "job_id": body.get("job_id"),
-                    "status": "FAILED",
-                    "tag": body.get("tag"),
-                    "result": "",
-                    "error": {
-                        "meta_data": {
-                            "failures": [
-                                {"field": f.get("field"), "type": f.get("type")}
-                                for f in body.get("failures", [])
-                            ]
-                        }
-                    },
-                }
-            ]
-        }
-    if delivery.kind == CALLBACK:
-        return {
-            "annotations": [
-                {
-                    "reference_id": body.get("reference_id"),
-                    "job_id": body.get("job_id"),
-                    "status": "COMPLETED",
-                    "tag": body.get("tag"),
-                    "result": body.get("result", ""),
-                }
-            ]
-        }
-    return {
-        "id": delivery.event_id,
-        "type": delivery.event_type,
-        "created_at": rfc3339(delivery.event_created_at),
-        "data": body,
-    }
 
 
 class Refused(Exception):
@@ -182,8 +112,7 @@ async def deliver_due(
     now = utcnow()
     # Long enough for the send (bounded by the timeout) and the bookkeeping after it.
     lease = timedelta(seconds=2 * settings.webhook_timeout_seconds + 1)
-    async with db.write() as conn:
-        due = await store.claim_due(conn, now=now, until=now + lease, limit=DELIVERY_BATCH)
+    due = await deliveries.claim_due(db, now=now, until=now + lease, limit=DELIVERY_BATCH)
     if not due:
         return 0
     results = await asyncio.gather(
@@ -204,88 +133,16 @@ async def _attempt(
     rng: random.Random,
 ) -> int:
     if delivery.url is None or not delivery.enabled:
-        async with db.write() as conn:
-            await store.update_delivery(
-                conn,
-                project_id=delivery.project_id,
-                id=delivery.id,
-                status="failed",
-                locked_until=None,
-                last_error="endpoint deleted or disabled",
-                updated_at=utcnow(),
-            )
+        await deliveries.drop(db, delivery, reason="endpoint deleted or disabled")
         return 0
     status, error, snippet, latency, refused = await _send(client, delivery, settings)
-    attempt = delivery.attempts + 1
-    now = utcnow()
-    result = rules.outcome(
-        status=status,
-        error=error,
-        attempt=attempt,
-        max_attempts=settings.webhook_max_attempts,
-        base_seconds=settings.webhook_retry_base_seconds,
-        now=now,
+    await deliveries.settle(
+        db,
+        delivery,
+        deliveries.Attempt(
+            status_code=status, error=error, snippet=snippet, latency_ms=latency, refused=refused
+        ),
+        settings=settings,
         rng=rng,
     )
-    if refused and error:
-        result = rules.GiveUp(error)
-    async with db.write() as conn:
-        await store.insert_attempt(
-            conn,
-            project_id=delivery.project_id,
-            id=new_id(),
-            delivery_id=delivery.id,
-            endpoint_id=delivery.endpoint_id,
-            event_id=delivery.event_id,
-            attempt=attempt,
-            status_code=status,
-            latency_ms=latency,
-            response_snippet=snippet,
-            error=error,
-            created_at=now,
-        )
-        values: dict[str, Any] = {
-            "attempts": attempt,
-            "locked_until": None,
-            "last_status_code": status,
-            "last_error": error,
-            "updated_at": now,
-        }
-        if isinstance(result, rules.Delivered):
-            values["status"] = "succeeded"
-        elif isinstance(result, rules.Retry):
-            values["next_attempt_at"] = result.at
-        else:
-            values |= {"status": "failed", "last_error": result.reason}
-        await store.update_delivery(conn, project_id=delivery.project_id, id=delivery.id, **values)
-        await _endpoint_health(
-            conn, delivery, ok=isinstance(result, rules.Delivered), now=now, settings=settings
-        )
     return 1
-
-
-async def _endpoint_health(
-    conn: Any, delivery: Record, *, ok: bool, now: datetime, settings: Settings
-) -> None:
-    """Track continuous failure; disable an endpoint that has failed for too long."""
-    if ok:
-        if delivery.failing_since is not None:
-            await store.update_endpoint(
-                conn, project_id=delivery.project_id, id=delivery.endpoint_id, failing_since=None
-            )
-        return
-    since = as_utc(delivery.failing_since) if delivery.failing_since else None
-    if since is None:
-        await store.update_endpoint(
-            conn, project_id=delivery.project_id, id=delivery.endpoint_id, failing_since=now
-        )
-        return
-    if (now - since).total_seconds() >= settings.webhook_disable_after_seconds:
-        await store.update_endpoint(
-            conn,
-            project_id=delivery.project_id,
-            id=delivery.endpoint_id,
-            enabled=False,
-            disabled_reason=f"every delivery failed since {rfc3339(since)}",
-            updated_at=now,
-        )

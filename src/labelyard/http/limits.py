@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from labelyard.api.envelope import failure
 from labelyard.errors import BodyTooLarge, RateLimited
+from labelyard.http.envelope import failure
 
 MAX_TRACKED_KEYS = 100_000
 
