@@ -26,7 +26,7 @@ from labelyard.services import deliveries
 from labelyard.services.media import MediaSigner
 from labelyard.store.engine import Database
 from labelyard.worker import webhooks
-from labelyard.worker.fetch import PinnedOutbound
+from labelyard.worker.fetch import PinnedSniffer
 from labelyard.worker.media import MediaChecker
 from tests.conftest import (
     Server,
@@ -126,8 +126,8 @@ def run_worker(server: Server, until: Callable[[], bool], timeout: float = 30) -
         try:
             async with httpx.AsyncClient() as client:
                 signer = MediaSigner(secret_box(settings), link_seconds=60)
-                outbound = PinnedOutbound(client, allow_private=settings.webhooks_allow_private)
-                checker = MediaChecker(db, signer, outbound, settings)
+                sniffer = PinnedSniffer(client, allow_private=settings.webhooks_allow_private)
+                checker = MediaChecker(db, signer, sniffer, settings)
                 rng = random.Random(3)
                 deadline = time.monotonic() + timeout
                 while not until():

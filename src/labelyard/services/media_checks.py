@@ -7,22 +7,133 @@ passes. The reading itself (HTTP, concurrency, rate limits) is the worker's: ``w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core.events import media_failed_event
 from labelyard.core.ids import require_uuid
-from labelyard.core.media import INVALID_IMAGE_LINK, MediaItem, media_error_text
+from labelyard.core.media import (
+    INVALID_IMAGE_LINK,
+    SNIFF_BYTES,
+    MediaItem,
+    Readable,
+    TryLater,
+    Unreadable,
+    Verdict,
+    judge,
+    media_error_text,
+    media_items,
+    parse_object_url,
+)
 from labelyard.core.model import Base, Project
-from labelyard.errors import NotFound
+from labelyard.errors import NoStorageConnection, NotFound
 from labelyard.services import utcnow
 from labelyard.services.events import emit
+from labelyard.services.media import Connection, MediaSigner
 from labelyard.store import media as store
 from labelyard.store.engine import Database
+
+
+class Refused(Exception):
+    """The outbound client may not call this address (the private-network rules)."""
+
+
+class Unreachable(Exception):
+    """No answer this time: DNS, connection, timeout."""
+
+
+class Sniffer(Protocol):
+    """The outbound client as media checks use it: the status and first bytes of a GET."""
+
+    async def first_bytes(
+        self, url: str, *, headers: dict[str, str], timeout: float, limit: int
+    ) -> tuple[int, bytes]:
+        """(status, up to ``limit`` first bytes of the body); ``Refused`` or ``Unreachable``."""
+        ...
+
+
+async def read_item(
+    item: MediaItem,
+    *,
+    signer: MediaSigner,
+    connections: Sequence[Connection],
+    sniffer: Sniffer,
+    timeout: float,
+    pace: Callable[[str], Awaitable[None]] | None = None,
+) -> Verdict:
+    """The verdict on one media URL: a ranged GET of its first bytes (object URLs presigned with
+    the account's connection). An address the rules keep the server from is not held against
+    the media (annotators' browsers may well reach a private network): ``Readable``."""
+    try:
+        url = signer.media_url(connections, item.url)
+    except NoStorageConnection as exc:
+        return Unreadable(exc.message)
+    host = urlsplit(url).hostname
+    if urlsplit(url).scheme not in ("http", "https") or not host:
+        return Unreadable("not an http(s), s3 or gs URL")
+    if pace is not None:
+        await pace(host)
+    try:
+        status, head = await sniffer.first_bytes(
+            url, headers={"range": f"bytes=0-{SNIFF_BYTES - 1}"}, timeout=timeout, limit=SNIFF_BYTES
+        )
+    except Refused:
+        return Readable()
+    except Unreachable as exc:
+        return TryLater(str(exc))
+    return judge(status=status, head=head, image=item.image)
+
+
+def _without_query(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+async def diagnose(
+    db: Database,
+    signer: MediaSigner,
+    sniffer: Sniffer,
+    *,
+    account_id: str,
+    data: Any,
+    src: object,
+    timeout: float,
+) -> dict[str, str]:
+    """Why the browser could not show ``src``, one of the job's media (as the web UI got it):
+    the server reads it now. ``NotFound`` for a URL that is not the job's."""
+    if not isinstance(src, str) or not src:
+        raise NotFound("src must be a media URL of this job")
+    items = media_items(data)
+    connections: list[Connection] = []
+    if any(parse_object_url(item.url) for item in items):
+        connections = await signer.connections(db, account_id=account_id)
+    wanted = _without_query(src)
+    for item in items:
+        shown = item.url
+        if parse_object_url(item.url) is not None:
+            try:
+                shown = signer.media_url(connections, item.url)
+            except NoStorageConnection:
+                shown = item.url
+        if item.url == src or _without_query(shown) == wanted:
+            break
+    else:
+        raise NotFound("src is not a media URL of this job")
+    verdict = await read_item(
+        item, signer=signer, connections=connections, sniffer=sniffer, timeout=timeout
+    )
+    if isinstance(verdict, Readable):
+        reason = (
+            "the server reads this file: your browser may not reach its address (network, "
+            "VPN, proxy), or its link expired (reload the page)"
+        )
+    else:
+        reason = verdict.reason
+    return {"field": item.field, "url": item.url, "reason": reason}
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from labelyard.services.media import MediaSigner
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
 from labelyard.worker import webhooks
-from labelyard.worker.fetch import PinnedOutbound
+from labelyard.worker.fetch import PinnedSniffer
 from labelyard.worker.media import MediaChecker
 
 log = logging.getLogger("labelyard.worker")
@@ -48,8 +48,8 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     rng = random.Random()
     media_client = httpx.AsyncClient(follow_redirects=False)
     signer = MediaSigner(secret_box(settings), link_seconds=settings.media_link_seconds)
-    outbound = PinnedOutbound(media_client, allow_private=settings.webhooks_allow_private)
-    media = MediaChecker(db, signer, outbound, settings)
+    sniffer = PinnedSniffer(media_client, allow_private=settings.webhooks_allow_private)
+    media = MediaChecker(db, signer, sniffer, settings)
     try:
         await migrate(db)
         if swept := exports.sweep_scratch(settings):

@@ -1,10 +1,10 @@
 """The worker's media checks: read the first bytes of each new job's media, judge them, and
 record the outcome (``services.media_checks``).
 
-Each URL is read with a ranged GET of its first ``SNIFF_BYTES`` (``s3://``/``gs://`` URLs through
-a link presigned with the job's own account's storage connection) through the one outbound
-client, so the private-address rules of webhooks apply. Reads are bounded in number at once
-(``LABELYARD_MEDIA_CHECK_CONCURRENCY``) and in rate per host
+Each URL is read with a ranged GET of its first bytes (``s3://``/``gs://`` URLs through a link
+presigned with the job's own account's storage connection) through the outbound client
+(``services.media_checks.read_item``), so the private-address rules of webhooks apply. Reads
+are bounded in number at once (``LABELYARD_MEDIA_CHECK_CONCURRENCY``) and in rate per host
 (``LABELYARD_MEDIA_CHECK_PER_HOST_PER_SECOND``).
 """
 
@@ -13,49 +13,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit
-
-import httpx
+from typing import TYPE_CHECKING
 
 from labelyard.config import Settings
 from labelyard.core.media import (
-    SNIFF_BYTES,
     MediaItem,
-    Readable,
     TryLater,
     Unreadable,
     Verdict,
-    judge,
     media_items,
     parse_object_url,
     sample_items,
 )
-from labelyard.errors import NoStorageConnection
 from labelyard.services import media_checks
 from labelyard.services.media import Connection, MediaSigner
-from labelyard.services.media_checks import CheckTask
-from labelyard.worker.fetch import OutboundRefused, OutboundUnreachable
+from labelyard.services.media_checks import CheckTask, Sniffer
 
 if TYPE_CHECKING:
     from labelyard.store.engine import Database
 
 log = logging.getLogger("labelyard.worker.media")
 CHECK_BATCH = 64  # jobs leased per round
-
-
-class Outbound(Protocol):
-    """The outbound client, as media checks use it."""
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: dict[str, str] | None = None,
-        timeout: float,
-        max_bytes: int,
-    ) -> httpx.Response: ...
 
 
 class HostPacer:
@@ -81,11 +59,11 @@ class MediaChecker:
     """Runs the due media checks, a batch of jobs at a time."""
 
     def __init__(
-        self, db: Database, signer: MediaSigner, outbound: Outbound, settings: Settings
+        self, db: Database, signer: MediaSigner, sniffer: Sniffer, settings: Settings
     ) -> None:
         self.db = db
         self.signer = signer
-        self.outbound = outbound
+        self.sniffer = sniffer
         self.settings = settings
         self.pacer = HostPacer(
             settings.media_check_per_host_per_second, asyncio.get_running_loop().time
@@ -143,28 +121,13 @@ class MediaChecker:
         return outcome
 
     async def read(self, item: MediaItem, connections: list[Connection]) -> Verdict:
-        """The verdict on one media URL."""
-        try:
-            url = self.signer.media_url(connections, item.url)
-        except NoStorageConnection as exc:
-            return Unreadable(exc.message)
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return Unreadable("not an http(s), s3 or gs URL")
+        """The verdict on one media URL (at most ``concurrency`` reads at once, paced per host)."""
         async with self.slots:
-            await self.pacer.wait(parts.hostname)
-            try:
-                response = await self.outbound.request(
-                    "GET",
-                    url,
-                    headers={"range": f"bytes=0-{SNIFF_BYTES - 1}"},
-                    timeout=self.settings.media_check_timeout_seconds,
-                    max_bytes=SNIFF_BYTES,
-                )
-            except OutboundRefused:
-                # An address the policy keeps the worker from (a private network the
-                # annotators' browsers may well reach): not checked, not held against the job.
-                return Readable()
-            except OutboundUnreachable as exc:
-                return TryLater(str(exc))
-        return judge(status=response.status_code, head=response.content, image=item.image)
+            return await media_checks.read_item(
+                item,
+                signer=self.signer,
+                connections=connections,
+                sniffer=self.sniffer,
+                timeout=self.settings.media_check_timeout_seconds,
+                pace=self.pacer.wait,
+            )
