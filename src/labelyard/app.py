@@ -6,6 +6,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from labelyard import __version__, api, web
@@ -22,6 +23,7 @@ from labelyard.state import AppState
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
 from labelyard.store.secrets import get_or_create_secret
+from labelyard.worker.fetch import PinnedSniffer
 
 DESCRIPTION = """
 labelyard speaks the Playment / GT Studio jobs API (`/v0`, `/v1`, `/projectsvc`) with
@@ -36,6 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+        media_client = httpx.AsyncClient(follow_redirects=False)
         try:
             await migrate(db)
             async with db.write() as conn:
@@ -57,9 +60,11 @@ def create_app(settings: Settings) -> FastAPI:
                 session_key=bytes.fromhex(session_key),
                 admin_token=admin_token(settings),
                 media=MediaSigner(secret_box(settings), link_seconds=settings.media_link_seconds),
+                sniffer=PinnedSniffer(media_client, allow_private=settings.webhooks_allow_private),
             )
             yield
         finally:
+            await media_client.aclose()
             await db.dispose()
 
     app = FastAPI(

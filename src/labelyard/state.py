@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from labelyard.blobs import BlobStore
 from labelyard.config import Settings
 from labelyard.services.media import MediaSigner
+from labelyard.services.media_checks import Sniffer
 from labelyard.store.engine import Database
 
 
@@ -23,6 +24,8 @@ class AppState:
     admin_token: str
     media: MediaSigner
     """Presigns private-bucket media for the web UI (holds the server's secret box)."""
+    sniffer: Sniffer
+    """Reads the first bytes of a job's media, to tell the editor why an image does not load."""
 
     @property
     def base_url(self) -> str:

@@ -17,8 +17,8 @@ from labelyard.core.sessions import ANONYMOUS, WORKER
 from labelyard.errors import AuthFailure, NotFound
 from labelyard.http.body import json_body
 from labelyard.http.envelope import ok
+from labelyard.services import media_checks, work, workers
 from labelyard.services import queue as work_queue
-from labelyard.services import work, workers
 from labelyard.services.workers import Worker
 from labelyard.web import redirect, render, session
 
@@ -137,6 +137,23 @@ async def upcoming(request: Request, project_id: str) -> Response:
     return ok({"sources": urls})
 
 
+async def media_problem(request: Request, project_id: str, job_id: str) -> Response:
+    """Why an image of a held job does not load in the browser: the server reads it now."""
+    worker = await _worker(request, project_id)
+    state = session.state_of(request)
+    job = await work.held_view(state.db, worker, job_id=job_id)
+    found = await media_checks.diagnose(
+        state.db,
+        state.media,
+        state.sniffer,
+        account_id=worker.account_id,
+        data=job["data"],
+        src=request.query_params.get("src"),
+        timeout=state.settings.media_check_timeout_seconds,
+    )
+    return ok(found)
+
+
 async def act(request: Request, project_id: str, job_id: str, action: str) -> Response:
     """Heartbeat, draft, submit, skip or review, as the worker API does them."""
     body = await _body(request)
@@ -196,5 +213,6 @@ ROUTES = (
     ("GET", "/ui/work/{project_id}/{job_id}", job_page),
     ("POST", f"{API}/claim", claim_next),
     ("GET", f"{API}/upcoming", upcoming),
+    ("GET", f"{API}/jobs/{{job_id}}/media-problem", media_problem),
     ("POST", f"{API}/jobs/{{job_id}}/{{action}}", act),
 )

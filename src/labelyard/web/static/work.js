@@ -2,7 +2,7 @@
 import { Editor } from "./editor/editor.js";
 import { refreshFrameStrip } from "./editor/frame-strip.js";
 import { $, readJson } from "./page.js";
-import { act, call, upcomingSources } from "./work/api.js";
+import { act, call, mediaProblem, upcomingSources } from "./work/api.js";
 import { commandFor } from "./work/keys.js";
 import { option, refreshObjectList, refreshObjectPanel } from "./work/panels.js";
 
@@ -20,7 +20,10 @@ class WorkPage {
     this.busy = false;
     this.preloaded = [];
     this.editor = null;
-    this.editor = new Editor($("#editor"), job, { onChange: (kind) => this.onChange(kind) });
+    this.editor = new Editor($("#editor"), job, {
+      onChange: (kind) => this.onChange(kind),
+      onMediaError: (view, src) => this.explainMedia(view, src),
+    });
     this.model = this.editor.model;
     this.listen();
     setInterval(
@@ -49,6 +52,17 @@ class WorkPage {
       image.src = src;
       return image;
     });
+  }
+
+  // An image of the job did not load: ask the server why, say it in the view, offer Skip.
+  async explainMedia(view, src) {
+    const job = this.job;
+    view.explain(src, "The image could not be loaded; checking why…");
+    const found = await mediaProblem(job, src).catch(() => null);
+    if (this.job !== job) return; // another job opened meanwhile
+    const reason = found?.reason || "The image could not be loaded in this browser.";
+    view.explain(found?.url || src, reason, (why) => this.finish("skip", { reason: why }));
+    this.status(`An image of this job cannot be shown: ${reason}`, true);
   }
 
   // --- autosave and the lease
