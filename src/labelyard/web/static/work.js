@@ -1,6 +1,7 @@
 // The annotate / review page: the editor, its side panels, autosave, submit, review, next job.
 import { Editor } from "./editor/editor.js";
 import { refreshFrameStrip } from "./editor/frame-strip.js";
+import { enlarge, referencesFor, refreshReferences } from "./editor/references.js";
 import { $, readJson } from "./page.js";
 import { act, call, mediaProblem, upcomingSources } from "./work/api.js";
 import { commandFor } from "./work/keys.js";
@@ -190,6 +191,9 @@ class WorkPage {
     refreshObjectPanel($("#object-panel"), model);
     refreshObjectList($("#object-list"), $("#object-count"), model);
     refreshFrameStrip($("#frame-strip"), model);
+    refreshReferences($("#references"), referencesFor(this.job.data, model.frame), (reference) =>
+      enlarge($("#reference-dialog"), reference),
+    );
     $("#undo").disabled = !model.past.length;
     $("#redo").disabled = !model.future.length;
     $("#delete").disabled = !model.selected;
@@ -271,6 +275,7 @@ class WorkPage {
     click("#next-frame", () => model.step(1));
     click("#copy-next", () => model.copyToNextFrame());
     click("#play", () => this.togglePlay());
+    click("#reference-dialog", () => $("#reference-dialog").close());
     document.addEventListener("keydown", (e) => {
       const command = commandFor(e, Boolean(e.target.closest("input, textarea, select")));
       if (command && this.run(command)) e.preventDefault();
