@@ -23,7 +23,7 @@ import pytest
 
 from labelyard.blobs.local import LocalBlobStore
 from labelyard.exports.sizes import ImageSize
-from labelyard.services import exports
+from labelyard.services import export_runs
 from labelyard.store import exports as export_store
 from labelyard.store.engine import Database
 from tests.conftest import ProjectHandle, Server, WorkerHandle
@@ -114,7 +114,7 @@ def run_exports(server: Server, *, allow_private: bool = False) -> int:
         blobs = LocalBlobStore(settings.resolved_blob_dir())
         ran = 0
         try:
-            while await exports.run_next_export(db, blobs, settings):
+            while await export_runs.run_next_export(db, blobs, settings):
                 ran += 1
         finally:
             await db.dispose()

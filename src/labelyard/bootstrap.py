@@ -79,16 +79,14 @@ async def create_demo_if_empty(db: Database, blobs: BlobStore, base_url: str) ->
     await jobs.create_jobs(
         db,
         _project(images, DEMO_PROJECT, Base.IMAGE),
-        {
-            "jobs": [
-                {
-                    "reference_id": name.removesuffix(".png"),
-                    "work_flow_id": images["work_flow_id"],
-                    "data": {"image_url": media + name},
-                }
-                for name in stills
-            ]
-        },
+        [
+            {
+                "reference_id": name.removesuffix(".png"),
+                "work_flow_id": images["work_flow_id"],
+                "data": {"image_url": media + name},
+            }
+            for name in stills
+        ],
     )
     video = await projects.create_project(
         db, name=DEMO_VIDEO_PROJECT, base="VIDEO", account_id=issued.account_id

@@ -404,7 +404,7 @@ def export_command(
     """Export a project's jobs to a file, streamed (memory stays flat); see docs/exports.md."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from labelyard.services import exports
+    from labelyard.services import export_runs
 
     columns = (
         TextColumn("{task.description}"),
@@ -420,7 +420,7 @@ def export_command(
             bar.update(task, completed=done, total=total, skipped=skipped)
 
         summary = _run(
-            lambda db: exports.export_to_file(
+            lambda db: export_runs.export_to_file(
                 db,
                 project_id=project,
                 format=fmt,

@@ -17,7 +17,7 @@ async def create(project: ProjectAccess, state: State, body: Body) -> Response:
 
 async def create_bulk(project: ProjectAccess, state: State, body: Body) -> Response:
     """Create up to 10,000 jobs; ``results[i]`` tells what happened to ``jobs[i]``."""
-    return ok(await jobs.create_jobs(state.db, project, body))
+    return ok(await jobs.create_jobs(state.db, project, commands.parse_bulk(body)))
 
 
 async def get(project: ProjectAccess, state: State, job_id: str) -> Response:

@@ -141,6 +141,22 @@ def parse_priority(body: object) -> int:
     return priority(body.get("priority_weight") if isinstance(body, dict) else None)
 
 
+MAX_BULK_JOBS = 10_000
+
+
+def parse_bulk(body: object) -> list[object]:
+    """``{"jobs": [<create body>...]}`` (at most 10,000); each item is validated on its own."""
+    fields = _object(body, empty_ok=False)
+    items = fields.get("jobs")
+    if items is None:
+        raise MissingParameter("jobs is required")
+    if not isinstance(items, list):
+        raise InvalidInput("jobs must be a list")
+    if len(items) > MAX_BULK_JOBS:
+        raise InvalidInput(f"at most {MAX_BULK_JOBS} jobs per call")
+    return items
+
+
 @dataclass(frozen=True, slots=True)
 class BatchCreate:
     """A new batch."""

@@ -22,7 +22,7 @@ from labelyard.blobs import BlobStore
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.config import Settings
 from labelyard.secretbox import secret_box
-from labelyard.services import deliveries, exports
+from labelyard.services import deliveries, export_runs
 from labelyard.services.media import MediaSigner
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
@@ -52,7 +52,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     media = MediaChecker(db, signer, sniffer, settings)
     try:
         await migrate(db)
-        if swept := exports.sweep_scratch(settings):
+        if swept := export_runs.sweep_scratch(settings):
             log.info("removed %d scratch folders of exports that were interrupted", swept)
         while not stop.is_set():
             busy = await work_once(db, blobs, settings, client, rng, media)
@@ -77,7 +77,7 @@ async def work_once(
     steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
         ("fan-out", lambda: deliveries.fan_out(db)),
         ("deliveries", lambda: webhooks.deliver_due(db, client, settings, rng)),
-        ("exports", lambda: exports.run_next_export(db, blobs, settings)),
+        ("exports", lambda: export_runs.run_next_export(db, blobs, settings)),
     ]
     if media is not None:
         steps.append(("media checks", media.run_due))
