@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Server
-from tests.web.conftest import create_jobs, make_team, screenshot, sign_in, start
+from tests.web.conftest import (
+    create_jobs,
+    make_team,
+    screenshot,
+    sign_in,
+    sign_in_owner,
+    start,
+)
 
 
 def thumbs_loaded(page: Any, count: int) -> None:
@@ -33,7 +40,7 @@ def test_image_references_show_beside_the_image_and_enlarge(
             }
         },
     }
-    create_jobs(server, team, [{"reference_id": "refs", "data": data}])
+    [job_id] = create_jobs(server, team, [{"reference_id": "refs", "data": data}])
     page = new_page()
     sign_in(page, server, team.annotator)
     start(page, team.project_id, "annotate")
@@ -48,6 +55,11 @@ def test_image_references_show_beside_the_image_and_enlarge(
     assert dialog.locator("figcaption").inner_text() == "rear"
     dialog.click()
     assert not dialog.evaluate("d => d.open")
+
+    owner = new_page()  # the owner's job viewer shows them too
+    sign_in_owner(owner, server, team.api_key)
+    owner.goto(f"{server.base_url}/ui/projects/{team.project_id}/jobs/{job_id}")
+    thumbs_loaded(owner, 2)
 
 
 def test_video_references_follow_the_frame(server: Server, new_page: Any, images: str) -> None:
