@@ -175,55 +175,85 @@ async def claim(db: Database, *, lease_seconds: float, limit: int) -> list[Check
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What reading a job's media found: URLs that failed for good, and URLs to try later."""
+
+    task: CheckTask
+    failures: Sequence[tuple[MediaItem, str]]
+    later: Sequence[tuple[MediaItem, str]]
+
+
 async def settle(
     db: Database,
-    task: CheckTask,
+    results: Sequence[CheckResult],
     *,
-    failures: Sequence[tuple[MediaItem, str]],
-    later: Sequence[tuple[MediaItem, str]],
+    max_attempts: int,
+    retry_base_seconds: float,
+) -> list[str]:
+    """Record the outcomes of checks in one transaction, each ``failed`` (media error and
+    event), ``retry`` (checked again later) or ``passed`` (a former media error cleared)."""
+    now = utcnow()
+    ordered = sorted(results, key=lambda r: (r.task.project_id, r.task.job_id))  # lock order
+    outcomes: dict[tuple[str, str], str] = {}
+    async with db.write() as conn:
+        for result in ordered:
+            key = (result.task.project_id, result.task.job_id)
+            outcomes[key] = await _settle(
+                conn,
+                result,
+                now=now,
+                max_attempts=max_attempts,
+                retry_base_seconds=retry_base_seconds,
+            )
+    return [outcomes[(r.task.project_id, r.task.job_id)] for r in results]
+
+
+async def _settle(
+    conn: AsyncConnection,
+    result: CheckResult,
+    *,
+    now: datetime,
     max_attempts: int,
     retry_base_seconds: float,
 ) -> str:
-    """Record a check's outcome: ``failed`` (media error and event), ``retry`` (checked again
-    later) or ``passed`` (a former media error cleared)."""
-    now = utcnow()
+    task, failures, later = result.task, result.failures, result.later
     attempts = task.attempts + 1
-    async with db.write() as conn:
-        job = await store.lock_job_for_outcome(conn, project_id=task.project_id, job_id=task.job_id)
-        if job is None:  # deleted meanwhile
-            await store.finish_check(conn, project_id=task.project_id, job_id=task.job_id)
-            return "passed"
-        if not failures and later and attempts < max_attempts:
-            delay = retry_base_seconds * 4 ** (attempts - 1)
-            await store.reschedule_check(
-                conn,
-                project_id=task.project_id,
-                job_id=task.job_id,
-                attempts=attempts,
-                at=now + timedelta(seconds=delay),
-                error=media_error_text(later),
-            )
-            return "retry"
+    job = await store.lock_job_for_outcome(conn, project_id=task.project_id, job_id=task.job_id)
+    if job is None:  # deleted meanwhile
         await store.finish_check(conn, project_id=task.project_id, job_id=task.job_id)
-        if not failures and not later:
-            if job.media_error is not None:
-                await store.set_media_error(
-                    conn, project_id=task.project_id, job_id=task.job_id, error=None, now=now
-                )
-            return "passed"
-        if not failures:
-            failures = [(item, f"{reason} (after {attempts} attempts)") for item, reason in later]
-        error = media_error_text(failures)
-        await store.set_media_error(
-            conn, project_id=task.project_id, job_id=task.job_id, error=error, now=now
+        return "passed"
+    if not failures and later and attempts < max_attempts:
+        delay = retry_base_seconds * 4 ** (attempts - 1)
+        await store.reschedule_check(
+            conn,
+            project_id=task.project_id,
+            job_id=task.job_id,
+            attempts=attempts,
+            at=now + timedelta(seconds=delay),
+            error=media_error_text(later),
         )
-        listed = [
-            {"field": item.field, "type": INVALID_IMAGE_LINK, "url": item.url, "reason": reason}
-            for item, reason in failures
-        ]
-        event = media_failed_event(dict(job._mapping), media_error=error, failures=listed)
-        await emit(conn, project_id=task.project_id, events=[event], now=now)
-        return "failed"
+        return "retry"
+    await store.finish_check(conn, project_id=task.project_id, job_id=task.job_id)
+    if not failures and not later:
+        if job.media_error is not None:
+            await store.set_media_error(
+                conn, project_id=task.project_id, job_id=task.job_id, error=None, now=now
+            )
+        return "passed"
+    if not failures:
+        failures = [(item, f"{reason} (after {attempts} attempts)") for item, reason in later]
+    error = media_error_text(failures)
+    await store.set_media_error(
+        conn, project_id=task.project_id, job_id=task.job_id, error=error, now=now
+    )
+    listed = [
+        {"field": item.field, "type": INVALID_IMAGE_LINK, "url": item.url, "reason": reason}
+        for item, reason in failures
+    ]
+    event = media_failed_event(dict(job._mapping), media_error=error, failures=listed)
+    await emit(conn, project_id=task.project_id, events=[event], now=now)
+    return "failed"
 
 
 async def retry(db: Database, project: Project, *, job_id: str) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""The worker's loop: fan events out to deliveries, deliver due webhooks, run queued exports,
-check new jobs' media.
+"""The worker's loop: fan events out to deliveries, deliver due webhooks, run queued exports;
+and beside it, in a loop of its own, check new jobs' media.
 
 Any number of workers may run, on SQLite and PostgreSQL: every piece of work is claimed from the
 database (``FOR UPDATE SKIP LOCKED`` / ``BEGIN IMMEDIATE``) with a lease, so a worker that dies
@@ -28,7 +28,7 @@ from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
 from labelyard.worker import webhooks
 from labelyard.worker.fetch import PinnedSniffer
-from labelyard.worker.media import MediaChecker
+from labelyard.worker.media import MediaChecker, run_checks
 
 log = logging.getLogger("labelyard.worker")
 
@@ -50,16 +50,23 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     signer = MediaSigner(secret_box(settings), link_seconds=settings.media_link_seconds)
     sniffer = PinnedSniffer(media_client, allow_private=settings.webhooks_allow_private)
     media = MediaChecker(db, signer, sniffer, settings)
+    checks: asyncio.Task[None] | None = None
     try:
         await migrate(db)
         if swept := export_runs.sweep_scratch(settings):
             log.info("removed %d scratch folders of exports that were interrupted", swept)
+        checks = asyncio.create_task(run_checks(media, stop, settings.worker_poll_seconds))
         while not stop.is_set():
-            busy = await work_once(db, blobs, settings, client, rng, media)
+            busy = await work_once(db, blobs, settings, client, rng)
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
     finally:
+        if checks is not None:
+            # Checks under way stay leased and are taken again when their lease runs out.
+            checks.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checks
         await client.aclose()
         await media_client.aclose()
         await db.dispose()
@@ -71,7 +78,6 @@ async def work_once(
     settings: Settings,
     client: httpx.AsyncClient,
     rng: random.Random,
-    media: MediaChecker | None = None,
 ) -> bool:
     """One round of every kind of work; True if anything was done."""
     steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
@@ -79,8 +85,6 @@ async def work_once(
         ("deliveries", lambda: webhooks.deliver_due(db, client, settings, rng)),
         ("exports", lambda: export_runs.run_next_export(db, blobs, settings)),
     ]
-    if media is not None:
-        steps.append(("media checks", media.run_due))
     busy = False
     for name, step in steps:
         try:

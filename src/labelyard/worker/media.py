@@ -11,6 +11,7 @@ are bounded in number at once (``LABELYARD_MEDIA_CHECK_CONCURRENCY``) and in rat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ from labelyard.core.media import (
 )
 from labelyard.services import media_checks
 from labelyard.services.media import Connection, MediaSigner
-from labelyard.services.media_checks import CheckTask, Sniffer
+from labelyard.services.media_checks import CheckResult, CheckTask, Sniffer
 
 if TYPE_CHECKING:
     from labelyard.store.engine import Database
@@ -71,7 +72,7 @@ class MediaChecker:
         self.slots = asyncio.Semaphore(max(1, settings.media_check_concurrency))
 
     async def run_due(self) -> int:
-        """Check the jobs whose check is due; how many were checked."""
+        """Check the jobs whose check is due and record the outcomes together; how many."""
         if not self.settings.media_checks:
             return 0
         # Long enough for every read of a batch at the slowest rate, and the bookkeeping.
@@ -79,46 +80,40 @@ class MediaChecker:
         tasks = await media_checks.claim(self.db, lease_seconds=lease, limit=CHECK_BATCH)
         if not tasks:
             return 0
-        results = await asyncio.gather(*(self.check(t) for t in tasks), return_exceptions=True)
-        for result in results:
+        found = await asyncio.gather(*(self.check(t) for t in tasks), return_exceptions=True)
+        results: list[CheckResult] = []
+        for result in found:
             if isinstance(result, BaseException):
                 # Left leased: checked again when the lease runs out.
                 log.error("media check failed unexpectedly", exc_info=result)
+            else:
+                results.append(result)
+        outcomes = await media_checks.settle(
+            self.db,
+            results,
+            max_attempts=self.settings.media_check_max_attempts,
+            retry_base_seconds=self.settings.media_check_retry_base_seconds,
+        )
+        failed = [
+            r.task for r, outcome in zip(results, outcomes, strict=True) if outcome == "failed"
+        ]
+        for task in failed:
+            log.info("job %s of project %s: media cannot be read", task.job_id, task.project_id)
         return len(tasks)
 
-    async def check(self, task: CheckTask) -> str:
-        """Read one job's media and record the outcome."""
+    async def check(self, task: CheckTask) -> CheckResult:
+        """Read one job's media (a sample of at most ``media_check_max_urls`` URLs)."""
         items = sample_items(media_items(task.data), self.settings.media_check_max_urls)
         connections: list[Connection] = []
         if any(parse_object_url(item.url) for item in items):
             connections = await self.signer.connections(self.db, account_id=task.account_id)
         verdicts = await asyncio.gather(*(self.read(item, connections) for item in items))
-        failures = [
-            (item, v.reason)
-            for item, v in zip(items, verdicts, strict=True)
-            if isinstance(v, Unreadable)
-        ]
-        later = [
-            (item, v.reason)
-            for item, v in zip(items, verdicts, strict=True)
-            if isinstance(v, TryLater)
-        ]
-        outcome = await media_checks.settle(
-            self.db,
-            task,
-            failures=failures,
-            later=later,
-            max_attempts=self.settings.media_check_max_attempts,
-            retry_base_seconds=self.settings.media_check_retry_base_seconds,
+        pairs = list(zip(items, verdicts, strict=True))
+        return CheckResult(
+            task=task,
+            failures=[(item, v.reason) for item, v in pairs if isinstance(v, Unreadable)],
+            later=[(item, v.reason) for item, v in pairs if isinstance(v, TryLater)],
         )
-        if outcome == "failed":
-            log.info(
-                "job %s of project %s: media cannot be read (%d URLs)",
-                task.job_id,
-                task.project_id,
-                len(failures) or len(later),
-            )
-        return outcome
 
     async def read(self, item: MediaItem, connections: list[Connection]) -> Verdict:
         """The verdict on one media URL (at most ``concurrency`` reads at once, paced per host)."""
@@ -131,3 +126,17 @@ class MediaChecker:
                 timeout=self.settings.media_check_timeout_seconds,
                 pace=self.pacer.wait,
             )
+
+
+async def run_checks(checker: MediaChecker, stop: asyncio.Event, poll_seconds: float) -> None:
+    """Media checks in a loop of their own until ``stop``: slow image hosts never hold up
+    webhook deliveries or exports."""
+    while not stop.is_set():
+        try:
+            busy = await checker.run_due()
+        except Exception:
+            log.exception("worker: media checks failed")  # the next round tries again
+            busy = 0
+        if not busy:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
