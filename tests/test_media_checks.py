@@ -128,15 +128,18 @@ def run_worker(server: Server, until: Callable[[], bool], timeout: float = 30) -
                 signer = MediaSigner(secret_box(settings), link_seconds=60)
                 sniffer = PinnedSniffer(client, allow_private=settings.webhooks_allow_private)
                 checker = MediaChecker(db, signer, sniffer, settings)
-                rng = random.Random(3)
-                deadline = time.monotonic() + timeout
-                while not until():
-                    assert time.monotonic() < deadline, "worker: condition not met in time"
-                    busy = await checker.run_due()
-                    busy += await deliveries.fan_out(db)
-                    busy += await webhooks.deliver_due(db, client, settings, rng)
-                    if not busy:
-                        await asyncio.sleep(0.02)
+                try:
+                    rng = random.Random(3)
+                    deadline = time.monotonic() + timeout
+                    while not until():
+                        assert time.monotonic() < deadline, "worker: condition not met in time"
+                        busy = await checker.run_due()
+                        busy += await deliveries.fan_out(db)
+                        busy += await webhooks.deliver_due(db, client, settings, rng)
+                        if not busy:
+                            await asyncio.sleep(0.02)
+                finally:
+                    sniffer.close()
         finally:
             await db.dispose()
 

@@ -25,9 +25,6 @@ def worker_process(server: Server) -> Iterator[subprocess.Popen[bytes]]:
         "LABELYARD_WEBHOOK_TIMEOUT_SECONDS": "2",
         "LABELYARD_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
         "LABELYARD_WORKER_POLL_SECONDS": "0.05",
-        # Webhooks only: the session's database holds every other test's unchecked jobs
-        # (tests/test_media_checks.py runs media checks on a database of its own).
-        "LABELYARD_MEDIA_CHECKS": "0",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "labelyard", "worker"],

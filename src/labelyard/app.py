@@ -39,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
         media_client = httpx.AsyncClient(follow_redirects=False)
+        sniffer = PinnedSniffer(media_client, allow_private=settings.webhooks_allow_private)
         try:
             await migrate(db)
             async with db.write() as conn:
@@ -60,11 +61,12 @@ def create_app(settings: Settings) -> FastAPI:
                 session_key=bytes.fromhex(session_key),
                 admin_token=admin_token(settings),
                 media=MediaSigner(secret_box(settings), link_seconds=settings.media_link_seconds),
-                sniffer=PinnedSniffer(media_client, allow_private=settings.webhooks_allow_private),
+                sniffer=sniffer,
             )
             yield
         finally:
             await media_client.aclose()
+            sniffer.close()
             await db.dispose()
 
     app = FastAPI(

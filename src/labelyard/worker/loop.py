@@ -69,6 +69,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
                 await checks
         await client.aclose()
         await media_client.aclose()
+        sniffer.close()
         await db.dispose()
 
 
