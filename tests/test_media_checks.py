@@ -17,16 +17,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from labelyard.config import Settings
+from labelyard.outbound import outbound_from_settings
 from labelyard.secretbox import secret_box
 from labelyard.services import deliveries
 from labelyard.services.media import MediaSigner
 from labelyard.store.engine import Database
 from labelyard.worker import webhooks
-from labelyard.worker.fetch import PinnedSniffer
 from labelyard.worker.media import MediaChecker
 from tests.conftest import (
     Server,
@@ -124,22 +123,21 @@ def run_worker(server: Server, until: Callable[[], bool], timeout: float = 30) -
     async def main() -> None:
         db = Database(settings.resolved_database_url(), pool_size=2)
         try:
-            async with httpx.AsyncClient() as client:
-                signer = MediaSigner(secret_box(settings), link_seconds=60)
-                sniffer = PinnedSniffer(client, allow_private=settings.webhooks_allow_private)
-                checker = MediaChecker(db, signer, sniffer, settings)
-                try:
-                    rng = random.Random(3)
-                    deadline = time.monotonic() + timeout
-                    while not until():
-                        assert time.monotonic() < deadline, "worker: condition not met in time"
-                        busy = await checker.run_due()
-                        busy += await deliveries.fan_out(db)
-                        busy += await webhooks.deliver_due(db, client, settings, rng)
-                        if not busy:
-                            await asyncio.sleep(0.02)
-                finally:
-                    sniffer.close()
+            outbound = outbound_from_settings(settings)
+            signer = MediaSigner(secret_box(settings), link_seconds=60)
+            checker = MediaChecker(db, signer, outbound, settings)
+            try:
+                rng = random.Random(3)
+                deadline = time.monotonic() + timeout
+                while not until():
+                    assert time.monotonic() < deadline, "worker: condition not met in time"
+                    busy = await checker.run_due()
+                    busy += await deliveries.fan_out(db)
+                    busy += await webhooks.deliver_due(db, outbound, settings, rng)
+                    if not busy:
+                        await asyncio.sleep(0.02)
+            finally:
+                await outbound.aclose()
         finally:
             await db.dispose()
 

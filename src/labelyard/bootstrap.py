@@ -10,6 +10,7 @@ from pathlib import Path
 from labelyard.blobs import BlobStore
 from labelyard.config import Settings
 from labelyard.core.model import Base, Project
+from labelyard.datadir import prepare_data_dir
 from labelyard.demo import DEMO_MEDIA_PREFIX, DEMO_MEDIA_ROUTE, DEMO_SCHEMA, demo_pictures
 from labelyard.services import accounts, jobs, projects, workers
 from labelyard.store import accounts as account_store
@@ -29,7 +30,7 @@ def ensure_admin_token(settings: Settings) -> tuple[str, bool]:
     path = Path(settings.data_dir) / ADMIN_TOKEN_FILE
     if path.exists():
         return path.read_text().strip(), False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     token = secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

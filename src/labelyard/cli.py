@@ -53,13 +53,14 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON o
 
 def _run(work: Callable[[Database], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run ``work`` against a migrated database; errors become a message and exit code 1."""
+    from labelyard.datadir import prepare_data_dir
     from labelyard.store.engine import Database
     from labelyard.store.migrate import migrate
 
     settings = settings or Settings()
 
     async def main() -> T:
-        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(settings)
         db = Database(settings.resolved_database_url(), pool_size=2)
         try:
             await migrate(db)
@@ -90,7 +91,7 @@ def serve(
     """Migrate the database and serve the API (default 127.0.0.1:8080)."""
     import uvicorn
 
-    from labelyard.app import create_app
+    from labelyard.app import create_app, proxy_options
     from labelyard.bootstrap import create_demo_if_empty, ensure_admin_token
 
     overrides: dict[str, Any] = {}
@@ -122,8 +123,8 @@ def serve(
         log_level=settings.log_level,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
         timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,
+        **proxy_options(settings),
     )
 
 

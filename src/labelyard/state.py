@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from labelyard.blobs import BlobStore
 from labelyard.config import Settings
+from labelyard.outbound import Outbound
 from labelyard.services.media import MediaSigner
-from labelyard.services.media_checks import Sniffer
+from labelyard.services.signin import Passwords
 from labelyard.store.engine import Database
 
 
@@ -22,10 +23,12 @@ class AppState:
     file_key: bytes
     session_key: bytes
     admin_token: str
+    outbound: Outbound
+    """The one client for calls to URLs clients give (``labelyard.outbound``)."""
     media: MediaSigner
     """Presigns private-bucket media for the web UI (holds the server's secret box)."""
-    sniffer: Sniffer
-    """Reads the first bytes of a job's media, to tell the editor why an image does not load."""
+    passwords: Passwords = field(default_factory=Passwords)
+    """Web sign-in by password, with this process's throttles."""
 
     @property
     def base_url(self) -> str:

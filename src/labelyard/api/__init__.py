@@ -184,7 +184,7 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
         ("/v1/projects/{project_id}/callback",),
         webhooks.set_callback,
         CallbackSet,
-        "Set the legacy callback_url",
+        "Set the legacy callback_url (answers its signing secret, once)",
     ),
     (
         "GET",
@@ -319,4 +319,7 @@ def mount(app: FastAPI) -> None:
     app.add_api_route("/demo-media/{name}", files.demo_media, methods=["GET"], tags=["files"])
     app.add_api_route("/healthz", ops.healthz, methods=["GET"], tags=["ops"])
     app.add_api_route("/readyz", ops.readyz, methods=["GET"], tags=["ops"])
+    # Load balancers and uptime checkers often probe with HEAD.
+    app.add_api_route("/healthz", ops.healthz, methods=["HEAD"], include_in_schema=False)
+    app.add_api_route("/readyz", ops.readyz, methods=["HEAD"], include_in_schema=False)
     app.add_api_route("/metrics", ops.metrics, methods=["GET"], tags=["ops"])

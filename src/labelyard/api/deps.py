@@ -10,7 +10,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from labelyard.core.model import Project
 from labelyard.errors import AuthFailure
-from labelyard.http.body import json_body
+from labelyard.http.body import bulk_json_body, json_body
 from labelyard.services import accounts
 from labelyard.state import AppState
 
@@ -50,3 +50,4 @@ async def admin_access(
 
 
 Body = Annotated[Any, Depends(json_body)]
+BulkBody = Annotated[Any, Depends(bulk_json_body)]

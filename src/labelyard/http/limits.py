@@ -1,19 +1,16 @@
-"""Request limits: body size (while it streams in) and per-key request rate."""
+"""Request limits: body size (while it streams in), per-credential request rate, and failed
+authentications per address."""
 
 from __future__ import annotations
 
 import hashlib
 import math
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from labelyard.core.buckets import TokenBuckets
 from labelyard.errors import BodyTooLarge, RateLimited
 from labelyard.http.envelope import failure
-
-MAX_TRACKED_KEYS = 100_000
 
 
 class BodyLimitMiddleware:
@@ -50,55 +47,68 @@ class BodyLimitMiddleware:
         return BodyTooLarge(f"request body is larger than {self.max_bytes} bytes")
 
 
-class TokenBuckets:
-    """One token bucket per caller: ``burst`` requests at once, then ``rate`` a second."""
-
-    def __init__(
-        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.rate, self.burst, self.clock = rate, burst, clock
-        self._buckets: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
-
-    def take(self, caller: bytes) -> float:
-        """0 if the caller may go on, else the seconds until it may."""
-        now = self.clock()
-        tokens, last = self._buckets.pop(caller, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-        wait = 0.0
-        if tokens >= 1:
-            tokens -= 1
-        else:
-            wait = (1 - tokens) / self.rate
-        self._buckets[caller] = (tokens, now)
-        if len(self._buckets) > MAX_TRACKED_KEYS:
-            self._buckets.popitem(last=False)  # the caller seen longest ago
-        return wait
+def credential_of(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """Who a request says it is, normalised: the first ``x-api-key``, else the first
+    ``Authorization`` header's token (``Bearer``/``bearer`` and spaces do not matter); b"" if
+    none. Hashed by callers, never kept."""
+    key = next((v for k, v in headers if k == b"x-api-key"), b"").strip()
+    if key:
+        return b"key:" + key
+    authorization = next((v for k, v in headers if k == b"authorization"), b"").split()
+    if len(authorization) == 2 and authorization[0].lower() == b"bearer":
+        return b"bearer:" + authorization[1]
+    return b"authorization:" + b" ".join(authorization) if authorization else b""
 
 
 class RateLimitMiddleware:
-    """429 ``rate_limited`` with ``Retry-After`` for a key or token over its rate.
+    """429 ``rate_limited`` with ``Retry-After`` for a credential over its rate, or an address
+    that failed to authenticate too often.
 
-    Callers are told apart by the credential the routes check: the first ``x-api-key`` header,
-    else the first ``Authorization`` header (hashed; the secret itself is not kept), so adding
-    other headers does not make a new caller. Limits are per process: N replicas allow N times
-    the rate.
+    ``per_credential``: one bucket per normalised credential (``credential_of``): a key or
+    token is one principal, however its header is spelled, and adding other headers does not
+    make a new caller. ``failures``: a bucket per client address that only 401 answers drain,
+    so guessing keys (each guess a new credential) is limited too. Limits are per process: N
+    replicas allow N times the rate.
     """
 
-    def __init__(self, app: ASGIApp, buckets: TokenBuckets) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        per_credential: TokenBuckets | None,
+        failures: TokenBuckets | None,
+    ) -> None:
         self.app = app
-        self.buckets = buckets
+        self.per_credential = per_credential
+        self.failures = failures
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = scope["headers"]
-            credential = next((v for k, v in headers if k == b"x-api-key"), b"") or next(
-                (b"bearer:" + v for k, v in headers if k == b"authorization"), b""
-            )
-            if credential:
-                caller = hashlib.sha256(credential).digest()[:16]
-                wait = self.buckets.take(caller)
-                if wait > 0:
-                    error = RateLimited(max(1, math.ceil(wait)), "too many requests for this key")
-                    await failure(error)(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        credential = credential_of(scope["headers"])
+        address = str((scope.get("client") or ("",))[0]).encode()
+        if credential and self.failures is not None:
+            wait = self.failures.wait(address)
+            if wait > 0:
+                error = RateLimited(
+                    max(1, math.ceil(wait)), "too many failed authentications from this address"
+                )
+                await failure(error)(scope, receive, send)
+                return
+        if credential and self.per_credential is not None:
+            wait = self.per_credential.take(hashlib.sha256(credential).digest()[:16])
+            if wait > 0:
+                error = RateLimited(max(1, math.ceil(wait)), "too many requests for this key")
+                await failure(error)(scope, receive, send)
+                return
+        if not credential or self.failures is None:
+            await self.app(scope, receive, send)
+            return
+        failures = self.failures
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                failures.take(address)
+            await send(message)
+
+        await self.app(scope, receive, watch)

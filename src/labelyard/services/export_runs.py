@@ -27,8 +27,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from labelyard.blobs import BlobStore, export_key
 from labelyard.config import Settings
 from labelyard.core import annotations as notes
@@ -41,6 +39,7 @@ from labelyard.exports.runner import Outcome, Progress, open_writer, write_expor
 from labelyard.exports.sizes import PROBE_TIMEOUT_SECONDS, ImageSizer
 from labelyard.exports.spec import ExportSpec, Format, check_base, parse_spec
 from labelyard.exports.writer import ExportJob
+from labelyard.outbound import OPERATOR_POLICY, Outbound
 from labelyard.services import utcnow
 from labelyard.store import Record
 from labelyard.store import batches as batch_store
@@ -53,7 +52,6 @@ log = logging.getLogger("labelyard.exports")
 PAGE_SIZE = 1000
 PROGRESS_EVERY_JOBS = 5000
 PROGRESS_EVERY_SECONDS = 10.0
-USER_AGENT = "labelyard-export (image size probe)"
 
 CliProgress = Callable[[int, int, int], None]
 """Called with (jobs done, jobs expected, jobs skipped) as an export advances."""
@@ -163,14 +161,21 @@ def _export_job(row: Record, base: Base) -> ExportJob:
 
 
 @asynccontextmanager
-async def _sizer(needed: bool, *, allow_private: bool) -> AsyncIterator[ImageSizer | None]:
+async def _sizer(
+    needed: bool, outbound: Outbound | None, *, local_files: bool
+) -> AsyncIterator[ImageSizer | None]:
     if not needed:
         yield None
         return
-    async with httpx.AsyncClient(
-        timeout=PROBE_TIMEOUT_SECONDS, follow_redirects=False, headers={"user-agent": USER_AGENT}
-    ) as client:
-        yield ImageSizer(client, allow_private=allow_private)
+    if outbound is not None:
+        yield ImageSizer(outbound, local_files=local_files)
+        return
+    # The command line (an operator's own machine): any host but the metadata service.
+    own = Outbound(OPERATOR_POLICY, timeout=PROBE_TIMEOUT_SECONDS)
+    try:
+        yield ImageSizer(own, local_files=local_files)
+    finally:
+        await own.aclose()
 
 
 async def _write(
@@ -180,7 +185,8 @@ async def _write(
     path: Path,
     *,
     on_progress: Progress,
-    allow_private: bool,
+    outbound: Outbound | None,
+    local_files: bool,
     now: datetime,
 ) -> Outcome:
     writer = open_writer(
@@ -192,7 +198,7 @@ async def _write(
         now=now,
     )
     try:
-        sizer_context = _sizer(writer.needs_sizes, allow_private=allow_private)
+        sizer_context = _sizer(writer.needs_sizes, outbound, local_files=local_files)
         async with sizer_context as sizer:
             pages = _pages(db, source, spec.statuses)
             return await write_export(pages, writer, sizer, on_progress=on_progress)
@@ -228,7 +234,14 @@ async def export_to_file(
 
     try:
         outcome = await _write(
-            db, source, spec, partial, on_progress=progress, allow_private=True, now=utcnow()
+            db,
+            source,
+            spec,
+            partial,
+            on_progress=progress,
+            outbound=None,
+            local_files=True,
+            now=utcnow(),
         )
         os.replace(partial, out)
     finally:
@@ -338,7 +351,9 @@ def sweep_scratch(settings: Settings) -> int:
     return removed
 
 
-async def run_next_export(db: Database, blobs: BlobStore, settings: Settings) -> bool:
+async def run_next_export(
+    db: Database, blobs: BlobStore, settings: Settings, outbound: Outbound
+) -> bool:
     """Claim and run the next queued export (or one whose worker died); False if none."""
     claimed = await _claim(db, settings.export_lock_seconds)
     if claimed is None:
@@ -360,7 +375,8 @@ async def run_next_export(db: Database, blobs: BlobStore, settings: Settings) ->
                 spec,
                 path,
                 on_progress=lock.progress,
-                allow_private=settings.webhooks_allow_private,
+                outbound=outbound,
+                local_files=False,
                 now=utcnow(),
             )
             key = export_key(row.project_id, row.id, extension)

@@ -7,10 +7,11 @@ passes. The reading itself (HTTP, concurrency, rate limits) is the worker's: ``w
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,29 +33,14 @@ from labelyard.core.media import (
 )
 from labelyard.core.model import Base, Project
 from labelyard.errors import NoStorageConnection, NotFound
+from labelyard.outbound import Outbound, OutboundRefused, OutboundUnreachable
 from labelyard.services import utcnow
 from labelyard.services.events import emit
 from labelyard.services.media import Connection, MediaSigner
 from labelyard.store import media as store
 from labelyard.store.engine import Database
 
-
-class Refused(Exception):
-    """The outbound client may not call this address (the private-network rules)."""
-
-
-class Unreachable(Exception):
-    """No answer this time: DNS, connection, timeout."""
-
-
-class Sniffer(Protocol):
-    """The outbound client as media checks use it: the status and first bytes of a GET."""
-
-    async def first_bytes(
-        self, url: str, *, headers: dict[str, str], timeout: float, limit: int
-    ) -> tuple[int, bytes]:
-        """(status, up to ``limit`` first bytes of the body); ``Refused`` or ``Unreachable``."""
-        ...
+USER_AGENT = "labelyard-media-check/1"
 
 
 async def read_item(
@@ -62,7 +48,7 @@ async def read_item(
     *,
     signer: MediaSigner,
     connections: Sequence[Connection],
-    sniffer: Sniffer,
+    outbound: Outbound,
     timeout: float,
     pace: Callable[[str], Awaitable[None]] | None = None,
 ) -> Verdict:
@@ -79,14 +65,28 @@ async def read_item(
     if pace is not None:
         await pace(host)
     try:
-        status, head = await sniffer.first_bytes(
-            url, headers={"range": f"bytes=0-{SNIFF_BYTES - 1}"}, timeout=timeout, limit=SNIFF_BYTES
-        )
-    except Refused:
+        status, head = await first_bytes(outbound, url, timeout=timeout)
+    except OutboundRefused:
         return Readable()
-    except Unreachable as exc:
+    except OutboundUnreachable as exc:
         return TryLater(str(exc))
+    except TimeoutError:
+        return TryLater(f"no answer within {timeout:g} s")
     return judge(status=status, head=head, image=item.image)
+
+
+async def first_bytes(outbound: Outbound, url: str, *, timeout: float) -> tuple[int, bytes]:
+    """The status and first ``SNIFF_BYTES`` of a ranged GET (a store that ignores the range
+    is not read further)."""
+    headers = {"range": f"bytes=0-{SNIFF_BYTES - 1}", "user-agent": USER_AGENT}
+    async with asyncio.timeout(timeout):
+        async with outbound.stream("GET", url, headers=headers, timeout=timeout) as response:
+            head = bytearray()
+            async for chunk in response.aiter_raw():
+                head += chunk
+                if len(head) >= SNIFF_BYTES:
+                    break
+            return response.status_code, bytes(head[:SNIFF_BYTES])
 
 
 def _without_query(url: str) -> str:
@@ -96,7 +96,7 @@ def _without_query(url: str) -> str:
 async def diagnose(
     db: Database,
     signer: MediaSigner,
-    sniffer: Sniffer,
+    outbound: Outbound,
     *,
     account_id: str,
     data: Any,
@@ -124,7 +124,7 @@ async def diagnose(
     else:
         raise NotFound("src is not a media URL of this job")
     verdict = await read_item(
-        item, signer=signer, connections=connections, sniffer=sniffer, timeout=timeout
+        item, signer=signer, connections=connections, outbound=outbound, timeout=timeout
     )
     if isinstance(verdict, Readable):
         reason = (

@@ -57,14 +57,15 @@ async def owned_project(db: Database, *, project_id: str, account_id: str | None
 
 
 async def project_summaries(db: Database, *, account_id: str | None) -> list[Record]:
-    """The projects an owner sees, with their totals."""
-    async with db.read() as conn:
+    """The projects an owner sees, with their totals (counted off the event loop)."""
+    async with db.scan() as conn:
         return await store.project_summaries(conn, account_id=account_id)
 
 
 async def job_counts(db: Database, project: Project) -> dict[str, dict[str, int]]:
-    """For each batch of the project, its jobs by status."""
-    async with db.read() as conn:
+    """For each batch of the project, its jobs by status (one GROUP BY over the project's jobs,
+    off the event loop on SQLite)."""
+    async with db.scan() as conn:
         return await store.job_counts(conn, project_id=project.id)
 
 
@@ -103,6 +104,10 @@ async def _shown_annotations(
     """A completed job's result; else the work so far; else the valid pre-labels (or nothing),
     as a worker's first claim would start from."""
     project = owned.project
+    if project.base is Base.SEGMENTATION and job.draft is not None:
+        # The final annotations with their masks as PNGs the viewer draws (the result only
+        # links them).
+        return job.draft
     if job.status == JobStatus.COMPLETED and job.result_key:
         raw = await results.read_result(db, blobs, project, job_id=job.id)
         body = orjson.loads(raw)["data"]  # laid out by core.annotations.result_document

@@ -17,16 +17,18 @@ from labelyard.store import exports as export_store
 from labelyard.store import jobs as job_store
 from labelyard.store.engine import Database
 
-# The only files handed out: results/<project_id>/<job_id>.json and
-# exports/<project_id>/<export_id>.<ndjson|json|zip>
+# The only files handed out: results/<project_id>/<job_id>.json, a result's mask PNGs
+# results/<project_id>/<job_id>/mask-<n>.png and exports/<project_id>/<export_id>.<ndjson|json|zip>
 _FILE_KEY = re.compile(
     r"(results)/([0-9a-f-]{36})/([0-9a-f-]{36})\.json"
+    r"|(results)/([0-9a-f-]{36})/([0-9a-f-]{36})/mask-[0-9]{1,6}\.png"
     r"|(exports)/([0-9a-f-]{36})/([0-9a-f-]{36})\.(?:ndjson|json|zip)"
 )
 MEDIA_TYPES = {
     ".json": "application/json",
     ".ndjson": "application/x-ndjson",
     ".zip": "application/zip",
+    ".png": "image/png",
 }
 
 
@@ -53,6 +55,8 @@ def _parse_key(key: str) -> tuple[str, str, str] | None:
     if match is None:
         return None
     kind, project_id, item_id = (g for g in match.groups() if g is not None)
+    if key.endswith(".png"):
+        kind = "masks"
     if parse_uuid(project_id) != project_id or parse_uuid(item_id) != item_id:
         return None
     return kind, project_id, item_id
@@ -80,13 +84,15 @@ async def attachment_link(
     kind, project_id, item_id = parsed
     project = await accounts.authorize(db, api_key=api_key, project_id=project_id)
     async with db.read() as conn:
-        if kind == "results":
+        if kind in ("results", "masks"):
             row = await job_store.get_job(conn, project_id=project.id, id=item_id)
             current = row is not None and row.status == JobStatus.COMPLETED
         else:
             row = await export_store.get_export(conn, project_id=project.id, id=item_id)
             current = row is not None and row.status == export_store.DONE
-    if not current or row is None or row.result_key != key:
+    # A mask is current while its job's result is: it is written with it, under its name.
+    owner_key = f"results/{project_id}/{item_id}.json" if kind == "masks" else key
+    if not current or row is None or row.result_key != owner_key:
         raise Forbidden("this URL is not a current result or export of this project")
     return blobs.signed_link(
         key, base_url=base_url, file_key=file_key, ttl=ttl, now=int(time.time())

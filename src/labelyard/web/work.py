@@ -52,7 +52,7 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     await session.form(request)
-    return session.sign_out(redirect("/ui/login"))
+    return await session.sign_out(request, redirect("/ui/login"))
 
 
 async def _worker(request: Request, project_id: str) -> Worker:
@@ -145,7 +145,7 @@ async def media_problem(request: Request, project_id: str, job_id: str) -> Respo
     found = await media_checks.diagnose(
         state.db,
         state.media,
-        state.sniffer,
+        state.outbound,
         account_id=worker.account_id,
         data=job["data"],
         src=request.query_params.get("src"),

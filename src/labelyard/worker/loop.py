@@ -14,23 +14,26 @@ import logging
 import random
 import signal
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-
-import httpx
+from concurrent.futures import ThreadPoolExecutor
 
 from labelyard.blobs import BlobStore
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.config import Settings
+from labelyard.datadir import prepare_data_dir
+from labelyard.outbound import Outbound, outbound_from_settings
 from labelyard.secretbox import secret_box
 from labelyard.services import deliveries, export_runs
 from labelyard.services.media import MediaSigner
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
 from labelyard.worker import webhooks
-from labelyard.worker.fetch import PinnedSniffer
 from labelyard.worker.media import MediaChecker, run_checks
 
 log = logging.getLogger("labelyard.worker")
+# Threads for name lookups (the loop's default pool): media checks resolve at most
+# ``media_check_concurrency`` names at once, and a name that does not resolve can hold a thread
+# for the resolver's whole timeout; the rest are left for webhook deliveries and exports.
+SPARE_RESOLVER_THREADS = 16
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
@@ -40,16 +43,16 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
+    loop.set_default_executor(
+        ThreadPoolExecutor(max(1, settings.media_check_concurrency) + SPARE_RESOLVER_THREADS)
+    )
     db = Database(settings.resolved_database_url(), pool_size=4)
     blobs = blob_store(settings)
-    timeout = httpx.Timeout(settings.webhook_timeout_seconds)
-    client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+    outbound = outbound_from_settings(settings)
     rng = random.Random()
-    media_client = httpx.AsyncClient(follow_redirects=False)
     signer = MediaSigner(secret_box(settings), link_seconds=settings.media_link_seconds)
-    sniffer = PinnedSniffer(media_client, allow_private=settings.webhooks_allow_private)
-    media = MediaChecker(db, signer, sniffer, settings)
+    media = MediaChecker(db, signer, outbound, settings)
     checks: asyncio.Task[None] | None = None
     try:
         await migrate(db)
@@ -57,7 +60,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             log.info("removed %d scratch folders of exports that were interrupted", swept)
         checks = asyncio.create_task(run_checks(media, stop, settings.worker_poll_seconds))
         while not stop.is_set():
-            busy = await work_once(db, blobs, settings, client, rng)
+            busy = await work_once(db, blobs, settings, outbound, rng)
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
@@ -67,9 +70,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             checks.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await checks
-        await client.aclose()
-        await media_client.aclose()
-        sniffer.close()
+        await outbound.aclose()
         await db.dispose()
 
 
@@ -77,14 +78,14 @@ async def work_once(
     db: Database,
     blobs: BlobStore,
     settings: Settings,
-    client: httpx.AsyncClient,
+    outbound: Outbound,
     rng: random.Random,
 ) -> bool:
     """One round of every kind of work; True if anything was done."""
     steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
         ("fan-out", lambda: deliveries.fan_out(db)),
-        ("deliveries", lambda: webhooks.deliver_due(db, client, settings, rng)),
-        ("exports", lambda: export_runs.run_next_export(db, blobs, settings)),
+        ("deliveries", lambda: webhooks.deliver_due(db, outbound, settings, rng)),
+        ("exports", lambda: export_runs.run_next_export(db, blobs, settings, outbound)),
     ]
     busy = False
     for name, step in steps:

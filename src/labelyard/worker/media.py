@@ -28,9 +28,10 @@ from labelyard.core.media import (
 )
 from labelyard.services import media_checks
 from labelyard.services.media import Connection, MediaSigner
-from labelyard.services.media_checks import CheckResult, CheckTask, Sniffer
+from labelyard.services.media_checks import CheckResult, CheckTask
 
 if TYPE_CHECKING:
+    from labelyard.outbound import Outbound
     from labelyard.store.engine import Database
 
 log = logging.getLogger("labelyard.worker.media")
@@ -60,11 +61,11 @@ class MediaChecker:
     """Runs the due media checks, a batch of jobs at a time."""
 
     def __init__(
-        self, db: Database, signer: MediaSigner, sniffer: Sniffer, settings: Settings
+        self, db: Database, signer: MediaSigner, outbound: Outbound, settings: Settings
     ) -> None:
         self.db = db
         self.signer = signer
-        self.sniffer = sniffer
+        self.outbound = outbound
         self.settings = settings
         self.pacer = HostPacer(
             settings.media_check_per_host_per_second, asyncio.get_running_loop().time
@@ -122,7 +123,7 @@ class MediaChecker:
                 item,
                 signer=self.signer,
                 connections=connections,
-                sniffer=self.sniffer,
+                outbound=self.outbound,
                 timeout=self.settings.media_check_timeout_seconds,
                 pace=self.pacer.wait,
             )

@@ -11,17 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import socket
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 import httpx
 import orjson
 
 from labelyard.config import Settings
 from labelyard.core import events as rules
+from labelyard.outbound import Outbound, OutboundRefused, OutboundUnreachable
 from labelyard.services import deliveries, utcnow
 from labelyard.services.deliveries import payload
 
@@ -34,44 +33,8 @@ DELIVERY_BATCH = 50
 USER_AGENT = "labelyard-webhooks/1"
 
 
-class Refused(Exception):
-    """The URL may not be called: a private address, or a host no resolver takes (final)."""
-
-
-class Unresolved(Exception):
-    """The host did not resolve this time (retried like a network error)."""
-
-
-async def _pinned(url: str, *, allow_private: bool) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """The URL to call, rewritten to an address checked against the private-range policy.
-
-    The request goes to that very address (with the original Host header, and the original
-    name for TLS), so a name that resolves differently a moment later cannot redirect it.
-    """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (UnicodeError, ValueError) as exc:
-        raise Refused(f"invalid host {host!r}: {exc}") from None
-    except OSError as exc:
-        raise Unresolved(f"cannot resolve {host}: {exc}") from None
-    addresses = [str(info[4][0]) for info in infos]
-    for address in addresses:
-        if not rules.address_allowed(address, allow_private=allow_private):
-            raise Refused(f"{host} resolves to {address}, a private or local address (not allowed)")
-    if not addresses:
-        raise Unresolved(f"cannot resolve {host}")
-    address = addresses[0]
-    netloc = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-    pinned = parts._replace(netloc=netloc).geturl()
-    extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}
-    return pinned, {"host": parts.netloc.rpartition("@")[2]}, extensions
-
-
 async def _send(
-    client: httpx.AsyncClient, delivery: Record, settings: Settings
+    outbound: Outbound, delivery: Record, settings: Settings
 ) -> tuple[int | None, str | None, str, int, bool]:
     """POST one delivery; (status, error, response snippet, latency ms, refused for good)."""
     body = orjson.dumps(payload(delivery))
@@ -84,29 +47,40 @@ async def _send(
         "webhook-signature": rules.sign(delivery.secret, delivery.event_id, timestamp, body),
     }
     started = time.perf_counter()
+    limit = settings.webhook_timeout_seconds
     try:
-        pinned, host, extensions = await _pinned(
-            delivery.url, allow_private=settings.webhooks_allow_private
-        )
-    except Refused as exc:
+        async with asyncio.timeout(limit):
+            sending = outbound.stream(
+                "POST", delivery.url, headers=headers, content=body, timeout=limit
+            )
+            async with sending as response:
+                snippet = await _snippet(response)
+    except OutboundRefused as exc:
         return None, str(exc), "", 0, True
-    except Unresolved as exc:
-        return None, str(exc), "", 0, False
-    try:
-        response = await client.post(
-            pinned, content=body, headers=headers | host, extensions=extensions
-        )
-    except httpx.TimeoutException:
+    except OutboundUnreachable as exc:
+        return None, str(exc), "", int((time.perf_counter() - started) * 1000), False
+    except TimeoutError:
         return None, "timed out", "", int((time.perf_counter() - started) * 1000), False
-    except httpx.HTTPError as exc:
-        latency = int((time.perf_counter() - started) * 1000)
-        return None, f"{type(exc).__name__}: {exc}", "", latency, False
     latency = int((time.perf_counter() - started) * 1000)
-    return response.status_code, None, response.text[: rules.SNIPPET_CHARS], latency, False
+    return response.status_code, None, snippet, latency, False
+
+
+async def _snippet(response: httpx.Response) -> str:
+    """The start of the receiver's answer, shown to the project owner in ``/attempts``.
+
+    At most ``SNIPPET_BYTES`` are read, so a receiver cannot make the worker hold a large body,
+    and an internal (allow-listed) service shows no more than a short excerpt.
+    """
+    read = bytearray()
+    async for chunk in response.aiter_bytes():
+        read += chunk
+        if len(read) >= rules.SNIPPET_BYTES:
+            break
+    return read[: rules.SNIPPET_BYTES].decode("utf-8", "replace")[: rules.SNIPPET_CHARS]
 
 
 async def deliver_due(
-    db: Database, client: httpx.AsyncClient, settings: Settings, rng: random.Random
+    db: Database, outbound: Outbound, settings: Settings, rng: random.Random
 ) -> int:
     """Lease, send and settle the deliveries that are due; how many were attempted."""
     now = utcnow()
@@ -116,7 +90,7 @@ async def deliver_due(
     if not due:
         return 0
     results = await asyncio.gather(
-        *(_attempt(db, client, d, settings, rng) for d in due), return_exceptions=True
+        *(_attempt(db, outbound, d, settings, rng) for d in due), return_exceptions=True
     )
     for result in results:
         if isinstance(result, BaseException):
@@ -127,7 +101,7 @@ async def deliver_due(
 
 async def _attempt(
     db: Database,
-    client: httpx.AsyncClient,
+    outbound: Outbound,
     delivery: Record,
     settings: Settings,
     rng: random.Random,
@@ -135,7 +109,7 @@ async def _attempt(
     if delivery.url is None or not delivery.enabled:
         await deliveries.drop(db, delivery, reason="endpoint deleted or disabled")
         return 0
-    status, error, snippet, latency, refused = await _send(client, delivery, settings)
+    status, error, snippet, latency, refused = await _send(outbound, delivery, settings)
     await deliveries.settle(
         db,
         delivery,

@@ -1,15 +1,15 @@
 """Media checks: a job's media error, and the queue of checks the worker runs.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007_media_checks
+Revises: 0006_storage_connection
 Create Date: 2026-11-30
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007_media_checks"
+down_revision = "0006_storage_connection"
 branch_labels = None
 depends_on = None
 

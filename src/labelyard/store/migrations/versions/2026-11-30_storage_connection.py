@@ -1,15 +1,15 @@
 """Storage connections: an account's object-store credentials for presigning job media.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006_storage_connection
+Revises: 0005_revoked_session
 Create Date: 2026-11-30
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006_storage_connection"
+down_revision = "0005_revoked_session"
 branch_labels = None
 depends_on = None
 
