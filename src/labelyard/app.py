@@ -23,6 +23,8 @@ from labelyard.http.limits import BodyLimitMiddleware, RateLimitMiddleware
 from labelyard.http.metrics import Metrics, MetricsMiddleware
 from labelyard.http.observability import RequestContextMiddleware
 from labelyard.outbound import outbound_from_settings
+from labelyard.secretbox import secret_box
+from labelyard.services.media import MediaSigner
 from labelyard.state import AppState
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
@@ -72,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
                 admin_token=admin_token(settings),
                 outbound=outbound,
                 rng=random.Random(settings.random_seed),
+                media=MediaSigner(secret_box(settings), link_seconds=settings.media_link_seconds),
             )
             yield
         finally:

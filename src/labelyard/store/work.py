@@ -82,16 +82,18 @@ async def next_free_job(
     """The job this worker should take next in ``rules.queue``, locked for this transaction
     (unless ``lock`` is false: a look ahead that takes nothing).
 
-    Free means: waiting in that step, with no lease or an expired one, not skipped by this
-    worker, and open to them: assigned to them (looked at first), or to nobody in particular
-    (not to another worker alone, nor to a group they are not in); with the rules' filters,
-    not annotated or versioned by them. Highest ``priority_weight`` first, then oldest.
+    Free means: waiting in that step, with no lease or an expired one, no media error (media
+    the worker could not read is not handed out), not skipped by this worker, and open to
+    them: assigned to them (looked at first), or to nobody in particular (not to another
+    worker alone, nor to a group they are not in); with the rules' filters, not annotated or
+    versioned by them. Highest ``priority_weight`` first, then oldest.
     Both looks walk an index in queue order (``ix_job_assigned``, ``ix_job_queue``).
     """
     free = [
         job.c.project_id == project_id,
         job.c.queue == rules.queue,
         or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
+        job.c.media_error.is_(None),
         ~_skipped_by(rules.worker_id),
     ]
     if rules.not_annotated:
@@ -152,6 +154,7 @@ async def waiting_counts(
             project.c.account_id == account_id,
             job.c.queue.is_not(None),
             or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
+            job.c.media_error.is_(None),
             ~_skipped_by(worker_id),
         )
         .group_by(job.c.project_id, job.c.queue)
