@@ -49,7 +49,8 @@ def main() -> None:
         print(f"postgresql: skipped, unreachable ({reason})")
         backends.remove("postgresql")
     print(
-        f"{'engine':11} {'run':6} {'claims/s':>9} {'jobs/s':>8} {'p50 ms':>7} {'p99 ms':>7} errors"
+        f"{'engine':11} {'run':6} {'claims':>7} {'claims/s':>9} {'done':>5} {'jobs/s':>8}"
+        f" {'p50 ms':>7} {'p99 ms':>7} errors"
     )
     failed = False
     for backend in backends:

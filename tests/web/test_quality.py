@@ -43,7 +43,7 @@ def test_reject_reasons_set_by_the_owner_reach_the_annotator(
     assert rules["reject_reasons"] == ["Missed object", "Loose box", "Wrong class"]
     assert rules["rejected_to"] == "same" and rules["gold_rate"] == 0
 
-    create_jobs(
+    [job_id] = create_jobs(
         server,
         team,
         [{"reference_id": "q-1", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/q.png"}}],
@@ -78,6 +78,11 @@ def test_reject_reasons_set_by_the_owner_reach_the_annotator(
     owner.goto(f"{server.base_url}/ui/projects/{team.project_id}/quality")
     row = owner.locator(f"#workers tr[data-worker='{team.annotator['worker_id']}']")
     assert row.locator("td").nth(3).inner_text() == "1"  # rejected once
+    # The job's history says why, and who got it back.
+    owner.goto(f"{server.base_url}/ui/projects/{team.project_id}/jobs/{job_id}")
+    decided = owner.locator("tr[data-action=reject] td.detail").inner_text()
+    assert "reasons: Missed object, Wrong class" in decided
+    assert f"back_to: {team.annotator['worker_id']}" in decided
 
 
 def test_owner_makes_a_group_and_limits_review_to_it(server: Server, new_page: Any) -> None:
