@@ -3,6 +3,7 @@ reviewer rejects with reasons the annotator then sees; a consensus job shows its
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -181,3 +182,71 @@ def test_a_reviewer_sees_three_versions_and_accepts_one(
         result = api.get(f"/v1/projects/{team.project_id}/jobs/{job_id}/result").json()
     rectangles = result["data"]["annotations"]["rectangles"]
     assert sorted(r["attributes"]["color"]["value"] for r in rectangles) == ["blue", "red"]
+
+
+def _both_worker(server: Server, account_id: str, name: str) -> dict[str, str]:
+    from secrets import token_hex
+
+    with server.admin() as admin:
+        made = admin.post(
+            f"/admin/v1/accounts/{account_id}/workers", json={"name": name, "role": "both"}
+        ).json()["data"]
+        username, password = f"{name}-{token_hex(4)}", token_hex(8)
+        answer = admin.put(
+            f"/admin/v1/workers/{made['worker_id']}/login",
+            json={"username": username, "password": password},
+        )
+        assert answer.status_code == 200, answer.text
+    return {**made, "username": username, "password": password}
+
+
+def _waiting(server: Server, person: dict[str, str], project_id: str) -> dict[str, str]:
+    with httpx.Client(base_url=server.base_url, timeout=60) as browser:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/ui/login").text)
+        assert csrf is not None
+        form = {"csrf": csrf[1], "method": "password", "username": person["username"]}
+        assert (
+            browser.post("/ui/login", data={**form, "secret": person["password"]}).status_code
+            == 303
+        )
+        page = browser.get("/ui/queue").text
+    rows = re.findall(
+        rf'data-project="{project_id}" data-step="(\w+)">.*?<td class="waiting">(\d+)</td>',
+        page,
+        flags=re.S,
+    )
+    return dict(rows)
+
+
+def test_the_queue_page_counts_only_jobs_the_rules_let_a_worker_claim(server: Server) -> None:
+    team = make_team(server)
+    ana = _both_worker(server, team.account_id, "ana")
+    bo = _both_worker(server, team.account_id, "bo")
+    ids = create_jobs(
+        server,
+        team,
+        [
+            {"reference_id": f"w{i}", "data": {"image_url": f"https://i.example/{i}.png"}}
+            for i in range(3)
+        ],
+    )
+    base = f"/work/v1/projects/{team.project_id}"
+    with httpx.Client(
+        base_url=server.base_url, headers={"authorization": f"Bearer {ana['token']}"}
+    ) as worker:
+        job = worker.post(f"{base}/claim", json={"step": "annotate"}).json()["data"]
+        assert (
+            worker.post(f"{base}/jobs/{job['job_id']}/submit", json={"annotations": {}}).status_code
+            == 200
+        )
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        only_bo = {"worker_id": bo["worker_id"]}
+        assert (
+            api.post(
+                f"/v1/projects/{team.project_id}/jobs/{ids[2]}/assign", json=only_bo
+            ).status_code
+            == 200
+        )
+    # ana annotated the job in review, and the third job is bo's alone.
+    assert _waiting(server, ana, team.project_id) == {"annotate": "1", "review": "0"}
+    assert _waiting(server, bo, team.project_id) == {"annotate": "2", "review": "1"}

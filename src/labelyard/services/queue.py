@@ -6,6 +6,7 @@ from typing import Any
 
 from labelyard.core import annotations as notes
 from labelyard.core import lifecycle, quality
+from labelyard.core.quality import parse_settings
 from labelyard.services import utcnow
 from labelyard.services.workers import Worker
 from labelyard.store import projects as project_store
@@ -40,15 +41,27 @@ async def queues(
     kinds = lifecycle.kinds_of_role(role)
     async with db.read() as conn:
         projects = await project_store.list_projects(conn, account_id=account_id)
-        waiting = await store.waiting_counts(
+        waiting, own_reviews = await store.waiting_counts(
             conn, account_id=account_id, worker_id=worker_id, now=utcnow()
         )
+        groups = await quality_store.memberships(conn, worker_id=worker_id)
+
+    def claimable(row: Any, kind: str) -> int:
+        settings = parse_settings(row.quality)
+        pool = settings.pools.get(kind)
+        if pool is not None and pool not in groups.get(row.id, set()):
+            return 0  # the step is limited to a group they are not in
+        count = waiting.get((row.id, kind), 0)
+        if kind == lifecycle.REVIEW and not settings.allow_self_review:
+            count -= own_reviews.get(row.id, 0)  # their own work: never theirs to review
+        return count
+
     return [
         {
             "project_id": row.id,
             "name": row.name,
             "base": row.base,
-            "steps": [{"step": kind, "waiting": waiting.get((row.id, kind), 0)} for kind in kinds],
+            "steps": [{"step": kind, "waiting": claimable(row, kind)} for kind in kinds],
         }
         for row in projects
     ]

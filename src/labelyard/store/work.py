@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core.quality import ClaimRules
 from labelyard.store import Record
-from labelyard.store.tables import job, job_annotator, job_skip, job_version, project, workflow
+from labelyard.store.tables import (
+    job,
+    job_annotator,
+    job_skip,
+    job_version,
+    project,
+    worker_group_member,
+    workflow,
+)
 
 WORK_COLUMNS = (
     job.c.id,
@@ -144,22 +152,47 @@ async def read_job(conn: AsyncConnection, *, project_id: str, job_id: str) -> Re
 
 async def waiting_counts(
     conn: AsyncConnection, *, account_id: str, worker_id: str, now: datetime
-) -> dict[tuple[str, str], int]:
+) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
     """How many jobs this worker could claim in each (project, queue) of an account's projects:
-    waiting, free, and not skipped by the worker."""
+    waiting, free, not skipped by the worker and open to them (not assigned to another worker
+    alone, nor to a group they are not in); and, per project, how many of the review jobs
+    counted are the worker's own work (which projects without self-review leave out)."""
+    mine = select(worker_group_member.c.group_id).where(
+        worker_group_member.c.project_id == job.c.project_id,
+        worker_group_member.c.worker_id == worker_id,
+    )
+    waiting = [
+        project.c.account_id == account_id,
+        job.c.queue.is_not(None),
+        or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
+        job.c.media_error.is_(None),
+        ~_skipped_by(worker_id),
+        or_(
+            job.c.assigned_worker == worker_id,
+            job.c.assigned_worker.is_(None),
+            job.c.assigned_only.is_(False),
+        ),
+        or_(
+            job.c.assigned_worker == worker_id,
+            job.c.assigned_group.is_(None),
+            job.c.assigned_group.in_(mine),
+        ),
+    ]
+    joined = job.join(project, project.c.id == job.c.project_id)
     query = (
         select(job.c.project_id, job.c.queue, func.count())
-        .select_from(job.join(project, project.c.id == job.c.project_id))
-        .where(
-            project.c.account_id == account_id,
-            job.c.queue.is_not(None),
-            or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
-            job.c.media_error.is_(None),
-            ~_skipped_by(worker_id),
-        )
+        .select_from(joined)
+        .where(*waiting)
         .group_by(job.c.project_id, job.c.queue)
     )
-    return {(row[0], row[1]): int(row[2]) for row in await conn.execute(query)}
+    counts = {(row[0], row[1]): int(row[2]) for row in await conn.execute(query)}
+    own = (
+        select(job.c.project_id, func.count())
+        .select_from(joined)
+        .where(*waiting, job.c.queue == "review", _done_by(job_annotator, worker_id))
+        .group_by(job.c.project_id)
+    )
+    return counts, {row[0]: int(row[1]) for row in await conn.execute(own)}
 
 
 async def update_job(conn: AsyncConnection, *, project_id: str, job_id: str, **values: Any) -> None:
