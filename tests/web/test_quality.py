@@ -173,6 +173,18 @@ def test_a_reviewer_sees_three_versions_and_accepts_one(
         "Version 2 (2 objects)",
         "Version 3 (0 objects)",
     ]
+    # Side by side: objects of each class in each version; the car row differs.
+    table = panel.locator("table.compare")
+    assert table.locator("tr").first.locator("th").all_inner_texts() == [
+        "",
+        "Merged",
+        "V1",
+        "V2",
+        "V3",
+    ]
+    car = table.locator("tr[data-label=car]")
+    assert car.locator("td").all_inner_texts() == ["1", "1", "2", "0"]
+    assert "differs" in (car.get_attribute("class") or "")
     buttons.nth(2).click()
     assert reviewer.locator(".overlay [data-shape=rectangle]").count() == 2
     screenshot(reviewer, "consensus-versions")

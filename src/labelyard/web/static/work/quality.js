@@ -41,6 +41,45 @@ export function refreshReasonsShown(list, job) {
   );
 }
 
+function labelsOf(annotations) {
+  const objects = Array.isArray(annotations)
+    ? annotations
+    : Object.values(annotations || {}).flatMap((v) => (Array.isArray(v) ? v : []));
+  const counts = new Map();
+  for (const obj of objects) counts.set(obj.label, (counts.get(obj.label) || 0) + 1);
+  return counts;
+}
+
+// The versions side by side: one column each (the merge first), a row per class with how
+// many objects of it each version has; rows where they differ are marked.
+function comparison(table, columns) {
+  const counted = columns.map(([, annotations]) => labelsOf(annotations));
+  const labels = [...new Set(counted.flatMap((c) => [...c.keys()]))].sort();
+  const head = document.createElement("tr");
+  head.append(document.createElement("th"));
+  for (const [name] of columns) {
+    const th = document.createElement("th");
+    th.textContent = name;
+    head.append(th);
+  }
+  const rows = labels.map((label) => {
+    const row = document.createElement("tr");
+    const values = counted.map((c) => c.get(label) || 0);
+    row.classList.toggle("differs", new Set(values.slice(1)).size > 1);
+    row.dataset.label = label;
+    const th = document.createElement("th");
+    th.textContent = label;
+    row.append(th);
+    for (const value of values) {
+      const td = document.createElement("td");
+      td.textContent = String(value);
+      row.append(td);
+    }
+    return row;
+  });
+  table.replaceChildren(head, ...rows);
+}
+
 // A consensus job in review: each annotator's version, with a button that loads it into the
 // editor (the reviewer then accepts it as is or corrects it); "merged" loads the merge back.
 export function refreshVersions(panel, job, load) {
@@ -49,6 +88,10 @@ export function refreshVersions(panel, job, load) {
   const list = panel.querySelector("ol");
   list.replaceChildren();
   const merged = job.draft;
+  comparison(panel.querySelector("table"), [
+    ["Merged", merged],
+    ...versions.map((version, i) => [`V${i + 1}`, version.annotations]),
+  ]);
   const entry = (text, annotations) => {
     const item = document.createElement("li");
     const button = document.createElement("button");
