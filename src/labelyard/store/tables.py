@@ -299,7 +299,7 @@ webhook_endpoint = Table(
     Column("event_types", Json, nullable=False),
     Column("description", Text, nullable=False, default=""),
     # Needed in the clear to sign deliveries; never returned after creation or rotation.
-    Column("secret", String(128), nullable=False),
+    Column("secret", String(512), nullable=False),  # sealed (labelyard.secretbox)
     Column("enabled", Boolean, nullable=False, default=True),
     Column("disabled_reason", Text),
     Column("failing_since", Timestamp),
