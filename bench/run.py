@@ -9,6 +9,8 @@ PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this 
   simulated workers (``bench/lifecycle.py``); ``--work-jobs 0`` skips it.
 - client: ``labelyard jobs import`` of ``--client-rows`` JSONL rows next to the raw bulk
   endpoint's rate (``bench/client.py``); ``--client-rows 0`` skips it.
+- pointcloud: converting a 1M-point binary_compressed PCD to the browser layout, once
+  (``bench/pointcloud.py``); ``--pointcloud-points 0`` skips it.
 - web: an annotator in Chromium working ``--web-jobs`` jobs: page times, first open, next job
   after submit, a reload for comparison (``bench/web.py``); ``--web-jobs 0`` skips it.
 
@@ -33,6 +35,7 @@ from events import bench_events
 from harness import database, postgres_reachable, serve
 from lifecycle import bench_lifecycle
 from load import bench_load
+from pointcloud import bench_pointcloud
 
 from api import bench_api
 from client import bench_client
@@ -82,6 +85,13 @@ def run_exports(base_url: str, admin_token: str, args: argparse.Namespace) -> Fi
     return bench_exports(args.served_env, jobs=args.export_jobs)
 
 
+def run_pointcloud(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    """Conversion needs no server or database: measured once, on the first backend."""
+    if args.pointcloud_points <= 0 or args.backend_now != args.first_backend:
+        return {}
+    return bench_pointcloud(args.pointcloud_points)
+
+
 BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] = [
     ("api", run_api),
     ("lifecycle", run_lifecycle),
@@ -90,6 +100,7 @@ BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] 
     ("exports", run_exports),
     ("client", bench_client),
     ("web", bench_web),
+    ("pointcloud", run_pointcloud),
 ]
 
 # (figure, comparison, bound, only on this backend or None for all)
@@ -97,6 +108,8 @@ TARGETS: list[tuple[str, str, float, str | None]] = [
     ("create_jobs_per_s", ">=", 10_000, "sqlite"),
     ("first_page_ms", "<=", 5.0, None),
     ("deep_first_ratio", "<=", 1.3, None),
+    ("pointcloud_lzf_convert_s", "<=", 1.0, None),
+    ("pointcloud_literal_convert_s", "<=", 1.0, None),
 ]
 
 TABLES: list[list[tuple[str, str, str]]] = [
@@ -147,6 +160,12 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("next job p50 ms", "web_next_job_p50_ms", ".0f"),
         ("next job max ms", "web_next_job_max_ms", ".0f"),
         ("reload ms", "web_reload_ms", ".0f"),
+    ],
+    [
+        ("cloud points", "pointcloud_points", ",.0f"),
+        ("PCD lzf convert s", "pointcloud_lzf_convert_s", ".3f"),
+        ("lzf size/raw", "pointcloud_lzf_ratio", ".2f"),
+        ("PCD literal convert s", "pointcloud_literal_convert_s", ".3f"),
     ],
     [
         ("webhook events/s", "webhook_events_per_s", ",.0f"),
@@ -206,6 +225,9 @@ def main() -> None:
     parser.add_argument(
         "--web-jobs", type=int, default=30, help="jobs an annotator works in Chromium (0 skips)"
     )
+    parser.add_argument(
+        "--pointcloud-points", type=int, default=1_000_000, help="points to convert (0 skips)"
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
     args = parser.parse_args()
 
@@ -217,6 +239,7 @@ def main() -> None:
         backends.remove("postgresql")
 
     rows: dict[str, Figures] = {}
+    args.first_backend = backends[0]
     for backend in backends:
         print(f"\n== {backend}", flush=True)
         rows[backend] = {}

@@ -18,6 +18,7 @@
     ├── DuplicateBatchName              400 BATCH_CREATION        batch name already used
     ├── Conflict                        409 conflict              lease lost, job in wrong state
     ├── InvalidPageToken                400 invalid_request_error malformed or foreign page token
+    ├── InvalidPointCloud               400 FS_0007               a point cloud cannot be read
     ├── RateLimited                     429 rate_limited          too many requests
     └── ServerFault                     500 api_error             anything unexpected
 
@@ -140,6 +141,12 @@ class InvalidPageToken(LabelyardError):
     """The page token is malformed or was issued for another batch or query."""
 
     code, status, default_message = "invalid_request_error", 400, "invalid page_token"
+
+
+class InvalidPointCloud(LabelyardError):
+    """A lidar file is not a readable PCD or KITTI .bin (the message says what is wrong)."""
+
+    code, status, default_message = "FS_0007", 400, "the point cloud cannot be read"
 
 
 class RateLimited(LabelyardError):

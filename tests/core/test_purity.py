@@ -1,5 +1,5 @@
 """labelyard.core does no I/O: it imports only the standard library, orjson and labelyard's own
-errors and core modules (core/README.md)."""
+errors and core modules, and numpy for point clouds (core/README.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import labelyard.core
 
-ALLOWED = {"orjson", "labelyard.errors", "labelyard.core"}
+ALLOWED = {"orjson", "numpy", "labelyard.errors", "labelyard.core"}
 FORBIDDEN_CALLS = {"open", "print", "input"}
 
 
