@@ -57,3 +57,8 @@ def result_key(project_id: str, job_id: str) -> str:
 def export_key(project_id: str, export_id: str, extension: str) -> str:
     """Where an export's file is kept (``extension`` without the dot)."""
     return f"exports/{project_id}/{export_id}.{extension}"
+
+
+def point_cloud_key(project_id: str, job_id: str, position: int) -> str:
+    """Where the browser layout of a job's ``position``-th lidar file is kept."""
+    return f"pointclouds/{project_id}/{job_id}/{position}.lypc"

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -519,3 +520,53 @@ def _overview(cloud: PointCloud) -> tuple[Floats, Bytes]:
         return np.zeros((0, 3), dtype=np.float32), np.zeros(0, dtype=np.uint8)
     stride = -(-cloud.count // OVERVIEW_POINTS)
     return cloud.xyz[::stride], cloud.intensity[::stride]
+
+
+@dataclass(frozen=True)
+class LidarFile:
+    """One lidar file of a job: where it is in the job's data and its URL."""
+
+    position: int
+    frame_id: str
+    sensor_id: str
+    field: str
+    url: str
+
+
+def lidar_files(base: str, data: dict[str, Any]) -> list[LidarFile]:
+    """The lidar files of a SENSOR_FUSION or POINT_CLOUD_SEGMENTATION job's (valid) data, in
+    frame order, then sensor order; ``[]`` for other bases."""
+    sensor_data = data.get("sensor_data") if isinstance(data, dict) else None
+    if base not in ("SENSOR_FUSION", "POINT_CLOUD_SEGMENTATION") or not isinstance(
+        sensor_data, dict
+    ):
+        return []
+    lidars = {
+        m.get("id")
+        for m in sensor_data.get("sensor_meta", [])
+        if isinstance(m, dict) and m.get("modality") == "lidar"
+    }
+    if base == "SENSOR_FUSION":
+        frames = [
+            (str(f.get("frame_id")), f"sensor_data.frames[{i}]", f.get("sensors", []))
+            for i, f in enumerate(sensor_data.get("frames", []))
+        ]
+    else:
+        frames = [("0", "sensor_data", sensor_data.get("sensors", []))]
+    found: list[LidarFile] = []
+    for frame_id, where, sensors in frames:
+        for j, sensor in enumerate(sensors):
+            if not isinstance(sensor, dict) or sensor.get("sensor_id") not in lidars:
+                continue
+            url = sensor.get("data_url")
+            if isinstance(url, str):
+                found.append(
+                    LidarFile(
+                        position=len(found),
+                        frame_id=frame_id,
+                        sensor_id=str(sensor["sensor_id"]),
+                        field=f"{where}.sensors[{j}].data_url",
+                        url=url,
+                    )
+                )
+    return found

@@ -17,11 +17,13 @@ from labelyard.store import exports as export_store
 from labelyard.store import jobs as job_store
 from labelyard.store.engine import Database
 
-# The only files handed out: results/<project_id>/<job_id>.json and
-# exports/<project_id>/<export_id>.<ndjson|json|zip>
+# The only files handed out: results/<project_id>/<job_id>.json,
+# exports/<project_id>/<export_id>.<ndjson|json|zip> and the 3D editor's converted lidar files
+# pointclouds/<project_id>/<job_id>/<position>.lypc (signed for the editor, never attachments)
 _FILE_KEY = re.compile(
     r"(results)/([0-9a-f-]{36})/([0-9a-f-]{36})\.json"
     r"|(exports)/([0-9a-f-]{36})/([0-9a-f-]{36})\.(?:ndjson|json|zip)"
+    r"|(pointclouds)/([0-9a-f-]{36})/([0-9a-f-]{36})/[0-9]{1,6}\.lypc"
 )
 MEDIA_TYPES = {
     ".json": "application/json",
@@ -78,6 +80,8 @@ async def attachment_link(
     if key is None or parsed is None:
         raise Forbidden("this URL was not issued by this server")
     kind, project_id, item_id = parsed
+    if kind == "pointclouds":
+        raise Forbidden("this URL is not a result or export")
     project = await accounts.authorize(db, api_key=api_key, project_id=project_id)
     async with db.read() as conn:
         if kind == "results":

@@ -16,7 +16,7 @@ from labelyard.api.deps import json_body
 from labelyard.api.envelope import ok
 from labelyard.core.sessions import ANONYMOUS, WORKER
 from labelyard.errors import AuthFailure, NotFound
-from labelyard.services import work
+from labelyard.services import point_clouds, work
 from labelyard.services.work import Worker
 from labelyard.web import redirect, render, session
 
@@ -121,6 +121,24 @@ async def upcoming(request: Request, project_id: str) -> Response:
     return ok({"sources": sources})
 
 
+async def job_point_clouds(request: Request, project_id: str, job_id: str) -> Response:
+    """The 3D editor's lidar files of a job this worker holds: state, signed links, errors."""
+    worker = await _worker(request, project_id)
+    state = session.state_of(request)
+    job = await work.held_view(state.db, worker, job_id=job_id)
+    return ok(
+        await point_clouds.editor_point_clouds(
+            state.db,
+            state.blobs,
+            project_id=worker.project.id,
+            job_id=job["job_id"],
+            base_url=state.base_url,
+            file_key=state.file_key,
+            ttl=state.settings.file_link_seconds,
+        )
+    )
+
+
 async def act(request: Request, project_id: str, job_id: str, action: str) -> Response:
     """Heartbeat, draft, submit, skip or review, as the worker API does them."""
     body = await _body(request)
@@ -161,5 +179,6 @@ ROUTES = (
     ("GET", "/ui/work/{project_id}/{job_id}", job_page),
     ("POST", f"{API}/claim", claim_next),
     ("GET", f"{API}/upcoming", upcoming),
+    ("GET", f"{API}/jobs/{{job_id}}/pointclouds", job_point_clouds),
     ("POST", f"{API}/jobs/{{job_id}}/{{action}}", act),
 )

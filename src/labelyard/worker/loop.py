@@ -1,4 +1,5 @@
-"""The worker's loop: fan events out to deliveries, deliver due webhooks, run queued exports.
+"""The worker's loop: fan events out to deliveries, deliver due webhooks, run queued exports,
+convert lidar files for the 3D editor.
 
 Any number of workers may run, on SQLite and PostgreSQL: every piece of work is claimed from the
 database (``FOR UPDATE SKIP LOCKED`` / ``BEGIN IMMEDIATE``) with a lease, so a worker that dies
@@ -20,7 +21,7 @@ import httpx
 from labelyard.blobs import BlobStore
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.config import Settings
-from labelyard.services import exports
+from labelyard.services import exports, point_clouds
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
 from labelyard.worker import webhooks
@@ -40,18 +41,25 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     blobs = blob_store(settings)
     timeout = httpx.Timeout(settings.webhook_timeout_seconds)
     client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+    # Lidar files: one client of their own (a longer timeout); to move onto the pinned outbound
+    # client (labelyard.outbound) with the webhooks.
+    media_client = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.point_cloud_timeout_seconds), follow_redirects=False
+    )
+    fetcher = point_clouds.HttpFetcher(media_client)
     rng = random.Random()
     try:
         await migrate(db)
         if swept := exports.sweep_scratch(settings):
             log.info("removed %d scratch folders of exports that were interrupted", swept)
         while not stop.is_set():
-            busy = await work_once(db, blobs, settings, client, rng)
+            busy = await work_once(db, blobs, settings, client, rng, fetcher)
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
     finally:
         await client.aclose()
+        await media_client.aclose()
         await db.dispose()
 
 
@@ -61,6 +69,7 @@ async def work_once(
     settings: Settings,
     client: httpx.AsyncClient,
     rng: random.Random,
+    fetcher: point_clouds.Fetcher | None = None,
 ) -> bool:
     """One round of every kind of work; True if anything was done."""
     steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
@@ -68,6 +77,10 @@ async def work_once(
         ("deliveries", lambda: webhooks.deliver_due(db, client, settings, rng)),
         ("exports", lambda: exports.run_next_export(db, blobs, settings)),
     ]
+    if fetcher is not None:
+        steps.append(
+            ("point clouds", lambda: point_clouds.convert_next(db, blobs, settings, fetcher))
+        )
     busy = False
     for name, step in steps:
         try:

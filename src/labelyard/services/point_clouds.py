@@ -1,0 +1,265 @@
+"""Lidar files of sensor jobs: queued with the job, fetched and converted once by the worker,
+kept in the blob store in the browser layout (``core.pointcloud``), handed to the 3D editor
+through signed links; a file that cannot be fetched or read gives the job a media error
+(``FS_0007``).
+
+Failures sort into "retry" (the server did not answer, or answered 5xx/429: up to
+``point_cloud_max_attempts`` fetches, 30 s, 90 s, 270 s... apart) and "give up" (4xx, too large,
+not a point cloud, a scheme with no way to fetch it).
+
+Fetching goes through a :class:`Fetcher`: :class:`HttpFetcher` over one pinned client for
+http(s). ``s3://`` and ``gs://`` URLs need the account's storage connection; until one is
+passed as ``storage`` they fail with a message saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from labelyard.blobs import BlobStore, point_cloud_key
+from labelyard.config import Settings
+from labelyard.core.pointcloud import browser_layout, lidar_files, parse_point_cloud
+from labelyard.errors import InvalidPointCloud
+from labelyard.services import utcnow
+from labelyard.store import point_clouds as store
+from labelyard.store.engine import Database
+
+log = logging.getLogger("labelyard.point_clouds")
+
+LIDAR_BASES = ("SENSOR_FUSION", "POINT_CLOUD_SEGMENTATION")
+RETRY_BASE_SECONDS = 30.0
+CHUNK = 1 << 20
+
+
+class FetchFailed(Exception):
+    """A lidar file could not be fetched; ``retry`` says whether trying later may help."""
+
+    def __init__(self, reason: str, *, retry: bool) -> None:
+        self.reason = reason
+        self.retry = retry
+        super().__init__(reason)
+
+
+class Fetcher(Protocol):
+    """Gets the bytes of a lidar file's URL, raising :class:`FetchFailed`."""
+
+    async def fetch(self, url: str, *, max_bytes: int) -> bytes:
+        """The whole file, at most ``max_bytes`` long."""
+
+
+StorageFetch = Callable[[str, int], Awaitable[bytes]]
+
+
+@dataclass
+class HttpFetcher:
+    """http(s) through one client (the pinned outbound client in production); ``s3://`` and
+    ``gs://`` through ``storage`` when the account's storage connection provides one."""
+
+    client: httpx.AsyncClient
+    storage: Mapping[str, StorageFetch] | None = None
+
+    async def fetch(self, url: str, *, max_bytes: int) -> bytes:
+        """The file's bytes, or :class:`FetchFailed` saying why not."""
+        scheme = urlsplit(url).scheme.lower()
+        if scheme in ("s3", "gs"):
+            reader = (self.storage or {}).get(scheme)
+            if reader is None:
+                raise FetchFailed(
+                    f"{scheme}:// point clouds need a storage connection of the account; "
+                    "none is configured",
+                    retry=False,
+                )
+            return await reader(url, max_bytes)
+        if scheme not in ("http", "https"):
+            raise FetchFailed(f"unsupported URL scheme {scheme!r}", retry=False)
+        try:
+            async with self.client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    retry = response.status_code >= 500 or response.status_code == 429
+                    raise FetchFailed(
+                        f"the server answered HTTP {response.status_code}", retry=retry
+                    )
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise FetchFailed(f"the file is larger than {max_bytes} bytes", retry=False)
+                parts = []
+                size = 0
+                async for chunk in response.aiter_bytes(CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise FetchFailed(f"the file is larger than {max_bytes} bytes", retry=False)
+                    parts.append(chunk)
+                return b"".join(parts)
+        except httpx.TimeoutException:
+            raise FetchFailed("the server did not answer in time", retry=True) from None
+        except httpx.TransportError as error:
+            raise FetchFailed(f"the server could not be reached ({error})", retry=True) from None
+
+
+def queue_rows(
+    *, project_id: str, base: str, jobs: Sequence[Mapping[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    """The point_cloud rows of newly created jobs (none for bases without lidar)."""
+    rows = []
+    for job in jobs:
+        for found in lidar_files(base, job["data"]):
+            rows.append(
+                {
+                    "project_id": project_id,
+                    "job_id": job["id"],
+                    "position": found.position,
+                    "frame_id": found.frame_id,
+                    "sensor_id": found.sensor_id,
+                    "field": f"data.{found.field}",
+                    "source_url": found.url,
+                    "status": store.QUEUED,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    return rows
+
+
+async def convert_next(
+    db: Database, blobs: BlobStore, settings: Settings, fetcher: Fetcher
+) -> bool:
+    """Claim the next due lidar file, fetch, convert and store it; False if none was due."""
+    now = utcnow()
+    holding = now + timedelta(seconds=settings.point_cloud_lock_seconds)
+    async with db.write() as conn:
+        row = await store.next_due(conn, now=now)
+        if row is None:
+            return False
+        attempts = int(row.attempts) + 1
+        await store.update_point_cloud(
+            conn,
+            project_id=row.project_id,
+            job_id=row.job_id,
+            position=row.position,
+            status=store.RUNNING,
+            locked_until=holding,
+            attempts=attempts,
+            updated_at=now,
+        )
+    ids = {"project_id": row.project_id, "job_id": row.job_id, "position": row.position}
+    try:
+        data = await fetcher.fetch(row.source_url, max_bytes=settings.point_cloud_max_bytes)
+        started = time.perf_counter()
+        layout, points, source_points = await asyncio.to_thread(_convert, data, row.source_url)
+        key = point_cloud_key(row.project_id, row.job_id, row.position)
+        await blobs.put(key, layout)
+        outcome: dict[str, Any] = {
+            "status": store.READY,
+            "blob_key": key,
+            "points": points,
+            "source_points": source_points,
+            "error": None,
+        }
+        log.info(
+            "point cloud %s/%s #%d: %d points in %.2f s",
+            row.project_id,
+            row.job_id,
+            row.position,
+            points,
+            time.perf_counter() - started,
+        )
+    except InvalidPointCloud as error:
+        outcome = {"status": store.FAILED, "error": error.message}
+    except FetchFailed as error:
+        if error.retry and attempts < settings.point_cloud_max_attempts:
+            delay = RETRY_BASE_SECONDS * 3 ** (attempts - 1)
+            outcome = {
+                "status": store.QUEUED,
+                "error": error.reason,
+                "next_attempt_at": utcnow() + timedelta(seconds=delay),
+            }
+        else:
+            outcome = {"status": store.FAILED, "error": f"cannot fetch the file: {error.reason}"}
+    async with db.write() as conn:
+        kept = await store.update_point_cloud(
+            conn, **ids, holding=holding, locked_until=None, updated_at=utcnow(), **outcome
+        )
+    if not kept:
+        log.warning("point cloud %s: another worker took it over", ids)
+    return True
+
+
+def _convert(data: bytes, url: str) -> tuple[bytes, int, int]:
+    cloud = parse_point_cloud(data, name=urlsplit(url).path)
+    return browser_layout(cloud), cloud.count, cloud.source_count
+
+
+def media_error(failed: Sequence[Any]) -> dict[str, Any] | None:
+    """The ``FS_0007`` description of a job's failed lidar files, None when there are none."""
+    if not failed:
+        return None
+    failures = [
+        {
+            "field": row.field,
+            "type": "INVALID_POINT_CLOUD_LINK"
+            if str(row.error or "").startswith("cannot fetch")
+            else "INVALID_POINT_CLOUD",
+            "message": row.error or "",
+        }
+        for row in failed
+    ]
+    first = failures[0]
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    return {
+        "code": InvalidPointCloud.code,
+        "message": f"{first['field']}: {first['message']}{more}",
+        "failures": failures,
+    }
+
+
+async def job_media_error(db: Database, *, project_id: str, job_id: str) -> dict[str, Any] | None:
+    """A job's media error, None when every lidar file is readable (or still waiting)."""
+    async with db.read() as conn:
+        failed = await store.failed_point_clouds(conn, project_id=project_id, job_ids=[job_id])
+    return media_error(failed)
+
+
+async def editor_point_clouds(
+    db: Database,
+    blobs: BlobStore,
+    *,
+    project_id: str,
+    job_id: str,
+    base_url: str,
+    file_key: bytes,
+    ttl: int,
+) -> dict[str, Any]:
+    """What the 3D editor loads: every lidar file of the job with its state and, once ready, a
+    signed link to its browser layout; plus the job's media error, if any."""
+    async with db.read() as conn:
+        rows = await store.job_point_clouds(conn, project_id=project_id, job_id=job_id)
+    now = int(time.time())
+    files = [
+        {
+            "frame_id": row.frame_id,
+            "sensor_id": row.sensor_id,
+            "status": row.status,
+            "points": row.points,
+            "source_points": row.source_points,
+            "error": row.error if row.status == store.FAILED else None,
+            "url": blobs.signed_link(
+                row.blob_key, base_url=base_url, file_key=file_key, ttl=ttl, now=now
+            )
+            if row.status == store.READY and row.blob_key
+            else None,
+        }
+        for row in rows
+    ]
+    failed = [row for row in rows if row.status == store.FAILED]
+    return {"point_clouds": files, "media_error": media_error(failed)}
