@@ -54,6 +54,11 @@ def result_key(project_id: str, job_id: str) -> str:
     return f"results/{project_id}/{job_id}.json"
 
 
+def segmentation_key(project_id: str, job_id: str) -> str:
+    """Where a point-segmentation job's result PCD (x y z label_key) is kept."""
+    return f"results/{project_id}/{job_id}.pcd"
+
+
 def export_key(project_id: str, export_id: str, extension: str) -> str:
     """Where an export's file is kept (``extension`` without the dot)."""
     return f"exports/{project_id}/{export_id}.{extension}"

@@ -87,6 +87,12 @@ class PointLabels:
         indices = np.asarray(raw, dtype=np.int64)
         key = (frame_id, sensor)
         count = self.counts.get(key) if self.counts is not None else None
+        if self.counts is not None and count is None:
+            raise _fail(
+                where,
+                f"the lidar file of frame {frame_id!r} ({sensor}) is not converted yet; "
+                "its points cannot be labelled",
+            )
         low, high = int(indices.min()), int(indices.max())
         limit = count if count is not None else MAX_POINTS
         if low < 0 or high >= limit:

@@ -13,7 +13,7 @@ SHAPES = ("rectangle", "polygon", "line", "landmark", "cuboid")
 # Shapes in lidar space: a 3D box, and a set of labelled points (point segmentation).
 SHAPES_3D = ("cuboid3d", "points")
 SHAPES_BY_BASE = {
-    Base.SENSOR_FUSION: (*SHAPES, "cuboid3d", "points"),
+    Base.SENSOR_FUSION: (*SHAPES, "cuboid3d"),
     Base.POINT_CLOUD_SEGMENTATION: SHAPES_3D,
 }
 ATTRIBUTE_TYPES = ("select", "multiselect", "text", "number", "boolean")

@@ -14,6 +14,7 @@ from labelyard.core.ids import new_id
 from labelyard.core.lifecycle import Route
 from labelyard.core.model import Base, JobStatus
 from labelyard.services.events import count, record
+from labelyard.services.point_clouds import write_segmentation
 from labelyard.services.results import result_url
 from labelyard.store import Record
 from labelyard.store import work as store
@@ -114,7 +115,12 @@ async def complete(
     """
     key = result_key(job.project_id, job.id)
     objects = notes.count(base, annotations)
-    await blobs.put(key, orjson.dumps(notes.result_document(base, job.data, annotations)))
+    document = notes.result_document(base, job.data, annotations)
+    if base is Base.POINT_CLOUD_SEGMENTATION:
+        # Point labels go to a PCD of their own beside the JSON (API.md 3.7).
+        segmentation = await write_segmentation(conn, blobs, job, annotations, base_url=base_url)
+        document["data"]["annotation_data"].update(segmentation)
+    await blobs.put(key, orjson.dumps(document))
     await store.update_job(
         conn,
         project_id=job.project_id,

@@ -24,11 +24,20 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labelyard.blobs import BlobStore, point_cloud_key
+from labelyard.blobs import BlobStore, point_cloud_key, segmentation_key
 from labelyard.config import Settings
-from labelyard.core.pointcloud import browser_layout, lidar_files, parse_point_cloud
-from labelyard.errors import InvalidPointCloud
+from labelyard.core.annotations3d import label_array
+from labelyard.core.pointcloud import (
+    browser_layout,
+    encode_pcd_labels,
+    lidar_files,
+    parse_point_cloud,
+    read_layout,
+)
+from labelyard.errors import InvalidInput, InvalidPointCloud
 from labelyard.services import utcnow
 from labelyard.store import point_clouds as store
 from labelyard.store.engine import Database
@@ -263,3 +272,40 @@ async def editor_point_clouds(
     ]
     failed = [row for row in rows if row.status == store.FAILED]
     return {"point_clouds": files, "media_error": media_error(failed)}
+
+
+async def point_counts(
+    conn: AsyncConnection, *, project_id: str, job_id: str
+) -> dict[tuple[str, str], int]:
+    """Points in each converted lidar file of a job, by ``(frame_id, sensor_id)`` (file order,
+    NaN points included: what point-segmentation indices refer to)."""
+    rows = await store.job_point_clouds(conn, project_id=project_id, job_id=job_id)
+    return {
+        (row.frame_id, row.sensor_id): int(row.source_points)
+        for row in rows
+        if row.status == store.READY and row.source_points is not None
+    }
+
+
+async def write_segmentation(
+    conn: AsyncConnection, blobs: BlobStore, job: Any, annotations: list[Any], *, base_url: str
+) -> dict[str, Any]:
+    """Write the point-segmentation PCD of a POINT_CLOUD_SEGMENTATION job (x y z label_key, one
+    row per point of the input in its order) and answer ``{"legend", "url"}`` for its result."""
+    rows = await store.job_point_clouds(conn, project_id=job.project_id, job_id=job.id)
+    ready = [row for row in rows if row.status == store.READY and row.blob_key]
+    if not ready:
+        raise InvalidInput("the job's point cloud is not converted yet; it cannot be completed")
+    row = ready[0]
+    layout = read_layout(await blobs.get(row.blob_key))
+    xyz = np.full((layout.source_count, 3), np.nan, dtype=np.float32)
+    if layout.source_index is None:
+        xyz[:] = layout.xyz
+    else:
+        xyz[layout.source_index] = layout.xyz
+    labels, legend = label_array(
+        annotations, frame_id=row.frame_id, sensor_id=row.sensor_id, count=layout.source_count
+    )
+    key = segmentation_key(job.project_id, job.id)
+    await blobs.put(key, await asyncio.to_thread(encode_pcd_labels, xyz, labels))
+    return {"legend": legend, "url": blobs.private_url(key, base_url=base_url)}

@@ -21,11 +21,12 @@ from labelyard.store.engine import Database
 # exports/<project_id>/<export_id>.<ndjson|json|zip> and the 3D editor's converted lidar files
 # pointclouds/<project_id>/<job_id>/<position>.lypc (signed for the editor, never attachments)
 _FILE_KEY = re.compile(
-    r"(results)/([0-9a-f-]{36})/([0-9a-f-]{36})\.json"
+    r"(results)/([0-9a-f-]{36})/([0-9a-f-]{36})\.(?:json|pcd)"
     r"|(exports)/([0-9a-f-]{36})/([0-9a-f-]{36})\.(?:ndjson|json|zip)"
     r"|(pointclouds)/([0-9a-f-]{36})/([0-9a-f-]{36})/[0-9]{1,6}\.lypc"
 )
 MEDIA_TYPES = {
+    ".pcd": "application/octet-stream",
     ".json": "application/json",
     ".ndjson": "application/x-ndjson",
     ".zip": "application/zip",
@@ -90,7 +91,12 @@ async def attachment_link(
         else:
             row = await export_store.get_export(conn, project_id=project.id, id=item_id)
             current = row is not None and row.status == export_store.DONE
-    if not current or row is None or row.result_key != key:
+    issued: set[str] = set()
+    if row is not None and row.result_key:
+        issued.add(row.result_key)
+        if kind == "results":  # a point-segmentation job's PCD goes with its result JSON
+            issued.add(row.result_key.removesuffix(".json") + ".pcd")
+    if not current or key not in issued:
         raise Forbidden("this URL is not a current result or export of this project")
     return blobs.signed_link(
         key, base_url=base_url, file_key=file_key, ttl=ttl, now=int(time.time())

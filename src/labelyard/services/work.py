@@ -26,7 +26,7 @@ from labelyard.core.passwords import hash_password
 from labelyard.core.schema import LabelSchema, parse_schema
 from labelyard.core.validation import require_name
 from labelyard.errors import AuthFailure, Forbidden, InvalidInput, NotFound
-from labelyard.services import utcnow
+from labelyard.services import point_clouds, utcnow
 from labelyard.services.events import record
 from labelyard.services.lifecycle import complete, route_of, send_to_step, transition_record
 from labelyard.store import Record
@@ -322,15 +322,30 @@ async def heartbeat(
     return {"job_id": job.id, "lease_expires_at": rfc3339(until)}
 
 
-def _annotations(body: object, project: WorkProject, job: Record, *, required: bool) -> Any:
+async def _annotations(
+    conn: AsyncConnection, body: object, project: WorkProject, job: Record, *, required: bool
+) -> Any:
     if not isinstance(body, dict):
         raise InvalidInput("body must be a JSON object")
     if "annotations" not in body:
         if required:
             raise InvalidInput("annotations: required")
         return None
-    notes.validate(body["annotations"], base=project.base, schema=project.schema, data=job.data)
+    await _validate(conn, body["annotations"], project, job)
     return body["annotations"]
+
+
+async def _validate(
+    conn: AsyncConnection, annotations: Any, project: WorkProject, job: Record
+) -> None:
+    counts = (
+        await point_clouds.point_counts(conn, project_id=project.id, job_id=job.id)
+        if project.base is Base.POINT_CLOUD_SEGMENTATION
+        else None
+    )
+    notes.validate(
+        annotations, base=project.base, schema=project.schema, data=job.data, point_counts=counts
+    )
 
 
 async def save_draft(db: Database, worker: Worker, *, job_id: str, body: object) -> dict[str, Any]:
@@ -338,7 +353,7 @@ async def save_draft(db: Database, worker: Worker, *, job_id: str, body: object)
     now = utcnow()
     async with db.write() as conn:
         project, job = await _held(conn, worker, job_id, now)
-        annotations = _annotations(body, project, job, required=True)
+        annotations = await _annotations(conn, body, project, job, required=True)
         await store.update_job(
             conn, project_id=project.id, job_id=job.id, draft=annotations, updated_at=now
         )
@@ -398,7 +413,7 @@ async def submit(
         route = route_of(job)
         if route.kinds[job.step_index] != lifecycle.ANNOTATE:
             raise InvalidInput("this job is in a review step: use .../review")
-        annotations = _annotations(body, project, job, required=True)
+        annotations = await _annotations(conn, body, project, job, required=True)
         return await _advance(
             conn,
             blobs,
@@ -471,11 +486,11 @@ async def review(
         if route.kinds[job.step_index] != REVIEW:
             raise InvalidInput("this job is in an annotate step: use .../submit")
         if decision == "accept":
-            corrected = _annotations(body, project, job, required=False)
+            corrected = await _annotations(conn, body, project, job, required=False)
             annotations = corrected if corrected is not None else job.draft
             if corrected is None:
                 # The draft was valid when saved; the schema may have changed since.
-                notes.validate(annotations, base=project.base, schema=project.schema, data=job.data)
+                await _validate(conn, annotations, project, job)
             return await _advance(
                 conn,
                 blobs,
