@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labelyard.config import Settings
-from labelyard.services import accounts, projects, work
+from labelyard.services import accounts, projects, workers
 from labelyard.store import accounts as account_store
 from labelyard.store.engine import Database
 
@@ -59,7 +59,7 @@ async def create_demo_if_empty(db: Database) -> Demo | None:
     created = await projects.create_project(
         db, name=DEMO_PROJECT, base="IMAGE", account_id=issued.account_id
     )
-    worker = await work.create_worker(
+    worker = await workers.create_worker(
         db, account_id=issued.account_id, name=DEMO_WORKER, role="both"
     )
     return Demo(

@@ -267,10 +267,11 @@ def workers_create(
     as_json: JsonFlag = False,
 ) -> None:
     """Create a worker and print its token (shown once)."""
-    from labelyard.services import work
+    from labelyard.services import workers
 
     _emit(
-        _run(lambda db: work.create_worker(db, account_id=account, name=name, role=role)), as_json
+        _run(lambda db: workers.create_worker(db, account_id=account, name=name, role=role)),
+        as_json,
     )
 
 
@@ -283,22 +284,22 @@ def workers_password(
     ] = False,
 ) -> None:
     """Set the username and password a worker signs in to the web UI with."""
-    from labelyard.services import work
+    from labelyard.services import workers
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    _run(lambda db: work.set_login(db, worker_id=worker, username=username, password=password))
+    _run(lambda db: workers.set_login(db, worker_id=worker, username=username, password=password))
     print(f"worker {worker} signs in as {username!r}")
 
 
 @workers_app.command("revoke")
 def workers_revoke(worker_id: Annotated[str, typer.Argument(help="Worker id.")]) -> None:
     """Revoke a worker: its token stops working and its web UI sign-ins end at once."""
-    from labelyard.services import work
+    from labelyard.services import workers
 
-    _run(lambda db: work.revoke_worker(db, worker_id=worker_id))
+    _run(lambda db: workers.revoke_worker(db, worker_id=worker_id))
     console.print(f"revoked {worker_id}")
 
 

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from labelyard.core.lifecycle import parse_statuses
 from labelyard.core.pagination import (
     decode_token,
     encode_token,
     parse_limit,
-    parse_statuses,
     query_of,
 )
 from labelyard.errors import InvalidInput, InvalidPageToken
@@ -65,7 +65,11 @@ def test_limit_and_status_parsing() -> None:
     for bad in ("0", "1001", "-1", "ten"):
         with pytest.raises(InvalidInput):
             parse_limit(bad)
-    assert parse_statuses("completed, created,completed") == ["completed", "created"]
+    assert parse_statuses("completed, created,completed") == ("completed", "created")
+    assert parse_statuses(["created"]) == ("created",)
+    assert parse_statuses(None) == () and parse_statuses("", default=("completed",)) == (
+        "completed",
+    )
     assert query_of(parse_statuses("created,completed")) == query_of(["completed", "created"])
     with pytest.raises(InvalidInput):
         parse_statuses("done")

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from labelyard.api.deps import Body, State
 from labelyard.api.envelope import ok
 from labelyard.errors import InvalidInput
-from labelyard.services import accounts, projects, work
+from labelyard.services import accounts, projects, workers
 
 
 def _fields(body: object) -> dict[str, object]:
@@ -53,7 +53,7 @@ async def set_worker_login(state: State, worker_id: str, body: Body) -> Response
     password = fields.get("password")
     if not isinstance(password, str):
         raise InvalidInput("password must be a string")
-    await work.set_login(
+    await workers.set_login(
         state.db, worker_id=worker_id, username=fields.get("username"), password=password
     )
     return ok({"worker_id": worker_id, "username": fields.get("username")})
@@ -61,7 +61,7 @@ async def set_worker_login(state: State, worker_id: str, body: Body) -> Response
 
 async def revoke_worker(state: State, worker_id: str) -> Response:
     """Revoke a worker: its token stops working and its web sign-ins end at once."""
-    await work.revoke_worker(state.db, worker_id=worker_id)
+    await workers.revoke_worker(state.db, worker_id=worker_id)
     return ok({"worker_id": worker_id, "revoked": True})
 
 
@@ -91,7 +91,7 @@ async def get_schema(state: State, project_id: str) -> Response:
 async def create_worker(state: State, account_id: str, body: Body) -> Response:
     """A worker (annotator, reviewer or both) of the account, with its token (shown once)."""
     fields = _fields(body)
-    created = await work.create_worker(
+    created = await workers.create_worker(
         state.db, account_id=account_id, name=fields.get("name"), role=fields.get("role")
     )
     return ok(created)

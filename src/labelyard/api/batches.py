@@ -6,12 +6,13 @@ from starlette.responses import Response
 
 from labelyard.api.deps import Body, ProjectAccess, State
 from labelyard.api.envelope import ok
-from labelyard.services import batches, owner
+from labelyard.core import commands
+from labelyard.services import batches, job_actions
 
 
 async def create(project: ProjectAccess, state: State, body: Body) -> Response:
     """Create a batch in the project."""
-    return ok(await batches.create_batch(state.db, project, body))
+    return ok(await batches.create_batch(state.db, project, commands.parse_batch_create(body)))
 
 
 async def jobs(
@@ -38,4 +39,4 @@ async def jobs(
 
 async def abort(project: ProjectAccess, state: State, batch_id: str) -> Response:
     """Abort every created or in-progress job of the batch."""
-    return ok(await owner.abort_batch(state.db, project, batch_id=batch_id))
+    return ok(await job_actions.abort_batch(state.db, project, batch_id=batch_id))

@@ -6,7 +6,8 @@ from starlette.responses import Response
 
 from labelyard.api.deps import Body, ProjectAccess, State
 from labelyard.api.envelope import ok
-from labelyard.services import jobs, owner, results
+from labelyard.core import commands
+from labelyard.services import job_actions, jobs, results
 
 
 async def create(project: ProjectAccess, state: State, body: Body) -> Response:
@@ -43,19 +44,27 @@ async def result(project: ProjectAccess, state: State, job_id: str) -> Response:
 
 async def history(project: ProjectAccess, state: State, job_id: str) -> Response:
     """Every transition of the job: action, statuses, steps, worker, comment, time."""
-    return ok(await owner.job_history(state.db, project, job_id=job_id))
+    return ok(await job_actions.job_history(state.db, project, job_id=job_id))
 
 
 async def abort(project: ProjectAccess, state: State, job_id: str) -> Response:
     """Abort a created or in-progress job."""
-    return ok(await owner.abort_job(state.db, project, job_id=job_id))
+    return ok(await job_actions.abort_job(state.db, project, job_id=job_id))
 
 
 async def reopen(project: ProjectAccess, state: State, job_id: str, body: Body) -> Response:
     """Send a completed or aborted job back into a step (``{"step": name}``)."""
-    return ok(await owner.reopen_job(state.db, project, job_id=job_id, body=body))
+    return ok(
+        await job_actions.reopen_job(
+            state.db, project, job_id=job_id, step=commands.parse_reopen(body)
+        )
+    )
 
 
 async def priority(project: ProjectAccess, state: State, job_id: str, body: Body) -> Response:
     """Change a job's ``priority_weight``."""
-    return ok(await owner.set_priority(state.db, project, job_id=job_id, body=body))
+    return ok(
+        await job_actions.set_priority(
+            state.db, project, job_id=job_id, priority=commands.parse_priority(body)
+        )
+    )

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labelyard.api.deps import State
+from labelyard.core import lifecycle
 from labelyard.services import ops
 from labelyard.store.engine import Database
 
@@ -41,7 +42,7 @@ async def metrics(request: Request, state: State) -> Response:
     """Prometheus text exposition: this process's request figures and the shared work state."""
     figures: Metrics = request.app.state.metrics
     shared = await figures.shared(state.db)
-    for step in ("annotate", "review"):
+    for step in lifecycle.STEP_KINDS:
         figures.queue_jobs.labels(step).set(shared.queue_jobs.get(step, 0))
     figures.outbox_lag.set(shared.outbox_lag)
     for status in ("pending", "succeeded", "failed"):

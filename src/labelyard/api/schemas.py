@@ -10,6 +10,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from labelyard.core.commands import MAX_COMMENT_LENGTH
+from labelyard.core.lifecycle import (
+    MAX_LEASE_SECONDS,
+    MAX_PRIORITY,
+    MIN_LEASE_SECONDS,
+    MIN_PRIORITY,
+)
+from labelyard.core.model import DEFAULT_PRIORITY
+
 
 class BatchCreate(BaseModel):
     name: str = Field(min_length=1, max_length=255)
@@ -23,7 +32,7 @@ class JobCreate(BaseModel):
     work_flow_id: str | None = None
     tag: str | None = Field(default=None, description="workflow id or tag; one of the two")
     batch_id: str | None = Field(default=None, description="absent, null or '' → Default batch")
-    priority_weight: int | None = Field(default=5, ge=1, le=10)
+    priority_weight: int | None = Field(default=DEFAULT_PRIORITY, ge=MIN_PRIORITY, le=MAX_PRIORITY)
     type: Literal["TEST", "NON_TEST"] | None = "NON_TEST"
 
 
@@ -52,7 +61,7 @@ class JobReopen(BaseModel):
 
 
 class JobPriority(BaseModel):
-    priority_weight: int = Field(ge=1, le=10)
+    priority_weight: int = Field(ge=MIN_PRIORITY, le=MAX_PRIORITY)
 
 
 class AttributeSpec(BaseModel):
@@ -85,11 +94,11 @@ class WorkerLogin(BaseModel):
 
 class Claim(BaseModel):
     step: Literal["annotate", "review"] = "annotate"
-    lease_seconds: int | None = Field(default=None, ge=1, le=86400)
+    lease_seconds: int | None = Field(default=None, ge=MIN_LEASE_SECONDS, le=MAX_LEASE_SECONDS)
 
 
 class Heartbeat(BaseModel):
-    lease_seconds: int | None = Field(default=None, ge=1, le=86400)
+    lease_seconds: int | None = Field(default=None, ge=MIN_LEASE_SECONDS, le=MAX_LEASE_SECONDS)
 
 
 class Annotations(BaseModel):
@@ -100,12 +109,12 @@ class Annotations(BaseModel):
 
 
 class Skip(BaseModel):
-    reason: str | None = None
+    reason: str | None = Field(default=None, max_length=MAX_COMMENT_LENGTH)
 
 
 class Review(BaseModel):
     decision: Literal["accept", "reject"]
-    comment: str | None = None
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT_LENGTH)
     step: str | None = Field(default=None, description="on reject: the earlier step to return to")
     annotations: Any = Field(default=None, description="on accept: corrected annotations")
 

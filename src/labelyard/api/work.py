@@ -10,8 +10,9 @@ from starlette.responses import Response
 
 from labelyard.api.deps import Body, State, bearer
 from labelyard.api.envelope import ok
-from labelyard.services import work
-from labelyard.services.work import Worker
+from labelyard.core import commands
+from labelyard.services import work, workers
+from labelyard.services.workers import Worker
 
 
 async def worker_access(
@@ -21,7 +22,7 @@ async def worker_access(
 ) -> Worker:
     """The worker whose token is in ``Authorization: Bearer ...``, in the path's project."""
     token = credentials.credentials if credentials else None
-    return await work.authorize(state.db, token=token, project_id=project_id)
+    return await workers.authorize(state.db, token=token, project_id=project_id)
 
 
 WorkerAccess = Annotated[Worker, Depends(worker_access)]
@@ -32,7 +33,7 @@ async def claim(worker: WorkerAccess, state: State, body: Body) -> Response:
     job = await work.claim(
         state.db,
         worker,
-        body=body,
+        commands.parse_claim(body),
         default_lease=state.settings.lease_seconds,
     )
     return ok(job) if job is not None else Response(status_code=204)
@@ -45,7 +46,7 @@ async def heartbeat(worker: WorkerAccess, state: State, job_id: str, body: Body)
             state.db,
             worker,
             job_id=job_id,
-            body=body,
+            lease_seconds=commands.parse_heartbeat(body),
             default_lease=state.settings.lease_seconds,
         )
     )
@@ -53,27 +54,39 @@ async def heartbeat(worker: WorkerAccess, state: State, job_id: str, body: Body)
 
 async def draft(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Save work in progress."""
-    return ok(await work.save_draft(state.db, worker, job_id=job_id, body=body))
+    return ok(
+        await work.save_draft(state.db, worker, job_id=job_id, work=commands.parse_work(body))
+    )
 
 
 async def submit(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Hand in the annotations of an annotate step."""
     return ok(
         await work.submit(
-            state.db, state.blobs, worker, job_id=job_id, body=body, base_url=state.base_url
+            state.db,
+            state.blobs,
+            worker,
+            job_id=job_id,
+            work=commands.parse_work(body),
+            base_url=state.base_url,
         )
     )
 
 
 async def skip(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Give a job back without working it."""
-    return ok(await work.skip(state.db, worker, job_id=job_id, body=body))
+    return ok(await work.skip(state.db, worker, job_id=job_id, reason=commands.parse_skip(body)))
 
 
 async def review(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Accept or reject a job in a review step."""
     return ok(
         await work.review(
-            state.db, state.blobs, worker, job_id=job_id, body=body, base_url=state.base_url
+            state.db,
+            state.blobs,
+            worker,
+            job_id=job_id,
+            decision=commands.parse_review(body),
+            base_url=state.base_url,
         )
     )

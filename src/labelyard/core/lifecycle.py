@@ -1,24 +1,48 @@
-"""How a job moves through its workflow: steps, who may work them, what each action does.
+"""The job state machine: statuses, steps, who may act, and what each action changes.
 
 A workflow is an ordered list of steps, each ``annotate`` or ``review``. Steps are named by
-their kind, numbered when a kind repeats (``annotate``, ``review``, ``review_2``). Submitting an
-annotate step or accepting a review step moves the job to the next step, or completes it after
-the last. Rejecting sends it back to a named earlier step (by default the nearest earlier
-annotate step).
+their kind, numbered when a kind repeats (``annotate``, ``review``, ``review_2``).
+
+    action  from (status, step)               to                                counters
+    claim   created|in_progress, free step s  in_progress, s, leased to the worker
+    submit  in_progress, annotate s, lease    next step free, or completed      +completed
+    accept  in_progress, review s, lease      next step free, or completed      +completed
+    reject  in_progress, review s, lease      an earlier step free, comment kept
+    skip    in_progress, s, lease             same step free; not offered to them again
+    abort   created|in_progress               aborted, out of every queue       +aborted
+    reopen  completed|aborted                 in_progress, a named step free    -completed|-aborted
+
+Each action is one pure function taking the job's state and returning a ``Change`` that says
+everything that moves: the status, the step, the lease, further columns, the batch counters
+and whether a result file is written. ``services.lifecycle.apply`` is the one place that writes
+a change (the job row, its transition record, the counters and the events, together).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from labelyard.core.model import JobStatus
+from labelyard.core import annotations as notes
+from labelyard.core.model import DEFAULT_WORKFLOW_STEPS, Base, JobStatus
 from labelyard.errors import Conflict, Forbidden, InvalidInput
 
 ANNOTATE, REVIEW = "annotate", "review"
 STEP_KINDS = (ANNOTATE, REVIEW)
-ROLES = {"annotator": {ANNOTATE}, "reviewer": {REVIEW}, "both": {ANNOTATE, REVIEW}}
+ROLES: Mapping[str, frozenset[str]] = {
+    "annotator": frozenset({ANNOTATE}),
+    "reviewer": frozenset({REVIEW}),
+    "both": frozenset({ANNOTATE, REVIEW}),
+}
+OPEN_STATUSES = (JobStatus.CREATED.value, JobStatus.IN_PROGRESS.value)
+CLOSED_STATUSES = (JobStatus.COMPLETED.value, JobStatus.ABORTED.value)
+JOB_STATUSES = tuple(status.value for status in JobStatus)
+MIN_PRIORITY, MAX_PRIORITY = 1, 10
 MIN_LEASE_SECONDS, MAX_LEASE_SECONDS = 1, 24 * 3600
+# The job columns that a lease release clears.
+_FREE = {"lease_holder": None, "lease_expires_at": None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,23 +89,107 @@ class Route:
         return self.names.index(name)
 
 
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """What the machine needs to know of a job."""
+
+    status: str
+    route: Route
+    step_index: int
+    in_queue: bool
+    frames: int
+    annotations: int
+    lease_holder: str | None = None
+    lease_expires_at: datetime | None = None
+
+    @property
+    def step_kind(self) -> str:
+        """The kind of the job's current step."""
+        return self.route.kinds[self.step_index]
+
+    @property
+    def step_name(self) -> str | None:
+        """The name of the job's current step; None once it left the workflow."""
+        return self.route.name_of(self.step_index) if self.in_queue else None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What an action does to a job: apply all of it, in one transaction, or none."""
+
+    action: str
+    to_status: str
+    # The step the job is in afterwards; None when it leaves the workflow (completed, aborted).
+    to_index: int | None
+    worker_id: str | None = None
+    comment: str | None = None
+    # Further job columns to set (the lease, the draft, the reviewer's comment...).
+    columns: Mapping[str, Any] = field(default_factory=dict)
+    # Deltas of the batch's counters.
+    counters: Mapping[str, int] = field(default_factory=dict)
+    # The result document to write before the job is marked completed.
+    result: Mapping[str, Any] | None = None
+    # The worker who skipped the job (it is not offered to them again).
+    skipped_by: str | None = None
+
+    def job_columns(self, route: Route) -> dict[str, Any]:
+        """Every job column this change sets (the service adds ``updated_at``)."""
+        values: dict[str, Any] = {"status": self.to_status}
+        if self.to_index is not None:
+            values["step_index"] = self.to_index
+            values["queue"] = route.kinds[self.to_index]
+        elif self.to_status in CLOSED_STATUSES:
+            values["queue"] = None
+        values.update(self.columns)
+        return values
+
+
+def parse_statuses(value: object, *, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """A status filter: one job status, a comma-separated list or a JSON list of them, sorted
+    and without repeats; ``default`` when absent or empty."""
+    if value is None or value == "" or value == []:
+        return default
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise InvalidInput("status must be a job status or a list of them")
+    statuses = sorted({item.strip() for item in items if item.strip()})
+    for status in statuses:
+        if status not in JOB_STATUSES:
+            raise InvalidInput(f"status {status!r} is not one of {', '.join(JOB_STATUSES)}")
+    return tuple(statuses) or default
+
+
+def parse_steps(value: object) -> list[str]:
+    """Workflow steps: a list (or comma-separated string) of ``annotate`` / ``review``."""
+    if value is None:
+        return list(DEFAULT_WORKFLOW_STEPS)
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise InvalidInput("steps must be a non-empty list of 'annotate' and 'review'")
+    steps = [str(step).strip() for step in items]
+    if any(step not in STEP_KINDS for step in steps):
+        raise InvalidInput("each step must be 'annotate' or 'review'")
+    if steps[0] != ANNOTATE:
+        raise InvalidInput("a workflow starts with an 'annotate' step")
+    return steps
+
+
 def check_role(role: str, step: str) -> None:
     """A worker may work only the step kinds of its role."""
     if step not in STEP_KINDS:
         raise InvalidInput("step must be 'annotate' or 'review'")
-    if step not in ROLES.get(role, set()):
+    if step not in ROLES.get(role, frozenset()):
         raise Forbidden(f"a worker with role {role!r} may not work {step!r} steps")
 
 
-def lease_until(now: datetime, seconds: object, default: int) -> datetime:
+def kinds_of_role(role: str) -> list[str]:
+    """The step kinds a worker of ``role`` may work, in workflow order."""
+    return [kind for kind in STEP_KINDS if kind in ROLES.get(role, frozenset())]
+
+
+def lease_until(now: datetime, seconds: int | None, default: int) -> datetime:
     """When a lease taken ``now`` for ``seconds`` (or the default) expires."""
-    if seconds is None:
-        seconds = default
-    if type(seconds) is not int or not MIN_LEASE_SECONDS <= seconds <= MAX_LEASE_SECONDS:
-        raise InvalidInput(
-            f"lease_seconds must be an integer from {MIN_LEASE_SECONDS} to {MAX_LEASE_SECONDS}"
-        )
-    return now + timedelta(seconds=seconds)
+    return now + timedelta(seconds=default if seconds is None else seconds)
 
 
 def check_lease(
@@ -96,5 +204,178 @@ def check_lease(
 
 def check_open(status: str) -> None:
     """Workers act only on jobs that are neither completed nor aborted."""
-    if status in (JobStatus.COMPLETED, JobStatus.ABORTED):
+    if status in CLOSED_STATUSES:
         raise Conflict(f"the job is {status}")
+
+
+def check_held(job: JobState, worker_id: str, now: datetime) -> datetime:
+    """``Conflict`` unless the job is open and leased to ``worker_id``; the lease's end."""
+    check_open(job.status)
+    check_lease(job.lease_holder, job.lease_expires_at, worker_id, now)
+    assert job.lease_expires_at is not None  # check_lease refuses a job without a live lease
+    return job.lease_expires_at
+
+
+def check_step(job: JobState, kind: str) -> None:
+    """The action of a ``kind`` step (submit for annotate, review for review) fits the job."""
+    if job.step_kind != kind:
+        if job.step_kind == ANNOTATE:
+            raise InvalidInput("this job is in an annotate step: use .../submit")
+        raise InvalidInput("this job is in a review step: use .../review")
+
+
+def claim(job: JobState, *, worker_id: str, until: datetime, draft: Any) -> Change:
+    """A free job of a step is leased to a worker, starting from ``draft``."""
+    check_open(job.status)
+    return Change(
+        action="claim",
+        to_status=JobStatus.IN_PROGRESS.value,
+        to_index=job.step_index,
+        worker_id=worker_id,
+        columns={"lease_holder": worker_id, "lease_expires_at": until, "draft": draft},
+    )
+
+
+def _advance(
+    job: JobState,
+    *,
+    base: Base,
+    data: Mapping[str, Any],
+    action: str,
+    annotations: Any,
+    worker_id: str,
+    comment: str | None,
+    now: datetime,
+) -> Change:
+    """The job moves past its current step: to the next one, or completed after the last."""
+    next_index = job.route.next_of(job.step_index)
+    if next_index is not None:
+        return Change(
+            action=action,
+            to_status=JobStatus.IN_PROGRESS.value,
+            to_index=next_index,
+            worker_id=worker_id,
+            comment=comment,
+            columns={**_FREE, "draft": annotations},
+        )
+    objects = notes.count(base, annotations)
+    return Change(
+        action=action,
+        to_status=JobStatus.COMPLETED.value,
+        to_index=None,
+        worker_id=worker_id,
+        comment=comment,
+        columns={**_FREE, "draft": annotations, "annotations": objects, "completed_at": now},
+        counters={"completed_jobs": 1, "completed_frames": job.frames, "annotations": objects},
+        result=notes.result_document(base, dict(data), annotations),
+    )
+
+
+def submit(
+    job: JobState,
+    *,
+    base: Base,
+    data: Mapping[str, Any],
+    annotations: Any,
+    worker_id: str,
+    now: datetime,
+) -> Change:
+    """An annotate step's work is handed in (``annotations`` already validated)."""
+    check_step(job, ANNOTATE)
+    return _advance(
+        job,
+        base=base,
+        data=data,
+        action="submit",
+        annotations=annotations,
+        worker_id=worker_id,
+        comment=None,
+        now=now,
+    )
+
+
+def accept(
+    job: JobState,
+    *,
+    base: Base,
+    data: Mapping[str, Any],
+    annotations: Any,
+    worker_id: str,
+    comment: str | None,
+    now: datetime,
+) -> Change:
+    """A review step accepts the work (``annotations``: the corrected or the saved draft)."""
+    check_step(job, REVIEW)
+    return _advance(
+        job,
+        base=base,
+        data=data,
+        action="accept",
+        annotations=annotations,
+        worker_id=worker_id,
+        comment=comment,
+        now=now,
+    )
+
+
+def reject(job: JobState, *, step: str | None, worker_id: str, comment: str | None) -> Change:
+    """A review step sends the job back to an earlier step with a comment."""
+    check_step(job, REVIEW)
+    target = job.route.reject_target(job.step_index, step)
+    return Change(
+        action="reject",
+        to_status=JobStatus.IN_PROGRESS.value,
+        to_index=target,
+        worker_id=worker_id,
+        comment=comment,
+        columns={**_FREE, "comment": comment},
+    )
+
+
+def skip(job: JobState, *, worker_id: str, reason: str | None) -> Change:
+    """The worker gives the job back; it stays in its step and is not offered to them again."""
+    check_open(job.status)
+    return Change(
+        action="skip",
+        to_status=job.status,
+        to_index=job.step_index,
+        worker_id=worker_id,
+        comment=reason,
+        columns=dict(_FREE),
+        skipped_by=worker_id,
+    )
+
+
+def abort(job: JobState) -> Change:
+    """The owner stops a job that is not finished; it never gets a result."""
+    if job.status not in OPEN_STATUSES:
+        raise Conflict(f"the job is {job.status}; only created or in-progress jobs can be aborted")
+    return Change(
+        action="abort",
+        to_status=JobStatus.ABORTED.value,
+        to_index=None,
+        columns=dict(_FREE),
+        counters={"aborted_jobs": 1},
+    )
+
+
+def reopen(job: JobState, *, step: str | None) -> Change:
+    """The owner sends a completed or aborted job back into a step of its workflow."""
+    if job.status in OPEN_STATUSES:
+        raise Conflict(f"the job is {job.status}; only completed or aborted jobs can be reopened")
+    index = job.route.index_of(step or job.route.name_of(0))
+    if job.status == JobStatus.COMPLETED.value:
+        counters = {
+            "completed_jobs": -1,
+            "completed_frames": -job.frames,
+            "annotations": -job.annotations,
+        }
+    else:
+        counters = {"aborted_jobs": -1}
+    return Change(
+        action="reopen",
+        to_status=JobStatus.IN_PROGRESS.value,
+        to_index=index,
+        columns={**_FREE, "annotations": 0, "result_key": None, "completed_at": None},
+        counters=counters,
+    )

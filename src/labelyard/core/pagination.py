@@ -16,7 +16,6 @@ import re
 import struct
 from collections.abc import Sequence
 
-from labelyard.core.model import JobStatus
 from labelyard.errors import InvalidInput, InvalidPageToken
 
 _SMALL_NUMBER = re.compile(r"[0-9]{1,9}")
@@ -73,18 +72,3 @@ def parse_limit(value: str | None) -> int:
     if not _SMALL_NUMBER.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE_SIZE:
         raise InvalidInput(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
     return int(value)
-
-
-JOB_STATUSES = tuple(s.value for s in JobStatus)
-
-
-def parse_statuses(value: str | None) -> list[str]:
-    """The ``status`` filter: one value or a comma-separated list of job statuses."""
-
-    if value is None or value == "":
-        return []
-    statuses = [s.strip() for s in value.split(",") if s.strip()]
-    for status in statuses:
-        if status not in JOB_STATUSES:
-            raise InvalidInput(f"status must be one of {', '.join(JOB_STATUSES)}")
-    return sorted(set(statuses))

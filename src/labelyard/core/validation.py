@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from labelyard.core import commands
 from labelyard.core.ids import parse_uuid
 from labelyard.core.model import DEFAULT_PRIORITY, Base, JobType
 from labelyard.errors import (
     InvalidInput,
     InvalidJobData,
     InvalidJobType,
-    InvalidPriority,
     LabelyardError,
     MissingJobData,
     MissingReferenceId,
@@ -87,10 +87,7 @@ def parse_job_create(body: object, *, base: Base, workflows: Mapping[str, Workfl
             raise InvalidInput("batch_id must be a UUID")
 
     priority = body.get("priority_weight")
-    if priority is None:
-        priority = DEFAULT_PRIORITY
-    elif type(priority) is not int or not 1 <= priority <= 10:
-        raise InvalidPriority()
+    priority = DEFAULT_PRIORITY if priority is None else commands.priority(priority)
 
     job_type = body.get("type")
     if job_type is None:

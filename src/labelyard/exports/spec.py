@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from labelyard.core import lifecycle
 from labelyard.core.ids import require_uuid
 from labelyard.core.model import Base, JobStatus
 from labelyard.errors import InvalidInput, MissingParameter
@@ -58,30 +59,15 @@ def parse_format(value: object) -> Format:
         raise InvalidInput(f"format must be one of {names}") from None
 
 
-def parse_statuses(value: object) -> tuple[str, ...]:
-    """Job statuses: one name, a comma-separated list or a list; default ``completed``."""
-    if value is None or value == "" or value == []:
-        return DEFAULT_STATUSES
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-        raise InvalidInput("status must be a job status or a list of them")
-    known = {s.value for s in JobStatus}
-    statuses = tuple(dict.fromkeys(item.strip() for item in items))
-    unknown = [s for s in statuses if s not in known]
-    if unknown:
-        raise InvalidInput(
-            f"status {unknown[0]!r} is not one of {', '.join(s.value for s in JobStatus)}"
-        )
-    return statuses
-
-
 def parse_spec(*, format: object, statuses: object = None, batch_id: object = None) -> ExportSpec:
     """An export request from its parts; ``InvalidInput`` naming the first bad one."""
     if format is None or format == "":
         raise MissingParameter("format is required: one of " + ", ".join(f.value for f in Format))
     batch = None if batch_id is None or batch_id == "" else require_uuid(batch_id, "batch_id")
     return ExportSpec(
-        format=parse_format(format), statuses=parse_statuses(statuses), batch_id=batch
+        format=parse_format(format),
+        statuses=lifecycle.parse_statuses(statuses, default=DEFAULT_STATUSES),
+        batch_id=batch,
     )
 
 

@@ -4,33 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from labelyard.core import pagination
+from labelyard.core import lifecycle, pagination
+from labelyard.core.commands import BatchCreate
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import Project
-from labelyard.core.validation import optional_text, require_name
-from labelyard.errors import InvalidInput, MissingParameter, NotFound
+from labelyard.errors import NotFound
 from labelyard.services import utcnow
 from labelyard.store import batches as store
 from labelyard.store import jobs as job_store
 from labelyard.store.engine import Database
 
 
-async def create_batch(db: Database, project: Project, body: object) -> dict[str, str]:
+async def create_batch(db: Database, project: Project, batch: BatchCreate) -> dict[str, str]:
     """A new batch in the project; names are unique per project."""
-    if not isinstance(body, dict):
-        raise InvalidInput("body must be a JSON object")
-    if body.get("name") in (None, ""):
-        raise MissingParameter("name is required")
-    name = require_name(body["name"])
     batch_id = new_id()
     async with db.write() as conn:
         await store.insert_batch(
             conn,
             id=batch_id,
             project_id=project.id,
-            name=name,
-            description=optional_text(body.get("description"), "description"),
-            label=optional_text(body.get("label"), "label"),
+            name=batch.name,
+            description=batch.description,
+            label=batch.label,
             is_default=False,
             now=utcnow(),
         )
@@ -54,7 +49,7 @@ async def list_batch_jobs(
     """
     batch_id = require_uuid(batch_id, "batch_id")
     size = pagination.parse_limit(limit)
-    statuses = pagination.parse_statuses(status)
+    statuses = lifecycle.parse_statuses(status)
     query = pagination.query_of(statuses)
     after = pagination.decode_token(token_key, page_token or "", batch_id=batch_id, query=query)
     async with db.read() as conn:

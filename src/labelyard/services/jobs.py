@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.blobs import BlobStore
+from labelyard.core import lifecycle
 from labelyard.core.events import created_event
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import JobStatus, Project
@@ -30,7 +31,6 @@ from labelyard.store import projects as project_store
 from labelyard.store.engine import Database
 
 MAX_BULK_JOBS = 10_000
-FIRST_STEP = "annotate"  # every workflow starts with an annotate step
 
 
 async def _workflow_refs(conn: AsyncConnection, project_id: str) -> dict[str, WorkflowRef]:
@@ -145,7 +145,7 @@ async def _insert(
                 "annotations": 0,
                 "data": spec.data,
                 "step_index": 0,
-                "queue": FIRST_STEP,
+                "queue": lifecycle.ANNOTATE,
                 "created_at": now,
                 "updated_at": now,
             }

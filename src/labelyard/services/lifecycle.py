@@ -1,7 +1,13 @@
-"""Steps shared by every change of a job's state: its route, its transition record, completion."""
+"""Applying the state machine's changes: the one place a job's state is written.
+
+``apply_all`` writes what ``core.lifecycle`` decided for each job: the job row, its transition
+record, the batch counters, the result file when it completes, and the events, in the caller's
+transaction.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -9,156 +15,123 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.blobs import BlobStore, result_key
-from labelyard.core import annotations as notes
 from labelyard.core.ids import new_id
-from labelyard.core.lifecycle import Route
-from labelyard.core.model import Base, JobStatus
-from labelyard.services.events import count, record
-from labelyard.services.point_clouds import write_segmentation
+from labelyard.core.lifecycle import Change, JobState, Route
+from labelyard.core.model import as_utc
+from labelyard.services.events import count, record_many
 from labelyard.services.results import result_url
 from labelyard.store import Record
 from labelyard.store import work as store
 
 
+def state_of(job: Record) -> JobState:
+    """The machine's view of a job row (read with its workflow's steps by ``store.work``)."""
+    return JobState(
+        status=job.status,
+        route=Route(tuple(job.steps)),
+        step_index=job.step_index,
+        in_queue=job.queue is not None,
+        frames=job.frames,
+        annotations=job.annotations,
+        lease_holder=job.lease_holder,
+        lease_expires_at=as_utc(job.lease_expires_at) if job.lease_expires_at else None,
+    )
+
+
+def step_name(job: Record) -> str | None:
+    """The name of the step a job row is in; None once it left its workflow."""
+    return Route(tuple(job.steps)).name_of(job.step_index) if job.queue else None
+
+
 def transition_record(
-    job: Record,
-    *,
-    action: str,
-    to_status: str,
-    route: Route,
-    to_index: int | None,
-    worker_id: str | None,
-    comment: str | None,
-    now: datetime,
+    job: Record, state: JobState, change: Change, now: datetime
 ) -> dict[str, Any]:
-    """The history row of a change of ``job`` (from its current state to ``to_*``)."""
+    """The history row of ``change`` applied to ``job``."""
     return {
         "project_id": job.project_id,
         "id": new_id(),
         "job_id": job.id,
-        "action": action,
+        "action": change.action,
         "from_status": job.status,
-        "to_status": to_status,
-        "from_step": route.name_of(job.step_index) if job.queue else None,
-        "to_step": route.name_of(to_index) if to_index is not None else None,
-        "worker_id": worker_id,
-        "comment": comment,
+        "to_status": change.to_status,
+        "from_step": state.step_name,
+        "to_step": state.route.name_of(change.to_index) if change.to_index is not None else None,
+        "worker_id": change.worker_id,
+        "comment": change.comment,
         "created_at": now,
     }
 
 
-def route_of(job: Record) -> Route:
-    """The steps of the job's workflow (read with the job by ``store.work``)."""
-    return Route(tuple(job.steps))
-
-
-async def send_to_step(
+async def apply(
     conn: AsyncConnection,
     job: Record,
-    route: Route,
-    index: int,
+    change: Change,
     *,
-    action: str,
-    worker_id: str | None,
-    comment: str | None,
     now: datetime,
-    columns: dict[str, Any],
+    blobs: BlobStore | None = None,
+    base_url: str = "",
 ) -> dict[str, Any]:
-    """Put the job into step ``index`` (free for the next claim) and record why.
-
-    ``columns`` are further columns of the job to set (the draft, the reviewer's comment...).
-    """
-    await store.update_job(
-        conn,
-        project_id=job.project_id,
-        job_id=job.id,
-        status=JobStatus.IN_PROGRESS.value,
-        step_index=index,
-        queue=route.kinds[index],
-        lease_holder=None,
-        lease_expires_at=None,
-        updated_at=now,
-        **columns,
+    """Write ``change`` to ``job``; the answer the worker or owner API gives."""
+    await apply_all(
+        conn, str(job.project_id), [(job, change)], now=now, blobs=blobs, base_url=base_url
     )
-    transition = transition_record(
-        job,
-        action=action,
-        to_status=JobStatus.IN_PROGRESS.value,
-        route=route,
-        to_index=index,
-        worker_id=worker_id,
-        comment=comment,
-        now=now,
-    )
-    await record(conn, job._mapping, [transition], now=now)
-    return {"job_id": job.id, "status": JobStatus.IN_PROGRESS.value, "step": route.name_of(index)}
+    route = Route(tuple(job.steps))
+    step = route.name_of(change.to_index) if change.to_index is not None else None
+    return {"job_id": job.id, "status": change.to_status, "step": step}
 
 
-async def complete(
+async def apply_all(
     conn: AsyncConnection,
-    blobs: BlobStore,
-    base: Base,
-    job: Record,
-    route: Route,
+    project_id: str,
+    changes: Sequence[tuple[Record, Change]],
     *,
-    annotations: Any,
-    action: str,
-    worker_id: str | None,
-    comment: str | None,
     now: datetime,
-    base_url: str,
-) -> dict[str, Any]:
-    """Finish the job: its result file, status, counters and transition, all or nothing.
+    blobs: BlobStore | None = None,
+    base_url: str = "",
+) -> None:
+    """Write each ``(job, change)`` of one project, in one transaction (the caller's).
 
-    The result is written before the transaction commits, so a completed job always has its
-    file; if the commit fails the file is simply overwritten by the next completion.
+    A completing change writes its result file before the transaction commits, so a completed
+    job always has its file; if the commit fails the file is simply overwritten by the next
+    completion.
     """
-    key = result_key(job.project_id, job.id)
-    objects = notes.count(base, annotations)
-    document = notes.result_document(base, job.data, annotations)
-    if base is Base.POINT_CLOUD_SEGMENTATION:
-        # Point labels go to a PCD of their own beside the JSON (API.md 3.7).
-        segmentation = await write_segmentation(conn, blobs, job, annotations, base_url=base_url)
-        document["data"]["annotation_data"].update(segmentation)
-    await blobs.put(key, orjson.dumps(document))
-    await store.update_job(
-        conn,
-        project_id=job.project_id,
-        job_id=job.id,
-        status=JobStatus.COMPLETED.value,
-        queue=None,
-        lease_holder=None,
-        lease_expires_at=None,
-        draft=annotations,
-        annotations=objects,
-        result_key=key,
-        completed_at=now,
-        updated_at=now,
-    )
-    batch_events = await count(
-        conn,
-        project_id=job.project_id,
-        batch_id=job.batch_id,
-        completed_jobs=1,
-        completed_frames=job.frames,
-        annotations=objects,
-    )
-    await record(
-        conn,
-        {**job._mapping, "result": result_url(blobs, base_url, key)},
-        [
-            transition_record(
-                job,
-                action=action,
-                to_status=JobStatus.COMPLETED.value,
-                route=route,
-                to_index=None,
-                worker_id=worker_id,
-                comment=comment,
-                now=now,
+    transitions: list[tuple[Any, dict[str, Any]]] = []
+    same: dict[bytes, tuple[dict[str, Any], list[str]]] = {}
+    deltas: dict[str, dict[str, int]] = {}
+    for job, change in changes:
+        state = state_of(job)
+        columns = change.job_columns(state.route)
+        published = dict(job._mapping)
+        if change.result is not None:
+            if blobs is None:
+                raise ValueError("a completing change needs the blob store")
+            key = result_key(job.project_id, job.id)
+            await blobs.put(key, orjson.dumps(change.result))
+            columns["result_key"] = key
+            published["result"] = result_url(blobs, base_url, key)
+        if change.skipped_by is not None:
+            await store.add_skip(
+                conn, project_id=project_id, job_id=job.id, worker_id=change.skipped_by, now=now
             )
-        ],
-        now=now,
-        then=batch_events,
-    )
-    return {"job_id": job.id, "status": JobStatus.COMPLETED.value, "step": None}
+        columns["updated_at"] = now
+        # Many jobs changed alike (a batch abort) are written by one statement.
+        signature = (
+            orjson.dumps(columns, option=orjson.OPT_SORT_KEYS, default=str)
+            if len(changes) > 1
+            else b""
+        )
+        same.setdefault(signature, (columns, []))[1].append(job.id)
+        if change.counters:
+            batch = deltas.setdefault(job.batch_id, {})
+            for name, delta in change.counters.items():
+                batch[name] = batch.get(name, 0) + delta
+        transitions.append((published, transition_record(job, state, change, now)))
+    for columns, job_ids in same.values():
+        if len(job_ids) == 1:
+            await store.update_job(conn, project_id=project_id, job_id=job_ids[0], **columns)
+        else:
+            await store.set_jobs(conn, project_id=project_id, job_ids=job_ids, **columns)
+    batch_events: list[tuple[str, dict[str, Any]]] = []
+    for batch_id, batch_deltas in deltas.items():
+        batch_events += await count(conn, project_id=project_id, batch_id=batch_id, **batch_deltas)
+    await record_many(conn, project_id, transitions, now=now, then=batch_events)

@@ -15,6 +15,7 @@ passed as ``storage`` they fail with a message saying so.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from labelyard.blobs import BlobStore, point_cloud_key, segmentation_key
 from labelyard.config import Settings
 from labelyard.core.annotations3d import label_array
+from labelyard.core.lifecycle import Change
 from labelyard.core.pointcloud import (
     browser_layout,
     encode_pcd_labels,
@@ -285,6 +287,21 @@ async def point_counts(
         for row in rows
         if row.status == store.READY and row.source_points is not None
     }
+
+
+async def with_segmentation(
+    conn: AsyncConnection, blobs: BlobStore, job: Any, change: Change, *, base_url: str
+) -> Change:
+    """A completing change of a POINT_CLOUD_SEGMENTATION job with its point labels written: a
+    PCD beside the result, and the result's ``legend`` and ``url`` (API.md 3.7)."""
+    assert change.result is not None
+    annotations = change.columns.get("draft") or []
+    segmentation = await write_segmentation(conn, blobs, job, annotations, base_url=base_url)
+    result = dict(change.result)
+    data = dict(result["data"])
+    data["annotation_data"] = {**data["annotation_data"], **segmentation}
+    result["data"] = data
+    return dataclasses.replace(change, result=result)
 
 
 async def write_segmentation(

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from labelyard.core import lifecycle
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import (
     DEFAULT_BATCH_NAME,
@@ -28,8 +29,6 @@ from labelyard.store import batches as batch_store
 from labelyard.store import events as event_store
 from labelyard.store import projects as store
 from labelyard.store.engine import Database
-
-WORKFLOW_STEPS = ("annotate", "review")
 
 
 def parse_base(value: object) -> Base:
@@ -92,21 +91,6 @@ async def create_project(
     }
 
 
-def parse_steps(value: object) -> list[str]:
-    """Workflow steps: a list (or comma-separated string) of ``annotate`` / ``review``."""
-    if value is None:
-        return list(DEFAULT_WORKFLOW_STEPS)
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list) or not items:
-        raise InvalidInput("steps must be a non-empty list of 'annotate' and 'review'")
-    steps = [str(step).strip() for step in items]
-    if any(step not in WORKFLOW_STEPS for step in steps):
-        raise InvalidInput("each step must be 'annotate' or 'review'")
-    if steps[0] != "annotate":
-        raise InvalidInput("a workflow starts with an 'annotate' step")
-    return steps
-
-
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "workflow"
 
@@ -123,7 +107,7 @@ async def create_workflow(
     project = require_uuid(project_id, "project_id")
     label = require_name(name)
     tag_name = require_name(tag, "tag") if tag else _slug(label)
-    route = parse_steps(steps)
+    route = lifecycle.parse_steps(steps)
     workflow_id = new_id()
     async with db.write() as conn:
         if await store.get_project(conn, id=project) is None:

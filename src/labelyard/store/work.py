@@ -168,6 +168,10 @@ async def open_jobs_of_batch(
             job.c.status,
             job.c.step_index,
             job.c.queue,
+            job.c.frames,
+            job.c.annotations,
+            job.c.lease_holder,
+            job.c.lease_expires_at,
             workflow.c.steps,
         )
         .select_from(_WITH_STEPS)

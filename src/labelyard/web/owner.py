@@ -23,7 +23,7 @@ from labelyard.core.schema import LabelSchema, parse_schema
 from labelyard.core.sessions import ADMIN
 from labelyard.errors import Forbidden, NotFound
 from labelyard.services import batches, projects, results
-from labelyard.services.lifecycle import route_of
+from labelyard.services.lifecycle import step_name
 from labelyard.state import AppState
 from labelyard.store import Record, owner_views
 from labelyard.store import history as history_store
@@ -140,7 +140,7 @@ async def job_page(request: Request, project_id: str, job_id: str) -> Response:
         "owner_job.html",
         project=project,
         job=job,
-        step=route_of(job).name_of(job.step_index) if job.queue else None,
+        step=step_name(job),
         history=history,
         names=names,
         when=when,

@@ -18,7 +18,7 @@ from labelyard.core.passwords import verify_password
 from labelyard.core.sessions import ADMIN, ANONYMOUS, OWNER, WORKER, Session
 from labelyard.errors import AuthFailure, Forbidden, InvalidInput, RateLimited
 from labelyard.services.accounts import hash_key
-from labelyard.services.work import token_digest
+from labelyard.services.workers import token_digest
 from labelyard.state import AppState
 from labelyard.store import Record
 from labelyard.store import accounts as account_store

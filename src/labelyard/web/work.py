@@ -14,10 +14,12 @@ from starlette.responses import Response
 
 from labelyard.api.deps import json_body
 from labelyard.api.envelope import ok
+from labelyard.core import commands
 from labelyard.core.sessions import ANONYMOUS, WORKER
 from labelyard.errors import AuthFailure, NotFound
-from labelyard.services import point_clouds, work
-from labelyard.services.work import Worker
+from labelyard.services import point_clouds, work, workers
+from labelyard.services import queue as work_queue
+from labelyard.services.workers import Worker
 from labelyard.web import redirect, render, session
 
 ACTIONS = ("heartbeat", "draft", "submit", "skip", "review")
@@ -55,7 +57,7 @@ async def logout(request: Request) -> Response:
 
 async def _worker(request: Request, project_id: str) -> Worker:
     row = await session.require_worker(request)
-    return await work.worker_in_project(
+    return await workers.worker_in_project(
         session.state_of(request).db, worker_id=row.id, project_id=project_id
     )
 
@@ -63,7 +65,7 @@ async def _worker(request: Request, project_id: str) -> Worker:
 async def queue(request: Request) -> Response:
     row = await session.require_worker(request)
     state = session.state_of(request)
-    projects = await work.queues(
+    projects = await work_queue.queues(
         state.db, account_id=row.account_id, worker_id=row.id, role=row.role
     )
     return render(
@@ -81,7 +83,9 @@ async def start(request: Request) -> Response:
     project_id, step = fields.get("project_id", ""), fields.get("step", "")
     worker = await _worker(request, project_id)
     state = session.state_of(request)
-    job = await work.claim(state.db, worker, body={"step": step}, default_lease=UI_LEASE_SECONDS)
+    job = await work.claim(
+        state.db, worker, commands.parse_claim({"step": step}), default_lease=UI_LEASE_SECONDS
+    )
     if job is None:
         return redirect(f"/ui/queue?empty={quote(step)}")
     return redirect(f"/ui/work/{job['project_id']}/{job['job_id']}")
@@ -107,7 +111,7 @@ async def claim_next(request: Request, project_id: str) -> Response:
     job = await work.claim(
         session.state_of(request).db,
         worker,
-        body={"step": step, "lease_seconds": UI_LEASE_SECONDS},
+        commands.parse_claim({"step": step, "lease_seconds": UI_LEASE_SECONDS}),
         default_lease=UI_LEASE_SECONDS,
     )
     return ok(job) if job is not None else Response(status_code=204)
@@ -117,7 +121,7 @@ async def upcoming(request: Request, project_id: str) -> Response:
     """The images of the job "next" would open, for the editor to load ahead."""
     worker = await _worker(request, project_id)
     step = request.query_params.get("step", "")
-    sources = await work.upcoming_sources(session.state_of(request).db, worker, step=step)
+    sources = await work_queue.upcoming_sources(session.state_of(request).db, worker, step=step)
     return ok({"sources": sources})
 
 
@@ -152,18 +156,37 @@ async def act(request: Request, project_id: str, job_id: str, action: str) -> Re
                 state.db,
                 worker,
                 job_id=job_id,
-                body={"lease_seconds": UI_LEASE_SECONDS},
+                lease_seconds=None,
                 default_lease=UI_LEASE_SECONDS,
             )
         )
     if action == "draft":
-        return ok(await work.save_draft(state.db, worker, job_id=job_id, body=body))
+        return ok(
+            await work.save_draft(state.db, worker, job_id=job_id, work=commands.parse_work(body))
+        )
     if action == "skip":
-        return ok(await work.skip(state.db, worker, job_id=job_id, body=body))
-    finish = work.submit if action == "submit" else work.review
+        return ok(
+            await work.skip(state.db, worker, job_id=job_id, reason=commands.parse_skip(body))
+        )
+    if action == "submit":
+        return ok(
+            await work.submit(
+                state.db,
+                state.blobs,
+                worker,
+                job_id=job_id,
+                work=commands.parse_work(body),
+                base_url=state.base_url,
+            )
+        )
     return ok(
-        await finish(
-            state.db, state.blobs, worker, job_id=job_id, body=body, base_url=state.base_url
+        await work.review(
+            state.db,
+            state.blobs,
+            worker,
+            job_id=job_id,
+            decision=commands.parse_review(body),
+            base_url=state.base_url,
         )
     )
 

@@ -1,0 +1,163 @@
+"""What a request asks for, parsed from its JSON body into small typed commands.
+
+Services take these, never raw bodies; every bound comes from ``core.lifecycle`` so the API
+schemas, the web UI and the services agree. Each parser raises ``InvalidInput`` (or the error
+API.md names) for the first bad field and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from labelyard.core import lifecycle
+from labelyard.errors import InvalidInput, InvalidPriority, MissingParameter
+
+MAX_COMMENT_LENGTH = 10_000  # a reviewer's comment, a skip reason
+MAX_NAME_LENGTH = 255
+MAX_DESCRIPTION_LENGTH = 10_000
+
+
+def _object(body: object, *, empty_ok: bool = True) -> dict[str, Any]:
+    if body is None and empty_ok:
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    return body
+
+
+def text(value: object, what: str, *, max_length: int, required: bool = False) -> str | None:
+    """An optional string of at most ``max_length`` characters; None when absent."""
+    if value is None:
+        if required:
+            raise MissingParameter(f"{what} is required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a string")
+    if len(value) > max_length:
+        raise InvalidInput(f"{what} must have at most {max_length} characters")
+    return value
+
+
+def lease_seconds(value: object) -> int | None:
+    """A lease length in seconds, or None for the server's default."""
+    if value is None:
+        return None
+    low, high = lifecycle.MIN_LEASE_SECONDS, lifecycle.MAX_LEASE_SECONDS
+    if type(value) is not int or not low <= value <= high:
+        raise InvalidInput(f"lease_seconds must be an integer from {low} to {high}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Lease the next free job of a step."""
+
+    step: str = lifecycle.ANNOTATE
+    lease_seconds: int | None = None
+
+
+def parse_claim(body: object) -> Claim:
+    """``{"step"?, "lease_seconds"?}``."""
+    fields = _object(body)
+    step = fields.get("step", lifecycle.ANNOTATE)
+    if step not in lifecycle.STEP_KINDS:
+        raise InvalidInput("step must be 'annotate' or 'review'")
+    return Claim(step=step, lease_seconds=lease_seconds(fields.get("lease_seconds")))
+
+
+def parse_heartbeat(body: object) -> int | None:
+    """``{"lease_seconds"?}``: the new lease length, or None for the default."""
+    fields = body if isinstance(body, dict) else {}
+    return lease_seconds(fields.get("lease_seconds"))
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """Annotations handed in (a draft or a submission); validated against the job later."""
+
+    annotations: Any
+
+
+def parse_work(body: object) -> Work:
+    """``{"annotations": ...}``."""
+    fields = _object(body, empty_ok=False)
+    if "annotations" not in fields:
+        raise InvalidInput("annotations: required")
+    return Work(annotations=fields["annotations"])
+
+
+def parse_skip(body: object) -> str | None:
+    """``{"reason"?}``: why the worker gives the job back."""
+    fields = body if isinstance(body, dict) else {}
+    return text(fields.get("reason"), "reason", max_length=MAX_COMMENT_LENGTH)
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A review decision: accept (with corrected annotations, or the draft as is) or reject."""
+
+    decision: Literal["accept", "reject"]
+    comment: str | None = None
+    # accept: corrected annotations, or None to accept the draft as it is.
+    annotations: Any = None
+    # reject: the earlier step to send the job to (None: the nearest annotate step).
+    step: str | None = None
+
+
+def parse_review(body: object) -> Review:
+    """``{"decision": "accept"|"reject", "comment"?, "annotations"?, "step"?}``."""
+    fields = _object(body, empty_ok=False)
+    decision = fields.get("decision")
+    if decision not in ("accept", "reject"):
+        raise InvalidInput("decision must be 'accept' or 'reject'")
+    comment = text(fields.get("comment"), "comment", max_length=MAX_COMMENT_LENGTH)
+    if decision == "accept":
+        return Review(decision="accept", comment=comment, annotations=fields.get("annotations"))
+    step = fields.get("step")
+    return Review(decision="reject", comment=comment, step=step if isinstance(step, str) else None)
+
+
+def parse_reopen(body: object) -> str | None:
+    """``{"step"?}``: the step to reopen a job into (None: the first)."""
+    fields = _object(body, empty_ok=False)
+    step = fields.get("step")
+    if step in (None, ""):
+        return None
+    if not isinstance(step, str):
+        raise InvalidInput("step must be a string")
+    return step
+
+
+def priority(value: object) -> int:
+    """A ``priority_weight``: an integer from 1 to 10 (``FS_00012`` otherwise)."""
+    if type(value) is not int or not lifecycle.MIN_PRIORITY <= value <= lifecycle.MAX_PRIORITY:
+        raise InvalidPriority()
+    return value
+
+
+def parse_priority(body: object) -> int:
+    """``{"priority_weight"}``."""
+    return priority(body.get("priority_weight") if isinstance(body, dict) else None)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCreate:
+    """A new batch."""
+
+    name: str
+    description: str = ""
+    label: str = ""
+
+
+def parse_batch_create(body: object) -> BatchCreate:
+    """``{"name", "description"?, "label"?}`` (API.md 3.1)."""
+    fields = _object(body, empty_ok=False)
+    if fields.get("name") in (None, ""):
+        raise MissingParameter("name is required")
+    name = fields["name"]
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"name must be a string of 1 to {MAX_NAME_LENGTH} characters")
+    description = text(fields.get("description"), "description", max_length=MAX_DESCRIPTION_LENGTH)
+    label = text(fields.get("label"), "label", max_length=MAX_NAME_LENGTH)
+    return BatchCreate(name=name, description=description or "", label=label or "")
