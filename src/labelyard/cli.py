@@ -306,7 +306,7 @@ def workers_revoke(worker_id: Annotated[str, typer.Argument(help="Worker id.")])
 @app.command("export")
 def export_command(
     project: Annotated[str, typer.Option(help="Project id.")],
-    fmt: Annotated[str, typer.Option("--format", help="ndjson|coco|yolo|voc")],
+    fmt: Annotated[str, typer.Option("--format", help="ndjson|coco|yolo|voc|kitti3d")],
     out: Annotated[Path, typer.Option(help="File to write (.ndjson, .json or .zip).")],
     batch: Annotated[str | None, typer.Option(help="Only this batch (default: all).")] = None,
     status: Annotated[str, typer.Option(help="Job statuses, comma-separated.")] = "completed",

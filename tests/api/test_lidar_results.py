@@ -4,16 +4,20 @@ PCD of ``x y z label_key`` in the input's point order, fetched like any result."
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from labelyard.core.pointcloud import parse_pcd_header
+from labelyard.exports.kitti import kitti_line
 from tests.api.test_lifecycle import act, claim, data_of, error_of, set_schema
 from tests.conftest import Server, WorkerHandle
 from tests.core.pcd import pcd_bytes
 from tests.lidar import HOST, NewProject, convert, create_job, files
+from tests.test_exports import _download, run_exports
 
 NewWorker = Callable[..., WorkerHandle]
 
@@ -85,6 +89,32 @@ def test_cuboid_tracks_go_through_annotate_and_review(
 
     result = p.api.get(f"/v1/projects/{p.project_id}/jobs/{job_id}/result").json()
     assert result["data"]["annotation_data"]["annotations"] == corrected
+
+    # KITTI 3D object labels, one file per frame, beside NDJSON.
+    url = f"/v1/projects/{p.project_id}/exports"
+    queued = data_of(p.api.post(url, json={"format": "kitti3d"}))
+    run_exports(server)
+    done = data_of(p.api.get(f"{url}/{queued['export_id']}"))
+    assert done["status"] == "done", done
+    archive = zipfile.ZipFile(io.BytesIO(_download(p, done["download_url"])))
+    assert sorted(archive.namelist()) == [
+        "calib/000000.txt",
+        "calib/000001.txt",
+        "frames.csv",
+        "label_2/000000.txt",
+        "label_2/000001.txt",
+    ]
+    assert archive.read("label_2/000001.txt").decode() == kitti_line("car", geometry(2.5))
+    assert archive.read("frames.csv").decode().splitlines()[2] == (
+        f"000001.txt,{job_id},street,f1,{HOST}/ok.bin"
+    )
+    image = new_project("IMAGE")
+    message = error_of(
+        image.api.post(f"/v1/projects/{image.project_id}/exports", json={"format": "kitti3d"}),
+        400,
+        "GE_0001",
+    )
+    assert "kitti3d exports are for SENSOR_FUSION" in message
 
 
 def test_point_segmentation_result_is_a_legend_and_a_label_pcd(

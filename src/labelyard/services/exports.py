@@ -279,7 +279,9 @@ async def create_export(
 ) -> dict[str, Any]:
     """Queue an export of the project (``{"format", "status"?, "batch_id"?}``) for a worker."""
     if not isinstance(body, dict):
-        raise InvalidInput('the body must be a JSON object: {"format": "ndjson|coco|yolo|voc"}')
+        raise InvalidInput(
+            'the body must be a JSON object: {"format": "ndjson|coco|yolo|voc|kitti3d"}'
+        )
     statuses = body.get("status", body.get("statuses"))
     spec = parse_spec(format=body.get("format"), statuses=statuses, batch_id=body.get("batch_id"))
     check_base(spec.format, project.base)
