@@ -12,7 +12,7 @@ import {
   quaternionMatrix,
   toSensor,
   toWorld,
-} from "../../src/labelyard/web/static/projection.js";
+} from "../../src/labelyard/web/static/editor3d/projection.js";
 
 const INTRINSICS = { fx: 1000, fy: 1000, cx: 640, cy: 360 };
 // A camera on a car's roof looking forward: camera z = world +x, camera x = world -y,
