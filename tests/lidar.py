@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -87,7 +88,9 @@ def convert(server: Server, served: dict[str, tuple[int, bytes]], **overrides: A
             finally:
                 await db.dispose()
 
-    asyncio.run(run())
+    # In a thread of its own: browser tests' Playwright keeps an event loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 def rows_of(server: Server, p: ProjectHandle, job_id: str) -> list[Any]:

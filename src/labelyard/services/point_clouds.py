@@ -116,6 +116,11 @@ class HttpFetcher:
             raise FetchFailed(f"the server could not be reached ({error})", retry=True) from None
 
 
+def uses_3d_editor(base: str, data: dict[str, Any]) -> bool:
+    """True for jobs the web UI opens in the 3D editor: lidar bases with a lidar file."""
+    return base in LIDAR_BASES and bool(lidar_files(base, data))
+
+
 def queue_rows(
     *, project_id: str, base: str, jobs: Sequence[Mapping[str, Any]], now: datetime
 ) -> list[dict[str, Any]]:

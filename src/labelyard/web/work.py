@@ -95,7 +95,10 @@ async def job_page(request: Request, project_id: str, job_id: str) -> Response:
     """The annotate or review page of a job this worker holds."""
     worker = await _worker(request, project_id)
     job = await work.held_view(session.state_of(request).db, worker, job_id=job_id)
-    return render(request, "work.html", job=job, worker=worker)
+    three_d = point_clouds.uses_3d_editor(job["base"], job["data"])
+    if three_d and request.query_params.get("view") != "2d":
+        return render(request, "work3d.html", job=job, worker=worker)
+    return render(request, "work.html", job=job, worker=worker, three_d=three_d)
 
 
 async def _body(request: Request) -> Any:

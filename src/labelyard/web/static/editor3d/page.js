@@ -1,0 +1,893 @@
+// The 3D editor page: loads the job's converted point clouds, keeps the cuboid tracks and point
+// labels (model.js), draws them (view.js) and on the cameras (projection.js), and talks to the
+// worker API like the 2D page: autosave, submit, skip, review, next job.
+import {
+  boxFromCorners,
+  countInside,
+  decodeLayout,
+  fitHeight,
+  fromAnnotations,
+  labelColour,
+  pointColours,
+  pointsInRectangle,
+  toAnnotations,
+  trackFrames,
+} from "./model.js";
+import { CUBOID_EDGES, camera, cuboidCorners, poseTransform, project, toWorld } from "./projection.js";
+import { View3D } from "./view.js";
+
+const $ = (selector) => document.querySelector(selector);
+const AUTOSAVE_MS = 800;
+const HEARTBEAT_MS = 5 * 60 * 1000;
+const POLL_MS = 2000;
+const CAMERA_POINTS = 20000;
+const DEGREE = Math.PI / 180;
+
+function parseHex(hex) {
+  return [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16) / 255);
+}
+
+class Page {
+  constructor(job) {
+    this.csrf = $('meta[name="csrf-token"]').content;
+    this.job = job;
+    const sensorData = job.data.sensor_data;
+    this.meta = Object.fromEntries(sensorData.sensor_meta.map((m) => [m.id, m]));
+    this.frames = sensorData.frames || [{ frame_id: "0", sensors: sensorData.sensors }];
+    this.frameIds = this.frames.map((f) => String(f.frame_id));
+    this.frameIndex = 0;
+    this.classes = job.schema?.classes || [];
+    this.label = this.classes[0]?.name || "object";
+    this.tool = "select";
+    this.colourMode = job.base === "POINT_CLOUD_SEGMENTATION" ? "label" : "height";
+    this.selected = null;
+    this.past = [];
+    this.future = [];
+    this.clouds = new Map(); // frame id -> {cloud, world, inverse} | {error} | {waiting}
+    this.files = [];
+    this.busy = false;
+    this.saving = Promise.resolve();
+    const { tracks, segments } = fromAnnotations(job.draft);
+    this.tracks = tracks;
+    this.segments = segments;
+    this.view = new View3D($("#view3d"), {
+      onDraw: (a, b, tool) => this.drawn(a, b, tool),
+      onPick: (worldAt) => this.pick(worldAt),
+    });
+    this.loading = document.createElement("div");
+    this.loading.className = "loading";
+    this.loading.textContent = "Loading the point cloud…";
+    $("#view3d").append(this.loading);
+    this.bind();
+    this.refreshJob();
+    this.loadFiles();
+    setInterval(() => this.act("heartbeat").catch((err) => this.status(err.message, true)), HEARTBEAT_MS);
+  }
+
+  // --- server calls
+
+  async call(path, body, keepalive = false) {
+    const response = await fetch(`/ui/api/work/${this.job.project_id}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-csrf-token": this.csrf },
+      body: JSON.stringify(body || {}),
+      keepalive,
+    });
+    if (response.status === 204) return null;
+    const envelope = await response.json().catch(() => ({ success: false, error: { message: response.statusText } }));
+    if (!envelope.success) throw new Error(envelope.error?.message || `HTTP ${response.status}`);
+    return envelope.data;
+  }
+
+  act(action, body, keepalive) {
+    return this.call(`/jobs/${this.job.job_id}/${action}`, body, keepalive);
+  }
+
+  async loadFiles() {
+    const response = await fetch(`/ui/api/work/${this.job.project_id}/jobs/${this.job.job_id}/pointclouds`);
+    const envelope = await response.json();
+    if (!envelope.success) {
+      this.showError(envelope.error?.message || "the point clouds cannot be listed");
+      return;
+    }
+    this.files = envelope.data.point_clouds;
+    const error = envelope.data.media_error;
+    $("#media-error").hidden = !error;
+    $("#media-error").textContent = error ? `${error.code}: ${error.message}` : "";
+    const waiting = this.files.some((f) => f.status === "queued" || f.status === "running");
+    if (waiting) setTimeout(() => this.loadFiles(), POLL_MS);
+    await this.showFrame();
+    this.preload();
+  }
+
+  fileOf(frameId) {
+    return this.files.find((f) => f.frame_id === frameId) || null;
+  }
+
+  lidarTransform(frame) {
+    const lidar = (frame.sensors || []).find((s) => this.meta[s.sensor_id]?.modality === "lidar");
+    return poseTransform(lidar?.sensor_pose || frame.ego_pose);
+  }
+
+  async cloudOf(frameId) {
+    const cached = this.clouds.get(frameId);
+    if (cached && !cached.waiting) return cached;
+    const file = this.fileOf(frameId);
+    if (!file) return { error: "this frame has no lidar file" };
+    if (file.status === "failed") return { error: file.error };
+    if (!file.url) return { waiting: true };
+    const promise = (async () => {
+      const response = await fetch(file.url);
+      if (!response.ok) throw new Error(`the point cloud answered HTTP ${response.status}`);
+      const cloud = decodeLayout(await response.arrayBuffer());
+      const transform = this.lidarTransform(this.frames[this.frameIds.indexOf(frameId)]);
+      const world = new Float32Array(cloud.xyz.length);
+      const p = [0, 0, 0];
+      for (let i = 0; i < cloud.count; i++) {
+        p[0] = cloud.xyz[3 * i];
+        p[1] = cloud.xyz[3 * i + 1];
+        p[2] = cloud.xyz[3 * i + 2];
+        world.set(toWorld(transform, p), 3 * i);
+      }
+      const low = [0, 1, 2].map((c) => cloud.low[c] + transform.translation[c]);
+      const high = [0, 1, 2].map((c) => cloud.high[c] + transform.translation[c]);
+      return { cloud: { ...cloud, xyz: world, low, high } };
+    })().catch((err) => ({ error: err.message }));
+    this.clouds.set(frameId, { promise });
+    const loaded = await promise;
+    this.clouds.set(frameId, loaded);
+    return loaded;
+  }
+
+  preload() {
+    for (const f of this.frameIds.slice(this.frameIndex + 1, this.frameIndex + 4)) this.cloudOf(f);
+  }
+
+  // --- the frame on show
+
+  get frameId() {
+    return this.frameIds[this.frameIndex];
+  }
+
+  async showFrame() {
+    const frameId = this.frameId;
+    const cached = this.clouds.get(frameId);
+    const loaded = cached?.promise ? await cached.promise : await this.cloudOf(frameId);
+    if (frameId !== this.frameId) return;
+    const container = $("#view3d");
+    if (loaded.error) {
+      this.loading.textContent = `The point cloud of frame ${frameId} cannot be shown: ${loaded.error}`;
+      container.classList.remove("loaded");
+      this.showError(loaded.error);
+    } else if (loaded.waiting) {
+      this.loading.textContent = "The point cloud is being converted…";
+      container.classList.remove("loaded");
+    } else {
+      if (!this.framed) {
+        this.view.frame(loaded.cloud.low, loaded.cloud.high);
+        this.framed = true;
+      }
+      container.classList.add("loaded");
+    }
+    this.current = loaded.cloud || null;
+    this.refreshPoints();
+    this.refreshBoxes();
+    this.refreshCameras();
+    this.refreshPanels();
+  }
+
+  showError(message) {
+    const node = $("#media-error");
+    if (node.hidden) {
+      node.hidden = false;
+      node.textContent = message;
+    }
+  }
+
+  goTo(index) {
+    if (index < 0 || index >= this.frameIds.length || index === this.frameIndex) return;
+    this.frameIndex = index;
+    this.showFrame();
+    this.preload();
+  }
+
+  // --- point labels (POINT_CLOUD_SEGMENTATION)
+
+  labelKeys() {
+    // Per shown point of the current cloud: the key of its segment (1-based), 0 unlabelled.
+    const cloud = this.current;
+    const keys = new Uint32Array(cloud.count);
+    const colours = {};
+    let shown = null;
+    if (cloud.index) {
+      shown = new Int32Array(cloud.sourceCount).fill(-1);
+      cloud.index.forEach((source, i) => {
+        shown[source] = i;
+      });
+    }
+    this.segments.forEach((segment, k) => {
+      colours[k + 1] = parseHex(labelColour(segment.label));
+      for (const source of segment.frames[this.frameId]?.indices || []) {
+        const i = shown ? shown[source] : source;
+        if (i >= 0 && i < keys.length) keys[i] = k + 1;
+      }
+    });
+    return { keys, colours };
+  }
+
+  labelPoints(indices) {
+    if (!indices.length) return;
+    this.record();
+    const picked = new Set(indices);
+    const frame = this.frameId;
+    let segment = this.segments.find((s) => s.label === this.label);
+    if (!segment) {
+      segment = { id: `points-${this.label}`, label: this.label, attributes: {}, frames: {} };
+      this.segments.push(segment);
+    }
+    for (const other of this.segments) {
+      const entry = other.frames[frame];
+      if (other !== segment && entry) entry.indices = entry.indices.filter((i) => !picked.has(i));
+    }
+    const entry = segment.frames[frame] || { indices: [] };
+    const merged = new Set(entry.indices);
+    for (const i of indices) merged.add(i);
+    segment.frames[frame] = { ...entry, indices: [...merged].sort((a, b) => a - b) };
+    this.selected = segment.id;
+    this.changed();
+  }
+
+  // --- cuboids
+
+  track(id) {
+    return this.tracks.find((t) => t.id === id) || null;
+  }
+
+  boxOf(track, frame = this.frameId) {
+    return trackFrames(track, this.frameIds)[frame]?.box || null;
+  }
+
+  newId() {
+    let n = this.tracks.length + this.segments.length + 1;
+    const used = new Set([...this.tracks, ...this.segments].map((t) => t.id));
+    while (used.has(`cuboid-${n}`)) n++;
+    return `cuboid-${n}`;
+  }
+
+  drawn(a, b, tool) {
+    if (tool === "points") {
+      if (this.current) {
+        this.labelPoints(pointsInRectangle(this.current.xyz, this.current.index, a[0], a[1], b[0], b[1]));
+      }
+      return;
+    }
+    this.record();
+    let box = boxFromCorners(a, b, this.view.ground + 0.75, 1.5);
+    if (this.current) box = fitHeight(box, this.current.xyz);
+    const track = {
+      id: this.newId(),
+      label: this.label,
+      attributes: {},
+      stationary: false,
+      keyframes: { [this.frameId]: box },
+    };
+    this.tracks.push(track);
+    this.selected = track.id;
+    this.setTool("select");
+    this.changed();
+  }
+
+  pick(worldAt) {
+    const hit = this.tracks.find((t) => {
+      const box = this.boxOf(t);
+      if (!box) return false;
+      const p = worldAt(box.position.z);
+      if (!p) return false;
+      const dx = p[0] - box.position.x;
+      const dy = p[1] - box.position.y;
+      const yaw = box.rotation.yaw;
+      const along = dx * Math.cos(yaw) + dy * Math.sin(yaw);
+      const across = -dx * Math.sin(yaw) + dy * Math.cos(yaw);
+      return Math.abs(along) <= box.dimensions.x / 2 && Math.abs(across) <= box.dimensions.y / 2;
+    });
+    this.selected = hit ? hit.id : null;
+    this.refreshBoxes();
+    this.refreshCameras();
+    this.refreshPanels();
+  }
+
+  /** Change the selected cuboid's box in this frame (which becomes a keyframe). */
+  edit(change) {
+    const track = this.track(this.selected);
+    const box = track && this.boxOf(track);
+    if (!box) return;
+    this.record();
+    const next = structuredClone(box);
+    change(next);
+    next.dimensions.x = Math.max(next.dimensions.x, 0.1);
+    next.dimensions.y = Math.max(next.dimensions.y, 0.1);
+    next.dimensions.z = Math.max(next.dimensions.z, 0.1);
+    track.keyframes[this.frameId] = next;
+    this.changed();
+  }
+
+  toggleKeyframe() {
+    const track = this.track(this.selected);
+    if (!track) return;
+    const frame = this.frameId;
+    const keyed = Object.keys(track.keyframes);
+    if (track.keyframes[frame]) {
+      if (keyed.length < 2) return;
+      this.record();
+      delete track.keyframes[frame];
+    } else {
+      // Here: the interpolated box, or a copy of the nearest keyframe outside the track's span.
+      const nearest = keyed
+        .map((f) => this.frameIds.indexOf(f))
+        .sort((a, b) => Math.abs(a - this.frameIndex) - Math.abs(b - this.frameIndex))[0];
+      const box = this.boxOf(track) || track.keyframes[this.frameIds[nearest]];
+      this.record();
+      track.keyframes[frame] = structuredClone(box);
+    }
+    this.changed();
+  }
+
+  deleteSelected() {
+    if (!this.selected) return;
+    this.record();
+    this.tracks = this.tracks.filter((t) => t.id !== this.selected);
+    this.segments = this.segments.filter((s) => s.id !== this.selected);
+    this.selected = null;
+    this.changed();
+  }
+
+  // --- history, saving
+
+  snapshot() {
+    return JSON.stringify({ tracks: this.tracks, segments: this.segments });
+  }
+
+  record() {
+    this.past.push(this.snapshot());
+    if (this.past.length > 50) this.past.shift();
+    this.future = [];
+  }
+
+  restore(from, to) {
+    if (!from.length) return;
+    to.push(this.snapshot());
+    const state = JSON.parse(from.pop());
+    this.tracks = state.tracks;
+    this.segments = state.segments;
+    if (!this.track(this.selected) && !this.segments.some((s) => s.id === this.selected)) this.selected = null;
+    this.changed();
+  }
+
+  annotations() {
+    const counts = (frame, box) => {
+      const loaded = this.clouds.get(frame);
+      return loaded?.cloud ? countInside(box, loaded.cloud.xyz) : null;
+    };
+    return toAnnotations(this.tracks, this.segments, this.frameIds, counts);
+  }
+
+  changed() {
+    this.refreshPoints();
+    this.refreshBoxes();
+    this.refreshCameras();
+    this.refreshPanels();
+    if (this.job.step === "review") {
+      this.status("Corrections are sent when you accept.");
+      return;
+    }
+    clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => this.saveDraft(), AUTOSAVE_MS);
+  }
+
+  saveDraft() {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    const annotations = this.annotations();
+    this.saving = this.saving.then(() => this.act("draft", { annotations })).then(
+      (saved) => this.status(`Draft saved ${new Date(saved.saved_at).toLocaleTimeString()}`),
+      (err) => this.status(`Draft not saved: ${err.message}`, true),
+    );
+    return this.saving;
+  }
+
+  async finish(action, body) {
+    if (this.busy) return;
+    this.busy = true;
+    clearTimeout(this.saveTimer);
+    await this.saving;
+    this.status("Sending…");
+    try {
+      await this.act(action, body);
+      const next = await this.call("/claim", { step: this.job.step });
+      window.location.assign(
+        next
+          ? `/ui/work/${next.project_id}/${next.job_id}`
+          : `/ui/queue?empty=${encodeURIComponent(this.job.step)}`,
+      );
+    } catch (err) {
+      this.busy = false;
+      this.status(err.message, true);
+    }
+  }
+
+  status(text, error = false) {
+    const node = $("#status");
+    node.textContent = text;
+    node.classList.toggle("error", error);
+  }
+
+  setTool(tool) {
+    this.tool = tool;
+    this.view.setTool(tool);
+    this.refreshPanels();
+  }
+
+  // --- drawing
+
+  refreshPoints() {
+    const cloud = this.current;
+    if (!cloud) {
+      this.view.setPoints(new Float32Array(0), new Float32Array(0));
+      $("#points-info").textContent = "";
+      return;
+    }
+    let xyz = cloud.xyz;
+    let colours;
+    if (this.colourMode === "label" || $("#hide-labelled")?.checked) {
+      const { keys, colours: palette } = this.labelKeys();
+      colours = pointColours(cloud, this.colourMode, keys, palette);
+      if ($("#hide-labelled")?.checked) {
+        const keep = [];
+        keys.forEach((k, i) => {
+          if (!k) keep.push(i);
+        });
+        xyz = new Float32Array(keep.length * 3);
+        const kept = new Float32Array(keep.length * 3);
+        keep.forEach((i, j) => {
+          xyz.set(cloud.xyz.subarray(3 * i, 3 * i + 3), 3 * j);
+          kept.set(colours.subarray(3 * i, 3 * i + 3), 3 * j);
+        });
+        colours = kept;
+      }
+    } else {
+      colours = pointColours(cloud, this.colourMode);
+    }
+    this.view.setPoints(xyz, colours);
+    $("#points-info").textContent = `${cloud.count.toLocaleString()} points`;
+  }
+
+  refreshBoxes() {
+    const items = [];
+    for (const track of this.tracks) {
+      const box = this.boxOf(track);
+      if (!box) continue;
+      const colour = Number.parseInt(labelColour(track.label).slice(1), 16);
+      items.push({ id: track.id, box, colour, selected: track.id === this.selected });
+    }
+    this.view.setBoxes(items);
+  }
+
+  refreshCameras() {
+    const holder = $("#cameras");
+    const frame = this.frames[this.frameIndex];
+    const sensors = (frame.sensors || []).filter((s) => this.meta[s.sensor_id]?.modality === "camera");
+    if (holder.dataset.frame !== this.frameId) {
+      holder.dataset.frame = this.frameId;
+      holder.replaceChildren(
+        ...sensors.map((sensor) => {
+          const box = document.createElement("div");
+          box.className = "camera";
+          box.dataset.sensor = sensor.sensor_id;
+          const name = document.createElement("span");
+          name.className = "view-name";
+          name.textContent = this.meta[sensor.sensor_id].name || sensor.sensor_id;
+          const image = document.createElement("img");
+          image.alt = name.textContent;
+          image.addEventListener("load", () => this.drawCamera(box, sensor));
+          image.src = sensor.data_url;
+          const canvas = document.createElement("canvas");
+          canvas.addEventListener("click", (event) => this.pickOnCamera(event, box, sensor));
+          box.append(image, canvas, name);
+          return box;
+        }),
+      );
+      return;
+    }
+    for (const box of holder.children) {
+      const sensor = sensors.find((s) => s.sensor_id === box.dataset.sensor);
+      if (sensor) this.drawCamera(box, sensor);
+    }
+  }
+
+  cameraOf(sensor) {
+    return camera(this.meta[sensor.sensor_id], sensor.sensor_pose);
+  }
+
+  drawCamera(holder, sensor) {
+    const image = holder.querySelector("img");
+    const canvas = holder.querySelector("canvas");
+    if (!image.naturalWidth) return;
+    canvas.width = image.naturalWidth;
+    canvas.height = image.naturalHeight;
+    const context = canvas.getContext("2d");
+    context.clearRect(0, 0, canvas.width, canvas.height);
+    const cam = this.cameraOf(sensor);
+    const cloud = this.current;
+    if (cloud) {
+      const step = Math.max(1, Math.floor(cloud.count / CAMERA_POINTS));
+      for (let i = 0; i < cloud.count; i += step) {
+        const p = [cloud.xyz[3 * i], cloud.xyz[3 * i + 1], cloud.xyz[3 * i + 2]];
+        const uv = project(cam, p);
+        if (!uv || uv[0] < 0 || uv[1] < 0 || uv[0] >= canvas.width || uv[1] >= canvas.height) continue;
+        const depth = Math.hypot(p[0] - cam.transform.translation[0], p[1] - cam.transform.translation[1]);
+        context.fillStyle = `hsl(${Math.min(depth * 4, 240)}, 90%, 55%)`;
+        context.fillRect(uv[0] - 1, uv[1] - 1, 2, 2);
+      }
+    }
+    context.lineWidth = Math.max(1, canvas.width / 640);
+    for (const track of this.tracks) {
+      const box = this.boxOf(track);
+      const corners = box && cuboidCorners(box).map((c) => project(cam, c));
+      if (!corners || corners.some((c) => c === null)) continue;
+      context.strokeStyle = track.id === this.selected ? "#ffffff" : labelColour(track.label);
+      context.beginPath();
+      for (const [a, b] of CUBOID_EDGES) {
+        context.moveTo(corners[a][0], corners[a][1]);
+        context.lineTo(corners[b][0], corners[b][1]);
+      }
+      context.stroke();
+    }
+  }
+
+  pickOnCamera(event, holder, sensor) {
+    const canvas = holder.querySelector("canvas");
+    const rect = canvas.getBoundingClientRect();
+    // object-fit: contain: the image is scaled to fit and centred.
+    const scale = Math.min(rect.width / canvas.width, rect.height / canvas.height);
+    const u = (event.clientX - rect.left - (rect.width - canvas.width * scale) / 2) / scale;
+    const v = (event.clientY - rect.top - (rect.height - canvas.height * scale) / 2) / scale;
+    const cam = this.cameraOf(sensor);
+    const hit = this.tracks.find((track) => {
+      const box = this.boxOf(track);
+      const corners = box && cuboidCorners(box).map((c) => project(cam, c));
+      if (!corners || corners.some((c) => c === null)) return false;
+      const us = corners.map((c) => c[0]);
+      const vs = corners.map((c) => c[1]);
+      return u >= Math.min(...us) && u <= Math.max(...us) && v >= Math.min(...vs) && v <= Math.max(...vs);
+    });
+    this.selected = hit ? hit.id : null;
+    this.refreshBoxes();
+    this.refreshCameras();
+    this.refreshPanels();
+  }
+
+  // --- panels
+
+  refreshJob() {
+    const job = this.job;
+    const comment = $("#comment");
+    comment.hidden = !job.comment;
+    comment.textContent = job.comment ? `Reviewer's comment: ${job.comment}` : "";
+    const open = this.classes.length === 0;
+    $("#label-select").hidden = open;
+    $("#label-input").hidden = !open;
+    $("#colour-mode").value = this.colourMode;
+    $("#frames").hidden = this.frameIds.length < 2;
+  }
+
+  refreshPanels() {
+    for (const button of document.querySelectorAll("[data-tool]")) {
+      button.setAttribute("aria-pressed", String(button.dataset.tool === this.tool));
+    }
+    for (const button of document.querySelectorAll("[data-view]")) {
+      button.setAttribute("aria-pressed", String(button.dataset.view === this.view.mode));
+    }
+    const select = $("#label-select");
+    select.replaceChildren(
+      ...this.classes.map((c, i) => new Option(`${i + 1}. ${c.name}`, c.name, false, c.name === this.label)),
+    );
+    this.refreshObjectPanel();
+    this.refreshObjectList();
+    this.refreshFrameStrip();
+    $("#undo").disabled = !this.past.length;
+    $("#redo").disabled = !this.future.length;
+    $("#delete").disabled = !this.selected;
+  }
+
+  refreshObjectList() {
+    const list = $("#object-list");
+    const items = [...this.tracks, ...this.segments];
+    $("#object-count").textContent = `(${items.length})`;
+    list.replaceChildren(
+      ...items.map((item) => {
+        const li = document.createElement("li");
+        li.textContent = `${item.label} · ${item.id}`;
+        li.dataset.id = item.id;
+        li.classList.toggle("selected", item.id === this.selected);
+        li.addEventListener("click", () => {
+          this.selected = item.id;
+          this.refreshBoxes();
+          this.refreshCameras();
+          this.refreshPanels();
+        });
+        return li;
+      }),
+    );
+  }
+
+  refreshFrameStrip() {
+    const strip = $("#frame-strip");
+    const track = this.track(this.selected);
+    const spans = track ? trackFrames(track, this.frameIds) : {};
+    strip.replaceChildren(
+      ...this.frameIds.map((frameId, i) => {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = String(i + 1);
+        button.title = frameId;
+        button.dataset.frame = frameId;
+        button.setAttribute("aria-current", String(i === this.frameIndex));
+        button.classList.toggle("keyframe", Boolean(spans[frameId]?.keyframe));
+        button.classList.toggle("spanned", Boolean(spans[frameId] && !spans[frameId].keyframe));
+        button.addEventListener("click", () => this.goTo(i));
+        return button;
+      }),
+    );
+  }
+
+  refreshObjectPanel() {
+    const panel = $("#object-panel");
+    panel.replaceChildren();
+    const track = this.track(this.selected);
+    const segment = this.segments.find((s) => s.id === this.selected);
+    const item = track || segment;
+    if (!item) return;
+    const title = document.createElement("h3");
+    title.textContent = track ? "Selected cuboid" : "Selected points";
+    panel.append(title);
+    const classField = document.createElement("label");
+    classField.className = "field";
+    classField.textContent = "Class";
+    const classInput = this.classes.length ? document.createElement("select") : document.createElement("input");
+    classInput.name = "label";
+    if (this.classes.length) {
+      classInput.append(...this.classes.map((c) => new Option(c.name, c.name, false, c.name === item.label)));
+    } else {
+      classInput.value = item.label;
+    }
+    classInput.addEventListener("change", () => {
+      this.record();
+      item.label = classInput.value;
+      this.changed();
+    });
+    classField.append(classInput);
+    panel.append(classField);
+    const schema = this.classes.find((c) => c.name === item.label);
+    for (const attribute of schema?.attributes || []) panel.append(this.attributeField(item, attribute));
+    if (!track) {
+      const count = document.createElement("p");
+      count.className = "muted";
+      count.textContent = `${(item.frames[this.frameId]?.indices || []).length} points`;
+      panel.append(count);
+      return;
+    }
+    const box = this.boxOf(track);
+    if (!box) {
+      const note = document.createElement("p");
+      note.className = "muted";
+      note.textContent = "Not in this frame: K adds a keyframe here.";
+      panel.append(note);
+      return;
+    }
+    const inside = document.createElement("p");
+    inside.className = "muted";
+    inside.id = "points-inside";
+    inside.textContent = this.current ? `${countInside(box, this.current.xyz)} points inside` : "";
+    panel.append(inside);
+    const numbers = document.createElement("div");
+    numbers.className = "numbers";
+    const fields = [
+      ["x", "position.x"],
+      ["y", "position.y"],
+      ["z", "position.z"],
+      ["length", "dimensions.x"],
+      ["width", "dimensions.y"],
+      ["height", "dimensions.z"],
+      ["yaw °", "rotation.yaw"],
+    ];
+    for (const [name, path] of fields) {
+      const [group, axis] = path.split(".");
+      const label = document.createElement("label");
+      label.className = "field";
+      label.textContent = name;
+      const input = document.createElement("input");
+      input.type = "number";
+      input.step = "0.1";
+      input.dataset.number = path;
+      const value = box[group][axis] / (group === "rotation" ? DEGREE : 1);
+      input.value = String(Math.round(value * 1000) / 1000);
+      input.addEventListener("change", () => {
+        const number = Number(input.value);
+        if (!Number.isFinite(number)) return;
+        this.edit((b) => {
+          b[group][axis] = group === "rotation" ? number * DEGREE : number;
+        });
+      });
+      label.append(input);
+      numbers.append(label);
+    }
+    panel.append(numbers);
+    const stationary = document.createElement("label");
+    const check = document.createElement("input");
+    check.type = "checkbox";
+    check.name = "stationary";
+    check.checked = track.stationary;
+    check.addEventListener("change", () => {
+      this.record();
+      track.stationary = check.checked;
+      this.changed();
+    });
+    stationary.append(check, " Stationary (one box in every frame)");
+    panel.append(stationary);
+  }
+
+  attributeField(item, attribute) {
+    const value = item.attributes[attribute.name]?.value;
+    const field = document.createElement("label");
+    field.className = "field";
+    field.textContent = attribute.name + (attribute.required ? " *" : "");
+    const set = (v) => {
+      this.record();
+      if (v === undefined) delete item.attributes[attribute.name];
+      else item.attributes[attribute.name] = { value: v };
+      this.changed();
+    };
+    let input;
+    if (attribute.type === "select" || attribute.type === "multiselect") {
+      input = document.createElement("select");
+      input.multiple = attribute.type === "multiselect";
+      if (!input.multiple) input.append(new Option("—", "", false, value === undefined));
+      input.append(
+        ...attribute.options.map((o) => new Option(o, o, false, input.multiple ? (value || []).includes(o) : o === value)),
+      );
+      input.addEventListener("change", () =>
+        set(input.multiple ? [...input.selectedOptions].map((o) => o.value) : input.value || undefined),
+      );
+    } else if (attribute.type === "boolean") {
+      input = document.createElement("input");
+      input.type = "checkbox";
+      input.checked = value === true;
+      input.addEventListener("change", () => set(input.checked));
+    } else {
+      input = document.createElement("input");
+      input.type = attribute.type === "number" ? "number" : "text";
+      input.value = value ?? "";
+      input.addEventListener("change", () => {
+        if (input.value === "") set(undefined);
+        else set(attribute.type === "number" ? Number(input.value) : input.value);
+      });
+    }
+    input.dataset.attribute = attribute.name;
+    field.append(input);
+    return field;
+  }
+
+  // --- input
+
+  bind() {
+    for (const button of document.querySelectorAll("[data-tool]")) {
+      button.addEventListener("click", () => this.setTool(button.dataset.tool));
+    }
+    for (const button of document.querySelectorAll("[data-view]")) {
+      button.addEventListener("click", () => {
+        this.view.setMode(button.dataset.view);
+        this.refreshPanels();
+      });
+    }
+    $("#label-select").addEventListener("change", (e) => {
+      this.label = e.target.value;
+    });
+    $("#label-input").addEventListener("change", (e) => {
+      this.label = e.target.value || "object";
+    });
+    $("#colour-mode").addEventListener("change", (e) => {
+      this.colourMode = e.target.value;
+      this.refreshPoints();
+    });
+    $("#hide-labelled")?.addEventListener("change", () => this.refreshPoints());
+    $("#undo").addEventListener("click", () => this.restore(this.past, this.future));
+    $("#redo").addEventListener("click", () => this.restore(this.future, this.past));
+    $("#delete").addEventListener("click", () => this.deleteSelected());
+    $("#prev-frame").addEventListener("click", () => this.goTo(this.frameIndex - 1));
+    $("#next-frame").addEventListener("click", () => this.goTo(this.frameIndex + 1));
+    $("#keyframe").addEventListener("click", () => this.toggleKeyframe());
+    $("#submit").addEventListener("click", () => this.finish("submit", { annotations: this.annotations() }));
+    $("#skip").addEventListener("click", () => this.finish("skip", {}));
+    $("#accept").addEventListener("click", () =>
+      this.finish("review", { decision: "accept", annotations: this.annotations() }),
+    );
+    $("#reject").addEventListener("click", () => {
+      const comment = $("#reject-comment").value.trim();
+      if (!comment) {
+        this.status("Say what to fix: a comment is needed to reject.", true);
+        return;
+      }
+      this.finish("review", { decision: "reject", comment });
+    });
+    window.addEventListener("keydown", (event) => this.key(event));
+    window.addEventListener("pagehide", () => {
+      if (this.saveTimer && this.job.step !== "review") {
+        this.act("draft", { annotations: this.annotations() }, true);
+      }
+    });
+  }
+
+  key(event) {
+    if (event.target.closest("input, select, textarea")) return;
+    const k = event.key;
+    const ctrl = event.ctrlKey || event.metaKey;
+    const step = event.shiftKey ? 1 : 0.1;
+    const turn = (event.shiftKey ? 1 : 5) * DEGREE;
+    const grow = (group, axis, by) => () => this.edit((b) => (b[group][axis] += by));
+    const actions = {
+      1: () => this.view.setMode("perspective"),
+      2: () => this.view.setMode("top"),
+      v: () => this.setTool("select"),
+      n: () => this.setTool("cuboid"),
+      b: () => this.job.base === "POINT_CLOUD_SEGMENTATION" && this.setTool("points"),
+      f: () =>
+        this.current &&
+        this.edit((b) => {
+          Object.assign(b, fitHeight(b, this.current.xyz));
+        }),
+      q: () => this.edit((b) => (b.rotation.yaw += turn)),
+      e: () => this.edit((b) => (b.rotation.yaw -= turn)),
+      ArrowUp: grow("position", "y", step),
+      ArrowDown: grow("position", "y", -step),
+      ArrowLeft: grow("position", "x", -step),
+      ArrowRight: grow("position", "x", step),
+      "[": grow("dimensions", "x", -0.1),
+      "]": grow("dimensions", "x", 0.1),
+      ";": grow("dimensions", "y", -0.1),
+      "'": grow("dimensions", "y", 0.1),
+      "-": grow("dimensions", "z", -0.1),
+      "=": grow("dimensions", "z", 0.1),
+      a: () => this.goTo(this.frameIndex - 1),
+      d: () => this.goTo(this.frameIndex + 1),
+      k: () => this.toggleKeyframe(),
+      Delete: () => this.deleteSelected(),
+      Backspace: () => this.deleteSelected(),
+      Escape: () => {
+        this.selected = null;
+        this.setTool("select");
+        this.refreshBoxes();
+      },
+    };
+    if (ctrl && k.toLowerCase() === "z") {
+      event.preventDefault();
+      if (event.shiftKey) this.restore(this.future, this.past);
+      else this.restore(this.past, this.future);
+      return;
+    }
+    if (ctrl && k === "Enter") {
+      event.preventDefault();
+      if (this.job.step === "review") $("#accept").click();
+      else $("#submit").click();
+      return;
+    }
+    if (ctrl || event.altKey) return;
+    const action = actions[k] || actions[k.toLowerCase()];
+    if (!action) return;
+    event.preventDefault();
+    action();
+    this.refreshPanels();
+  }
+}
+
+const page = new Page(JSON.parse($("#job").textContent));
+window.labelyard3d = page; // for tests and the console

@@ -1,0 +1,205 @@
+// The 3D view: the frame's points and cuboids drawn with three.js; a perspective camera with
+// orbit/pan/zoom and a top view where boxes are drawn, moved and points box-selected.
+import { OrbitControls } from "/ui/static/vendor/OrbitControls.js";
+import * as THREE from "/ui/static/vendor/three.module.js";
+
+const CLICK_PIXELS = 4;
+
+export class View3D {
+  constructor(container, { onDraw, onPick }) {
+    this.container = container;
+    this.onDraw = onDraw;
+    this.onPick = onPick;
+    this.tool = "select";
+    this.mode = "perspective";
+    this.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+    this.renderer.setPixelRatio(window.devicePixelRatio || 1);
+    this.renderer.setClearColor(0x10131a);
+    container.append(this.renderer.domElement);
+    this.scene = new THREE.Scene();
+    this.perspective = new THREE.PerspectiveCamera(60, 1, 0.1, 2000);
+    this.perspective.up.set(0, 0, 1);
+    this.perspective.position.set(-15, -15, 15);
+    this.top = new THREE.OrthographicCamera(-20, 20, 20, -20, 0.1, 5000);
+    this.top.up.set(0, 1, 0);
+    this.top.position.set(0, 0, 500);
+    this.orbit = new OrbitControls(this.perspective, this.renderer.domElement);
+    this.pan = new OrbitControls(this.top, this.renderer.domElement);
+    this.pan.enableRotate = false;
+    this.pan.screenSpacePanning = true;
+    for (const controls of [this.orbit, this.pan]) controls.addEventListener("change", () => this.draw());
+    this.points = new THREE.Points(
+      new THREE.BufferGeometry(),
+      new THREE.PointsMaterial({ size: 2, sizeAttenuation: false, vertexColors: true }),
+    );
+    this.scene.add(this.points);
+    this.boxes = new THREE.Group();
+    this.scene.add(this.boxes);
+    this.scene.add(new THREE.AxesHelper(2));
+    this.ground = 0;
+    this.rectangle = document.createElement("div");
+    this.rectangle.className = "drawing";
+    this.rectangle.hidden = true;
+    container.append(this.rectangle);
+    this.renderer.domElement.addEventListener("pointerdown", (e) => this.pointerDown(e));
+    window.addEventListener("pointermove", (e) => this.pointerMove(e));
+    window.addEventListener("pointerup", (e) => this.pointerUp(e));
+    new ResizeObserver(() => this.resize()).observe(container);
+    this.setMode("perspective");
+    this.resize();
+  }
+
+  get camera() {
+    return this.mode === "top" ? this.top : this.perspective;
+  }
+
+  setMode(mode) {
+    this.mode = mode;
+    this.orbit.enabled = mode === "perspective";
+    this.pan.enabled = mode === "top";
+    this.setTool(this.tool);
+    this.resize();
+  }
+
+  setTool(tool) {
+    this.tool = tool;
+    this.container.dataset.tool = tool;
+    // In the top view the left button draws (cuboid, points) or pans (select).
+    const drawing = tool !== "select";
+    this.pan.mouseButtons.LEFT = drawing ? null : THREE.MOUSE.PAN;
+    this.draw();
+  }
+
+  resize() {
+    const width = this.container.clientWidth || 1;
+    const height = this.container.clientHeight || 1;
+    this.renderer.setSize(width, height, false);
+    this.perspective.aspect = width / height;
+    this.perspective.updateProjectionMatrix();
+    const half = (this.top.top - this.top.bottom) / 2;
+    this.top.left = -half * (width / height);
+    this.top.right = half * (width / height);
+    this.top.updateProjectionMatrix();
+    this.draw();
+  }
+
+  /** Frame the view on a cloud's bounds (first load only). */
+  frame(low, high) {
+    const cx = (low[0] + high[0]) / 2;
+    const cy = (low[1] + high[1]) / 2;
+    const reach = Math.max(high[0] - low[0], high[1] - low[1], 10) / 2;
+    this.ground = low[2];
+    this.orbit.target.set(cx, cy, low[2]);
+    this.perspective.position.set(cx - reach, cy - reach, low[2] + reach);
+    this.pan.target.set(cx, cy, 0);
+    this.top.position.set(cx, cy, 500);
+    this.top.top = reach;
+    this.top.bottom = -reach;
+    this.orbit.update();
+    this.pan.update();
+    this.resize();
+  }
+
+  /** Show points (Float32Array xyz in the world frame) with per-point RGB colours. */
+  setPoints(xyz, colours) {
+    const geometry = new THREE.BufferGeometry();
+    geometry.setAttribute("position", new THREE.BufferAttribute(xyz, 3));
+    geometry.setAttribute("color", new THREE.BufferAttribute(colours, 3));
+    this.points.geometry.dispose();
+    this.points.geometry = geometry;
+    this.draw();
+  }
+
+  /** Show cuboids: [{id, box, colour, selected}]. */
+  setBoxes(items) {
+    for (const child of [...this.boxes.children]) {
+      child.geometry?.dispose();
+      this.boxes.remove(child);
+    }
+    for (const { box, colour, selected } of items) {
+      const material = new THREE.LineBasicMaterial({ color: selected ? 0xffffff : colour });
+      const edges = new THREE.LineSegments(new THREE.EdgesGeometry(new THREE.BoxGeometry(1, 1, 1)), material);
+      edges.scale.set(box.dimensions.x, box.dimensions.y, box.dimensions.z);
+      edges.position.set(box.position.x, box.position.y, box.position.z);
+      edges.rotation.set(box.rotation.roll, box.rotation.pitch, box.rotation.yaw, "ZYX");
+      this.boxes.add(edges);
+      // The heading: a line from the centre to the front face.
+      const heading = new THREE.BufferGeometry().setFromPoints([
+        new THREE.Vector3(0, 0, 0),
+        new THREE.Vector3(0.5, 0, 0),
+      ]);
+      const arrow = new THREE.Line(heading, material);
+      arrow.scale.copy(edges.scale);
+      arrow.position.copy(edges.position);
+      arrow.rotation.copy(edges.rotation);
+      this.boxes.add(arrow);
+    }
+    this.draw();
+  }
+
+  draw() {
+    if (this.pending) return;
+    this.pending = requestAnimationFrame(() => {
+      this.pending = null;
+      this.renderer.render(this.scene, this.camera);
+      this.container.dataset.rendered = String(Number(this.container.dataset.rendered || 0) + 1);
+    });
+  }
+
+  /** The world point under a client position, on the horizontal plane at height z. */
+  worldAt(clientX, clientY, z = this.ground) {
+    const rect = this.renderer.domElement.getBoundingClientRect();
+    const ndc = new THREE.Vector2(
+      ((clientX - rect.left) / rect.width) * 2 - 1,
+      -((clientY - rect.top) / rect.height) * 2 + 1,
+    );
+    const ray = new THREE.Raycaster();
+    ray.setFromCamera(ndc, this.camera);
+    const hit = new THREE.Vector3();
+    const plane = new THREE.Plane(new THREE.Vector3(0, 0, 1), -z);
+    return ray.ray.intersectPlane(plane, hit) ? [hit.x, hit.y, hit.z] : null;
+  }
+
+  /** The client position of a world point in the current view (for tests and tooltips). */
+  screenOf(point) {
+    const rect = this.renderer.domElement.getBoundingClientRect();
+    const v = new THREE.Vector3(...point).project(this.camera);
+    return [rect.left + ((v.x + 1) / 2) * rect.width, rect.top + ((1 - v.y) / 2) * rect.height];
+  }
+
+  pointerDown(event) {
+    if (event.button !== 0) return;
+    this.press = { x: event.clientX, y: event.clientY, drawing: this.mode === "top" && this.tool !== "select" };
+  }
+
+  pointerMove(event) {
+    if (!this.press?.drawing) return;
+    const rect = this.container.getBoundingClientRect();
+    const [x0, x1] = [this.press.x, event.clientX].sort((a, b) => a - b);
+    const [y0, y1] = [this.press.y, event.clientY].sort((a, b) => a - b);
+    Object.assign(this.rectangle.style, {
+      left: `${x0 - rect.left}px`,
+      top: `${y0 - rect.top}px`,
+      width: `${x1 - x0}px`,
+      height: `${y1 - y0}px`,
+    });
+    this.rectangle.hidden = false;
+  }
+
+  pointerUp(event) {
+    const press = this.press;
+    this.press = null;
+    this.rectangle.hidden = true;
+    if (!press) return;
+    const moved = Math.hypot(event.clientX - press.x, event.clientY - press.y);
+    if (press.drawing && moved > CLICK_PIXELS) {
+      const a = this.worldAt(press.x, press.y);
+      const b = this.worldAt(event.clientX, event.clientY);
+      if (a && b) this.onDraw(a, b, this.tool);
+      return;
+    }
+    if (moved <= CLICK_PIXELS && event.target === this.renderer.domElement) {
+      this.onPick((z) => this.worldAt(event.clientX, event.clientY, z));
+    }
+  }
+}
