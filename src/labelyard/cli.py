@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import shlex
 import sys
@@ -86,7 +87,7 @@ def serve(
     import uvicorn
 
     from labelyard.app import create_app
-    from labelyard.bootstrap import create_demo_if_empty, ensure_admin_token
+    from labelyard.bootstrap import create_demo_if_empty, create_street_demo, ensure_admin_token
 
     overrides: dict[str, Any] = {}
     if host is not None:
@@ -95,6 +96,11 @@ def serve(
         overrides["port"] = port
     settings = Settings(**overrides)
     demo = _run(create_demo_if_empty, settings)
+    if demo is not None:
+        street = functools.partial(
+            create_street_demo, settings=settings, account_id=demo.account_id
+        )
+        _run(street, settings)
     token, new_token = ensure_admin_token(settings)
     base = settings.resolved_public_base_url()
     console.print(
@@ -129,7 +135,10 @@ def _print_demo(base: str, demo: Any) -> None:
         }
     )
     key = shlex.quote(f"x-api-key: {demo.api_key}")
-    console.print("A demo account and IMAGE project were created. Try:")
+    console.print(
+        "A demo account was created, with an IMAGE project and a SENSOR_FUSION project "
+        "holding a generated street scene for the 3D editor. Try:"
+    )
     print(
         f"curl -s -X POST {base}/v1/projects/{demo.project_id}/jobs -H {key} "
         f"-H 'content-type: application/json' -d {shlex.quote(job)}",

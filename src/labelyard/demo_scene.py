@@ -303,3 +303,25 @@ def sensor_data(frames: int, url: Any) -> dict[str, Any]:
             for i in range(frames)
         ],
     }
+
+
+DEMO_FRAMES = 6
+DEMO_POINTS = 60_000
+
+
+def demo_files(frames: int = DEMO_FRAMES) -> dict[str, bytes]:
+    """The demo job's files by name: ``lidar-NNN.pcd`` (binary PCD of x y z intensity) and
+    ``front-NNN.png`` / ``rear-NNN.png`` camera images."""
+    files: dict[str, bytes] = {}
+    for i in range(frames):
+        points = lidar_points(i, points=DEMO_POINTS)
+        header = (
+            "# .PCD v0.7 - labelyard demo street\nVERSION 0.7\nFIELDS x y z intensity\n"
+            "SIZE 4 4 4 4\nTYPE F F F F\nCOUNT 1 1 1 1\n"
+            f"WIDTH {len(points)}\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS {len(points)}\n"
+            "DATA binary\n"
+        ).encode()
+        files[f"lidar-{i:03d}.pcd"] = header + points.astype("<f4").tobytes()
+        files[f"front-{i:03d}.png"] = camera_image(i, FRONT, INTRINSICS, "pinhole")
+        files[f"rear-{i:03d}.png"] = camera_image(i, REAR, FISHEYE, "fisheye")
+    return files

@@ -4,6 +4,7 @@ submitted; a reviewer's correction; point segmentation by box selection; a media
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 from collections.abc import Iterator
@@ -253,3 +254,47 @@ def test_a_cloud_that_cannot_be_read_shows_its_error(
     error.wait_for()
     assert error.inner_text().startswith("FS_0007: data.sensor_data.frames[0].sensors[0].data_url")
     assert "cannot be shown" in page.locator("#view3d .loading").inner_text()
+
+
+def test_the_street_demo_opens_in_the_3d_editor_without_a_worker(
+    server: Server, new_page: Any
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from secrets import token_hex
+
+    from labelyard.bootstrap import create_street_demo
+    from labelyard.store.engine import Database
+
+    with server.admin() as admin:
+        account = admin.post("/admin/v1/accounts", json={"name": "street"}).json()["data"]
+        worker = admin.post(
+            f"/admin/v1/accounts/{account['account_id']}/workers",
+            json={"name": "street annotator", "role": "both"},
+        ).json()["data"]
+        person = {"username": f"street-{token_hex(4)}", "password": token_hex(8)}
+        answer = admin.put(f"/admin/v1/workers/{worker['worker_id']}/login", json=person)
+        assert answer.status_code == 200, answer.text
+
+    async def demo() -> str:
+        db = Database(server.settings.resolved_database_url(), pool_size=1)
+        try:
+            return await create_street_demo(
+                db, settings=server.settings, account_id=account["account_id"]
+            )
+        finally:
+            await db.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        project_id = pool.submit(asyncio.run, demo()).result()
+
+    page = new_page()
+    sign_in(page, server, person)
+    page.locator(f"tr[data-project='{project_id}'][data-step='annotate'] button").click()
+    page.wait_for_url("**/ui/work/**")
+    page.locator("#view3d.loaded").wait_for()
+    page.locator(".camera[data-sensor=rear] img").evaluate(
+        "image => image.complete || new Promise(done => image.onload = done)"
+    )
+    assert page.locator("#media-error").is_hidden()
+    assert page.locator("#points-info").inner_text() != ""
+    screenshot(page, "editor-3d-demo")

@@ -6,14 +6,17 @@ signed-in worker; they need the session's CSRF token in ``X-CSRF-Token``.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 
 from labelyard.api.deps import json_body
 from labelyard.api.envelope import ok
+from labelyard.bootstrap import DEMO_STREET_FOLDER
 from labelyard.core import commands
 from labelyard.core.sessions import ANONYMOUS, WORKER
 from labelyard.errors import AuthFailure, NotFound
@@ -128,6 +131,20 @@ async def upcoming(request: Request, project_id: str) -> Response:
     return ok({"sources": sources})
 
 
+DEMO_FILE = re.compile(r"(?:lidar|front|rear)-[0-9]{3}\.(?:pcd|png)")
+
+
+async def demo_file(request: Request, name: str) -> Response:
+    """A file of the generated street demo (``<data dir>/demo``), for anyone signed in."""
+    if session.current(request).kind == ANONYMOUS:
+        raise session.SignInRequired()
+    path = Path(session.state_of(request).settings.data_dir) / DEMO_STREET_FOLDER / name
+    if not DEMO_FILE.fullmatch(name) or not path.is_file():
+        raise NotFound("no such demo file")
+    media_type = "image/png" if name.endswith(".png") else "application/octet-stream"
+    return FileResponse(path, media_type=media_type)
+
+
 async def job_point_clouds(request: Request, project_id: str, job_id: str) -> Response:
     """The 3D editor's lidar files of a job this worker holds: state, signed links, errors."""
     worker = await _worker(request, project_id)
@@ -206,5 +223,6 @@ ROUTES = (
     ("POST", f"{API}/claim", claim_next),
     ("GET", f"{API}/upcoming", upcoming),
     ("GET", f"{API}/jobs/{{job_id}}/pointclouds", job_point_clouds),
+    ("GET", "/ui/demo/{name}", demo_file),
     ("POST", f"{API}/jobs/{{job_id}}/{{action}}", act),
 )
