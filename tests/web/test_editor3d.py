@@ -164,7 +164,21 @@ def test_draw_fit_turn_copy_and_interpolate_a_cuboid_track(
     page.locator("#submit").click()
     page.wait_for_url("**/ui/queue?empty=annotate")
 
-    result = accepted_result(server, team, job_id)
+    # The reviewer moves the first keyframe 0.1 m to the left (+y) and accepts.
+    reviewer = new_page()
+    sign_in(reviewer, server, team.reviewer)
+    reviewer.locator(f"tr[data-project='{team.project_id}'][data-step='review'] button").click()
+    reviewer.wait_for_url("**/ui/work/**")
+    reviewer.locator("#view3d.loaded").wait_for()
+    reviewer.locator("#object-list li").first.click()
+    reviewer.keyboard.press("ArrowUp")
+    moved = float(reviewer.locator("input[data-number='position.y']").input_value())
+    assert moved == pytest.approx(-1.9, abs=0.15)
+    reviewer.locator("#accept").click()
+    reviewer.wait_for_url("**/ui/queue?empty=review")
+
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        result = api.get(f"/v1/projects/{team.project_id}/jobs/{job_id}/result").json()
     [tracker] = result["data"]["annotation_data"]["annotations"]
     assert tracker["type"] == "cuboid3d" and tracker["label"] == "car"
     assert tracker["_isStationary"] is False
@@ -174,7 +188,10 @@ def test_draw_fit_turn_copy_and_interpolate_a_cuboid_track(
     tolerance = 0.2  # metres: a pixel of the top view is about 0.05 m
     for i, geometry in enumerate(frames[f"{i:03d}"] for i in range(FRAMES)):
         assert geometry["keyframe"] is (i in (0, 5))
-        near(geometry["position"], {"x": 8 + i, "y": -2.0, "z": ground + 0.75}, tolerance)
+        y = -2.0 + 0.1 * (5 - i) / 5  # the correction at frame 1, interpolated to frame 6
+        near(geometry["position"], {"x": 8 + i, "y": y, "z": ground + 0.75}, tolerance)
+        drawn = frames[f"{i:03d}"]["position"]["y"] - frames["005"]["position"]["y"]
+        assert drawn == pytest.approx(0.1 * (5 - i) / 5, abs=1e-6)
         near(geometry["dimensions"], {"x": 4.4, "y": 1.8, "z": 1.5}, tolerance)
         near(geometry["rotation"], {"roll": 0, "pitch": 0, "yaw": yaw}, 1e-6)
     assert frames["000"]["points_inside"] > 100
