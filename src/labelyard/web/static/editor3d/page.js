@@ -13,15 +13,16 @@ import {
   toAnnotations,
   trackFrames,
 } from "./model.js";
-import { CUBOID_EDGES, camera, cuboidCorners, poseTransform, project, toWorld } from "./projection.js";
+import { boxAtClick, buildCameras, drawCamera } from "./cameras.js";
+import { handleKey } from "./keys.js";
+import { objectPanel } from "./panels.js";
+import { camera, poseTransform, toWorld } from "./projection.js";
 import { View3D } from "./view.js";
 
 const $ = (selector) => document.querySelector(selector);
 const AUTOSAVE_MS = 800;
 const HEARTBEAT_MS = 5 * 60 * 1000;
 const POLL_MS = 2000;
-const CAMERA_POINTS = 20000;
-const DEGREE = Math.PI / 180;
 
 function parseHex(hex) {
   return [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16) / 255);
@@ -290,10 +291,7 @@ class Page {
       const across = -dx * Math.sin(yaw) + dy * Math.cos(yaw);
       return Math.abs(along) <= box.dimensions.x / 2 && Math.abs(across) <= box.dimensions.y / 2;
     });
-    this.selected = hit ? hit.id : null;
-    this.refreshBoxes();
-    this.refreshCameras();
-    this.refreshPanels();
+    this.select(hit ? hit.id : null);
   }
 
   /** Change the selected cuboid's box in this frame (which becomes a keyframe). */
@@ -472,35 +470,34 @@ class Page {
     this.view.setBoxes(items);
   }
 
+  visibleBoxes() {
+    const boxes = [];
+    for (const track of this.tracks) {
+      const box = this.boxOf(track);
+      if (box) boxes.push({ id: track.id, label: track.label, box });
+    }
+    return boxes;
+  }
+
   refreshCameras() {
     const holder = $("#cameras");
     const frame = this.frames[this.frameIndex];
     const sensors = (frame.sensors || []).filter((s) => this.meta[s.sensor_id]?.modality === "camera");
+    const draw = (box, sensor) =>
+      drawCamera(box, this.cameraOf(sensor), this.current, this.visibleBoxes(), this.selected);
     if (holder.dataset.frame !== this.frameId) {
       holder.dataset.frame = this.frameId;
-      holder.replaceChildren(
-        ...sensors.map((sensor) => {
-          const box = document.createElement("div");
-          box.className = "camera";
-          box.dataset.sensor = sensor.sensor_id;
-          const name = document.createElement("span");
-          name.className = "view-name";
-          name.textContent = this.meta[sensor.sensor_id].name || sensor.sensor_id;
-          const image = document.createElement("img");
-          image.alt = name.textContent;
-          image.addEventListener("load", () => this.drawCamera(box, sensor));
-          image.src = sensor.data_url;
-          const canvas = document.createElement("canvas");
-          canvas.addEventListener("click", (event) => this.pickOnCamera(event, box, sensor));
-          box.append(image, canvas, name);
-          return box;
-        }),
-      );
+      buildCameras(holder, sensors, this.meta, {
+        onLoad: draw,
+        onClick: (event, box, sensor) => {
+          this.select(boxAtClick(event, box, this.cameraOf(sensor), this.visibleBoxes()));
+        },
+      });
       return;
     }
     for (const box of holder.children) {
       const sensor = sensors.find((s) => s.sensor_id === box.dataset.sensor);
-      if (sensor) this.drawCamera(box, sensor);
+      if (sensor) draw(box, sensor);
     }
   }
 
@@ -508,59 +505,8 @@ class Page {
     return camera(this.meta[sensor.sensor_id], sensor.sensor_pose);
   }
 
-  drawCamera(holder, sensor) {
-    const image = holder.querySelector("img");
-    const canvas = holder.querySelector("canvas");
-    if (!image.naturalWidth) return;
-    canvas.width = image.naturalWidth;
-    canvas.height = image.naturalHeight;
-    const context = canvas.getContext("2d");
-    context.clearRect(0, 0, canvas.width, canvas.height);
-    const cam = this.cameraOf(sensor);
-    const cloud = this.current;
-    if (cloud) {
-      const step = Math.max(1, Math.floor(cloud.count / CAMERA_POINTS));
-      for (let i = 0; i < cloud.count; i += step) {
-        const p = [cloud.xyz[3 * i], cloud.xyz[3 * i + 1], cloud.xyz[3 * i + 2]];
-        const uv = project(cam, p);
-        if (!uv || uv[0] < 0 || uv[1] < 0 || uv[0] >= canvas.width || uv[1] >= canvas.height) continue;
-        const depth = Math.hypot(p[0] - cam.transform.translation[0], p[1] - cam.transform.translation[1]);
-        context.fillStyle = `hsl(${Math.min(depth * 4, 240)}, 90%, 55%)`;
-        context.fillRect(uv[0] - 1, uv[1] - 1, 2, 2);
-      }
-    }
-    context.lineWidth = Math.max(1, canvas.width / 640);
-    for (const track of this.tracks) {
-      const box = this.boxOf(track);
-      const corners = box && cuboidCorners(box).map((c) => project(cam, c));
-      if (!corners || corners.some((c) => c === null)) continue;
-      context.strokeStyle = track.id === this.selected ? "#ffffff" : labelColour(track.label);
-      context.beginPath();
-      for (const [a, b] of CUBOID_EDGES) {
-        context.moveTo(corners[a][0], corners[a][1]);
-        context.lineTo(corners[b][0], corners[b][1]);
-      }
-      context.stroke();
-    }
-  }
-
-  pickOnCamera(event, holder, sensor) {
-    const canvas = holder.querySelector("canvas");
-    const rect = canvas.getBoundingClientRect();
-    // object-fit: contain: the image is scaled to fit and centred.
-    const scale = Math.min(rect.width / canvas.width, rect.height / canvas.height);
-    const u = (event.clientX - rect.left - (rect.width - canvas.width * scale) / 2) / scale;
-    const v = (event.clientY - rect.top - (rect.height - canvas.height * scale) / 2) / scale;
-    const cam = this.cameraOf(sensor);
-    const hit = this.tracks.find((track) => {
-      const box = this.boxOf(track);
-      const corners = box && cuboidCorners(box).map((c) => project(cam, c));
-      if (!corners || corners.some((c) => c === null)) return false;
-      const us = corners.map((c) => c[0]);
-      const vs = corners.map((c) => c[1]);
-      return u >= Math.min(...us) && u <= Math.max(...us) && v >= Math.min(...vs) && v <= Math.max(...vs);
-    });
-    this.selected = hit ? hit.id : null;
+  select(id) {
+    this.selected = id;
     this.refreshBoxes();
     this.refreshCameras();
     this.refreshPanels();
@@ -591,7 +537,7 @@ class Page {
     select.replaceChildren(
       ...this.classes.map((c, i) => new Option(`${i + 1}. ${c.name}`, c.name, false, c.name === this.label)),
     );
-    this.refreshObjectPanel();
+    objectPanel($("#object-panel"), this);
     this.refreshObjectList();
     this.refreshFrameStrip();
     $("#undo").disabled = !this.past.length;
@@ -609,12 +555,7 @@ class Page {
         li.textContent = `${item.label} · ${item.id}`;
         li.dataset.id = item.id;
         li.classList.toggle("selected", item.id === this.selected);
-        li.addEventListener("click", () => {
-          this.selected = item.id;
-          this.refreshBoxes();
-          this.refreshCameras();
-          this.refreshPanels();
-        });
+        li.addEventListener("click", () => this.select(item.id));
         return li;
       }),
     );
@@ -638,143 +579,6 @@ class Page {
         return button;
       }),
     );
-  }
-
-  refreshObjectPanel() {
-    const panel = $("#object-panel");
-    panel.replaceChildren();
-    const track = this.track(this.selected);
-    const segment = this.segments.find((s) => s.id === this.selected);
-    const item = track || segment;
-    if (!item) return;
-    const title = document.createElement("h3");
-    title.textContent = track ? "Selected cuboid" : "Selected points";
-    panel.append(title);
-    const classField = document.createElement("label");
-    classField.className = "field";
-    classField.textContent = "Class";
-    const classInput = this.classes.length ? document.createElement("select") : document.createElement("input");
-    classInput.name = "label";
-    if (this.classes.length) {
-      classInput.append(...this.classes.map((c) => new Option(c.name, c.name, false, c.name === item.label)));
-    } else {
-      classInput.value = item.label;
-    }
-    classInput.addEventListener("change", () => {
-      this.record();
-      item.label = classInput.value;
-      this.changed();
-    });
-    classField.append(classInput);
-    panel.append(classField);
-    const schema = this.classes.find((c) => c.name === item.label);
-    for (const attribute of schema?.attributes || []) panel.append(this.attributeField(item, attribute));
-    if (!track) {
-      const count = document.createElement("p");
-      count.className = "muted";
-      count.textContent = `${(item.frames[this.frameId]?.indices || []).length} points`;
-      panel.append(count);
-      return;
-    }
-    const box = this.boxOf(track);
-    if (!box) {
-      const note = document.createElement("p");
-      note.className = "muted";
-      note.textContent = "Not in this frame: K adds a keyframe here.";
-      panel.append(note);
-      return;
-    }
-    const inside = document.createElement("p");
-    inside.className = "muted";
-    inside.id = "points-inside";
-    inside.textContent = this.current ? `${countInside(box, this.current.xyz)} points inside` : "";
-    panel.append(inside);
-    const numbers = document.createElement("div");
-    numbers.className = "numbers";
-    const fields = [
-      ["x", "position.x"],
-      ["y", "position.y"],
-      ["z", "position.z"],
-      ["length", "dimensions.x"],
-      ["width", "dimensions.y"],
-      ["height", "dimensions.z"],
-      ["yaw °", "rotation.yaw"],
-    ];
-    for (const [name, path] of fields) {
-      const [group, axis] = path.split(".");
-      const label = document.createElement("label");
-      label.className = "field";
-      label.textContent = name;
-      const input = document.createElement("input");
-      input.type = "number";
-      input.step = "0.1";
-      input.dataset.number = path;
-      const value = box[group][axis] / (group === "rotation" ? DEGREE : 1);
-      input.value = String(Math.round(value * 1000) / 1000);
-      input.addEventListener("change", () => {
-        const number = Number(input.value);
-        if (!Number.isFinite(number)) return;
-        this.edit((b) => {
-          b[group][axis] = group === "rotation" ? number * DEGREE : number;
-        });
-      });
-      label.append(input);
-      numbers.append(label);
-    }
-    panel.append(numbers);
-    const stationary = document.createElement("label");
-    const check = document.createElement("input");
-    check.type = "checkbox";
-    check.name = "stationary";
-    check.checked = track.stationary;
-    check.addEventListener("change", () => {
-      this.record();
-      track.stationary = check.checked;
-      this.changed();
-    });
-    stationary.append(check, " Stationary (one box in every frame)");
-    panel.append(stationary);
-  }
-
-  attributeField(item, attribute) {
-    const value = item.attributes[attribute.name]?.value;
-    const field = document.createElement("label");
-    field.className = "field";
-    field.textContent = attribute.name + (attribute.required ? " *" : "");
-    const set = (v) => {
-      this.record();
-      if (v === undefined) delete item.attributes[attribute.name];
-      else item.attributes[attribute.name] = { value: v };
-      this.changed();
-    };
-    let input;
-    if (attribute.type === "select" || attribute.type === "multiselect") {
-      input = document.createElement("select");
-      input.multiple = attribute.type === "multiselect";
-      if (!input.multiple) input.append(new Option("—", "", false, value === undefined));
-      input.append(
-        ...attribute.options.map((o) => new Option(o, o, false, input.multiple ? (value || []).includes(o) : o === value)),
-      );
-      input.addEventListener("change", () =>
-        set(input.multiple ? [...input.selectedOptions].map((o) => o.value) : input.value || undefined),
-      );
-    } else if (attribute.type === "boolean") {
-      input = document.createElement("input");
-      input.type = "checkbox";
-      input.checked = value === true;
-      input.addEventListener("change", () => set(input.checked));
-    } else {
-      input = document.createElement("input");
-      input.type = attribute.type === "number" ? "number" : "text";
-      input.value = value ?? "";
-      input.addEventListener("change", () => {
-        if (input.value === "") set(undefined);
-        else set(attribute.type === "number" ? Number(input.value) : input.value);
-      });
-    }
-    input.dataset.attribute = attribute.name;
-    field.append(input);
-    return field;
   }
 
   // --- input
@@ -819,73 +623,12 @@ class Page {
       }
       this.finish("review", { decision: "reject", comment });
     });
-    window.addEventListener("keydown", (event) => this.key(event));
+    window.addEventListener("keydown", (event) => handleKey(this, event));
     window.addEventListener("pagehide", () => {
       if (this.saveTimer && this.job.step !== "review") {
         this.act("draft", { annotations: this.annotations() }, true);
       }
     });
-  }
-
-  key(event) {
-    if (event.target.closest("input, select, textarea")) return;
-    const k = event.key;
-    const ctrl = event.ctrlKey || event.metaKey;
-    const step = event.shiftKey ? 1 : 0.1;
-    const turn = (event.shiftKey ? 1 : 5) * DEGREE;
-    const grow = (group, axis, by) => () => this.edit((b) => (b[group][axis] += by));
-    const actions = {
-      1: () => this.view.setMode("perspective"),
-      2: () => this.view.setMode("top"),
-      v: () => this.setTool("select"),
-      n: () => this.setTool("cuboid"),
-      b: () => this.job.base === "POINT_CLOUD_SEGMENTATION" && this.setTool("points"),
-      f: () =>
-        this.current &&
-        this.edit((b) => {
-          Object.assign(b, fitHeight(b, this.current.xyz));
-        }),
-      q: () => this.edit((b) => (b.rotation.yaw += turn)),
-      e: () => this.edit((b) => (b.rotation.yaw -= turn)),
-      ArrowUp: grow("position", "y", step),
-      ArrowDown: grow("position", "y", -step),
-      ArrowLeft: grow("position", "x", -step),
-      ArrowRight: grow("position", "x", step),
-      "[": grow("dimensions", "x", -0.1),
-      "]": grow("dimensions", "x", 0.1),
-      ";": grow("dimensions", "y", -0.1),
-      "'": grow("dimensions", "y", 0.1),
-      "-": grow("dimensions", "z", -0.1),
-      "=": grow("dimensions", "z", 0.1),
-      a: () => this.goTo(this.frameIndex - 1),
-      d: () => this.goTo(this.frameIndex + 1),
-      k: () => this.toggleKeyframe(),
-      Delete: () => this.deleteSelected(),
-      Backspace: () => this.deleteSelected(),
-      Escape: () => {
-        this.selected = null;
-        this.setTool("select");
-        this.refreshBoxes();
-      },
-    };
-    if (ctrl && k.toLowerCase() === "z") {
-      event.preventDefault();
-      if (event.shiftKey) this.restore(this.future, this.past);
-      else this.restore(this.past, this.future);
-      return;
-    }
-    if (ctrl && k === "Enter") {
-      event.preventDefault();
-      if (this.job.step === "review") $("#accept").click();
-      else $("#submit").click();
-      return;
-    }
-    if (ctrl || event.altKey) return;
-    const action = actions[k] || actions[k.toLowerCase()];
-    if (!action) return;
-    event.preventDefault();
-    action();
-    this.refreshPanels();
   }
 }
 
