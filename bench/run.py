@@ -11,6 +11,8 @@ PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this 
   endpoint's rate (``bench/client.py``); ``--client-rows 0`` skips it.
 - pointcloud: converting a 1M-point binary_compressed PCD to the browser layout, once
   (``bench/pointcloud.py``); ``--pointcloud-points 0`` skips it.
+- lidar web: the 3D editor in Chromium (SwiftShader WebGL): Start to the first rendered frame,
+  frame switches, orbit frames per second (``bench/lidar_web.py``); ``--lidar-frames 0`` skips.
 - web: an annotator in Chromium working ``--web-jobs`` jobs: page times, first open, next job
   after submit, a reload for comparison (``bench/web.py``); ``--web-jobs 0`` skips it.
 
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from events import bench_events
 from harness import database, postgres_reachable, serve
+from lidar_web import bench_lidar_web
 from lifecycle import bench_lifecycle
 from load import bench_load
 from pointcloud import bench_pointcloud
@@ -92,6 +95,13 @@ def run_pointcloud(base_url: str, admin_token: str, args: argparse.Namespace) ->
     return bench_pointcloud(args.pointcloud_points)
 
 
+def run_lidar_web(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    """The 3D editor in Chromium: measured once, on the first backend."""
+    if args.backend_now != args.first_backend:
+        return {}
+    return bench_lidar_web(base_url, admin_token, args)
+
+
 BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] = [
     ("api", run_api),
     ("lifecycle", run_lifecycle),
@@ -101,6 +111,7 @@ BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] 
     ("client", bench_client),
     ("web", bench_web),
     ("pointcloud", run_pointcloud),
+    ("lidar web", run_lidar_web),
 ]
 
 # (figure, comparison, bound, only on this backend or None for all)
@@ -110,6 +121,8 @@ TARGETS: list[tuple[str, str, float, str | None]] = [
     ("deep_first_ratio", "<=", 1.3, None),
     ("pointcloud_lzf_convert_s", "<=", 1.0, None),
     ("pointcloud_literal_convert_s", "<=", 1.0, None),
+    ("lidar_first_render_ms", "<=", 1000, None),
+    ("lidar_frame_switch_ms", "<=", 150, None),
 ]
 
 TABLES: list[list[tuple[str, str, str]]] = [
@@ -166,6 +179,13 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("PCD lzf convert s", "pointcloud_lzf_convert_s", ".3f"),
         ("lzf size/raw", "pointcloud_lzf_ratio", ".2f"),
         ("PCD literal convert s", "pointcloud_literal_convert_s", ".3f"),
+    ],
+    [
+        ("3D points/frame", "lidar_points", ",.0f"),
+        ("3D first render ms", "lidar_first_render_ms", ".0f"),
+        ("frame switch ms", "lidar_frame_switch_ms", ".0f"),
+        ("orbit fps (frame)", "lidar_orbit_fps_frame", ".1f"),
+        ("orbit fps (1M)", "lidar_orbit_fps_1m", ".1f"),
     ],
     [
         ("webhook events/s", "webhook_events_per_s", ",.0f"),
@@ -228,6 +248,10 @@ def main() -> None:
     parser.add_argument(
         "--pointcloud-points", type=int, default=1_000_000, help="points to convert (0 skips)"
     )
+    parser.add_argument(
+        "--lidar-frames", type=int, default=50, help="frames of the 3D editor job (0 skips it)"
+    )
+    parser.add_argument("--lidar-points", type=int, default=120_000, help="points per frame")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
     args = parser.parse_args()
 

@@ -16,7 +16,10 @@ export function buildCameras(holder, sensors, meta, { onLoad, onClick }) {
       name.textContent = meta[sensor.sensor_id].name || sensor.sensor_id;
       const image = document.createElement("img");
       image.alt = name.textContent;
-      image.addEventListener("load", () => onLoad(box, sensor));
+      image.addEventListener("load", () => {
+        performance.mark(`labelyard3d-camera-${sensor.sensor_id}`);
+        onLoad(box, sensor);
+      });
       image.src = sensor.data_url;
       const canvas = document.createElement("canvas");
       canvas.addEventListener("click", (event) => onClick(event, box, sensor));

@@ -61,6 +61,7 @@ class Page {
     $("#view3d").append(this.loading);
     this.bind();
     this.refreshJob();
+    this.refreshCameras(); // the camera images load while the point cloud is fetched
     this.loadFiles();
     setInterval(() => this.act("heartbeat").catch((err) => this.status(err.message, true)), HEARTBEAT_MS);
   }
@@ -92,6 +93,7 @@ class Page {
       return;
     }
     this.files = envelope.data.point_clouds;
+    performance.mark("labelyard3d-files");
     const error = envelope.data.media_error;
     $("#media-error").hidden = !error;
     $("#media-error").textContent = error ? `${error.code}: ${error.message}` : "";
@@ -121,6 +123,7 @@ class Page {
       const response = await fetch(file.url);
       if (!response.ok) throw new Error(`the point cloud answered HTTP ${response.status}`);
       const cloud = decodeLayout(await response.arrayBuffer());
+      performance.mark(`labelyard3d-cloud-${frameId}`);
       const transform = this.lidarTransform(this.frames[this.frameIds.indexOf(frameId)]);
       const world = new Float32Array(cloud.xyz.length);
       const p = [0, 0, 0];
@@ -175,6 +178,8 @@ class Page {
     this.refreshBoxes();
     this.refreshCameras();
     this.refreshPanels();
+    container.dataset.shown = loaded.cloud ? frameId : "";
+    performance.mark(`labelyard3d-shown-${frameId}`);
   }
 
   showError(message) {
@@ -632,5 +637,6 @@ class Page {
   }
 }
 
+performance.mark("labelyard3d-start");
 const page = new Page(JSON.parse($("#job").textContent));
 window.labelyard3d = page; // for tests and the console

@@ -12,7 +12,7 @@ export class View3D {
     this.onPick = onPick;
     this.tool = "select";
     this.mode = "perspective";
-    this.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+    this.renderer = new THREE.WebGLRenderer({ antialias: false });
     this.renderer.setPixelRatio(window.devicePixelRatio || 1);
     this.renderer.setClearColor(0x10131a);
     container.append(this.renderer.domElement);
@@ -47,6 +47,8 @@ export class View3D {
     new ResizeObserver(() => this.resize()).observe(container);
     this.setMode("perspective");
     this.resize();
+    // Compile the shaders now, while the point cloud is still on its way (slow on SwiftShader).
+    this.renderer.compile(this.scene, this.perspective);
   }
 
   get camera() {
@@ -142,6 +144,7 @@ export class View3D {
     this.pending = requestAnimationFrame(() => {
       this.pending = null;
       this.renderer.render(this.scene, this.camera);
+      if (!this.container.dataset.rendered) performance.mark("labelyard3d-first-render");
       this.container.dataset.rendered = String(Number(this.container.dataset.rendered || 0) + 1);
     });
   }
