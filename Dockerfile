@@ -12,11 +12,20 @@
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
+# node/npm only build the web UI's vendored browser modules (three, pinned in
+# package-lock.json) into src/labelyard/web/static/vendor/; the final image has no node.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/labelyard
 WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --omit=dev
 # Only what the package needs to build: pyproject.toml names README.md as its readme.
 COPY pyproject.toml README.md ./
+COPY tools/vendor.mjs ./tools/
 COPY src ./src
+RUN node tools/vendor.mjs
 RUN /opt/labelyard/bin/pip install --upgrade pip \
  && /opt/labelyard/bin/pip install .
 

@@ -3,6 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The front end's tools (Biome) and browser modules (three), pinned in package-lock.json.
+NODE_STAMP := node_modules/.installed
+VENDOR := src/labelyard/web/static/vendor
+VENDOR_STAMP := $(VENDOR)/VERSION
+BIOME := node_modules/.bin/biome
+JS := src/labelyard/web/static tests/js tools
 
 .PHONY: install serve test test-fast bench lint format clean
 
@@ -12,25 +18,36 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
 
-serve: $(STAMP)  ## migrate, then serve on 127.0.0.1:8080 (SQLite under ./labelyard-data)
+# three's browser modules, copied where /ui/static/vendor/ serves them (gitignored).
+$(VENDOR_STAMP): $(NODE_STAMP) tools/vendor.mjs
+	node tools/vendor.mjs
+
+install: $(STAMP) $(VENDOR_STAMP)
+
+serve: $(STAMP) $(VENDOR_STAMP)  ## migrate, then serve on 127.0.0.1:8080 (SQLite under ./labelyard-data)
 	$(BIN)/labelyard serve
 
-test: $(STAMP)  ## the whole suite, on SQLite and PostgreSQL
+test: $(STAMP) $(VENDOR_STAMP)  ## the whole suite, on SQLite and PostgreSQL
 	$(BIN)/pytest -q
 
-bench: $(STAMP)  ## benchmarks over HTTP on loopback; prints a table
+bench: $(STAMP) $(VENDOR_STAMP)  ## benchmarks over HTTP on loopback; prints a table
 	$(BIN)/python bench/run.py
 
-lint: $(STAMP)
+lint: $(STAMP) $(NODE_STAMP)
+	$(BIOME) check $(JS)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
-format: $(STAMP)
+format: $(STAMP) $(NODE_STAMP)
+	$(BIOME) check --write $(JS)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
 clean:
-	rm -rf $(VENV) labelyard-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules $(VENDOR) labelyard-data .pytest_cache .mypy_cache .ruff_cache

@@ -25,7 +25,7 @@ import httpx
 import pytest
 import uvicorn
 
-from labelyard.app import create_app
+from labelyard.app import create_app, proxy_options
 from labelyard.config import Settings
 from tests.envelope import check_response
 
@@ -98,6 +98,7 @@ def start_server(settings: Settings, app: Any = None) -> tuple[uvicorn.Server, t
         log_level="warning",
         access_log=False,
         lifespan="on",
+        **proxy_options(settings),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -131,6 +132,8 @@ def server(
         port=free_port(),
         max_body_bytes=1024 * 1024,
         webhooks_allow_private=True,
+        # The whole session's tests send wrong keys from one address; the limit has its own test.
+        auth_failures_burst=100_000,
     )
     uv, thread = start_server(settings)
     yield Server(backend=backend, base_url=f"http://127.0.0.1:{settings.port}", settings=settings)

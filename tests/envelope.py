@@ -35,6 +35,8 @@ SEEN: list[str] = []
 def check_response(response: httpx.Response) -> None:
     """httpx response hook: envelope responses must keep ``data`` keys SDK-safe."""
     response.read()
+    if response.request.method == "HEAD":
+        return  # headers only
     if not response.headers.get("content-type", "").startswith("application/json"):
         return
     body = response.json()

@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import update
 
 from labelyard.blobs.local import LocalBlobStore
+from labelyard.outbound import Outbound, OutboundPolicy
 from labelyard.services import point_clouds, utcnow
 from labelyard.store import point_clouds as store
 from labelyard.store.engine import Database
@@ -23,7 +24,7 @@ from tests.conftest import ProjectHandle, Server
 from tests.core.pcd import kitti_bytes, pcd_bytes
 
 NewProject = Callable[..., ProjectHandle]
-HOST = "https://lidar.example"
+HOST = "http://localhost"
 
 XYZ = np.array([[1, 2, 3], [4, 5, 6], [np.nan, 0, 0], [7, 8, 9]], dtype=np.float32)
 PCD = pcd_bytes(
@@ -65,28 +66,31 @@ def create_job(p: ProjectHandle, reference_id: str, *urls: str) -> str:
 
 
 def convert(server: Server, served: dict[str, tuple[int, bytes]], **overrides: Any) -> None:
-    """Run the worker's point-cloud step until nothing is due. Files of other tests' jobs (other
-    hosts) answer 503, so they wait for a retry and are left alone."""
+    """Run the worker's point-cloud step until nothing is due, through the outbound client (its
+    network a handler; ``localhost`` allowed). Files of other tests' jobs (other hosts) cannot
+    be resolved, so they wait for a retry and are left alone."""
     settings = server.settings.model_copy(update=overrides)
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if str(request.url).startswith(HOST) and request.url.path in served:
+        if request.headers.get("host") != "localhost":
+            return httpx.Response(503)
+        if request.url.path in served:
             status, body = served[request.url.path]
             return httpx.Response(status, content=body)
-        if str(request.url).startswith(HOST):
-            return httpx.Response(404)
-        return httpx.Response(503)
+        return httpx.Response(404)
 
     async def run() -> None:
         db = Database(settings.resolved_database_url(), pool_size=2)
         blobs = LocalBlobStore(settings.resolved_blob_dir())
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-            fetcher = point_clouds.HttpFetcher(client)
-            try:
-                while await point_clouds.convert_next(db, blobs, settings, fetcher):
-                    pass
-            finally:
-                await db.dispose()
+        policy = OutboundPolicy(allow=("localhost", "127.0.0.0/8", "::1"))
+        outbound = Outbound(policy, transport=httpx.MockTransport(handler))
+        fetcher = point_clouds.OutboundFetcher(outbound)
+        try:
+            while await point_clouds.convert_next(db, blobs, settings, fetcher):
+                pass
+        finally:
+            await outbound.aclose()
+            await db.dispose()
 
     # In a thread of its own: browser tests' Playwright keeps an event loop in this one.
     with ThreadPoolExecutor(1) as pool:

@@ -88,7 +88,7 @@ def test_worker_killed_mid_export_leaves_it_to_another(
 
 def test_worker_start_sweeps_scratch_folders_of_interrupted_exports(tmp_path: Any) -> None:
     from labelyard.config import Settings
-    from labelyard.services.exports import sweep_scratch
+    from labelyard.services.export_runs import sweep_scratch
 
     settings = Settings(data_dir=tmp_path, export_lock_seconds=60)
     scratch = tmp_path / "tmp"

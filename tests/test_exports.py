@@ -23,7 +23,8 @@ import pytest
 
 from labelyard.blobs.local import LocalBlobStore
 from labelyard.exports.sizes import ImageSize
-from labelyard.services import exports
+from labelyard.outbound import outbound_from_settings
+from labelyard.services import export_runs
 from labelyard.store import exports as export_store
 from labelyard.store.engine import Database
 from tests.conftest import ProjectHandle, Server, WorkerHandle
@@ -112,11 +113,13 @@ def run_exports(server: Server, *, allow_private: bool = False) -> int:
     async def run() -> int:
         db = Database(settings.resolved_database_url(), pool_size=2)
         blobs = LocalBlobStore(settings.resolved_blob_dir())
+        outbound = outbound_from_settings(settings)
         ran = 0
         try:
-            while await exports.run_next_export(db, blobs, settings):
+            while await export_runs.run_next_export(db, blobs, settings, outbound):
                 ran += 1
         finally:
+            await outbound.aclose()
             await db.dispose()
         return ran
 
@@ -304,7 +307,7 @@ def test_api_export_runs_on_the_worker_and_downloads_through_a_signed_link(
     reasons = {s["reference_id"]: s["reason"] for s in done["report"]["skipped"]}
     assert done["report"]["skipped_total"] == 2 and not done["report"]["truncated"]
     # The worker does not probe the loopback image server unless the deployment allows it.
-    assert "private or local address" in reasons["Street_1"]
+    assert "loopback, not allowed" in reasons["Street_1"]
     assert "s3:// images are not read" in reasons["unsized"]
     key = f"exports/{p.project_id}/{queued['export_id']}.json"
     assert done["download_url"] == f"{server.base_url}/files/{key}"

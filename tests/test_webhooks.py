@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 
 from labelyard.config import Settings
+from labelyard.outbound import Outbound, OutboundPolicy, outbound_from_settings
+from labelyard.services import deliveries
 from labelyard.store.engine import Database
 from labelyard.worker import webhooks as delivery
 from tests.conftest import ProjectHandle, Server, WorkerHandle
@@ -40,16 +41,17 @@ def run_worker(
     async def main() -> None:
         db = Database(settings.resolved_database_url(), pool_size=2)
         rng = random.Random(7)
+        outbound = outbound_from_settings(settings)
         try:
-            async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
-                deadline = time.monotonic() + timeout
-                while not until():
-                    assert time.monotonic() < deadline, "worker: condition not met in time"
-                    busy = await delivery.fan_out(db)
-                    busy += await delivery.deliver_due(db, client, settings, rng)
-                    if not busy:
-                        await asyncio.sleep(0.02)
+            deadline = time.monotonic() + timeout
+            while not until():
+                assert time.monotonic() < deadline, "worker: condition not met in time"
+                busy = await deliveries.fan_out(db)
+                busy += await delivery.deliver_due(db, outbound, settings, rng)
+                if not busy:
+                    await asyncio.sleep(0.02)
         finally:
+            await outbound.aclose()
             await db.dispose()
 
     asyncio.run(main())
@@ -228,12 +230,12 @@ def test_lifecycle_events_and_the_legacy_callback(
     pid = project.project_id
     batch = data_of(project.api.post(f"/v1/projects/{pid}/batch", json={"name": "cb"}))["batch_id"]
     with receiver(lambda _r, _i: (200, 0)) as rx:
-        assert (
-            data_of(project.api.put(f"/v1/projects/{pid}/callback", json={"callback_url": rx.url}))[
-                "callback_url"
-            ]
-            == rx.url
+        set_to = data_of(
+            project.api.put(f"/v1/projects/{pid}/callback", json={"callback_url": rx.url})
         )
+        assert set_to["callback_url"] == rx.url and set_to["secret"].startswith("whsec_")
+        shown = data_of(project.api.get(f"/v1/projects/{pid}/callback"))
+        assert "secret" not in shown  # shown once
         job_id = data_of(
             project.api.post(f"/v1/projects/{pid}/jobs", json=project.job("cb1", batch_id=batch))
         )["job_id"]
@@ -245,6 +247,7 @@ def test_lifecycle_events_and_the_legacy_callback(
         data_of(worker.api.post(f"{base}/jobs/{job_id}/review", json={"decision": "accept"}))
         run_worker(server, lambda: len(rx.requests) >= 1)
     result = data_of(project.api.get(f"/v1/projects/{pid}/jobs/{job_id}"))["result"]
+    assert verify(set_to["secret"], rx.requests[0])
     assert rx.requests[0].json == {
         "annotations": [
             {
@@ -272,10 +275,75 @@ def test_lifecycle_events_and_the_legacy_callback(
     )
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "192.168.0.1", "::1", "169.254.1.1"])
-def test_private_addresses_need_opt_in(address: str) -> None:
-    from labelyard.core.events import address_allowed
+def _attempts(p: ProjectHandle, endpoint: dict[str, Any]) -> list[dict[str, Any]]:
+    url = f"/v1/projects/{p.project_id}/webhooks/{endpoint['id']}/attempts"
+    found: list[dict[str, Any]] = data_of(p.api.get(url))["attempts"]
+    return found
 
-    assert not address_allowed(address, allow_private=False)
-    assert address_allowed(address, allow_private=True)
-    assert address_allowed("93.184.216.34", allow_private=False)
+
+def test_private_receivers_need_the_allow_list_and_the_metadata_address_never_works(
+    server: Server, project: ProjectHandle
+) -> None:
+    with receiver(lambda _r, _i: (200, 0)) as rx:
+        port = rx.url.rsplit(":", 1)[1].split("/")[0]
+        by_name = hook(project, f"http://localhost:{port}/named")
+        by_address = hook(project, rx.url)
+        metadata = hook(project, "http://169.254.169.254/latest/meta-data/")
+        project.api.post(f"/v1/projects/{project.project_id}/jobs", json=project.job("allow"))
+
+        def settled() -> bool:
+            return all(_attempts(project, e) for e in (by_name, by_address, metadata))
+
+        # "localhost" is allowed, not 127.0.0.1 by address; link-local, but never the metadata.
+        run_worker(
+            server,
+            settled,
+            webhooks_allow_private=False,
+            outbound_allow="localhost,169.254.0.0/16",
+        )
+        assert [r.path for r in rx.requests] == ["/named"]
+        assert rx.requests[0].headers["host"] == f"localhost:{port}"
+    assert _attempts(project, by_name)[0]["status_code"] == 200
+    refused = _attempts(project, by_address)[0]
+    assert refused["status_code"] is None and "not allowed" in refused["error"]
+    never = _attempts(project, metadata)[0]
+    assert "never allowed" in never["error"]
+    url = f"/v1/projects/{project.project_id}/webhooks"
+    for endpoint in (by_address, metadata):
+        deliveries = data_of(project.api.get(f"{url}/{endpoint['id']}/deliveries"))["deliveries"]
+        assert [(d["status"], d["attempts"]) for d in deliveries] == [("failed", 1)]
+
+
+def test_attempts_show_only_a_short_excerpt_of_the_answer(
+    server: Server, project: ProjectHandle
+) -> None:
+    answer = "internal secret page " * 1000
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text=answer)
+
+    endpoint = hook(project, "http://localhost:9/internal")
+    project.api.post(f"/v1/projects/{project.project_id}/jobs", json=project.job("excerpt"))
+    settings = server.settings
+    outbound = Outbound(
+        OutboundPolicy(allow=("localhost",)), transport=httpx.MockTransport(handler)
+    )
+
+    async def main() -> None:
+        db = Database(settings.resolved_database_url(), pool_size=2)
+        try:
+            for _ in range(50):
+                await deliveries.fan_out(db)
+                if await delivery.deliver_due(db, outbound, settings, random.Random(1)):
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            await outbound.aclose()
+            await db.dispose()
+
+    asyncio.run(main())
+    (attempt,) = _attempts(project, endpoint)
+    assert attempt["status_code"] == 200
+    assert (
+        answer.startswith(attempt["response_snippet"]) and len(attempt["response_snippet"]) == 200
+    )

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from labelyard import __version__, api, web
-from labelyard.api import errors
-from labelyard.api.limits import BodyLimitMiddleware, RateLimitMiddleware, TokenBuckets
-from labelyard.api.observability import RequestContextMiddleware
-from labelyard.api.ops import Metrics, MetricsMiddleware
+from labelyard.api import docs
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.bootstrap import admin_token
 from labelyard.config import Settings
+from labelyard.core.buckets import TokenBuckets
+from labelyard.datadir import prepare_data_dir
+from labelyard.http import errors
+from labelyard.http.limits import BodyLimitMiddleware, RateLimitMiddleware
+from labelyard.http.metrics import Metrics, MetricsMiddleware
+from labelyard.http.observability import RequestContextMiddleware
+from labelyard.outbound import outbound_from_settings
 from labelyard.state import AppState
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
@@ -28,12 +34,21 @@ extensions (bulk create, lookup by reference id) and management under `/admin/v1
 """
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for forwarded headers: believed only from ``LABELYARD_TRUSTED_PROXIES``
+    (uvicorn's own default trusts 127.0.0.1, so anyone on the host could pick an address)."""
+    trusted = settings.trusted_proxy_list()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The labelyard HTTP application for ``settings``; connects and migrates on start."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        prepare_data_dir(settings)
         db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+        outbound = outbound_from_settings(settings)
         try:
             await migrate(db)
             async with db.write() as conn:
@@ -54,9 +69,11 @@ def create_app(settings: Settings) -> FastAPI:
                 file_key=bytes.fromhex(file_key),
                 session_key=bytes.fromhex(session_key),
                 admin_token=admin_token(settings),
+                outbound=outbound,
             )
             yield
         finally:
+            await outbound.aclose()
             await db.dispose()
 
     app = FastAPI(
@@ -64,15 +81,28 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs from local files, not a CDN
+        redoc_url=None,
     )
     app.state.metrics = Metrics()
-    errors.install(app)
+    errors.install(app, pages=errors.Pages(is_page=web.is_page, render=web.error_page))
     api.mount(app)
+    docs.mount(app)
     web.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    per_credential = failures = None
     if settings.rate_limit_per_second > 0:
-        buckets = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
-        app.add_middleware(RateLimitMiddleware, buckets=buckets)
+        per_credential = TokenBuckets(
+            settings.rate_limit_per_second, settings.rate_limit_burst, clock=time.monotonic
+        )
+    if settings.auth_failures_per_minute > 0:
+        failures = TokenBuckets(
+            settings.auth_failures_per_minute / 60,
+            settings.auth_failures_burst,
+            clock=time.monotonic,
+        )
+    if per_credential or failures:
+        app.add_middleware(RateLimitMiddleware, per_credential=per_credential, failures=failures)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(errors.FaultBarrier)
     app.add_middleware(RequestContextMiddleware)

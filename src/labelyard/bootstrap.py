@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labelyard.config import Settings
+from labelyard.datadir import prepare_data_dir
 from labelyard.services import accounts, projects, utcnow, workers
 from labelyard.store import accounts as account_store
 from labelyard.store.engine import Database
@@ -33,7 +34,7 @@ def ensure_admin_token(settings: Settings) -> tuple[str, bool]:
     path = Path(settings.data_dir) / ADMIN_TOKEN_FILE
     if path.exists():
         return path.read_text().strip(), False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     token = secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

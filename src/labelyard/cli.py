@@ -49,13 +49,14 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON o
 
 def _run(work: Callable[[Database], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run ``work`` against a migrated database; errors become a message and exit code 1."""
+    from labelyard.datadir import prepare_data_dir
     from labelyard.store.engine import Database
     from labelyard.store.migrate import migrate
 
     settings = settings or Settings()
 
     async def main() -> T:
-        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(settings)
         db = Database(settings.resolved_database_url(), pool_size=2)
         try:
             await migrate(db)
@@ -86,7 +87,7 @@ def serve(
     """Migrate the database and serve the API (default 127.0.0.1:8080)."""
     import uvicorn
 
-    from labelyard.app import create_app
+    from labelyard.app import create_app, proxy_options
     from labelyard.bootstrap import create_demo_if_empty, create_street_demo, ensure_admin_token
 
     overrides: dict[str, Any] = {}
@@ -121,8 +122,8 @@ def serve(
         log_level=settings.log_level,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
         timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,
+        **proxy_options(settings),
     )
 
 
@@ -324,7 +325,7 @@ def export_command(
     """Export a project's jobs to a file, streamed (memory stays flat); see docs/exports.md."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from labelyard.services import exports
+    from labelyard.services import export_runs
 
     columns = (
         TextColumn("{task.description}"),
@@ -340,7 +341,7 @@ def export_command(
             bar.update(task, completed=done, total=total, skipped=skipped)
 
         summary = _run(
-            lambda db: exports.export_to_file(
+            lambda db: export_runs.export_to_file(
                 db,
                 project_id=project,
                 format=fmt,

@@ -39,11 +39,22 @@ class Settings(BaseSettings):
     log_format: str = "json"
     """``json`` (one object a line, with the request id) or ``text``."""
 
+    trusted_proxies: str = ""
+    """Comma-separated addresses or CIDRs of reverse proxies whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed; empty: none (the peer address is the client's)."""
+
     rate_limit_per_second: float = 0.0
     """Requests a second allowed per API key or token, per process; 0 turns limiting off."""
 
     rate_limit_burst: int = 100
     """Requests a key may send at once before the per-second rate applies."""
+
+    auth_failures_burst: int = 100
+    """Failed authentications (401 answers to a request with a key or token) one client address
+    may have at once before ``auth_failures_per_minute`` applies (then 429)."""
+
+    auth_failures_per_minute: float = 30.0
+    """Failed authentications a minute allowed per client address after the burst; 0 is off."""
 
     blob_dir: Path | None = None
     """Where results are kept; default ``data_dir/blobs``."""
@@ -79,8 +90,12 @@ class Settings(BaseSettings):
     webhook_disable_after_seconds: float = 3 * 24 * 3600
     """An endpoint failing continuously for this long is disabled."""
 
+    outbound_allow: str = ""
+    """Comma-separated hosts or CIDRs the server may call although they are private (webhook
+    receivers, image hosts on premises); the cloud metadata address is never called."""
+
     webhooks_allow_private: bool = False
-    """Allow webhook URLs on loopback and private networks (tests and on-premise receivers)."""
+    """Deprecated: ``true`` adds loopback and the private ranges to ``outbound_allow``."""
 
     export_lock_seconds: float = 300.0
     """How long a worker holds an export between progress updates; a dead worker's export is
@@ -101,6 +116,10 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 1.0
     """How often an idle ``labelyard worker`` looks for work."""
 
+    def trusted_proxy_list(self) -> list[str]:
+        """``trusted_proxies`` as a list (empty: forwarded headers are ignored)."""
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
     def resolved_blob_dir(self) -> Path:
         """The local blob directory."""
         return self.blob_dir or self.data_dir / "blobs"
@@ -118,6 +137,15 @@ class Settings(BaseSettings):
         if url.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
         return url
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None on PostgreSQL."""
+        if not self.database_url:
+            return self.data_dir / "labelyard.db"
+        for prefix in ("sqlite:///", "sqlite+aiosqlite:///"):
+            if self.database_url.startswith(prefix):
+                return Path(self.database_url[len(prefix) :].split("?", 1)[0])
+        return None
 
     def resolved_public_base_url(self) -> str:
         """Base URL put in links handed to clients, without a trailing slash."""

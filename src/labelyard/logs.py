@@ -9,9 +9,33 @@ from typing import Any
 
 import orjson
 
-from labelyard.api.observability import request_id
+from labelyard.http.observability import request_id
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+QUIET_LOGGERS = (
+    "aiosqlite",
+    "asyncpg",
+    "sqlalchemy",
+    "sqlalchemy.engine",
+    "sqlalchemy.pool",
+    "sqlalchemy.dialects",
+    "sqlalchemy.orm",
+    "alembic",
+    "botocore",
+    "boto3",
+    "s3transfer",
+    "urllib3",
+    "aiobotocore",
+    "httpx",
+    "httpcore",
+    "hpack",
+    "multipart",
+    "python_multipart",
+)
+"""Database drivers, SQL, storage and HTTP client libraries: held at WARNING whatever the level.
+At DEBUG they log statement parameters (signing keys, webhook secrets, password hashes), signed
+request headers and URLs; ``LABELYARD_LOG_LEVEL=debug`` is for labelyard's own loggers."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -47,3 +71,5 @@ def configure(level: str, fmt: str) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # labelyard.access replaces it
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

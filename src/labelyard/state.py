@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from labelyard.blobs import BlobStore
 from labelyard.config import Settings
+from labelyard.outbound import Outbound
+from labelyard.services.signin import Passwords
 from labelyard.store.engine import Database
 
 
@@ -20,6 +22,10 @@ class AppState:
     file_key: bytes
     session_key: bytes
     admin_token: str
+    outbound: Outbound
+    """The one client for calls to URLs clients give (``labelyard.outbound``)."""
+    passwords: Passwords = field(default_factory=Passwords)
+    """Web sign-in by password, with this process's throttles."""
 
     @property
     def base_url(self) -> str:

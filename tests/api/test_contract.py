@@ -408,3 +408,28 @@ def test_ops_routes(server: Server) -> None:
         metrics = anonymous.get("/metrics").text
         assert "labelyard_http_request_duration_seconds_bucket" in metrics
         fails(anonymous.get("/v2/nothing"), 404, "resource_error")
+
+
+def test_docs_are_served_from_local_files(server: Server) -> None:
+    import re as _re
+
+    with server.client() as anonymous:
+        page = anonymous.get("/docs")
+        assert page.status_code == 200 and "swagger" in page.text.lower()
+        sources = _re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert sources and all(s.startswith("/docs/assets/") for s in sources), sources
+        assert "cdn" not in page.text and "https://" not in page.text.split("<body>")[0]
+        for source in sources:
+            asset = anonymous.get(source)
+            assert asset.status_code == 200 and len(asset.content) > 500, source
+        assert anonymous.get("/docs/assets/swagger-editor-bundle.js").status_code == 404
+        assert anonymous.get("/docs/assets/../../../config.py").status_code == 404
+        assert anonymous.get("/openapi.json").status_code == 200
+        assert anonymous.get("/redoc").status_code == 404
+
+
+def test_health_routes_answer_head(server: Server) -> None:
+    with server.client() as anonymous:
+        for path in ("/healthz", "/readyz"):
+            answer = anonymous.head(path)
+            assert answer.status_code == 200 and answer.content == b"", path

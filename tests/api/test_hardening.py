@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.conftest import ProjectHandle, Server, WorkerHandle
@@ -203,3 +204,152 @@ def test_a_reopened_jobs_old_result_url_is_no_longer_signed(
     assert project.api.get("/v1/attachments", params={"url": url}).status_code == 302
     project.api.post(f"/v1/projects/{pid}/jobs/{job_id}/reopen", json={})
     assert code_of(project.api.get("/v1/attachments", params={"url": url})) == (403, "unauthorized")
+
+
+def nested(depth: int) -> str:
+    """JSON text whose arrays and objects nest ``depth`` levels deep (deeper than any encoder
+    of ours would write, so written by hand)."""
+    opens = "".join('{"k":' if level % 2 else "[" for level in range(depth))
+    closes = "".join("}" if level % 2 else "]" for level in reversed(range(depth)))
+    return f'{opens}"leaf"{closes}'
+
+
+def post_raw(client: httpx.Client, url: str, text: str) -> httpx.Response:
+    return client.post(url, content=text.encode(), headers={"content-type": "application/json"})
+
+
+def job_text(project: ProjectHandle, reference_id: str, depth: int) -> str:
+    return (
+        f'{{"reference_id": "{reference_id}", "work_flow_id": "{project.work_flow_id}", '
+        f'"data": {{"image_url": "https://x.example/a", "m": {nested(depth)}}}}}'
+    )
+
+
+def test_json_nested_too_deep_is_refused_where_it_is_parsed(project: ProjectHandle) -> None:
+    pid = project.project_id
+    for depth in (65, 100, 300, 1000):
+        body = f'{{"name": {nested(depth)}}}'
+        response = post_raw(project.api, f"/v1/projects/{pid}/batch", body)
+        assert code_of(response) == (400, "GE_0001")
+        assert "nested deeper than 64" in response.json()["error"]["message"]
+    deep_job = job_text(project, "deep", 100)
+    assert code_of(post_raw(project.api, f"/v1/projects/{pid}/jobs", deep_job)) == (400, "GE_0001")
+    lookup = project.api.get(f"/v1/projects/{pid}/jobs", params={"reference_id": "deep"})
+    assert lookup.status_code == 404
+    # Brackets inside strings are text, not nesting; 62 levels (+2 around them) are fine.
+    text = job_text(project, "t", 62).replace('"leaf"', '"[{[{\\"[{"')
+    assert post_raw(project.api, f"/v1/projects/{pid}/jobs", text).status_code == 200
+
+
+def test_a_too_deep_item_of_a_bulk_create_fails_alone(project: ProjectHandle) -> None:
+    pid = project.project_id
+    items = [
+        orjson.dumps(project.job("b-1")).decode(),
+        job_text(project, "b-deep", 100),
+        orjson.dumps(project.job("b-2")).decode(),
+        job_text(project, "b-deeper", 900),
+    ]
+    response = post_raw(
+        project.api, f"/v1/projects/{pid}/jobs/bulk", f'{{"jobs": [{",".join(items)}]}}'
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["data"]["results"]
+    assert [r.get("created") for r in results] == [True, None, True, None]
+    for failed in (results[1], results[3]):
+        assert failed["error"]["code"] == "GE_0001"
+        assert "nested deeper than 64" in failed["error"]["message"]
+    listed = project.api.get(f"/v1/projects/{pid}/jobs", params={"reference_id": "b-2"})
+    assert listed.status_code == 200
+
+
+def test_a_deep_attribute_is_refused_and_the_job_still_completes(
+    project: ProjectHandle, new_worker: NewWorker
+) -> None:
+    pid = project.project_id
+    job_id = project.api.post(f"/v1/projects/{pid}/jobs", json=project.job("attr")).json()["data"][
+        "job_id"
+    ]
+    worker = new_worker(project.account_id)
+    assert worker.api.post(f"/work/v1/projects/{pid}/claim", json={}).status_code == 200
+    rectangle: dict[str, Any] = {
+        "_id": "r",
+        "label": "car",
+        "coordinates": [{"x": 0.1, "y": 0.1}, {"x": 0.2, "y": 0.1}, {"x": 0.2, "y": 0.2}],
+        "attributes": {"deep": {"value": "DEEP"}},
+    }
+    rectangle["coordinates"].append({"x": 0.1, "y": 0.2})
+    url = f"/work/v1/projects/{pid}/jobs/{job_id}"
+    annotations = {"annotations": {"rectangles": [rectangle]}}
+    deep = orjson.dumps(annotations).decode().replace('"DEEP"', nested(248))
+    for action in ("draft", "submit"):
+        response = post_raw(worker.api, f"{url}/{action}", deep)
+        assert code_of(response) == (400, "GE_0001")
+    rectangle["attributes"] = {}
+    submitted = worker.api.post(f"{url}/submit", json=annotations)
+    assert submitted.status_code == 200, submitted.text
+    claimed = worker.api.post(f"/work/v1/projects/{pid}/claim", json={"step": "review"})
+    assert claimed.status_code == 200 and claimed.json()["data"]["job_id"] == job_id
+    accepted = worker.api.post(f"{url}/review", json={"decision": "accept"})
+    assert accepted.status_code == 200, accepted.text
+    status = project.api.get(f"/v1/projects/{pid}/jobs/{job_id}").json()["data"]["status"]
+    assert status == "completed"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example/a\r\nX-Injected: 1",
+        "https://hooks.example/a\nb",
+        "https://hooks.example/\x00",
+        "https://hooks.example/\x7f",
+        "https://hooks.example/\tb",
+        "https://hooks.example/a b",
+    ],
+)
+def test_webhook_and_callback_urls_with_control_characters_are_refused(
+    project: ProjectHandle, url: str
+) -> None:
+    pid = project.project_id
+    hook = project.api.post(f"/v1/projects/{pid}/webhooks", json={"url": url})
+    assert code_of(hook) == (400, "GE_0001")
+    callback = project.api.put(f"/v1/projects/{pid}/callback", json={"callback_url": url})
+    assert code_of(callback) == (400, "GE_0001")
+    assert project.api.get(f"/v1/projects/{pid}/webhooks").json()["data"]["webhooks"] == []
+    assert project.api.get(f"/v1/projects/{pid}/callback").json()["data"]["callback_url"] == ""
+
+
+def test_free_text_has_a_length_limit(server: Server, project: ProjectHandle) -> None:
+    pid = project.project_id
+    long_text, fine = "x" * 10_001, "x" * 10_000
+    url = f"/v1/projects/{pid}/webhooks"
+    body = {"url": "https://hooks.example/a", "description": long_text}
+    assert code_of(project.api.post(url, json=body)) == (400, "GE_0001")
+    assert project.api.get(url).json()["data"]["webhooks"] == []
+    made = project.api.post(url, json=body | {"description": fine})
+    assert made.status_code == 200
+    hook_url = f"{url}/{made.json()['data']['id']}"
+    assert code_of(project.api.patch(hook_url, json={"description": long_text})) == (
+        400,
+        "GE_0001",
+    )
+    batch = {"name": "b", "description": long_text}
+    assert code_of(project.api.post(f"/v1/projects/{pid}/batch", json=batch)) == (400, "GE_0001")
+    assert code_of(project.api.post(f"/v1/projects/{pid}/batch", json={"name": "n" * 256})) == (
+        400,
+        "GE_0001",
+    )
+    with server.admin() as admin:
+        named = {"name": "p" * 256, "base": "IMAGE", "account_id": project.account_id}
+        assert code_of(admin.post("/admin/v1/projects", json=named)) == (400, "GE_0001")
+
+
+def test_job_media_urls_with_control_characters_are_refused(project: ProjectHandle) -> None:
+    pid = project.project_id
+    for url in ("https://img.example/a\r\nb.jpg", "https://img.example/a\tb.jpg"):
+        job = project.job("ctl", data={"image_url": url})
+        answer = project.api.post(f"/v1/projects/{pid}/jobs", json=job)
+        assert answer.status_code == 400 and "control characters" in answer.text
+    assert (
+        project.api.get(f"/v1/projects/{pid}/jobs", params={"reference_id": "ctl"}).status_code
+        == 404
+    )

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from labelyard.api.limits import TokenBuckets
-from labelyard.api.observability import request_id
 from labelyard.config import Settings
+from labelyard.core.buckets import TokenBuckets
+from labelyard.http.observability import request_id
 from labelyard.logs import JsonFormatter
 from tests.conftest import ProjectHandle, Server, free_port, start_server
 
@@ -111,3 +111,52 @@ def test_extra_credential_headers_do_not_make_a_new_caller(tmp_path: Path) -> No
             ]
             statuses.append(client.get(url, headers=headers).status_code)
         assert statuses == [200, 200, 429, 429]
+
+
+def test_one_token_is_one_caller_however_its_header_is_spelled(tmp_path: Path) -> None:
+    with rate_limited_server(tmp_path, burst=3) as (client, created):
+        worker = client.post(
+            f"/admin/v1/accounts/{created['account_id']}/workers",
+            headers={"authorization": "Bearer t"},
+            json={"name": "w", "role": "both"},
+        ).json()["data"]
+        url = f"/work/v1/projects/{created['project_id']}/claim"
+        spellings = ["Bearer {}", "bearer {}", "BEARER   {}", "Bearer {}"]
+        statuses = [
+            client.post(url, headers={"authorization": s.format(worker["token"])}).status_code
+            for s in spellings
+        ]
+        assert statuses == [204, 204, 204, 429], statuses
+
+
+def test_failed_authentications_are_limited_per_address(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        port=free_port(),
+        admin_token="t",
+        auth_failures_burst=5,
+        auth_failures_per_minute=1,
+    )
+    server, thread = start_server(settings)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{settings.port}") as client:
+            created = client.post(
+                "/admin/v1/projects",
+                headers={"authorization": f"Bearer {settings.admin_token}"},
+                json={"name": "f", "base": "IMAGE"},
+            )
+            assert created.status_code == 200, created.text
+            project = created.json()["data"]
+            url = f"/v1/projects/{project['project_id']}/stats"
+            # Every guess is a new credential: only the address ties them together.
+            guesses = [client.get(url, headers={"x-api-key": f"ly_guess{i}"}) for i in range(6)]
+            assert [g.status_code for g in guesses] == [401] * 5 + [429]
+            assert guesses[5].json()["error"]["code"] == "rate_limited"
+            assert int(guesses[5].headers["retry-after"]) >= 1
+            # Held back now, even with the right key; requests without a credential are not.
+            held = client.get(url, headers={"x-api-key": project["api_key"]})
+            assert held.status_code == 429
+            assert client.get("/healthz").status_code == 200
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -209,3 +209,62 @@ def test_payload_hash_ignores_key_order_but_not_values() -> None:
     assert a.payload_hash("b1") == b.payload_hash("b1")
     assert a.payload_hash("b1") != c.payload_hash("b1")
     assert a.payload_hash("b1") != a.payload_hash("b2")
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def test_json_depth_from_the_bytes_agrees_with_the_parsed_value() -> None:
+    import random
+
+    import orjson
+
+    from labelyard.core.validation import json_deeper_than, raw_json_deeper_than
+
+    rng = random.Random(5)
+
+    def make(level: int) -> object:
+        if level == 0 or rng.random() < 0.2:
+            return rng.choice([1, "s", '[{"', "\\", None, "]]}}"])
+        if rng.random() < 0.5:
+            return [make(level - 1) for _ in range(rng.randint(0, 3))]
+        return {f"k{i}[": make(level - 1) for i in range(rng.randint(0, 3))}
+
+    for _ in range(300):
+        value = make(rng.randint(0, 12))
+        raw = orjson.dumps(value)
+        depth = _depth(value)
+        for limit in (0, 1, 3, depth - 1, depth, depth + 1):
+            if limit < 0:
+                continue
+            assert raw_json_deeper_than(raw, limit) == (depth > limit), (raw, limit)
+            assert json_deeper_than(value, limit) == (depth > limit), (raw, limit)
+
+
+def test_nul_check_and_depth_do_not_recurse() -> None:
+    from labelyard.core.validation import has_nul, json_deeper_than
+
+    value: object = "a\x00"
+    for _ in range(100_000):
+        value = [value]
+    assert has_nul(value)
+    assert json_deeper_than(value, 64)
+
+
+def test_require_text_bounds_free_text() -> None:
+    from labelyard.core.validation import MAX_TEXT_LENGTH, require_text
+
+    assert require_text(None, "reason") == ""
+    assert require_text("ok", "reason", 2) == "ok"
+    with pytest.raises(InvalidInput, match="at most 2 characters"):
+        require_text("long", "reason", 2)
+    with pytest.raises(InvalidInput, match="must be a string"):
+        require_text(5, "reason")
+    with pytest.raises(InvalidInput, match="is required"):
+        require_text("", "comment", required=True)
+    assert len(require_text("x" * MAX_TEXT_LENGTH, "d")) == MAX_TEXT_LENGTH

@@ -143,7 +143,7 @@ def export(
         writer = open_writer(
             fmt, path, base=Base.IMAGE, classes=Classes(schema), title="test", now=NOW
         )
-        sizer = ImageSizer(None, allow_private=False)
+        sizer = ImageSizer(None, local_files=False)
         return await write_export(_pages(jobs, 3), writer, sizer, on_progress=progress)
 
     return asyncio.run(run()), calls

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 
 from labelyard.exports.sizes import ImageSize, ImageSizer, NoSize, size_in_data
+from labelyard.outbound import Outbound, OutboundPolicy
 from tests.exports.images import image_bytes
 
 PNG = image_bytes(320, 240)
@@ -45,13 +46,21 @@ def _serve(requests: list[httpx.Request]) -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
-def _sizes(datas: list[object], *, allow_private: bool = True) -> list[ImageSize | NoSize]:
-    requests: list[httpx.Request] = []
+def _sizes(
+    datas: list[object], *, allow_private: bool = True, requests: list[httpx.Request] | None = None
+) -> list[ImageSize | NoSize]:
+    """Sizes through the outbound client, its network a handler; ``localhost`` is the image
+    host, allowed (with loopback and local files) when ``allow_private``."""
+    requests = [] if requests is None else requests
+    policy = OutboundPolicy(allow=("localhost", "127.0.0.0/8") if allow_private else ())
 
     async def run() -> list[ImageSize | NoSize]:
-        async with httpx.AsyncClient(transport=_serve(requests)) as client:
-            sizer = ImageSizer(client, allow_private=allow_private, max_bytes=4096)
+        outbound = Outbound(policy, transport=_serve(requests))
+        try:
+            sizer = ImageSizer(outbound, local_files=allow_private, max_bytes=4096)
             return await sizer.sizes(datas)
+        finally:
+            await outbound.aclose()
 
     found = asyncio.run(run())
     assert all(r.headers["range"] == "bytes=0-4095" for r in requests)
@@ -61,10 +70,10 @@ def _sizes(datas: list[object], *, allow_private: bool = True) -> list[ImageSize
 def test_http_images_are_read_only_as_far_as_their_header() -> None:
     found = _sizes(
         [
-            {"image_url": "http://img.test/a.png"},
-            {"image_url": "https://img.test/b.jpg"},
-            {"image_url": "http://img.test/moved"},
-            {"image_url": "http://img.test/a.png", "image_width": 5, "image_height": 6},
+            {"image_url": "http://localhost/a.png"},
+            {"image_url": "https://localhost/b.jpg"},
+            {"image_url": "http://localhost/moved"},
+            {"image_url": "http://localhost/a.png", "image_width": 5, "image_height": 6},
         ]
     )
     assert found == [ImageSize(320, 240), ImageSize(64, 48), ImageSize(320, 240), ImageSize(5, 6)]
@@ -73,9 +82,9 @@ def test_http_images_are_read_only_as_far_as_their_header() -> None:
 def test_unreadable_images_say_why() -> None:
     found = _sizes(
         [
-            {"image_url": "http://img.test/missing.png"},
-            {"image_url": "http://img.test/text"},
-            {"image_url": "http://img.test/loop"},
+            {"image_url": "http://localhost/missing.png"},
+            {"image_url": "http://localhost/text"},
+            {"image_url": "http://localhost/loop"},
             {"image_url": "s3://bucket/a.png"},
             {"image_url": ""},
             {},
@@ -102,7 +111,7 @@ def test_private_hosts_and_local_files_are_read_only_when_allowed(tmp_path: Path
     refused = _sizes(local, allow_private=False)
     assert all(isinstance(f, NoSize) for f in refused)
     assert "local files are not read" in refused[0].reason  # type: ignore[union-attr]
-    assert "private or local address" in refused[2].reason  # type: ignore[union-attr]
+    assert "loopback, not allowed" in refused[2].reason  # type: ignore[union-attr]
     missing = _sizes([{"image_url": (tmp_path / "nope.png").as_uri()}])[0]
     assert isinstance(missing, NoSize) and "not a readable image" in missing.reason
 
@@ -113,9 +122,50 @@ def test_a_slow_server_times_out() -> None:
         return httpx.Response(200, content=PNG)
 
     async def run() -> ImageSize | NoSize:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(slow)) as client:
-            sizer = ImageSizer(client, allow_private=True, timeout=0.1)
-            return await sizer.size({"image_url": "http://img.test/a.png"})
+        outbound = Outbound(
+            OutboundPolicy(allow=("localhost",)), transport=httpx.MockTransport(slow)
+        )
+        try:
+            sizer = ImageSizer(outbound, local_files=False, timeout=0.1)
+            return await sizer.size({"image_url": "http://localhost/a.png"})
+        finally:
+            await outbound.aclose()
 
     found = asyncio.run(run())
     assert isinstance(found, NoSize) and "took over 0.1 s" in found.reason
+
+
+def test_the_probe_connects_to_the_address_it_checked() -> None:
+    """No second lookup between the check and the connection (DNS rebinding, finding M2)."""
+    requests: list[httpx.Request] = []
+    found = _sizes(
+        [{"image_url": "http://localhost/moved"}, {"image_url": "https://localhost/b.jpg"}],
+        requests=requests,
+    )
+    assert found == [ImageSize(320, 240), ImageSize(64, 48)]
+    assert len(requests) == 3
+    assert {r.url.host for r in requests} == {"127.0.0.1"}
+    assert {r.headers["host"] for r in requests} == {"localhost"}
+
+
+def test_a_redirect_to_a_private_address_is_not_followed() -> None:
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(302, headers={"location": "http://169.254.169.254/latest/"})
+
+    async def run() -> ImageSize | NoSize:
+        outbound = Outbound(
+            OutboundPolicy(allow=("localhost",)), transport=httpx.MockTransport(handler)
+        )
+        try:
+            return await ImageSizer(outbound, local_files=False).size(
+                {"image_url": "http://localhost/a.png"}
+            )
+        finally:
+            await outbound.aclose()
+
+    found = asyncio.run(run())
+    assert isinstance(found, NoSize) and "never allowed" in found.reason
+    assert len(requests) == 1

@@ -19,7 +19,12 @@ function layout(points, index = null, overview = []) {
   // The server's layout (labelyard.core.pointcloud.browser_layout), written by hand.
   const pad = (n) => (4 - (n % 4)) % 4;
   const size =
-    48 + overview.length * 13 + pad(overview.length) + points.length * 13 + pad(points.length) + (index ? index.length * 4 : 0);
+    48 +
+    overview.length * 13 +
+    pad(overview.length) +
+    points.length * 13 +
+    pad(points.length) +
+    (index ? index.length * 4 : 0);
   const buffer = new ArrayBuffer(size);
   const view = new DataView(buffer);
   view.setUint32(0, 0x4350594c, true);
@@ -45,7 +50,16 @@ function layout(points, index = null, overview = []) {
 }
 
 test("decodes the server's layout, with the file index of each point", () => {
-  const cloud = decodeLayout(layout([[1, 2, 3, 9], [4, 5, 6, 200]], [0, 2], [[1, 2, 3, 9]]));
+  const cloud = decodeLayout(
+    layout(
+      [
+        [1, 2, 3, 9],
+        [4, 5, 6, 200],
+      ],
+      [0, 2],
+      [[1, 2, 3, 9]],
+    ),
+  );
   assert.equal(cloud.count, 2);
   assert.equal(cloud.sourceCount, 3);
   assert.deepEqual(Array.from(cloud.xyz), [1, 2, 3, 4, 5, 6]);

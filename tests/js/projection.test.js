@@ -57,7 +57,10 @@ test("fisheye (Kannala-Brandt k1..k4, as OpenCV's fisheye model)", () => {
   const cam = camera({ intrinsics, camera_model: "fisheye" }, FORWARD);
   near(project(cam, POINT), [739.7100394559042, 409.8550197279521], 1e-9);
   // 84 degrees off axis still lands on a fisheye image, far beyond a pinhole's reach.
-  const wide = camera({ intrinsics: { fx: 500, fy: 500, cx: 640, cy: 360, k1: 0.1 }, camera_model: "fisheye" });
+  const wide = camera({
+    intrinsics: { fx: 500, fy: 500, cx: 640, cy: 360, k1: 0.1 },
+    camera_model: "fisheye",
+  });
   near(project(wide, [10, 0, 1]), [1534.7557863326872, 360], 1e-9);
 });
 
@@ -66,10 +69,20 @@ test("points behind the camera do not project", () => {
 });
 
 test("projectPoints keeps the points inside the image, with their index", () => {
-  const lidar = poseTransform({ position: { x: 1, y: 0, z: 0 }, heading: { w: 1, x: 0, y: 0, z: 0 } });
+  const lidar = poseTransform({
+    position: { x: 1, y: 0, z: 0 },
+    heading: { w: 1, x: 0, y: 0, z: 0 },
+  });
   const xyz = new Float32Array([10, -1, 1, -10, 0, 0, 10, 40, 1]);
   const out = new Float32Array(9);
-  const written = projectPoints(camera({ intrinsics: INTRINSICS }, FORWARD), lidar, xyz, out, 1280, 720);
+  const written = projectPoints(
+    camera({ intrinsics: INTRINSICS }, FORWARD),
+    lidar,
+    xyz,
+    out,
+    1280,
+    720,
+  );
   assert.equal(written, 1);
   near(Array.from(out.slice(0, 3)), [740, 410, 0], 1e-3);
 });

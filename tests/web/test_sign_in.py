@@ -74,3 +74,114 @@ def test_a_new_password_or_a_revocation_ends_the_web_sessions(server: Server) ->
         assert taken.status_code == 409 and taken.json()["error"]["code"] == "conflict"
         again = admin.post(f"/admin/v1/workers/{person['worker_id']}/revoke")
         assert again.status_code == 404
+
+
+def test_a_forwarded_address_does_not_reset_the_throttle(server: Server) -> None:
+    """No proxy is trusted by default: X-Forwarded-For is ignored, and the per-name limit
+    holds whatever the address."""
+    team = make_team(server)
+    with httpx.Client(base_url=server.base_url) as browser:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/ui/login").text)
+        assert csrf is not None
+        form = {"csrf": csrf[1], "method": "password", "username": team.annotator["username"]}
+        answers = [
+            browser.post(
+                "/ui/login",
+                data={**form, "secret": f"guess {i}"},
+                headers={"x-forwarded-for": f"203.0.113.{i}"},
+            ).status_code
+            for i in range(10)
+        ]
+        assert answers == [401] * 10
+        rotated = browser.post(
+            "/ui/login",
+            data={**form, "secret": team.annotator["password"]},
+            headers={"x-forwarded-for": "198.51.100.7"},
+        )
+        assert rotated.status_code == 429 and int(rotated.headers["retry-after"]) >= 1
+
+
+def test_only_listed_proxies_are_believed() -> None:
+    from labelyard.app import proxy_options
+    from labelyard.config import Settings
+
+    assert proxy_options(Settings()) == {"proxy_headers": False, "forwarded_allow_ips": ""}
+    behind = Settings(trusted_proxies="10.0.0.5, 10.1.0.0/16")
+    assert proxy_options(behind) == {
+        "proxy_headers": True,
+        "forwarded_allow_ips": ["10.0.0.5", "10.1.0.0/16"],
+    }
+
+
+def _sign_out(browser: httpx.Client) -> None:
+    csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/ui/queue").text)
+    if csrf is None:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/ui/projects").text)
+    assert csrf is not None
+    answer = browser.post("/ui/logout", data={"csrf": csrf[1]})
+    assert answer.status_code == 303 and answer.headers["location"] == "/ui/login"
+
+
+def test_signing_out_ends_the_session_on_the_server(server: Server) -> None:
+    team = make_team(server)
+    person = team.annotator
+    with closing(signed_in(server, person["username"], person["password"])) as browser:
+        cookie = browser.cookies.get("labelyard_session", path="/ui")
+        assert cookie
+        with httpx.Client(base_url=server.base_url) as copy:
+            copy.cookies.set("labelyard_session", cookie, path="/ui")
+            assert copy.get("/ui/queue").status_code == 200
+            _sign_out(browser)
+            assert browser.get("/ui/queue").headers.get("location") == "/ui/login"
+            # The copied cookie stopped working too.
+            assert copy.get("/ui/queue").headers.get("location") == "/ui/login"
+        # Signing in again works.
+    with closing(signed_in(server, person["username"], person["password"])):
+        pass
+
+
+def test_signing_out_ends_an_owners_session_on_the_server(server: Server) -> None:
+    team = make_team(server)
+    with httpx.Client(base_url=server.base_url) as browser:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/ui/login").text)
+        assert csrf is not None
+        form = {"csrf": csrf[1], "method": "key", "secret": team.api_key}
+        assert browser.post("/ui/login", data=form).status_code == 303
+        assert browser.get("/ui/projects").status_code == 200
+        cookie = browser.cookies.get("labelyard_session", path="/ui")
+        assert cookie
+        with httpx.Client(base_url=server.base_url) as copy:
+            copy.cookies.set("labelyard_session", cookie, path="/ui")
+            _sign_out(browser)
+            assert copy.get("/ui/projects").headers.get("location") == "/ui/login"
+
+
+def test_the_editors_json_calls_refuse_deep_nesting_and_the_job_stays_held(
+    server: Server,
+) -> None:
+    team = make_team(server)
+    person = team.annotator
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        job = {"reference_id": "deep-ui", "work_flow_id": team.work_flow_id, "data": {}}
+        job["data"] = {"image_url": "https://img.example/deep.jpg"}
+        created = api.post(f"/v1/projects/{team.project_id}/jobs", json=job)
+        assert created.status_code == 200, created.text
+        job_id = created.json()["data"]["job_id"]
+    with closing(signed_in(server, person["username"], person["password"])) as browser:
+        page = browser.get("/ui/queue").text
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page)
+        assert token is not None
+        headers = {"x-csrf-token": token[1], "content-type": "application/json"}
+        base = f"/ui/api/work/{team.project_id}"
+        claimed = browser.post(f"{base}/claim", headers=headers, content=b'{"step": "annotate"}')
+        assert claimed.status_code == 200 and claimed.json()["data"]["job_id"] == job_id
+        deep = '{"annotations": {"rectangles": ' + "[" * 248 + "]" * 248 + "}}"
+        refused = browser.post(f"{base}/jobs/{job_id}/draft", headers=headers, content=deep)
+        assert refused.status_code == 400
+        assert refused.json()["error"]["code"] == "GE_0001"
+        assert "nested deeper than 64" in refused.json()["error"]["message"]
+        # Still this worker's job: a draft that is fine is saved.
+        saved = browser.post(
+            f"{base}/jobs/{job_id}/draft", headers=headers, content=b'{"annotations": {}}'
+        )
+        assert saved.status_code == 200, saved.text

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from labelyard.api import admin, batches, events, files, jobs, ops, projects, work
+from labelyard.api import admin, batches, changes, files, jobs, ops, projects, webhooks, work
 from labelyard.api.deps import admin_access
 from labelyard.api.exports import EXPORT_ROUTES
 from labelyard.api.responses import CLAIM, ENVELOPE, RAW_JSON, REDIRECT
@@ -154,33 +154,33 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
         None,
         "Abort every unfinished job of a batch (extension)",
     ),
-    ("GET", ("/v1/projects/{project_id}/changes",), events.changes, None, "The change feed"),
-    ("POST", (HOOKS,), events.create, WebhookCreate, "Add a webhook endpoint"),
-    ("GET", (HOOKS,), events.index, None, "List webhook endpoints"),
-    ("GET", (f"{HOOKS}/{{webhook_id}}",), events.get, None, "A webhook endpoint"),
-    ("PATCH", (f"{HOOKS}/{{webhook_id}}",), events.update, WebhookUpdate, "Change an endpoint"),
-    ("DELETE", (f"{HOOKS}/{{webhook_id}}",), events.delete, None, "Remove an endpoint"),
-    ("POST", (f"{HOOKS}/{{webhook_id}}/rotate",), events.rotate, None, "Rotate the secret"),
-    ("GET", (f"{HOOKS}/{{webhook_id}}/attempts",), events.attempts, None, "Delivery log"),
-    ("GET", (f"{HOOKS}/{{webhook_id}}/deliveries",), events.deliveries, None, "Deliveries"),
+    ("GET", ("/v1/projects/{project_id}/changes",), changes.changes, None, "The change feed"),
+    ("POST", (HOOKS,), webhooks.create, WebhookCreate, "Add a webhook endpoint"),
+    ("GET", (HOOKS,), webhooks.index, None, "List webhook endpoints"),
+    ("GET", (f"{HOOKS}/{{webhook_id}}",), webhooks.get, None, "A webhook endpoint"),
+    ("PATCH", (f"{HOOKS}/{{webhook_id}}",), webhooks.update, WebhookUpdate, "Change an endpoint"),
+    ("DELETE", (f"{HOOKS}/{{webhook_id}}",), webhooks.delete, None, "Remove an endpoint"),
+    ("POST", (f"{HOOKS}/{{webhook_id}}/rotate",), webhooks.rotate, None, "Rotate the secret"),
+    ("GET", (f"{HOOKS}/{{webhook_id}}/attempts",), webhooks.attempts, None, "Delivery log"),
+    ("GET", (f"{HOOKS}/{{webhook_id}}/deliveries",), webhooks.deliveries, None, "Deliveries"),
     (
         "POST",
         (f"{HOOKS}/{{webhook_id}}/redeliver",),
-        events.redeliver,
+        webhooks.redeliver,
         Redeliver,
         "Deliver one event again, or all failed deliveries",
     ),
     (
         "PUT",
         ("/v1/projects/{project_id}/callback",),
-        events.set_callback,
+        webhooks.set_callback,
         CallbackSet,
-        "Set the legacy callback_url",
+        "Set the legacy callback_url (answers its signing secret, once)",
     ),
     (
         "GET",
         ("/v1/projects/{project_id}/callback",),
-        events.get_callback,
+        webhooks.get_callback,
         None,
         "The legacy callback_url",
     ),
@@ -288,4 +288,7 @@ def mount(app: FastAPI) -> None:
     )
     app.add_api_route("/healthz", ops.healthz, methods=["GET"], tags=["ops"])
     app.add_api_route("/readyz", ops.readyz, methods=["GET"], tags=["ops"])
+    # Load balancers and uptime checkers often probe with HEAD.
+    app.add_api_route("/healthz", ops.healthz, methods=["HEAD"], include_in_schema=False)
+    app.add_api_route("/readyz", ops.readyz, methods=["HEAD"], include_in_schema=False)
     app.add_api_route("/metrics", ops.metrics, methods=["GET"], tags=["ops"])

@@ -7,8 +7,8 @@ from dataclasses import asdict
 from starlette.responses import Response
 
 from labelyard.api.deps import Body, State
-from labelyard.api.envelope import ok
 from labelyard.errors import InvalidInput
+from labelyard.http.envelope import ok
 from labelyard.services import accounts, projects, workers
 
 

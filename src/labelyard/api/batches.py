@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from labelyard.api.deps import Body, ProjectAccess, State
-from labelyard.api.envelope import ok
 from labelyard.core import commands
+from labelyard.http.envelope import ok
 from labelyard.services import batches, job_actions
 
 

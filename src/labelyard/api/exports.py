@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from labelyard.api.deps import Body, ProjectAccess, State
-from labelyard.api.envelope import ok
+from labelyard.exports.spec import parse_request
+from labelyard.http.envelope import ok
 from labelyard.services import exports
 
 
@@ -24,7 +25,9 @@ class ExportCreate(BaseModel):
 async def create(project: ProjectAccess, state: State, body: Body) -> Response:
     """Queue an export of the project's jobs; a worker writes it."""
     return ok(
-        await exports.create_export(state.db, state.blobs, project, body, base_url=state.base_url)
+        await exports.create_export(
+            state.db, state.blobs, project, parse_request(body), base_url=state.base_url
+        )
     )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from labelyard.api.deps import Body, ProjectAccess, State
-from labelyard.api.envelope import ok
+from labelyard.api.deps import Body, BulkBody, ProjectAccess, State
 from labelyard.core import commands
+from labelyard.http.envelope import ok
 from labelyard.services import job_actions, jobs, results
 
 
@@ -15,9 +15,9 @@ async def create(project: ProjectAccess, state: State, body: Body) -> Response:
     return ok(await jobs.create_job(state.db, project, body))
 
 
-async def create_bulk(project: ProjectAccess, state: State, body: Body) -> Response:
+async def create_bulk(project: ProjectAccess, state: State, body: BulkBody) -> Response:
     """Create up to 10,000 jobs; ``results[i]`` tells what happened to ``jobs[i]``."""
-    return ok(await jobs.create_jobs(state.db, project, body))
+    return ok(await jobs.create_jobs(state.db, project, commands.parse_bulk(body)))
 
 
 async def get(project: ProjectAccess, state: State, job_id: str) -> Response:

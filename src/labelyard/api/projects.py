@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from labelyard.api.deps import ProjectAccess, State
-from labelyard.api.envelope import ok
+from labelyard.http.envelope import ok
 from labelyard.services import projects
 
 

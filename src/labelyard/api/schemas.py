@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from labelyard.core.commands import MAX_COMMENT_LENGTH
+from labelyard.core.commands import MAX_BULK_JOBS, MAX_COMMENT_LENGTH
 from labelyard.core.lifecycle import (
     MAX_LEASE_SECONDS,
     MAX_PRIORITY,
@@ -37,7 +37,7 @@ class JobCreate(BaseModel):
 
 
 class BulkJobCreate(BaseModel):
-    jobs: list[JobCreate] = Field(max_length=10_000)
+    jobs: list[JobCreate] = Field(max_length=MAX_BULK_JOBS)
 
 
 class AccountCreate(BaseModel):

@@ -9,8 +9,8 @@ from fastapi.security import HTTPAuthorizationCredentials
 from starlette.responses import Response
 
 from labelyard.api.deps import Body, State, bearer
-from labelyard.api.envelope import ok
 from labelyard.core import commands
+from labelyard.http.envelope import ok
 from labelyard.services import work, workers
 from labelyard.services.workers import Worker
 

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from labelyard.core import lifecycle
-from labelyard.errors import InvalidInput, InvalidPriority, MissingParameter
+from labelyard.core.validation import MAX_NAME_LENGTH, MAX_TEXT_LENGTH, require_name, require_text
+from labelyard.errors import InvalidInput, MissingParameter
 
-MAX_COMMENT_LENGTH = 10_000  # a reviewer's comment, a skip reason
-MAX_NAME_LENGTH = 255
-MAX_DESCRIPTION_LENGTH = 10_000
+MAX_COMMENT_LENGTH = MAX_TEXT_LENGTH  # a reviewer's comment, a skip reason
 
 
 def _object(body: object, *, empty_ok: bool = True) -> dict[str, Any]:
@@ -32,11 +31,7 @@ def text(value: object, what: str, *, max_length: int, required: bool = False) -
         if required:
             raise MissingParameter(f"{what} is required")
         return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be a string")
-    if len(value) > max_length:
-        raise InvalidInput(f"{what} must have at most {max_length} characters")
-    return value
+    return require_text(value, what, max_length)
 
 
 def lease_seconds(value: object) -> int | None:
@@ -129,16 +124,25 @@ def parse_reopen(body: object) -> str | None:
     return step
 
 
-def priority(value: object) -> int:
-    """A ``priority_weight``: an integer from 1 to 10 (``FS_00012`` otherwise)."""
-    if type(value) is not int or not lifecycle.MIN_PRIORITY <= value <= lifecycle.MAX_PRIORITY:
-        raise InvalidPriority()
-    return value
-
-
 def parse_priority(body: object) -> int:
     """``{"priority_weight"}``."""
-    return priority(body.get("priority_weight") if isinstance(body, dict) else None)
+    return lifecycle.priority(body.get("priority_weight") if isinstance(body, dict) else None)
+
+
+MAX_BULK_JOBS = 10_000
+
+
+def parse_bulk(body: object) -> list[object]:
+    """``{"jobs": [<create body>...]}`` (at most 10,000); each item is validated on its own."""
+    fields = _object(body, empty_ok=False)
+    items = fields.get("jobs")
+    if items is None:
+        raise MissingParameter("jobs is required")
+    if not isinstance(items, list):
+        raise InvalidInput("jobs must be a list")
+    if len(items) > MAX_BULK_JOBS:
+        raise InvalidInput(f"at most {MAX_BULK_JOBS} jobs per call")
+    return items
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,9 +159,7 @@ def parse_batch_create(body: object) -> BatchCreate:
     fields = _object(body, empty_ok=False)
     if fields.get("name") in (None, ""):
         raise MissingParameter("name is required")
-    name = fields["name"]
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"name must be a string of 1 to {MAX_NAME_LENGTH} characters")
-    description = text(fields.get("description"), "description", max_length=MAX_DESCRIPTION_LENGTH)
+    name = require_name(fields["name"])
+    description = text(fields.get("description"), "description", max_length=MAX_TEXT_LENGTH)
     label = text(fields.get("label"), "label", max_length=MAX_NAME_LENGTH)
     return BatchCreate(name=name, description=description or "", label=label or "")

@@ -27,7 +27,7 @@ from typing import Any
 
 from labelyard.core import annotations as notes
 from labelyard.core.model import DEFAULT_WORKFLOW_STEPS, Base, JobStatus
-from labelyard.errors import Conflict, Forbidden, InvalidInput
+from labelyard.errors import Conflict, Forbidden, InvalidInput, InvalidPriority
 
 ANNOTATE, REVIEW = "annotate", "review"
 STEP_KINDS = (ANNOTATE, REVIEW)
@@ -172,6 +172,13 @@ def parse_steps(value: object) -> list[str]:
     if steps[0] != ANNOTATE:
         raise InvalidInput("a workflow starts with an 'annotate' step")
     return steps
+
+
+def priority(value: object) -> int:
+    """A ``priority_weight``: an integer from 1 to 10 (``FS_00012`` otherwise)."""
+    if type(value) is not int or not MIN_PRIORITY <= value <= MAX_PRIORITY:
+        raise InvalidPriority()
+    return value
 
 
 def check_role(role: str, step: str) -> None:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import accumulate
+from operator import sub
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
-from labelyard.core import commands
+from labelyard.core import lifecycle
 from labelyard.core.ids import parse_uuid
 from labelyard.core.model import DEFAULT_PRIORITY, Base, JobType
+from labelyard.core.urls import has_control_chars
 from labelyard.errors import (
     InvalidInput,
     InvalidJobData,
@@ -25,6 +29,14 @@ from labelyard.errors import (
 )
 
 MAX_REFERENCE_ID_LENGTH = 255
+MAX_NAME_LENGTH = 255
+"""Names: accounts, projects, workers, batches, tags, usernames."""
+MAX_TEXT_LENGTH = 10_000
+"""Free text: batch and webhook descriptions, reviewers' comments, skip reasons."""
+MAX_JSON_DEPTH = 64
+"""How deep JSON objects and arrays may nest in a request body (or one item of a bulk create).
+Deeper documents are refused where they are parsed: orjson reads 1024 levels but writes only
+255, so a deeper value could be stored and then never be answered."""
 IMAGE_URL_SCHEMES = frozenset({"http", "https", "s3", "gs"})
 
 
@@ -57,10 +69,64 @@ class JobSpec:
         return hashlib.sha256(canonical).hexdigest()
 
 
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+_BRACKET_STEP = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
+
+
+def raw_json_deeper_than(raw: bytes, limit: int) -> bool:
+    """True if the (valid) JSON document ``raw`` nests objects/arrays more than ``limit`` deep.
+
+    Read from the bytes at C speed (strings removed, then brackets counted): no recursion.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", raw))
+    # An opener counts +1 and a closer -1: depth after each bracket = 2 * openers so far - seen.
+    steps = brackets.translate(_BRACKET_STEP)
+    return max(map(sub, accumulate(steps), range(1, len(steps) + 1)), default=0) > limit
+
+
+def json_deeper_than(value: Any, limit: int) -> bool:
+    """True if the parsed JSON ``value`` nests objects/arrays more than ``limit`` deep (no
+    recursion; stops at the first level past the limit)."""
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+def require_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
+    """``InvalidInput`` if ``value`` nests deeper than ``limit``."""
+    if json_deeper_than(value, limit):
+        raise InvalidInput(f"JSON nested deeper than {limit} levels")
+
+
+def has_nul(value: Any) -> bool:
+    """True if a NUL character is in any string (key or value) of a parsed JSON document."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
 def parse_job_create(body: object, *, base: Base, workflows: Mapping[str, WorkflowRef]) -> JobSpec:
     """Validate one job create body; ``workflows`` maps workflow ids and tags to workflows."""
     if not isinstance(body, dict):
         raise InvalidInput("job must be a JSON object")
+    require_depth(body)
 
     reference_id = body.get("reference_id")
     if reference_id is None or reference_id == "":
@@ -87,7 +153,7 @@ def parse_job_create(body: object, *, base: Base, workflows: Mapping[str, Workfl
             raise InvalidInput("batch_id must be a UUID")
 
     priority = body.get("priority_weight")
-    priority = DEFAULT_PRIORITY if priority is None else commands.priority(priority)
+    priority = DEFAULT_PRIORITY if priority is None else lifecycle.priority(priority)
 
     job_type = body.get("type")
     if job_type is None:
@@ -184,6 +250,8 @@ def _str(value: object, where: str) -> str:
 def _url(value: object, where: str, schemes: frozenset[str] | None = None) -> None:
     text = _str(value, where)
     allowed = schemes or IMAGE_URL_SCHEMES
+    if has_control_chars(text):  # urlsplit drops CR, LF and TAB silently; the stored URL would not
+        raise _DataError(f"{where}: must not contain control characters (CR, LF, TAB...)")
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018  (raises for a port out of range)
@@ -251,20 +319,32 @@ def _sensors(value: object, where: str, sensor_ids: set[str]) -> None:
             _pose(sensor["sensor_pose"], f"{at}.sensor_pose")
 
 
-def require_name(value: object, what: str = "name", *, max_length: int = 255) -> str:
+def require_name(value: object, what: str = "name", *, max_length: int = MAX_NAME_LENGTH) -> str:
     """A non-blank string of at most ``max_length`` characters."""
     if not isinstance(value, str) or not value.strip() or len(value) > max_length:
         raise InvalidInput(f"{what} must be a string of 1 to {max_length} characters")
     return value
 
 
-def optional_text(value: object, what: str) -> str:
-    """An optional string field; absent or null reads as empty."""
-    if value is None:
+def require_text(
+    value: object, field: str, max_length: int = MAX_TEXT_LENGTH, *, required: bool = False
+) -> str:
+    """Free text (a description, a comment, a reason) of at most ``max_length`` characters;
+    absent or null reads as empty unless ``required``."""
+    if value is None or (required and value == ""):
+        if required:
+            raise InvalidInput(f"{field} is required")
         return ""
     if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be a string")
+        raise InvalidInput(f"{field} must be a string")
+    if len(value) > max_length:
+        raise InvalidInput(f"{field} must have at most {max_length:,} characters")
     return value
+
+
+def optional_text(value: object, what: str) -> str:
+    """An optional string field of at most ``MAX_TEXT_LENGTH`` characters; absent reads as ""."""
+    return require_text(value, what, MAX_TEXT_LENGTH)
 
 
 def error_of(exc: LabelyardError) -> dict[str, str]:

@@ -5,33 +5,34 @@ the header of the image itself, when its URL is a local file (``file://`` or an 
 or http(s), read by Pillow from at most ``PROBE_MAX_BYTES`` within ``PROBE_TIMEOUT_SECONDS``;
 else none, with the reason (the job is then listed in the export's report).
 
-Local files and http(s) hosts on loopback, private or link-local addresses are read only when
-``allow_private`` is set (the command line; the worker when the deployment allows it): an API
-client must not make the server probe its own network.
+Local files are read only when ``local_files`` is set (the command line, run by an operator; never
+the worker). http(s) images are fetched through ``labelyard.outbound``: hosts on loopback, private
+or link-local addresses only when its policy allows them, each redirect checked again, and the
+connection pinned to the address checked (no DNS rebinding).
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-import socket
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from PIL import Image
 
-from labelyard.core.events import address_allowed
+from labelyard.outbound import Outbound, OutboundRefused, OutboundUnreachable
 
 PROBE_TIMEOUT_SECONDS = 5.0
 PROBE_MAX_BYTES = 1024 * 1024
 PROBE_CONCURRENCY = 16
 MAX_REDIRECTS = 3
 _CHUNK = 16 * 1024
+USER_AGENT = "labelyard-export (image size probe)"
 NO_SIZE = "no image_width/image_height in data"
 
 
@@ -86,15 +87,15 @@ class ImageSizer:
 
     def __init__(
         self,
-        client: httpx.AsyncClient | None,
+        outbound: Outbound | None,
         *,
-        allow_private: bool,
+        local_files: bool,
         timeout: float = PROBE_TIMEOUT_SECONDS,
         max_bytes: int = PROBE_MAX_BYTES,
         concurrency: int = PROBE_CONCURRENCY,
     ) -> None:
-        self._client = client
-        self._allow_private = allow_private
+        self._outbound = outbound
+        self._local_files = local_files
         self._timeout = timeout
         self._max_bytes = max_bytes
         self._slots = asyncio.Semaphore(concurrency)
@@ -131,7 +132,7 @@ class ImageSizer:
         return NoSize(f"{NO_SIZE}, and {what} are not read")
 
     async def _probe_file(self, url: str) -> Sizing:
-        if not self._allow_private:
+        if not self._local_files:
             return NoSize(f"{NO_SIZE}, and local files are not read here")
         path = Path(unquote(urlsplit(url).path) if url.startswith("file:") else url)
         try:
@@ -140,25 +141,25 @@ class ImageSizer:
             return NoSize(f"{NO_SIZE}, and {path} is not a readable image: {type(exc).__name__}")
 
     async def _probe_http(self, url: str) -> Sizing:
-        if self._client is None:
+        if self._outbound is None:
             return NoSize(f"{NO_SIZE}, and http(s) images are not read here")
-        for _ in range(MAX_REDIRECTS + 1):
-            refused = await self._refuse(url)
-            if refused is not None:
-                return refused
-            try:
-                async with self._client.stream(
-                    "GET", url, headers={"range": f"bytes=0-{self._max_bytes - 1}"}
-                ) as response:
-                    if response.is_redirect and "location" in response.headers:
-                        url = urljoin(url, response.headers["location"])
-                        continue
-                    if response.status_code not in (200, 206):
-                        return NoSize(f"{NO_SIZE}, and {url} answered HTTP {response.status_code}")
-                    return await self._read_header(url, response)
-            except httpx.HTTPError as exc:
-                return NoSize(f"{NO_SIZE}, and {url} could not be read: {type(exc).__name__}")
-        return NoSize(f"{NO_SIZE}, and {url} redirects too often")
+        try:
+            async with self._outbound.stream(
+                "GET",
+                url,
+                headers={"range": f"bytes=0-{self._max_bytes - 1}", "user-agent": USER_AGENT},
+                timeout=self._timeout,
+                max_redirects=MAX_REDIRECTS,
+            ) as response:
+                if response.is_redirect:
+                    return NoSize(f"{NO_SIZE}, and {url} redirects too often")
+                if response.status_code not in (200, 206):
+                    return NoSize(f"{NO_SIZE}, and {url} answered HTTP {response.status_code}")
+                return await self._read_header(url, response)
+        except OutboundRefused as exc:
+            return NoSize(f"{NO_SIZE}, and {url} is not read from here: {exc}")
+        except OutboundUnreachable as exc:
+            return NoSize(f"{NO_SIZE}, and {url} could not be read: {exc}")
 
     async def _read_header(self, url: str, response: httpx.Response) -> Sizing:
         buffer = bytearray()
@@ -179,27 +180,6 @@ class ImageSizer:
         return NoSize(
             f"{NO_SIZE}, and {url} does not start like an image (first {len(buffer):,} bytes read)"
         )
-
-    async def _refuse(self, url: str) -> NoSize | None:
-        """Why ``url`` may not be read from here (a private or local host), or None."""
-        if self._allow_private:
-            return None
-        parts = urlsplit(url)
-        host = parts.hostname
-        if not host:
-            return NoSize(f"{NO_SIZE}, and {url} has no host")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        try:
-            loop = asyncio.get_running_loop()
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError:
-            return NoSize(f"{NO_SIZE}, and the host of {url} is unknown")
-        for info in infos:
-            if not address_allowed(str(info[4][0]), allow_private=False):
-                return NoSize(
-                    f"{NO_SIZE}, and {host} is a private or local address (not read here)"
-                )
-        return None
 
 
 def _size_of_prefix(prefix: bytes) -> ImageSize | None:

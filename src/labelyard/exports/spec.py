@@ -67,6 +67,14 @@ def parse_format(value: object) -> Format:
         raise InvalidInput(f"format must be one of {names}") from None
 
 
+def parse_request(body: object) -> ExportSpec:
+    """The body of an export request: ``{"format", "status"? | "statuses"?, "batch_id"?}``."""
+    if not isinstance(body, dict):
+        raise InvalidInput('the body must be a JSON object: {"format": "ndjson|coco|yolo|voc"}')
+    statuses = body.get("status", body.get("statuses"))
+    return parse_spec(format=body.get("format"), statuses=statuses, batch_id=body.get("batch_id"))
+
+
 def parse_spec(*, format: object, statuses: object = None, batch_id: object = None) -> ExportSpec:
     """An export request from its parts; ``InvalidInput`` naming the first bad one."""
     if format is None or format == "":

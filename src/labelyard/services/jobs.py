@@ -30,8 +30,6 @@ from labelyard.store import point_clouds as point_cloud_store
 from labelyard.store import projects as project_store
 from labelyard.store.engine import Database
 
-MAX_BULK_JOBS = 10_000
-
 
 async def _workflow_refs(conn: AsyncConnection, project_id: str) -> dict[str, WorkflowRef]:
     refs: dict[str, WorkflowRef] = {}
@@ -51,25 +49,21 @@ def _job_reply(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def create_job(db: Database, project: Project, body: object) -> dict[str, Any]:
-    """API.md 3.2: create a job, or replay the existing one if the payload is identical."""
-    outcome = (await _create(db, project, [body]))[0]
+async def create_job(db: Database, project: Project, payload: object) -> dict[str, Any]:
+    """API.md 3.2: create a job, or replay the existing one if the payload is identical.
+
+    ``payload`` is the create body as sent: it is validated by ``core.validation`` against the
+    project's workflows, and its canonical form decides idempotency.
+    """
+    outcome = (await _create(db, project, [payload]))[0]
     if isinstance(outcome, LabelyardError):
         raise outcome
     return _job_reply(outcome[0])
 
 
-async def create_jobs(db: Database, project: Project, body: object) -> dict[str, Any]:
-    """API.md 4: create up to 10,000 jobs; each item succeeds or fails on its own."""
-    if not isinstance(body, dict):
-        raise InvalidInput("body must be a JSON object")
-    items = body.get("jobs")
-    if items is None:
-        raise MissingParameter("jobs is required")
-    if not isinstance(items, list):
-        raise InvalidInput("jobs must be a list")
-    if len(items) > MAX_BULK_JOBS:
-        raise InvalidInput(f"at most {MAX_BULK_JOBS} jobs per call")
+async def create_jobs(db: Database, project: Project, items: list[object]) -> dict[str, Any]:
+    """API.md 4: create up to 10,000 jobs (``core.commands.parse_bulk``); each item succeeds or
+    fails on its own."""
     results: list[dict[str, Any]] = []
     for item, outcome in zip(items, await _create(db, project, items), strict=True):
         if isinstance(outcome, LabelyardError):

@@ -18,8 +18,9 @@ class WorkFigures:
 
 
 async def work_figures(db: Database) -> WorkFigures:
-    """Read the shared figures (a few aggregate queries; run at scrape time)."""
-    async with db.read() as conn:
+    """Read the shared figures (a few aggregate queries; run at scrape time, off the event loop
+    on SQLite: they count over every job)."""
+    async with db.scan() as conn:
         return WorkFigures(
             queue_jobs=await stats.queue_depths(conn),
             outbox_lag=await stats.outbox_lag(conn),

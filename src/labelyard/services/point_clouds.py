@@ -7,9 +7,10 @@ Failures sort into "retry" (the server did not answer, or answered 5xx/429: up t
 ``point_cloud_max_attempts`` fetches, 30 s, 90 s, 270 s... apart) and "give up" (4xx, too large,
 not a point cloud, a scheme with no way to fetch it).
 
-Fetching goes through a :class:`Fetcher`: :class:`HttpFetcher` over one pinned client for
-http(s). ``s3://`` and ``gs://`` URLs need the account's storage connection; until one is
-passed as ``storage`` they fail with a message saying so.
+Fetching goes through a :class:`Fetcher`: :class:`OutboundFetcher` over the one pinned outbound
+client for http(s) (``LABELYARD_OUTBOUND_ALLOW`` lets private hosts through). ``s3://`` and
+``gs://`` URLs need the account's storage connection; until one is passed as ``storage`` they
+fail with a message saying so.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import httpx
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -40,6 +40,7 @@ from labelyard.core.pointcloud import (
     read_layout,
 )
 from labelyard.errors import InvalidInput, InvalidPointCloud
+from labelyard.outbound import Outbound, OutboundRefused, OutboundUnreachable
 from labelyard.services import utcnow
 from labelyard.store import point_clouds as store
 from labelyard.store.engine import Database
@@ -63,7 +64,7 @@ class FetchFailed(Exception):
 class Fetcher(Protocol):
     """Gets the bytes of a lidar file's URL, raising :class:`FetchFailed`."""
 
-    async def fetch(self, url: str, *, max_bytes: int) -> bytes:
+    async def fetch(self, url: str, *, max_bytes: int, timeout: float | None = None) -> bytes:
         """The whole file, at most ``max_bytes`` long."""
 
 
@@ -71,14 +72,16 @@ StorageFetch = Callable[[str, int], Awaitable[bytes]]
 
 
 @dataclass
-class HttpFetcher:
-    """http(s) through one client (the pinned outbound client in production); ``s3://`` and
-    ``gs://`` through ``storage`` when the account's storage connection provides one."""
+class OutboundFetcher:
+    """http(s) through the one pinned outbound client (``labelyard.outbound``): its policy
+    refuses private and metadata addresses unless allowed; ``s3://`` and ``gs://`` through
+    ``storage``, readers the account's storage connection provides (none yet: see the module)."""
 
-    client: httpx.AsyncClient
+    outbound: Outbound
     storage: Mapping[str, StorageFetch] | None = None
+    max_redirects: int = 3
 
-    async def fetch(self, url: str, *, max_bytes: int) -> bytes:
+    async def fetch(self, url: str, *, max_bytes: int, timeout: float | None = None) -> bytes:
         """The file's bytes, or :class:`FetchFailed` saying why not."""
         scheme = urlsplit(url).scheme.lower()
         if scheme in ("s3", "gs"):
@@ -90,10 +93,10 @@ class HttpFetcher:
                     retry=False,
                 )
             return await reader(url, max_bytes)
-        if scheme not in ("http", "https"):
-            raise FetchFailed(f"unsupported URL scheme {scheme!r}", retry=False)
         try:
-            async with self.client.stream("GET", url) as response:
+            async with self.outbound.stream(
+                "GET", url, timeout=timeout, max_redirects=self.max_redirects
+            ) as response:
                 if response.status_code != 200:
                     retry = response.status_code >= 500 or response.status_code == 429
                     raise FetchFailed(
@@ -110,9 +113,9 @@ class HttpFetcher:
                         raise FetchFailed(f"the file is larger than {max_bytes} bytes", retry=False)
                     parts.append(chunk)
                 return b"".join(parts)
-        except httpx.TimeoutException:
-            raise FetchFailed("the server did not answer in time", retry=True) from None
-        except httpx.TransportError as error:
+        except OutboundRefused as error:
+            raise FetchFailed(f"refused: {error}", retry=False) from None
+        except OutboundUnreachable as error:
             raise FetchFailed(f"the server could not be reached ({error})", retry=True) from None
 
 
@@ -170,7 +173,11 @@ async def convert_next(
         )
     ids = {"project_id": row.project_id, "job_id": row.job_id, "position": row.position}
     try:
-        data = await fetcher.fetch(row.source_url, max_bytes=settings.point_cloud_max_bytes)
+        data = await fetcher.fetch(
+            row.source_url,
+            max_bytes=settings.point_cloud_max_bytes,
+            timeout=settings.point_cloud_timeout_seconds,
+        )
         started = time.perf_counter()
         layout, points, source_points = await asyncio.to_thread(_convert, data, row.source_url)
         key = point_cloud_key(row.project_id, row.job_id, row.position)

@@ -9,6 +9,7 @@ from labelyard.core import events as rules
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import Project, rfc3339
 from labelyard.core.pagination import parse_limit
+from labelyard.core.validation import require_text
 from labelyard.errors import InvalidInput, MissingParameter, NotFound
 from labelyard.services import utcnow
 from labelyard.store import Record
@@ -50,9 +51,7 @@ async def create_endpoint(db: Database, project: Project, body: object) -> dict[
         raise MissingParameter("url is required")
     url = rules.parse_url(fields["url"])
     event_types = rules.parse_event_types(fields.get("event_types", [rules.ALL]))
-    description = fields.get("description") or ""
-    if not isinstance(description, str):
-        raise InvalidInput("description must be a string")
+    description = require_text(fields.get("description"), "description")
     endpoint_id, secret, now = new_id(), _new_secret(), utcnow()
     async with db.write() as conn:
         await store.insert_endpoint(
@@ -107,9 +106,7 @@ async def update_endpoint(
     if "event_types" in fields:
         values["event_types"] = rules.parse_event_types(fields["event_types"])
     if "description" in fields:
-        if not isinstance(fields["description"], str):
-            raise InvalidInput("description must be a string")
-        values["description"] = fields["description"]
+        values["description"] = require_text(fields["description"], "description")
     if "enabled" in fields:
         if not isinstance(fields["enabled"], bool):
             raise InvalidInput("enabled must be true or false")
@@ -251,6 +248,7 @@ async def set_callback(db: Database, project: Project, body: object) -> dict[str
             await store.delete_endpoint(conn, project_id=project.id, id=row.id)
         if url in (None, ""):
             return {"callback_url": ""}
+        secret = _new_secret()
         await store.insert_endpoint(
             conn,
             project_id=project.id,
@@ -259,12 +257,14 @@ async def set_callback(db: Database, project: Project, body: object) -> dict[str
             url=rules.parse_url(url),
             event_types=[rules.JOB_COMPLETED],
             description="legacy callback_url",
-            secret=_new_secret(),
+            secret=secret,
             enabled=True,
             created_at=now,
             updated_at=now,
         )
-    return {"callback_url": url}
+    # The signing secret of the deliveries, shown this once (the hosted API's clients ignore
+    # the extra field; a receiver that wants to can verify the webhook-signature header).
+    return {"callback_url": url, "secret": secret}
 
 
 async def get_callback(db: Database, project: Project) -> dict[str, Any]:

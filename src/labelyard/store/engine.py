@@ -17,6 +17,7 @@ from labelyard.store import sqlite_inline
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POOL_TIMEOUT_SECONDS = 60
+SCAN_POOL_SIZE = 2
 
 
 def _json_dumps(value: Any) -> str:
@@ -55,11 +56,18 @@ class Database:
             # on the event loop (see sqlite_inline). Callers that need one snapshot over several
             # statements use write().
             _configure_sqlite(self._reader, begin=None)
+            # Reads that scan many rows (counts over every job of a project) run on aiosqlite's
+            # threads instead, so a 50 ms scan does not stop every other request meanwhile.
+            self._scanner = create_async_engine(
+                url, pool_size=SCAN_POOL_SIZE, max_overflow=0, pool_reset_on_return=None, **common
+            )
+            _configure_sqlite(self._scanner, begin=None)
         else:
             self._writer = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, **common
             )
             self._reader = self._writer
+            self._scanner = self._writer
 
     @property
     def is_sqlite(self) -> bool:
@@ -78,6 +86,13 @@ class Database:
             yield conn
 
     @asynccontextmanager
+    async def scan(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads that may take long (aggregates over many rows): on SQLite off
+        the event loop, on aiosqlite's threads; on PostgreSQL the same as ``read``."""
+        async with self._scanner.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that commits when the block ends and rolls back if it raises."""
         async with self._writer.begin() as conn:
@@ -93,6 +108,8 @@ class Database:
         await self._writer.dispose()
         if self._reader is not self._writer:
             await self._reader.dispose()
+        if self._scanner is not self._writer:
+            await self._scanner.dispose()
 
 
 def _configure_sqlite(engine: AsyncEngine, *, begin: str | None) -> None:

@@ -46,6 +46,15 @@ server_secret = Table(
     Column("value", String(128), nullable=False),
 )
 
+# Web UI sessions ended by signing out before they expired (their cookies no longer work).
+revoked_session = Table(
+    "revoked_session",
+    metadata,
+    Column("nonce", String(64), primary_key=True),
+    Column("expires_at", Timestamp, nullable=False),
+    Index(None, "expires_at"),
+)
+
 account = Table(
     "account",
     metadata,

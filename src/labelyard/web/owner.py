@@ -10,24 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labelyard.core import annotations as notes
-from labelyard.core.ids import require_uuid
-from labelyard.core.model import Base, JobStatus, Project, as_utc
-from labelyard.core.schema import LabelSchema, parse_schema
+from labelyard.core.model import JobStatus, Project, as_utc
 from labelyard.core.sessions import ADMIN
-from labelyard.errors import Forbidden, NotFound
-from labelyard.services import batches, projects, results
-from labelyard.services.lifecycle import step_name
-from labelyard.state import AppState
-from labelyard.store import Record, owner_views
-from labelyard.store import history as history_store
-from labelyard.store import projects as project_store
+from labelyard.services import batches, overview, projects
 from labelyard.web import render, session
 
 # A batch's progress bar, left to right: (job status, what the page calls it).
@@ -68,30 +57,23 @@ def when(moment: datetime) -> str:
     return as_utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-async def _project_row(request: Request, project_id: str) -> Record:
-    """The project's row, if the signed-in owner's account owns it (for an admin, any)."""
+async def _owned(request: Request, project_id: str) -> overview.OwnedProject:
+    """The project, if the signed-in owner's account owns it (for an admin, any project)."""
     signed = await session.require_owner(request)
-    async with session.state_of(request).db.read() as conn:
-        row = await project_store.get_project(conn, id=require_uuid(project_id, "project_id"))
-    if row is None or (signed.kind != ADMIN and row.account_id != signed.account_id):
-        raise Forbidden("this project is not one of your account's")
-    return row
-
-
-def _as_project(row: Record) -> Project:
-    return Project(id=row.id, account_id=row.account_id, name=row.name, base=Base(row.base))
+    account_id = None if signed.kind == ADMIN else signed.account_id
+    return await overview.owned_project(
+        session.state_of(request).db, project_id=project_id, account_id=account_id
+    )
 
 
 async def _project(request: Request, project_id: str) -> Project:
-    """The project, if the signed-in owner's account owns it (for an admin, any project)."""
-    return _as_project(await _project_row(request, project_id))
+    return (await _owned(request, project_id)).project
 
 
 async def projects_page(request: Request) -> Response:
     signed = await session.require_owner(request)
     account_id = None if signed.kind == ADMIN else signed.account_id
-    async with session.state_of(request).db.read() as conn:
-        rows = await owner_views.project_summaries(conn, account_id=account_id)
+    rows = await overview.project_summaries(session.state_of(request).db, account_id=account_id)
     return render(request, "owner_projects.html", projects=rows, every_account=account_id is None)
 
 
@@ -99,8 +81,7 @@ async def project_page(request: Request, project_id: str) -> Response:
     project = await _project(request, project_id)
     db = session.state_of(request).db
     details = await projects.project_details(db, project)
-    async with db.read() as conn:
-        counts = await owner_views.job_counts(conn, project_id=project.id)
+    counts = await overview.job_counts(db, project)
     bars = {batch["id"]: progress(counts.get(batch["id"], {})) for batch in details["batches"]}
     return render(request, "owner_project.html", project=project, details=details, bars=bars)
 
@@ -131,70 +112,20 @@ async def batch_page(request: Request, project_id: str, batch_id: str) -> Respon
 
 
 async def job_page(request: Request, project_id: str, job_id: str) -> Response:
-    row = await _project_row(request, project_id)
-    project = _as_project(row)
+    owned = await _owned(request, project_id)
     state = session.state_of(request)
-    job, history, names = await _job_with_history(state, project, job_id)
+    full = await overview.job_in_full(state.db, state.blobs, owned, job_id=job_id)
     return render(
         request,
         "owner_job.html",
-        project=project,
-        job=job,
-        step=step_name(job),
-        history=history,
-        names=names,
+        project=owned.project,
+        job=full.job,
+        step=full.step,
+        history=full.history,
+        names=full.names,
         when=when,
-        viewer=await _viewer(state, project, parse_schema(row.label_schema, project.base), job),
+        viewer=full.viewer,
     )
-
-
-async def _job_with_history(
-    state: AppState, project: Project, job_id: str
-) -> tuple[Record, list[Record], dict[str, str]]:
-    """The job in full, its transitions (oldest first) and the names of the workers in them."""
-    async with state.db.read() as conn:
-        job = await owner_views.job_detail(
-            conn, project_id=project.id, job_id=require_uuid(job_id, "job_id")
-        )
-        if job is None:
-            raise NotFound("no such job in this project")
-        history = await history_store.list_transitions(conn, project_id=project.id, job_id=job.id)
-        names = await owner_views.worker_names(
-            conn, ids={row.worker_id for row in history if row.worker_id}
-        )
-    return job, history, names
-
-
-async def _viewer(
-    state: AppState, project: Project, schema: LabelSchema, job: Record
-) -> dict[str, Any]:
-    """What viewer.js draws: the job's data and the annotations to show, with the schema."""
-    return {
-        "job_id": job.id,
-        "project_id": project.id,
-        "base": project.base.value,
-        "data": job.data,
-        "draft": await _shown_annotations(state, project, schema, job),
-        "schema": schema.to_json(),
-        "step": "view",
-        "comment": job.comment,
-    }
-
-
-async def _shown_annotations(
-    state: AppState, project: Project, schema: LabelSchema, job: Record
-) -> Any:
-    """A completed job's result; else the work so far; else the valid pre-labels (or nothing),
-    as a worker's first claim would start from."""
-    if job.status == JobStatus.COMPLETED and job.result_key:
-        raw = await results.read_result(state.db, state.blobs, project, job_id=job.id)
-        body = orjson.loads(raw)["data"]  # laid out by core.annotations.result_document
-        if notes.uses_tracks(project.base):
-            return body["annotation_data"]["annotations"]
-        return body["annotations"]
-    if job.draft is not None:
-        return job.draft
-    return notes.starting_draft(project.base, schema, job.data)
 
 
 PROJECT = "/ui/projects/{project_id}"

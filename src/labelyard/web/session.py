@@ -2,39 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import math
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labelyard.api.limits import TokenBuckets
 from labelyard.core import sessions
-from labelyard.core.passwords import verify_password
 from labelyard.core.sessions import ADMIN, ANONYMOUS, OWNER, WORKER, Session
-from labelyard.errors import AuthFailure, Forbidden, InvalidInput, RateLimited
-from labelyard.services.accounts import hash_key
-from labelyard.services.workers import token_digest
+from labelyard.errors import AuthFailure, Forbidden, InvalidInput
+from labelyard.services import signin
 from labelyard.state import AppState
-from labelyard.store import Record
-from labelyard.store import accounts as account_store
-from labelyard.store import workers as worker_store
+
+if TYPE_CHECKING:  # rows come from services.signin
+    from labelyard.store import Record
 
 COOKIE = "labelyard_session"
 CSRF_HEADER = "x-csrf-token"
 ANONYMOUS_TTL = 3600
 MAX_FORM_BYTES = 64 * 1024
-
-
-# Password guesses (per process): per username and address, 10 at once then one every 6 seconds;
-# per address, whatever the names, 60 at once then two a second. Tokens and keys are long random
-# strings, so only passwords need this.
-PASSWORD_TRIES = TokenBuckets(rate=1 / 6, burst=10)
-ADDRESS_TRIES = TokenBuckets(rate=2.0, burst=60)
 
 
 class SignInRequired(AuthFailure):
@@ -87,9 +77,24 @@ def keep(request: Request, response: Response, session: Session | None = None) -
     return response
 
 
-def sign_out(response: Response) -> Response:
+async def sign_out(request: Request, response: Response) -> Response:
+    """End the request's session: on the server (a copy of the cookie stops working) and in
+    the browser."""
+    session = current(request)
+    if session.kind != ANONYMOUS:
+        now_at = datetime.now(UTC)
+        await signin.end_session(
+            state_of(request).db,
+            nonce=session.nonce,
+            expires_at=datetime.fromtimestamp(session.expires, UTC),
+            now=now_at,
+        )
     response.delete_cookie(COOKIE, path="/ui")
     return response
+
+
+async def _ended(state: AppState, session: Session) -> bool:
+    return await signin.session_ended(state.db, session.nonce)
 
 
 async def form(request: Request) -> dict[str, str]:
@@ -133,16 +138,14 @@ async def sign_in(request: Request, fields: dict[str, str]) -> Signed:
         if row is not None:
             return Signed(_worker_session(state, row, ttl), "/ui/queue")
     elif method == "token" and secret.strip():
-        async with state.db.read() as conn:
-            row = await worker_store.live_worker(conn, token_hash=token_digest(secret.strip()))
+        row = await signin.worker_with_token(state.db, secret.strip())
         if row is not None:
             return Signed(_worker_session(state, row, ttl), "/ui/queue")
     elif method == "key" and secret.strip():
         if hmac.compare_digest(secret.strip().encode(), state.admin_token.encode()):
             session = sessions.new_session(ADMIN, proof=_admin_proof(state), now=now(), ttl=ttl)
             return Signed(session, "/ui/projects")
-        async with state.db.read() as conn:
-            key = await account_store.live_key(conn, key_hash=hash_key(secret.strip()))
+        key = await signin.live_key(state.db, secret.strip())
         if key is not None:
             session = sessions.new_session(
                 OWNER, subject=key.id, account_id=key.account_id, now=now(), ttl=ttl
@@ -151,25 +154,15 @@ async def sign_in(request: Request, fields: dict[str, str]) -> Signed:
     raise AuthFailure("those credentials are not valid")
 
 
-# A well-formed hash no password matches: checked for unknown names, so they cost the same time.
-_DUMMY_HASH = "scrypt$16384$8$1$" + "A" * 22 + "==$" + "A" * 43 + "="
-# Password checks run off the event loop (scrypt takes tens of milliseconds), two at a time.
-_CHECKS = asyncio.Semaphore(2)
-
-
 async def _password_worker(request: Request, username: str, password: str) -> Record | None:
     """The worker whose username and password these are, once the throttles let the try in."""
-    address = request.client.host if request.client else ""
-    for buckets, caller in ((PASSWORD_TRIES, f"{username}\n{address}"), (ADDRESS_TRIES, address)):
-        if wait := buckets.take(caller.encode()):
-            raise RateLimited(math.ceil(wait), "too many sign-in attempts; wait a little")
-    async with state_of(request).db.read() as conn:
-        row = await worker_store.live_worker(conn, username=username)
-    stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
-    async with _CHECKS:
-        # Checked even for an unknown name, so timing does not tell which names exist.
-        matches = await asyncio.to_thread(verify_password, password, stored)
-    return row if matches and row is not None else None
+    state = state_of(request)
+    return await state.passwords.worker(
+        state.db,
+        username=username,
+        password=password,
+        address=request.client.host if request.client else "",
+    )
 
 
 def _worker_proof(state: AppState, row: Record) -> str:
@@ -198,9 +191,10 @@ async def require_worker(request: Request) -> Record:
     if session.kind != WORKER:
         raise SignInRequired("sign in as a worker")
     state = state_of(request)
-    async with state.db.read() as conn:
-        row = await worker_store.live_worker(conn, worker_id=session.subject)
+    row = await signin.live_worker(state.db, session.subject)
     if row is None or not hmac.compare_digest(_worker_proof(state, row), session.proof):
+        raise SignInRequired("this sign-in is no longer valid; sign in again")
+    if await signin.session_ended(state.db, session.nonce):
         raise SignInRequired("this sign-in is no longer valid; sign in again")
     return row
 
@@ -213,10 +207,13 @@ async def require_owner(request: Request) -> Session:
     if session.kind == ADMIN:
         if not hmac.compare_digest(_admin_proof(state), session.proof):
             raise SignInRequired("the admin token changed; sign in again")
+        if await _ended(state, session):
+            raise SignInRequired("signed out; sign in again")
         return session
     if session.kind != OWNER:
         raise SignInRequired("sign in with an API key")
-    async with state.db.read() as conn:
-        if not await account_store.key_is_live(conn, id=session.subject):
-            raise SignInRequired("this API key was revoked; sign in again")
+    if not await signin.key_is_live(state.db, session.subject):
+        raise SignInRequired("this API key was revoked; sign in again")
+    if await signin.session_ended(state.db, session.nonce):
+        raise SignInRequired("signed out; sign in again")
     return session

@@ -14,12 +14,12 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from labelyard.api.deps import json_body
-from labelyard.api.envelope import ok
 from labelyard.bootstrap import DEMO_STREET_FOLDER
 from labelyard.core import commands
 from labelyard.core.sessions import ANONYMOUS, WORKER
 from labelyard.errors import AuthFailure, NotFound
+from labelyard.http.body import json_body
+from labelyard.http.envelope import ok
 from labelyard.services import point_clouds, work, workers
 from labelyard.services import queue as work_queue
 from labelyard.services.workers import Worker
@@ -55,7 +55,7 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     await session.form(request)
-    return session.sign_out(redirect("/ui/login"))
+    return await session.sign_out(request, redirect("/ui/login"))
 
 
 async def _worker(request: Request, project_id: str) -> Worker:

@@ -14,14 +14,13 @@ import logging
 import random
 import signal
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-
-import httpx
 
 from labelyard.blobs import BlobStore
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.config import Settings
-from labelyard.services import exports, point_clouds
+from labelyard.datadir import prepare_data_dir
+from labelyard.outbound import Outbound, outbound_from_settings
+from labelyard.services import deliveries, export_runs, point_clouds
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
 from labelyard.worker import webhooks
@@ -36,30 +35,22 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     db = Database(settings.resolved_database_url(), pool_size=4)
     blobs = blob_store(settings)
-    timeout = httpx.Timeout(settings.webhook_timeout_seconds)
-    client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-    # Lidar files: one client of their own (a longer timeout); to move onto the pinned outbound
-    # client (labelyard.outbound) with the webhooks.
-    media_client = httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.point_cloud_timeout_seconds), follow_redirects=False
-    )
-    fetcher = point_clouds.HttpFetcher(media_client)
+    outbound = outbound_from_settings(settings)
     rng = random.Random()
     try:
         await migrate(db)
-        if swept := exports.sweep_scratch(settings):
+        if swept := export_runs.sweep_scratch(settings):
             log.info("removed %d scratch folders of exports that were interrupted", swept)
         while not stop.is_set():
-            busy = await work_once(db, blobs, settings, client, rng, fetcher)
+            busy = await work_once(db, blobs, settings, outbound, rng)
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
     finally:
-        await client.aclose()
-        await media_client.aclose()
+        await outbound.aclose()
         await db.dispose()
 
 
@@ -67,20 +58,17 @@ async def work_once(
     db: Database,
     blobs: BlobStore,
     settings: Settings,
-    client: httpx.AsyncClient,
+    outbound: Outbound,
     rng: random.Random,
-    fetcher: point_clouds.Fetcher | None = None,
 ) -> bool:
     """One round of every kind of work; True if anything was done."""
+    fetcher = point_clouds.OutboundFetcher(outbound)
     steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-        ("fan-out", lambda: webhooks.fan_out(db)),
-        ("deliveries", lambda: webhooks.deliver_due(db, client, settings, rng)),
-        ("exports", lambda: exports.run_next_export(db, blobs, settings)),
+        ("fan-out", lambda: deliveries.fan_out(db)),
+        ("deliveries", lambda: webhooks.deliver_due(db, outbound, settings, rng)),
+        ("exports", lambda: export_runs.run_next_export(db, blobs, settings, outbound)),
+        ("point clouds", lambda: point_clouds.convert_next(db, blobs, settings, fetcher)),
     ]
-    if fetcher is not None:
-        steps.append(
-            ("point clouds", lambda: point_clouds.convert_next(db, blobs, settings, fetcher))
-        )
     busy = False
     for name, step in steps:
         try:

@@ -1,9 +1,16 @@
 // The owner's job viewer: the job's data with its annotations drawn, read-only.
-import { Editor, refreshFrameStrip } from "./editor.js";
+import { Editor } from "./editor/editor.js";
+import { refreshFrameStrip } from "./editor/frame-strip.js";
+import { $, readJson } from "./page.js";
 
-const job = JSON.parse(document.getElementById("job").textContent);
-const strip = document.getElementById("frame-strip");
-let editor = null;
-const refresh = () => { if (editor) refreshFrameStrip(strip, editor); };
-editor = new Editor(document.getElementById("editor"), job, { readonly: true, onChange: refresh });
-refresh();
+function main() {
+  const strip = $("#frame-strip");
+  let editor = null; // the editor's first load reports before it is assigned
+  editor = new Editor($("#editor"), readJson("job"), {
+    readonly: true,
+    onChange: () => editor && refreshFrameStrip(strip, editor.model),
+  });
+  refreshFrameStrip(strip, editor.model);
+}
+
+main();

@@ -1,15 +1,15 @@
 """Point clouds: lidar files of sensor jobs, converted once by the worker for the 3D editor.
 
-Revision ID: 0005_point_cloud
-Revises: 0004
+Revision ID: 0006_point_cloud
+Revises: 0005_revoked_session
 Create Date: 2026-11-30
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_point_cloud"
-down_revision = "0004"
+revision = "0006_point_cloud"
+down_revision = "0005_revoked_session"
 branch_labels = None
 depends_on = None
 

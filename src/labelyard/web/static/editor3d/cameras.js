@@ -49,7 +49,8 @@ export function drawCamera(holder, cam, cloud, boxes, selected) {
     for (let i = 0; i < cloud.count; i += step) {
       const p = [cloud.xyz[3 * i], cloud.xyz[3 * i + 1], cloud.xyz[3 * i + 2]];
       const uv = project(cam, p);
-      if (!uv || uv[0] < 0 || uv[1] < 0 || uv[0] >= canvas.width || uv[1] >= canvas.height) continue;
+      if (!uv || uv[0] < 0 || uv[1] < 0 || uv[0] >= canvas.width || uv[1] >= canvas.height)
+        continue;
       const depth = Math.hypot(p[0] - tx, p[1] - ty);
       context.fillStyle = `hsl(${Math.min(depth * 4, 240)}, 90%, 55%)`;
       context.fillRect(uv[0] - 1, uv[1] - 1, 2, 2);
@@ -82,7 +83,9 @@ export function boxAtClick(event, holder, cam, boxes) {
     if (!pixels) return false;
     const us = pixels.map((c) => c[0]);
     const vs = pixels.map((c) => c[1]);
-    return u >= Math.min(...us) && u <= Math.max(...us) && v >= Math.min(...vs) && v <= Math.max(...vs);
+    return (
+      u >= Math.min(...us) && u <= Math.max(...us) && v >= Math.min(...vs) && v <= Math.max(...vs)
+    );
   });
   return hit ? hit.id : null;
 }

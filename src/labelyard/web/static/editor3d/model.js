@@ -249,10 +249,16 @@ export function toAnnotations(tracks, segments, frameIds, counts = () => null) {
   }
   for (const segment of segments) {
     const frames = Object.fromEntries(
-      Object.entries(segment.frames).filter(([, g]) => g.indices && g.indices.length),
+      Object.entries(segment.frames).filter(([, g]) => g.indices?.length),
     );
     if (!Object.keys(frames).length) continue;
-    out.push({ _id: segment.id, type: "points", label: segment.label, attributes: segment.attributes, frames });
+    out.push({
+      _id: segment.id,
+      type: "points",
+      label: segment.label,
+      attributes: segment.attributes,
+      frames,
+    });
   }
   return out;
 }
@@ -277,7 +283,7 @@ export function labelColour(label) {
   for (const char of label) digest = (digest * 31 + char.codePointAt(0)) % 0x1000000;
   const hue = (digest % 360) / 360;
   const channel = (shift) => {
-    const value = Math.abs((((hue + shift) % 1) * 6) - 3) - 1;
+    const value = Math.abs(((hue + shift) % 1) * 6 - 3) - 1;
     return Math.floor(255 * (0.25 + 0.65 * Math.min(Math.max(value, 0), 1)) + 0.5);
   };
   const hex = [0, 1 / 3, 2 / 3].map((s) => channel(s).toString(16).padStart(2, "0")).join("");

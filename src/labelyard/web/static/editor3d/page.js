@@ -1,6 +1,9 @@
 // The 3D editor page: loads the job's converted point clouds, keeps the cuboid tracks and point
 // labels (model.js), draws them (view.js) and on the cameras (projection.js), and talks to the
 // worker API like the 2D page: autosave, submit, skip, review, next job.
+
+import { boxAtClick, buildCameras, drawCamera } from "./cameras.js";
+import { handleKey } from "./keys.js";
 import {
   boxFromCorners,
   countInside,
@@ -13,8 +16,6 @@ import {
   toAnnotations,
   trackFrames,
 } from "./model.js";
-import { boxAtClick, buildCameras, drawCamera } from "./cameras.js";
-import { handleKey } from "./keys.js";
 import { objectPanel } from "./panels.js";
 import { camera, poseTransform, toWorld } from "./projection.js";
 import { View3D } from "./view.js";
@@ -63,7 +64,10 @@ class Page {
     this.refreshJob();
     this.refreshCameras(); // the camera images load while the point cloud is fetched
     this.loadFiles();
-    setInterval(() => this.act("heartbeat").catch((err) => this.status(err.message, true)), HEARTBEAT_MS);
+    setInterval(
+      () => this.act("heartbeat").catch((err) => this.status(err.message, true)),
+      HEARTBEAT_MS,
+    );
   }
 
   // --- server calls
@@ -76,7 +80,9 @@ class Page {
       keepalive,
     });
     if (response.status === 204) return null;
-    const envelope = await response.json().catch(() => ({ success: false, error: { message: response.statusText } }));
+    const envelope = await response
+      .json()
+      .catch(() => ({ success: false, error: { message: response.statusText } }));
     if (!envelope.success) throw new Error(envelope.error?.message || `HTTP ${response.status}`);
     return envelope.data;
   }
@@ -86,7 +92,9 @@ class Page {
   }
 
   async loadFiles() {
-    const response = await fetch(`/ui/api/work/${this.job.project_id}/jobs/${this.job.job_id}/pointclouds`);
+    const response = await fetch(
+      `/ui/api/work/${this.job.project_id}/jobs/${this.job.job_id}/pointclouds`,
+    );
     const envelope = await response.json();
     if (!envelope.success) {
       this.showError(envelope.error?.message || "the point clouds cannot be listed");
@@ -263,7 +271,9 @@ class Page {
   drawn(a, b, tool) {
     if (tool === "points") {
       if (this.current) {
-        this.labelPoints(pointsInRectangle(this.current.xyz, this.current.index, a[0], a[1], b[0], b[1]));
+        this.labelPoints(
+          pointsInRectangle(this.current.xyz, this.current.index, a[0], a[1], b[0], b[1]),
+        );
       }
       return;
     }
@@ -362,7 +372,8 @@ class Page {
     const state = JSON.parse(from.pop());
     this.tracks = state.tracks;
     this.segments = state.segments;
-    if (!this.track(this.selected) && !this.segments.some((s) => s.id === this.selected)) this.selected = null;
+    if (!this.track(this.selected) && !this.segments.some((s) => s.id === this.selected))
+      this.selected = null;
     this.changed();
   }
 
@@ -391,10 +402,12 @@ class Page {
     clearTimeout(this.saveTimer);
     this.saveTimer = null;
     const annotations = this.annotations();
-    this.saving = this.saving.then(() => this.act("draft", { annotations })).then(
-      (saved) => this.status(`Draft saved ${new Date(saved.saved_at).toLocaleTimeString()}`),
-      (err) => this.status(`Draft not saved: ${err.message}`, true),
-    );
+    this.saving = this.saving
+      .then(() => this.act("draft", { annotations }))
+      .then(
+        (saved) => this.status(`Draft saved ${new Date(saved.saved_at).toLocaleTimeString()}`),
+        (err) => this.status(`Draft not saved: ${err.message}`, true),
+      );
     return this.saving;
   }
 
@@ -487,7 +500,9 @@ class Page {
   refreshCameras() {
     const holder = $("#cameras");
     const frame = this.frames[this.frameIndex];
-    const sensors = (frame.sensors || []).filter((s) => this.meta[s.sensor_id]?.modality === "camera");
+    const sensors = (frame.sensors || []).filter(
+      (s) => this.meta[s.sensor_id]?.modality === "camera",
+    );
     const draw = (box, sensor) =>
       drawCamera(box, this.cameraOf(sensor), this.current, this.visibleBoxes(), this.selected);
     if (holder.dataset.frame !== this.frameId) {
@@ -540,7 +555,9 @@ class Page {
     }
     const select = $("#label-select");
     select.replaceChildren(
-      ...this.classes.map((c, i) => new Option(`${i + 1}. ${c.name}`, c.name, false, c.name === this.label)),
+      ...this.classes.map(
+        (c, i) => new Option(`${i + 1}. ${c.name}`, c.name, false, c.name === this.label),
+      ),
     );
     objectPanel($("#object-panel"), this);
     this.refreshObjectList();
@@ -615,7 +632,9 @@ class Page {
     $("#prev-frame").addEventListener("click", () => this.goTo(this.frameIndex - 1));
     $("#next-frame").addEventListener("click", () => this.goTo(this.frameIndex + 1));
     $("#keyframe").addEventListener("click", () => this.toggleKeyframe());
-    $("#submit").addEventListener("click", () => this.finish("submit", { annotations: this.annotations() }));
+    $("#submit").addEventListener("click", () =>
+      this.finish("submit", { annotations: this.annotations() }),
+    );
     $("#skip").addEventListener("click", () => this.finish("skip", {}));
     $("#accept").addEventListener("click", () =>
       this.finish("review", { decision: "accept", annotations: this.annotations() }),

@@ -16,10 +16,14 @@ export function objectPanel(panel, page) {
   const classField = document.createElement("label");
   classField.className = "field";
   classField.textContent = "Class";
-  const classInput = page.classes.length ? document.createElement("select") : document.createElement("input");
+  const classInput = page.classes.length
+    ? document.createElement("select")
+    : document.createElement("input");
   classInput.name = "label";
   if (page.classes.length) {
-    classInput.append(...page.classes.map((c) => new Option(c.name, c.name, false, c.name === item.label)));
+    classInput.append(
+      ...page.classes.map((c) => new Option(c.name, c.name, false, c.name === item.label)),
+    );
   } else {
     classInput.value = item.label;
   }
@@ -31,7 +35,8 @@ export function objectPanel(panel, page) {
   classField.append(classInput);
   panel.append(classField);
   const schema = page.classes.find((c) => c.name === item.label);
-  for (const attribute of schema?.attributes || []) panel.append(attributeField(page, item, attribute));
+  for (const attribute of schema?.attributes || [])
+    panel.append(attributeField(page, item, attribute));
   if (!track) {
     const count = document.createElement("p");
     count.className = "muted";
@@ -116,10 +121,14 @@ function attributeField(page, item, attribute) {
     input.multiple = attribute.type === "multiselect";
     if (!input.multiple) input.append(new Option("—", "", false, value === undefined));
     input.append(
-      ...attribute.options.map((o) => new Option(o, o, false, input.multiple ? (value || []).includes(o) : o === value)),
+      ...attribute.options.map(
+        (o) => new Option(o, o, false, input.multiple ? (value || []).includes(o) : o === value),
+      ),
     );
     input.addEventListener("change", () =>
-      set(input.multiple ? [...input.selectedOptions].map((o) => o.value) : input.value || undefined),
+      set(
+        input.multiple ? [...input.selectedOptions].map((o) => o.value) : input.value || undefined,
+      ),
     );
   } else if (attribute.type === "boolean") {
     input = document.createElement("input");
@@ -139,4 +148,3 @@ function attributeField(page, item, attribute) {
   field.append(input);
   return field;
 }
-

@@ -16,9 +16,15 @@ export function quaternionMatrix(q) {
   const y = q.y / n;
   const z = q.z / n;
   return [
-    1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
-    2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
-    2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y),
+    1 - 2 * (y * y + z * z),
+    2 * (x * y - z * w),
+    2 * (x * z + y * w),
+    2 * (x * y + z * w),
+    1 - 2 * (x * x + z * z),
+    2 * (y * z - x * w),
+    2 * (x * z - y * w),
+    2 * (y * z + x * w),
+    1 - 2 * (x * x + y * y),
   ];
 }
 
@@ -26,7 +32,7 @@ const IDENTITY_POSE = { rotation: [1, 0, 0, 0, 1, 0, 0, 0, 1], translation: [0, 
 
 /** {rotation, translation} of a pose object; the identity for a missing pose. */
 export function poseTransform(pose) {
-  if (!pose || !pose.position || !pose.heading) return IDENTITY_POSE;
+  if (!pose?.position || !pose.heading) return IDENTITY_POSE;
   const p = pose.position;
   return { rotation: quaternionMatrix(pose.heading), translation: [p.x, p.y, p.z] };
 }
@@ -141,13 +147,24 @@ export function cuboidCorners(box) {
   const [cp, sp] = [Math.cos(r.pitch || 0), Math.sin(r.pitch || 0)];
   const [cy, sy] = [Math.cos(r.yaw || 0), Math.sin(r.yaw || 0)];
   const m = [
-    cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr,
-    sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr,
-    -sp, cp * sr, cp * cr,
+    cy * cp,
+    cy * sp * sr - sy * cr,
+    cy * sp * cr + sy * sr,
+    sy * cp,
+    sy * sp * sr + cy * cr,
+    sy * sp * cr - cy * sr,
+    -sp,
+    cp * sr,
+    cp * cr,
   ];
   const corners = [];
   for (const zs of [-0.5, 0.5]) {
-    for (const [xs, ys] of [[0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5], [0.5, -0.5]]) {
+    for (const [xs, ys] of [
+      [0.5, 0.5],
+      [-0.5, 0.5],
+      [-0.5, -0.5],
+      [0.5, -0.5],
+    ]) {
       const x = xs * d.x;
       const y = ys * d.y;
       const z = zs * d.z;
@@ -163,9 +180,18 @@ export function cuboidCorners(box) {
 
 /** The 12 edges of cuboidCorners as index pairs. */
 export const CUBOID_EDGES = [
-  [0, 1], [1, 2], [2, 3], [3, 0],
-  [4, 5], [5, 6], [6, 7], [7, 4],
-  [0, 4], [1, 5], [2, 6], [3, 7],
+  [0, 1],
+  [1, 2],
+  [2, 3],
+  [3, 0],
+  [4, 5],
+  [5, 6],
+  [6, 7],
+  [7, 4],
+  [0, 4],
+  [1, 5],
+  [2, 6],
+  [3, 7],
 ];
 
 /** The image-space bounding box [u0, v0, u1, v1] of a cuboid, or null if any corner is

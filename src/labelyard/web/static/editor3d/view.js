@@ -27,7 +27,8 @@ export class View3D {
     this.pan = new OrbitControls(this.top, this.renderer.domElement);
     this.pan.enableRotate = false;
     this.pan.screenSpacePanning = true;
-    for (const controls of [this.orbit, this.pan]) controls.addEventListener("change", () => this.draw());
+    for (const controls of [this.orbit, this.pan])
+      controls.addEventListener("change", () => this.draw());
     this.points = new THREE.Points(
       new THREE.BufferGeometry(),
       new THREE.PointsMaterial({ size: 2, sizeAttenuation: false, vertexColors: true }),
@@ -120,7 +121,10 @@ export class View3D {
     }
     for (const { box, colour, selected } of items) {
       const material = new THREE.LineBasicMaterial({ color: selected ? 0xffffff : colour });
-      const edges = new THREE.LineSegments(new THREE.EdgesGeometry(new THREE.BoxGeometry(1, 1, 1)), material);
+      const edges = new THREE.LineSegments(
+        new THREE.EdgesGeometry(new THREE.BoxGeometry(1, 1, 1)),
+        material,
+      );
       edges.scale.set(box.dimensions.x, box.dimensions.y, box.dimensions.z);
       edges.position.set(box.position.x, box.position.y, box.position.z);
       edges.rotation.set(box.rotation.roll, box.rotation.pitch, box.rotation.yaw, "ZYX");
@@ -172,7 +176,11 @@ export class View3D {
 
   pointerDown(event) {
     if (event.button !== 0) return;
-    this.press = { x: event.clientX, y: event.clientY, drawing: this.mode === "top" && this.tool !== "select" };
+    this.press = {
+      x: event.clientX,
+      y: event.clientY,
+      drawing: this.mode === "top" && this.tool !== "select",
+    };
   }
 
   pointerMove(event) {

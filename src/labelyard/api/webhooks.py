@@ -1,22 +1,12 @@
-"""The change feed and webhook endpoints of a project (x-api-key)."""
+"""A project's webhook endpoints and the legacy callback (x-api-key)."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
 from labelyard.api.deps import Body, ProjectAccess, State
-from labelyard.api.envelope import ok
-from labelyard.services import events, webhooks
-
-
-async def changes(
-    project: ProjectAccess, state: State, since: str | None = None, limit: str | None = None
-) -> Response:
-    """Events after ``since`` (a token from the previous answer), in order, and the next token."""
-    feed = await events.changes(
-        state.db, project, since=since, limit=limit, token_key=state.token_key
-    )
-    return ok(feed)
+from labelyard.http.envelope import ok
+from labelyard.services import webhooks
 
 
 async def create(project: ProjectAccess, state: State, body: Body) -> Response:

@@ -1,8 +1,14 @@
-"""The one place errors become responses: ours by their class, anything else as 500."""
+"""The one place errors become responses: ours by their class, anything else as 500.
+
+API routes answer the envelope; the app may name a second renderer for paths that are pages
+(the web UI), so this edge knows neither api nor web.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,18 +16,28 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from labelyard import web
-from labelyard.api.envelope import failure
 from labelyard.errors import InvalidInput, LabelyardError, MissingParameter, NotFound, ServerFault
+from labelyard.http.envelope import failure
 
 log = logging.getLogger("labelyard.api")
 
 
-async def _ours(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, LabelyardError)
-    if web.is_page(request.url.path):
-        return web.error_page(request, exc)
-    return failure(exc)
+@dataclass(frozen=True, slots=True)
+class Pages:
+    """How errors on pages are rendered: which paths are pages, and the page to answer."""
+
+    is_page: Callable[[str], bool]
+    render: Callable[[Request, LabelyardError], Response]
+
+
+def _ours(pages: Pages | None) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LabelyardError)
+        if pages is not None and pages.is_page(request.url.path):
+            return pages.render(request, exc)
+        return failure(exc)
+
+    return handle
 
 
 async def _validation(_request: Request, exc: Exception) -> Response:
@@ -76,8 +92,9 @@ class FaultBarrier:
                 await failure(ServerFault())(scope, receive, send)
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers that render every error as API.md's envelope."""
-    app.add_exception_handler(LabelyardError, _ours)
+def install(app: FastAPI, *, pages: Pages | None = None) -> None:
+    """Register the handlers that render every error as API.md's envelope (or, on ``pages``,
+    as a page)."""
+    app.add_exception_handler(LabelyardError, _ours(pages))
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)

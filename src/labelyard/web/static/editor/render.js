@@ -1,0 +1,63 @@
+// Drawing the model into a view's SVG layer: the objects of the current frame seen by the
+// view's sensor, the selected one's handles, and a shape being drawn.
+import { el, SVG } from "./dom.js";
+import { colorOf, handles, rectangleBox } from "./geometry.js";
+
+export function renderView(view, model, readonly) {
+  const svg = view.svg;
+  svg.replaceChildren();
+  const w = view.width;
+  const h = view.height;
+  const px = (p) => `${p[0] * w},${p[1] * h}`;
+  for (const obj of model.objects) {
+    const g = obj.frames[model.frame];
+    if (!g || (g.sensor || null) !== view.sensor) continue;
+    const selected = obj.id === model.selected;
+    const attrs = {
+      "data-id": obj.id,
+      "data-shape": obj.shape,
+      class: selected ? "shape selected" : "shape",
+      stroke: colorOf(obj.label),
+    };
+    let node;
+    if (obj.shape === "rectangle") {
+      node = el("rect", { ...attrs, ...rectangleBox(g.points, w, h) }, SVG);
+    } else if (obj.shape === "polygon") {
+      node = el("polygon", { ...attrs, points: g.points.map(px).join(" ") }, SVG);
+    } else if (obj.shape === "line") {
+      node = el("polyline", { ...attrs, points: g.points.map(px).join(" ") }, SVG);
+    } else if (obj.shape === "landmark" || obj.shape === "cuboid") {
+      node = el("g", attrs, SVG);
+      for (const p of g.points) {
+        const point = { "data-id": obj.id, class: "point", fill: attrs.stroke };
+        node.append(el("circle", { ...point, cx: p[0] * w, cy: p[1] * h, r: 5 / view.zoom }, SVG));
+      }
+    }
+    node.append(el("title", { text: obj.label || "" }, SVG));
+    svg.append(node);
+    if (selected && !readonly) renderHandles(view, obj, g);
+  }
+  const d = model.drawing;
+  if (d && d.sensor === view.sensor) {
+    if (d.shape === "rectangle") {
+      svg.append(el("rect", { class: "drawing", ...rectangleBox(d.points, w, h) }, SVG));
+    } else {
+      svg.append(el("polyline", { class: "drawing", points: d.points.map(px).join(" ") }, SVG));
+    }
+  }
+}
+
+function renderHandles(view, obj, g) {
+  const size = 9 / view.zoom;
+  for (const [x, y, key] of handles(obj.shape, g.points)) {
+    const box = {
+      x: x * view.width - size / 2,
+      y: y * view.height - size / 2,
+      width: size,
+      height: size,
+    };
+    view.svg.append(
+      el("rect", { class: "handle", "data-id": obj.id, "data-handle": key, ...box }, SVG),
+    );
+  }
+}

@@ -1,0 +1,97 @@
+// A view: one image (of a sensor, or the job's only one) with its SVG layer, zoom and pan.
+import { el, SVG } from "./dom.js";
+
+export class View {
+  // host: the element to add the view to; sensor: the camera shown, else null; name: its
+  // caption (null for none); onLoad(view) runs when an image has loaded, onZoom(view) after a
+  // zoom or fit.
+  constructor(host, sensor, name, { onLoad, onZoom }) {
+    this.sensor = sensor;
+    this.onZoom = onZoom;
+    this.root = el("div", { class: "view", "data-sensor": sensor || "" });
+    if (name) this.root.append(el("div", { class: "view-name", text: name }));
+    this.stage = el("div", { class: "stage" });
+    this.image = el("img", { class: "frame-image", alt: "", draggable: "false" });
+    this.svg = el("svg", { class: "overlay" }, SVG);
+    this.stage.append(this.image, this.svg);
+    this.root.append(this.stage);
+    host.append(this.root);
+    this.zoom = 1;
+    this.x = 0;
+    this.y = 0;
+    this.fitted = false;
+    this.image.addEventListener("load", () => {
+      const { naturalWidth: width, naturalHeight: height } = this.image;
+      this.svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+      this.svg.setAttribute("width", width);
+      this.svg.setAttribute("height", height);
+      if (!this.fitted) this.fit();
+      onLoad(this);
+      this.root.classList.add("loaded");
+    });
+    this.root.addEventListener(
+      "wheel",
+      (e) => {
+        e.preventDefault();
+        this.zoomBy(Math.exp(-e.deltaY / 500), e.clientX, e.clientY);
+      },
+      { passive: false },
+    );
+    this.root.addEventListener("contextmenu", (e) => e.preventDefault());
+  }
+
+  show(src) {
+    if (this.image.getAttribute("src") !== src) {
+      this.root.classList.remove("loaded");
+      this.image.src = src || "";
+    }
+  }
+
+  get width() {
+    return this.image.naturalWidth || 1;
+  }
+
+  get height() {
+    return this.image.naturalHeight || 1;
+  }
+
+  fit() {
+    const box = this.root.getBoundingClientRect();
+    if (!this.image.naturalWidth || !box.width) return;
+    this.zoom = Math.min(box.width / this.width, box.height / this.height);
+    this.x = (box.width - this.width * this.zoom) / 2;
+    this.y = (box.height - this.height * this.zoom) / 2;
+    this.fitted = true;
+    this.apply();
+    this.onZoom(this);
+  }
+
+  apply() {
+    this.stage.style.transform = `translate(${this.x}px, ${this.y}px) scale(${this.zoom})`;
+    this.svg.style.setProperty("--stroke", String(2 / this.zoom));
+  }
+
+  panTo(x, y) {
+    this.x = x;
+    this.y = y;
+    this.apply();
+  }
+
+  zoomBy(factor, cx, cy) {
+    const box = this.root.getBoundingClientRect();
+    const px = cx === undefined ? box.width / 2 : cx - box.left;
+    const py = cy === undefined ? box.height / 2 : cy - box.top;
+    const zoom = Math.min(40, Math.max(0.05, this.zoom * factor));
+    this.x = px - ((px - this.x) * zoom) / this.zoom;
+    this.y = py - ((py - this.y) * zoom) / this.zoom;
+    this.zoom = zoom;
+    this.apply();
+    this.onZoom(this);
+  }
+
+  // A pointer position as normalised image coordinates.
+  at(e) {
+    const r = this.image.getBoundingClientRect();
+    return [(e.clientX - r.left) / r.width, (e.clientY - r.top) / r.height];
+  }
+}

@@ -1,0 +1,93 @@
+// The annotate page's side panels, drawn from the editor's model: the selected object's class
+// and attributes, and the list of objects on the frame.
+
+export function option(value, label, selected) {
+  const node = document.createElement("option");
+  node.value = value;
+  node.textContent = label;
+  node.selected = selected;
+  return node;
+}
+
+export function refreshObjectPanel(panel, model) {
+  panel.replaceChildren();
+  const obj = model.object(model.selected);
+  if (!obj) return;
+  const title = document.createElement("h3");
+  title.textContent = `Selected ${obj.shape}`;
+  panel.append(title);
+  const classLabel = document.createElement("label");
+  classLabel.className = "field";
+  classLabel.textContent = "Class";
+  let classInput;
+  if (model.classes.length) {
+    classInput = document.createElement("select");
+    classInput.append(
+      ...model.classesFor(obj.shape).map((c) => option(c.name, c.name, c.name === obj.label)),
+    );
+  } else {
+    classInput = document.createElement("input");
+    classInput.value = obj.label;
+  }
+  classInput.name = "label";
+  classInput.addEventListener("change", () => model.setLabel(obj.id, classInput.value));
+  classLabel.append(classInput);
+  panel.append(classLabel);
+  for (const attribute of model.classOf(obj.label)?.attributes || []) {
+    panel.append(attributeField(model, obj, attribute));
+  }
+}
+
+function attributeField(model, obj, attribute) {
+  const value = obj.attributes[attribute.name];
+  const field = document.createElement("label");
+  field.className = "field";
+  field.textContent = attribute.name + (attribute.required ? " *" : "");
+  let input;
+  const set = (v) => model.setAttribute(obj.id, attribute.name, v);
+  if (attribute.type === "select") {
+    input = document.createElement("select");
+    input.append(
+      option("", "—", value === undefined),
+      ...attribute.options.map((o) => option(o, o, o === value)),
+    );
+    input.addEventListener("change", () => set(input.value === "" ? undefined : input.value));
+  } else if (attribute.type === "multiselect") {
+    input = document.createElement("select");
+    input.multiple = true;
+    input.append(...attribute.options.map((o) => option(o, o, (value || []).includes(o))));
+    input.addEventListener("change", () => set([...input.selectedOptions].map((o) => o.value)));
+  } else if (attribute.type === "boolean") {
+    input = document.createElement("input");
+    input.type = "checkbox";
+    input.checked = value === true;
+    input.addEventListener("change", () => set(input.checked));
+  } else {
+    input = document.createElement("input");
+    input.type = attribute.type === "number" ? "number" : "text";
+    input.value = value ?? "";
+    input.addEventListener("change", () => {
+      if (input.value === "") set(undefined);
+      else set(attribute.type === "number" ? Number(input.value) : input.value);
+    });
+  }
+  input.name = `attribute:${attribute.name}`;
+  input.dataset.attribute = attribute.name;
+  field.append(input);
+  return field;
+}
+
+export function refreshObjectList(list, count, model) {
+  const here = model.objects.filter((o) => o.frames[model.frame]);
+  count.textContent = `(${here.length})`;
+  list.replaceChildren(
+    ...here.map((o) => {
+      const item = document.createElement("li");
+      item.textContent = `${o.label || "?"} · ${o.shape}`;
+      item.dataset.id = o.id;
+      item.classList.toggle("selected", o.id === model.selected);
+      item.addEventListener("click", () => model.select(o.id));
+      return item;
+    }),
+  );
+}
