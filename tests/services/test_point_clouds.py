@@ -85,7 +85,11 @@ def test_a_file_that_cannot_be_fetched_or_read_gives_the_job_a_media_error(
     job_id = create_job(p, "bad", f"{HOST}/ok.pcd", f"{HOST}/bad.pcd")
     convert(server, files(**served))
 
-    error = job_view(p, job_id)["media_error"]
+    field = "data.sensor_data.frames[1].sensors[1].data_url"
+    text = job_view(p, job_id)["media_error"]
+    assert text.startswith(f"{field} ({HOST}/bad.pcd): ")
+    assert message in text
+    error = editor_view(server, p, job_id)["media_error"]
     assert error["code"] == "FS_0007"
     assert error["failures"] == [
         {
@@ -95,9 +99,8 @@ def test_a_file_that_cannot_be_fetched_or_read_gives_the_job_a_media_error(
         }
     ]
     assert message in error["failures"][0]["message"]
-    assert error["message"].startswith("data.sensor_data.frames[1].sensors[1].data_url: ")
+    assert error["message"].startswith(f"{field}: ")
     view = editor_view(server, p, job_id)
-    assert view["media_error"] == error
     assert [f["status"] for f in view["point_clouds"]] == ["ready", "failed"]
     assert view["point_clouds"][1]["url"] is None  # nothing stored for the bad file
     assert rows_of(server, p, job_id)[1].blob_key is None
@@ -121,7 +124,11 @@ def test_unreachable_servers_are_retried_then_given_up(
         assert rows_of(server, p, job_id)[0].attempts == attempt
     row = rows_of(server, p, job_id)[0]
     assert row.status == "failed"
-    assert job_view(p, job_id)["media_error"]["failures"][0]["type"] == "INVALID_POINT_CLOUD_LINK"
+    assert (
+        "cannot fetch the file: the server answered HTTP 503" in job_view(p, job_id)["media_error"]
+    )
+    failures = editor_view(server, p, job_id)["media_error"]["failures"]
+    assert failures[0]["type"] == "INVALID_POINT_CLOUD_LINK"
 
 
 def test_cloud_storage_urls_need_a_storage_connection(
@@ -138,8 +145,19 @@ def test_cloud_storage_urls_need_a_storage_connection(
     job_id = response.json()["data"]["job_id"]
     convert(server, files())
     error = job_view(p, job_id)["media_error"]
-    assert error["failures"][0]["field"] == "data.sensor_data.sensors[0].data_url"
-    assert "storage connection" in error["message"]
+    assert error.startswith("data.sensor_data.sensors[0].data_url (s3://bucket/scan.pcd): ")
+    assert "storage connection" in error
+
+
+def test_private_addresses_are_refused_by_the_outbound_policy(
+    server: Server, new_project: NewProject
+) -> None:
+    p = new_project("SENSOR_FUSION")
+    job_id = create_job(p, "ssrf", "http://10.1.2.3/scan.pcd", "http://169.254.169.254/x.pcd")
+    convert(server, files())
+    error = job_view(p, job_id)["media_error"]
+    assert error.count("cannot fetch the file: refused") == 2, error
+    assert rows_of(server, p, job_id)[0].attempts == 1  # given up at once, not retried
 
 
 def test_image_jobs_queue_no_point_clouds(server: Server, new_project: NewProject) -> None:

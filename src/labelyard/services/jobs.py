@@ -198,7 +198,7 @@ def _job_view(
         "result": result_url(blobs, base_url, row.result_key) if row.status == "completed" else "",
     }
     # Extension: present only when a lidar file of the job cannot be fetched or read (FS_0007).
-    if error := point_clouds.media_error(failed or []):
+    if error := point_clouds.media_error_text(failed or []):
         view["media_error"] = error
     return view
 

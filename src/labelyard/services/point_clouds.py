@@ -246,11 +246,12 @@ def media_error(failed: Sequence[Any]) -> dict[str, Any] | None:
     }
 
 
-async def job_media_error(db: Database, *, project_id: str, job_id: str) -> dict[str, Any] | None:
-    """A job's media error, None when every lidar file is readable (or still waiting)."""
-    async with db.read() as conn:
-        failed = await store.failed_point_clouds(conn, project_id=project_id, job_ids=[job_id])
-    return media_error(failed)
+def media_error_text(failed: Sequence[Any]) -> str:
+    """The job's ``media_error`` as the job API shows it (the media checks' format): the first
+    failures with their fields, URLs and reasons; ``""`` when there are none."""
+    shown = [f"{row.field} ({row.source_url}): {row.error}" for row in failed[:3]]
+    more = len(failed) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
 async def editor_point_clouds(
