@@ -4,6 +4,7 @@ import { OrbitControls } from "/ui/static/vendor/OrbitControls.js";
 import * as THREE from "/ui/static/vendor/three.module.js";
 
 const CLICK_PIXELS = 4;
+const INSETS = ["top", "side", "front"];
 
 export class View3D {
   constructor(container, { onDraw, onPick }) {
@@ -42,6 +43,14 @@ export class View3D {
     this.rectangle.className = "drawing";
     this.rectangle.hidden = true;
     container.append(this.rectangle);
+    this.insetLabels = INSETS.map((name) => {
+      const label = document.createElement("span");
+      label.className = "inset-name";
+      label.textContent = name;
+      label.hidden = true;
+      container.append(label);
+      return label;
+    });
     this.renderer.domElement.addEventListener("pointerdown", (e) => this.pointerDown(e));
     window.addEventListener("pointermove", (e) => this.pointerMove(e));
     window.addEventListener("pointerup", (e) => this.pointerUp(e));
@@ -115,6 +124,7 @@ export class View3D {
 
   /** Show cuboids: [{id, box, colour, selected}]. */
   setBoxes(items) {
+    this.focus = items.find((item) => item.selected)?.box || null;
     for (const child of [...this.boxes.children]) {
       child.geometry?.dispose();
       this.boxes.remove(child);
@@ -148,9 +158,56 @@ export class View3D {
     this.pending = requestAnimationFrame(() => {
       this.pending = null;
       this.renderer.render(this.scene, this.camera);
+      this.drawInsets();
       if (!this.container.dataset.rendered) performance.mark("labelyard3d-first-render");
       this.container.dataset.rendered = String(Number(this.container.dataset.rendered || 0) + 1);
     });
+  }
+
+  /** Top, side and front views of the selected cuboid, down the right edge of the view: each
+   * an orthographic camera around the box, clipped to the box's depth (plus a margin). */
+  drawInsets() {
+    const box = this.focus;
+    for (const label of this.insetLabels) label.hidden = !box;
+    if (!box) return;
+    const width = this.container.clientWidth;
+    const height = this.container.clientHeight;
+    const size = Math.floor(Math.min(height / 3 - 8, width / 4));
+    const { x: length, y: breadth, z: tall } = box.dimensions;
+    const c = new THREE.Vector3(box.position.x, box.position.y, box.position.z);
+    const yaw = box.rotation.yaw;
+    const heading = new THREE.Vector3(Math.cos(yaw), Math.sin(yaw), 0);
+    const left = new THREE.Vector3(-Math.sin(yaw), Math.cos(yaw), 0);
+    const up = new THREE.Vector3(0, 0, 1);
+    const views = {
+      top: { look: up, up: heading, depth: tall, span: Math.max(length, breadth) },
+      side: { look: left, up, depth: breadth, span: Math.max(length, tall) },
+      front: { look: heading, up, depth: length, span: Math.max(breadth, tall) },
+    };
+    this.renderer.setScissorTest(true);
+    INSETS.forEach((name, i) => {
+      const view = views[name];
+      const half = (view.span / 2) * 1.4 + 0.3;
+      const camera = new THREE.OrthographicCamera(-half, half, half, -half, 0.1, 1000);
+      const distance = 50;
+      camera.position.copy(c).addScaledVector(view.look, distance);
+      camera.up.copy(view.up);
+      camera.lookAt(c);
+      camera.near = distance - view.depth / 2 - 0.3;
+      camera.far = distance + view.depth / 2 + 0.3;
+      camera.updateProjectionMatrix();
+      const x = width - size - 6;
+      const y = height - (i + 1) * (size + 6);
+      this.renderer.setViewport(x, y, size, size);
+      this.renderer.setScissor(x, y, size, size);
+      this.renderer.setClearColor(0x1d2230);
+      this.renderer.clear();
+      this.renderer.render(this.scene, camera);
+      Object.assign(this.insetLabels[i].style, { right: "6px", top: `${i * (size + 6) + 6}px` });
+    });
+    this.renderer.setScissorTest(false);
+    this.renderer.setClearColor(0x10131a);
+    this.renderer.setViewport(0, 0, width, height);
   }
 
   /** The world point under a client position, on the horizontal plane at height z. */
