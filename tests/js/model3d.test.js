@@ -10,6 +10,7 @@ import {
   fromAnnotations,
   interpolateBox,
   labelColour,
+  pointsInPolygon,
   pointsInRectangle,
   toAnnotations,
   trackFrames,
@@ -131,4 +132,15 @@ test("class colours match the server's legend colours", () => {
   assert.equal(labelColour("car"), "#e67740");
   assert.equal(labelColour("road"), "#98e640");
   assert.equal(labelColour("Fußgänger 🚶"), "#40e67f");
+});
+
+test("lasso selection picks the points inside a polygon", () => {
+  const xyz = new Float32Array([0, 0, 0, 1.5, 0.5, 0, 0.9, 0.9, 1, -1, 0, 0, 0.5, 1.5, 0]);
+  const triangle = [
+    [-0.5, -0.5],
+    [3, -0.5],
+    [-0.5, 3],
+  ];
+  assert.deepEqual(pointsInPolygon(xyz, null, triangle), [0, 1, 2, 4]);
+  assert.deepEqual(pointsInPolygon(xyz, new Uint32Array([5, 6, 7, 8, 9]), triangle), [5, 6, 7, 9]);
 });

@@ -62,6 +62,30 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+# A lasso around the car parked at (-9, 3.5) (4.4 by 1.8, turned by pi).
+LASSO = [(-12.0, 1.5), (-6.0, 1.5), (-5.5, 3.5), (-6.0, 5.5), (-12.0, 5.5)]
+
+
+def in_polygon(x: Any, y: Any, polygon: list[tuple[float, float]]) -> Any:
+    """Even-odd rule, as the editor's lasso."""
+    inside = np.zeros(len(x), dtype=bool)
+    for (ax, ay), (bx, by) in zip(polygon, polygon[-1:] + polygon[:-1], strict=True):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            crosses = ((ay > y) != (by > y)) & (x < (bx - ax) * (y - ay) / (by - ay) + ax)
+        inside ^= crosses
+    return inside
+
+
+def near_polygon(x: Any, y: Any, polygon: list[tuple[float, float]], distance: float) -> Any:
+    """Points within ``distance`` of the polygon's edges."""
+    near = np.zeros(len(x), dtype=bool)
+    for (ax, ay), (bx, by) in zip(polygon, polygon[1:] + polygon[:1], strict=True):
+        dx, dy = bx - ax, by - ay
+        t = np.clip(((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy), 0, 1)
+        near |= np.hypot(x - (ax + t * dx), y - (ay + t * dy)) < distance
+    return near
+
+
 def street_files() -> dict[str, tuple[int, bytes]]:
     files = {}
     for i in range(FRAMES):
@@ -223,6 +247,15 @@ def test_point_segmentation_by_box_selection_labels_exactly_those_points(
     ground = demo_scene.GROUND_Z
     drag(page, screen(page, 11.4, 2.2, ground), screen(page, 16.6, 5.8, ground))
     page.locator("#object-list li", has_text="car").wait_for()
+    # The other parked car, at (-9, 3.5), by lasso.
+    page.keyboard.press("l")
+    path = [screen(page, x, y, ground) for x, y in LASSO]
+    page.mouse.move(*path[0])
+    page.mouse.down()
+    for point in [*path[1:], path[0]]:
+        page.mouse.move(*point, steps=3)
+    page.mouse.up()
+    page.locator("#object-panel", has_text="points").wait_for()
     page.locator("#hide-labelled").check()
     page.locator("#status", has_text="Draft saved").wait_for()
     page.locator("#submit").click()
@@ -239,14 +272,18 @@ def test_point_segmentation_by_box_selection_labels_exactly_those_points(
         pcd[header.offset :], dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("l", "<u4")]
     )["l"]
     x, y = points[:, 0], points[:, 1]
-    inside = (x >= 11.4) & (x <= 16.6) & (y >= 2.2) & (y <= 5.8)
+    boxed = (x >= 11.4) & (x <= 16.6) & (y >= 2.2) & (y <= 5.8)
+    lassoed = in_polygon(x, y, LASSO)
+    inside = boxed | lassoed
     # The drag's corners land within a pixel (about 0.05 m) of the asked ones.
     edge = (
         (np.abs(x - 11.4) < 0.1)
         | (np.abs(x - 16.6) < 0.1)
         | (np.abs(y - 2.2) < 0.1)
         | (np.abs(y - 5.8) < 0.1)
+        | near_polygon(x, y, LASSO, 0.1)
     )
+    assert lassoed.sum() > 100
     assert len(labels) == len(points)
     assert labels[7] == 0
     assert np.array_equal(labels[inside & ~edge] == 1, np.ones((inside & ~edge).sum(), bool))

@@ -17,6 +17,7 @@ export function handleKey(page, event) {
     v: () => page.setTool("select"),
     n: () => page.setTool("cuboid"),
     b: () => page.job.base === "POINT_CLOUD_SEGMENTATION" && page.setTool("points"),
+    l: () => page.job.base === "POINT_CLOUD_SEGMENTATION" && page.setTool("lasso"),
     f: () =>
       page.current &&
       page.edit((b) => {

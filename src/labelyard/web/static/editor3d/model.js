@@ -277,6 +277,33 @@ export function pointsInRectangle(xyz, index, x0, y0, x1, y1) {
   return picked;
 }
 
+/** Indices (as pointsInRectangle) of the points whose world x, y fall inside a polygon of
+ * [x, y] vertices (even-odd rule), for lasso selection in the top view. */
+export function pointsInPolygon(xyz, index, polygon) {
+  let [lx, ly, hx, hy] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const [x, y] of polygon) {
+    lx = Math.min(lx, x);
+    ly = Math.min(ly, y);
+    hx = Math.max(hx, x);
+    hy = Math.max(hy, y);
+  }
+  const picked = [];
+  const n = polygon.length;
+  for (let i = 0, count = xyz.length / 3; i < count; i++) {
+    const x = xyz[3 * i];
+    const y = xyz[3 * i + 1];
+    if (x < lx || x > hx || y < ly || y > hy) continue;
+    let inside = false;
+    for (let a = 0, b = n - 1; a < n; b = a++) {
+      const [ax, ay] = polygon[a];
+      const [bx, by] = polygon[b];
+      if (ay > y !== by > y && x < ((bx - ax) * (y - ay)) / (by - ay) + ax) inside = !inside;
+    }
+    if (inside) picked.push(index ? index[i] : i);
+  }
+  return picked;
+}
+
 /** A stable colour of a class name, as the server's legend gives it (core/annotations3d). */
 export function labelColour(label) {
   let digest = 0;

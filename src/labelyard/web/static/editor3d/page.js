@@ -12,6 +12,7 @@ import {
   fromAnnotations,
   labelColour,
   pointColours,
+  pointsInPolygon,
   pointsInRectangle,
   toAnnotations,
   trackFrames,
@@ -54,6 +55,11 @@ class Page {
     this.segments = segments;
     this.view = new View3D($("#view3d"), {
       onDraw: (a, b, tool) => this.drawn(a, b, tool),
+      onLasso: (polygon) => {
+        if (this.current) {
+          this.labelPoints(pointsInPolygon(this.current.xyz, this.current.index, polygon));
+        }
+      },
       onPick: (worldAt) => this.pick(worldAt),
     });
     this.loading = document.createElement("div");

@@ -7,9 +7,10 @@ const CLICK_PIXELS = 4;
 const INSETS = ["top", "side", "front"];
 
 export class View3D {
-  constructor(container, { onDraw, onPick }) {
+  constructor(container, { onDraw, onLasso, onPick }) {
     this.container = container;
     this.onDraw = onDraw;
+    this.onLasso = onLasso;
     this.onPick = onPick;
     this.tool = "select";
     this.mode = "perspective";
@@ -43,6 +44,12 @@ export class View3D {
     this.rectangle.className = "drawing";
     this.rectangle.hidden = true;
     container.append(this.rectangle);
+    const svg = "http://www.w3.org/2000/svg";
+    this.lasso = document.createElementNS(svg, "svg");
+    this.lasso.classList.add("lasso");
+    this.lasso.append(document.createElementNS(svg, "polyline"));
+    this.lasso.hidden = true;
+    container.append(this.lasso);
     this.insetLabels = INSETS.map((name) => {
       const label = document.createElement("span");
       label.className = "inset-name";
@@ -237,12 +244,20 @@ export class View3D {
       x: event.clientX,
       y: event.clientY,
       drawing: this.mode === "top" && this.tool !== "select",
+      path: [[event.clientX, event.clientY]],
     };
   }
 
   pointerMove(event) {
     if (!this.press?.drawing) return;
     const rect = this.container.getBoundingClientRect();
+    if (this.tool === "lasso") {
+      this.press.path.push([event.clientX, event.clientY]);
+      const points = this.press.path.map(([x, y]) => `${x - rect.left},${y - rect.top}`);
+      this.lasso.firstChild.setAttribute("points", points.join(" "));
+      this.lasso.hidden = false;
+      return;
+    }
     const [x0, x1] = [this.press.x, event.clientX].sort((a, b) => a - b);
     const [y0, y1] = [this.press.y, event.clientY].sort((a, b) => a - b);
     Object.assign(this.rectangle.style, {
@@ -258,8 +273,14 @@ export class View3D {
     const press = this.press;
     this.press = null;
     this.rectangle.hidden = true;
+    this.lasso.hidden = true;
     if (!press) return;
     const moved = Math.hypot(event.clientX - press.x, event.clientY - press.y);
+    if (press.drawing && this.tool === "lasso" && press.path.length > 2) {
+      const polygon = press.path.map(([x, y]) => this.worldAt(x, y));
+      if (polygon.every(Boolean)) this.onLasso(polygon);
+      return;
+    }
     if (press.drawing && moved > CLICK_PIXELS) {
       const a = this.worldAt(press.x, press.y);
       const b = this.worldAt(event.clientX, event.clientY);
