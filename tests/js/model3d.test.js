@@ -144,3 +144,10 @@ test("lasso selection picks the points inside a polygon", () => {
   assert.deepEqual(pointsInPolygon(xyz, null, triangle), [0, 1, 2, 4]);
   assert.deepEqual(pointsInPolygon(xyz, new Uint32Array([5, 6, 7, 8, 9]), triangle), [5, 6, 7, 9]);
 });
+
+test("trackers drawn in 2D are kept aside, to be given back", () => {
+  const box = { _id: "r1", type: "rectangle", label: "car", attributes: {}, frames: {} };
+  const { tracks, others } = fromAnnotations([box]);
+  assert.equal(tracks.length, 0);
+  assert.deepEqual(others, [box]);
+});

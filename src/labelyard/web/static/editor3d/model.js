@@ -193,10 +193,12 @@ function cleanBox(box) {
   };
 }
 
-/** Tracks (and point labels) from a draft's trackers. */
+/** Tracks, point labels, and the trackers this editor does not draw (2D boxes on the
+ * cameras: given back untouched) from a draft's trackers. */
 export function fromAnnotations(annotations) {
   const tracks = [];
   const segments = [];
+  const others = [];
   for (const tracker of annotations || []) {
     if (tracker.type === "points") {
       segments.push({
@@ -207,7 +209,10 @@ export function fromAnnotations(annotations) {
       });
       continue;
     }
-    if (tracker.type !== "cuboid3d") continue;
+    if (tracker.type !== "cuboid3d") {
+      others.push(tracker);
+      continue;
+    }
     const entries = Object.entries(tracker.frames || {});
     const marked = entries.some(([, g]) => g.keyframe === true);
     const keyframes = {};
@@ -222,7 +227,7 @@ export function fromAnnotations(annotations) {
       keyframes,
     });
   }
-  return { tracks, segments };
+  return { tracks, segments, others };
 }
 
 /** The trackers of API.md 3.7 for every track (``counts(frame, box)`` gives points_inside,

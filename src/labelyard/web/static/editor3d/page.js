@@ -50,9 +50,10 @@ class Page {
     this.files = [];
     this.busy = false;
     this.saving = Promise.resolve();
-    const { tracks, segments } = fromAnnotations(job.draft);
+    const { tracks, segments, others } = fromAnnotations(job.draft);
     this.tracks = tracks;
     this.segments = segments;
+    this.others = others;
     this.view = new View3D($("#view3d"), {
       onDraw: (a, b, tool) => this.drawn(a, b, tool),
       onLasso: (polygon) => {
@@ -388,7 +389,7 @@ class Page {
       const loaded = this.clouds.get(frame);
       return loaded?.cloud ? countInside(box, loaded.cloud.xyz) : null;
     };
-    return toAnnotations(this.tracks, this.segments, this.frameIds, counts);
+    return [...toAnnotations(this.tracks, this.segments, this.frameIds, counts), ...this.others];
   }
 
   changed() {
