@@ -59,6 +59,11 @@ def segmentation_key(project_id: str, job_id: str) -> str:
     return f"results/{project_id}/{job_id}.pcd"
 
 
+def mask_key(project_id: str, job_id: str, index: int) -> str:
+    """Where the ``index``-th mask PNG of a job's result is kept (next to its result JSON)."""
+    return f"results/{project_id}/{job_id}/mask-{index}.png"
+
+
 def export_key(project_id: str, export_id: str, extension: str) -> str:
     """Where an export's file is kept (``extension`` without the dot)."""
     return f"exports/{project_id}/{export_id}.{extension}"

@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from labelyard.core import annotations3d
+from labelyard.core import annotations3d, masks
 from labelyard.core.model import Base
 from labelyard.core.pointcloud import lidar_files
 from labelyard.core.schema import SHAPES, SHAPES_BY_BASE, LabelClass, LabelSchema
@@ -32,6 +32,7 @@ IMAGE_KEYS = {
     "landmarks": "landmark",
     "cuboids": "cuboid",
 }
+MASKS = "masks"  # SEGMENTATION only: see core.masks
 MIN_POINTS = {"polygon": 3, "line": 2, "landmark": 1}
 CUBOID_POINTS = 8
 _EPSILON = 1e-9
@@ -42,6 +43,11 @@ def uses_tracks(base: Base) -> bool:
     return base in (Base.VIDEO, Base.SENSOR_FUSION, Base.POINT_CLOUD_SEGMENTATION)
 
 
+def video_segmentation(base: Base, data: dict[str, Any]) -> bool:
+    """True for a SEGMENTATION job of a video (``video_data``): masks per frame, no shapes."""
+    return base is Base.SEGMENTATION and isinstance(data, dict) and "video_data" in data
+
+
 def empty(base: Base) -> Any:
     """The annotations of a job nobody has touched."""
     return [] if uses_tracks(base) else {key: [] for key in IMAGE_KEYS}
@@ -49,7 +55,7 @@ def empty(base: Base) -> Any:
 
 def frame_ids(base: Base, data: dict[str, Any]) -> list[str]:
     """The frame ids a job's annotations may refer to."""
-    if base is Base.VIDEO:
+    if base is Base.VIDEO or video_segmentation(base, data):
         return [f["frame_id"] for f in data["video_data"]["frames"]]
     if base is Base.SENSOR_FUSION:
         return [f["frame_id"] for f in data["sensor_data"]["frames"]]
@@ -59,7 +65,7 @@ def frame_ids(base: Base, data: dict[str, Any]) -> list[str]:
 def image_sources(base: Base, data: dict[str, Any], *, frames: int = 3) -> list[str]:
     """The URLs of the images an editor shows first: the image, or the first ``frames`` frames'
     (for SENSOR_FUSION, each camera's image of those frames)."""
-    if base is Base.VIDEO:
+    if base is Base.VIDEO or video_segmentation(base, data):
         return [f["src"] for f in data["video_data"]["frames"][:frames]]
     if base is Base.SENSOR_FUSION:
         cameras = {
@@ -116,11 +122,19 @@ def validate(
         raise _fail("annotations", f"must be an object with {', '.join(IMAGE_KEYS)}")
     count = 0
     for key, items in annotations.items():
+        if key == MASKS and base is Base.SEGMENTATION:
+            frames = set(frame_ids(base, data))
+            count += masks.validate_masks(
+                items, f"annotations.{key}", schema=schema, frames=frames, ids=ids
+            )
+            continue
         shape = IMAGE_KEYS.get(key)
         if shape is None:
             raise _fail(f"annotations.{key}", f"unknown; use {', '.join(IMAGE_KEYS)}")
         if not isinstance(items, list):
             raise _fail(f"annotations.{key}", "must be a list")
+        if items and video_segmentation(base, data):
+            raise _fail(f"annotations.{key}", "a video segmentation job has masks only")
         for i, item in enumerate(items):
             where = f"annotations.{key}[{i}]"
             if not isinstance(item, dict):
@@ -322,7 +336,14 @@ def result_document(base: Base, data: dict[str, Any], annotations: Any) -> dict[
     """The result JSON of a completed job (API.md 3.6)."""
     if not uses_tracks(base):
         full = {key: list(annotations.get(key, [])) for key in IMAGE_KEYS}
-        return {"data": {"annotations": full, "image_url": data.get("image_url")}}
+        image: dict[str, Any] = {"annotations": full, "image_url": data.get("image_url")}
+        if base is Base.SEGMENTATION:
+            entries = masks.result_entries(list(annotations.get(MASKS, [])))
+            if video_segmentation(base, data):
+                video = {"annotation_data": {"annotations": entries}}
+                return {"data": {**video, "video_data": data.get("video_data")}}
+            image["annotation_data"] = {"annotations": entries}
+        return {"data": image}
     body: dict[str, Any] = {"annotation_data": {"annotations": list(annotations)}}
     if base is Base.VIDEO:
         body["video_data"] = data.get("video_data")
@@ -336,7 +357,10 @@ def prelabels(base: Base, data: dict[str, Any]) -> Any:
     maker = data.get("maker_response")
     if uses_tracks(base):
         return maker if isinstance(maker, list) else empty(base)
-    if isinstance(maker, dict) and set(maker) <= set(IMAGE_KEYS):
+    # A SEGMENTATION job's raster pre-label (``maker_response.raster``) is a PNG URL the editor
+    # loads itself; its shapes, if any, are pre-labels as for IMAGE.
+    keys = set(IMAGE_KEYS) | ({"raster"} if base is Base.SEGMENTATION else set())
+    if isinstance(maker, dict) and set(maker) <= keys:
         return {key: maker.get(key, []) for key in IMAGE_KEYS}
     return empty(base)
 

@@ -194,10 +194,12 @@ class _DataError(Exception):
 def validate_data(data: dict[str, Any], base: Base) -> int:
     """Check ``data`` against the project's base type; return the job's frame count."""
     try:
-        if base in (Base.IMAGE, Base.SEGMENTATION):
+        # A SEGMENTATION job is an image, or a video (``video_data``) segmented frame by frame.
+        video_segmentation = base is Base.SEGMENTATION and "video_data" in data
+        if base in (Base.IMAGE, Base.SEGMENTATION) and not video_segmentation:
             _url(data.get("image_url"), "data.image_url", IMAGE_URL_SCHEMES)
             return 1
-        if base is Base.VIDEO:
+        if base is Base.VIDEO or video_segmentation:
             video = _obj(data.get("video_data"), "data.video_data")
             frames = _list(video.get("frames"), "data.video_data.frames")
             seen: set[str] = set()

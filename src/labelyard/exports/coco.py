@@ -2,8 +2,12 @@
 
 Boxes come from rectangles, ``segmentation`` polygons from polygons (rectangles get their own
 outline, so every annotation can be turned into a mask); both in pixels, ``bbox`` as
-``[x, y, width, height]``. Images are numbered from 1 in export order; categories are the
-label schema's classes in order, then labels first seen in the jobs, numbered from 1.
+``[x, y, width, height]``. A SEGMENTATION job's mask gives one annotation per legend entry it
+uses, its ``segmentation`` the compressed RLE ``{"size": [height, width], "counts": "..."}``
+that pycocotools decodes; ``iscrowd`` is 0 for an instance (``"car # 2"``) and 1 for a class as a
+whole (``"road"``), and ``labelyard_instance`` carries the instance number. Images are
+numbered from 1 in export order; categories are the label schema's classes in order, then
+labels first seen in the jobs, numbered from 1.
 
 The file is written in one pass: images go to the output while annotations go to a spool file,
 appended after the last image; categories, complete by then, end the document.
@@ -11,12 +15,15 @@ appended after the last image; categories, complete by then, end the document.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from PIL import Image
 
+from labelyard.core import masks
 from labelyard.exports.classes import Classes
 from labelyard.exports.geometry import (
     Box,
@@ -92,8 +99,33 @@ class CocoWriter:
                 area = round(polygon_area(pixels), DECIMALS)
                 self._annotation(item, _pixels(points_box(points), size), [flat], area)
 
+        for mask in annotations.get("masks") or ():
+            self._mask(mask, size)
+
+    def _mask(self, mask: dict[str, Any], size: ImageSize) -> None:
+        """One annotation per legend entry of a mask, as RLE (masks of another size than the
+        image are left out: COCO's RLE has the image's size)."""
+        image = masks.mask_pixels(masks.png_bytes(mask), "mask")
+        if image.size != (size.width, size.height):
+            return
+        for colour, entry in mask["legend"].items():
+            found = mask_rle(image, colour)
+            if found is None:
+                continue
+            rle, bbox, area = found
+            label, instance = masks.legend_label(entry)
+            item = {"_id": f"{mask['_id']}:{entry}", "label": label, "attributes": {}}
+            self._annotation(item, bbox, rle, area, crowd=instance is None, instance=instance)
+
     def _annotation(
-        self, item: dict[str, Any], bbox: list[float], segmentation: list[list[float]], area: float
+        self,
+        item: dict[str, Any],
+        bbox: list[float],
+        segmentation: list[list[float]] | dict[str, Any],
+        area: float,
+        *,
+        crowd: bool = False,
+        instance: int | None = None,
     ) -> None:
         self._objects += 1
         record = {
@@ -102,11 +134,13 @@ class CocoWriter:
             "category_id": self._classes.id_of(str(item.get("label"))) + 1,
             "bbox": bbox,
             "area": round(area, DECIMALS),
-            "iscrowd": 0,
+            "iscrowd": int(crowd),
             "segmentation": segmentation,
             "attributes": attribute_values(item),
             "labelyard_id": item.get("_id"),
         }
+        if instance is not None:
+            record["labelyard_instance"] = instance
         self._annotations.write((b"," if self._objects > 1 else b"") + orjson.dumps(record))
 
     def close(self) -> None:
@@ -126,3 +160,50 @@ class CocoWriter:
         """Close the files."""
         self._annotations.close()
         self._out.close()
+
+
+def rle_string(counts: list[int]) -> str:
+    """COCO's compressed RLE string of run lengths (pycocotools' ``rleToString``)."""
+    out = []
+    for i, count in enumerate(counts):
+        x = count - counts[i - 2] if i > 2 else count
+        more = True
+        while more:
+            c = x & 0x1F
+            x >>= 5
+            more = x != -1 if c & 0x10 else x != 0
+            if more:
+                c |= 0x20
+            out.append(chr(c + 48))
+    return "".join(out)
+
+
+def mask_rle(image: Image.Image, colour: str) -> tuple[dict[str, Any], list[float], int] | None:
+    """The RLE, pixel box and area of the pixels of ``colour`` (``#rrggbb``) in an RGBA mask,
+    or None if it has none."""
+    width, height = image.size
+    rgb = bytes.fromhex(colour[1:]) + b"\xff"
+    # Column-major (COCO's order): the transposed image's rows are the columns.
+    pixels = image.transpose(Image.Transpose.TRANSPOSE).tobytes()
+    inside = bytes(pixels[i : i + 4] == rgb for i in range(0, len(pixels), 4))
+    counts: list[int] = []
+    expected = 0
+    for value, run in itertools.groupby(inside):
+        length = sum(1 for _ in run)
+        if value != expected:
+            counts.append(0)
+        counts.append(length)
+        expected = 1 - value
+    area = sum(counts[1::2])
+    if area == 0:
+        return None
+    # the box: columns and rows that hold a pixel of the colour
+    columns = [x for x in range(width) if any(inside[x * height : (x + 1) * height])]
+    rows = [y for y in range(height) if any(inside[y::height])]
+    bbox = [
+        float(columns[0]),
+        float(rows[0]),
+        float(columns[-1] - columns[0] + 1),
+        float(rows[-1] - rows[0] + 1),
+    ]
+    return {"size": [height, width], "counts": rle_string(counts)}, bbox, area

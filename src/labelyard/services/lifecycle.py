@@ -7,14 +7,15 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labelyard.blobs import BlobStore, result_key
+from labelyard.blobs import BlobStore, mask_key, result_key
+from labelyard.core import masks
 from labelyard.core.ids import new_id
 from labelyard.core.lifecycle import Change, JobState, Route
 from labelyard.core.model import as_utc
@@ -80,6 +81,24 @@ async def apply(
     return {"job_id": job.id, "status": change.to_status, "step": step}
 
 
+async def _write_masks(
+    blobs: BlobStore, base_url: str, job: Record, result: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """Store a SEGMENTATION result's mask PNGs next to its JSON; the result with each entry's
+    ``png`` replaced by the ``url`` (fetched through ``/v1/attachments``, like the result)."""
+    data = result.get("data", {})
+    entries = data.get("annotation_data", {}).get("annotations", [])
+    if not any(isinstance(e, dict) and "png" in e for e in entries):
+        return result
+    linked = []
+    for index, entry in enumerate(entries):
+        key = mask_key(job.project_id, job.id, index)
+        await blobs.put(key, masks.png_bytes(entry))
+        kept = {k: v for k, v in entry.items() if k != "png"}
+        linked.append({**kept, "url": result_url(blobs, base_url, key)})
+    return {**result, "data": {**data, "annotation_data": {"annotations": linked}}}
+
+
 async def apply_all(
     conn: AsyncConnection,
     project_id: str,
@@ -106,7 +125,8 @@ async def apply_all(
             if blobs is None:
                 raise ValueError("a completing change needs the blob store")
             key = result_key(job.project_id, job.id)
-            await blobs.put(key, orjson.dumps(change.result))
+            result = await _write_masks(blobs, base_url, job, change.result)
+            await blobs.put(key, orjson.dumps(result))
             columns["result_key"] = key
             published["result"] = result_url(blobs, base_url, key)
         if change.skipped_by is not None:

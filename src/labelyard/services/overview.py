@@ -102,6 +102,10 @@ async def _shown_annotations(
     """A completed job's result; else the work so far; else the valid pre-labels (or nothing),
     as a worker's first claim would start from."""
     project = owned.project
+    if project.base is Base.SEGMENTATION and job.draft is not None:
+        # The final annotations with their masks as PNGs the viewer draws (the result only
+        # links them).
+        return job.draft
     if job.status == JobStatus.COMPLETED and job.result_key:
         raw = await results.read_result(db, blobs, project, job_id=job.id)
         body = orjson.loads(raw)["data"]  # laid out by core.annotations.result_document

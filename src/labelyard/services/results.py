@@ -17,11 +17,13 @@ from labelyard.store import exports as export_store
 from labelyard.store import jobs as job_store
 from labelyard.store.engine import Database
 
-# The only files handed out: results/<project_id>/<job_id>.json,
+# The only files handed out: results/<project_id>/<job_id>.json (and .pcd, a point-segmentation
+# result's labels), a result's mask PNGs results/<project_id>/<job_id>/mask-<n>.png,
 # exports/<project_id>/<export_id>.<ndjson|json|zip> and the 3D editor's converted lidar files
 # pointclouds/<project_id>/<job_id>/<position>.lypc (signed for the editor, never attachments)
 _FILE_KEY = re.compile(
     r"(results)/([0-9a-f-]{36})/([0-9a-f-]{36})\.(?:json|pcd)"
+    r"|(results)/([0-9a-f-]{36})/([0-9a-f-]{36})/mask-[0-9]{1,6}\.png"
     r"|(exports)/([0-9a-f-]{36})/([0-9a-f-]{36})\.(?:ndjson|json|zip)"
     r"|(pointclouds)/([0-9a-f-]{36})/([0-9a-f-]{36})/[0-9]{1,6}\.lypc"
 )
@@ -30,6 +32,7 @@ MEDIA_TYPES = {
     ".json": "application/json",
     ".ndjson": "application/x-ndjson",
     ".zip": "application/zip",
+    ".png": "image/png",
 }
 
 
@@ -56,6 +59,8 @@ def _parse_key(key: str) -> tuple[str, str, str] | None:
     if match is None:
         return None
     kind, project_id, item_id = (g for g in match.groups() if g is not None)
+    if key.endswith(".png"):
+        kind = "masks"
     if parse_uuid(project_id) != project_id or parse_uuid(item_id) != item_id:
         return None
     return kind, project_id, item_id
@@ -85,18 +90,16 @@ async def attachment_link(
         raise Forbidden("this URL is not a result or export")
     project = await accounts.authorize(db, api_key=api_key, project_id=project_id)
     async with db.read() as conn:
-        if kind == "results":
+        if kind in ("results", "masks"):
             row = await job_store.get_job(conn, project_id=project.id, id=item_id)
             current = row is not None and row.status == JobStatus.COMPLETED
         else:
             row = await export_store.get_export(conn, project_id=project.id, id=item_id)
             current = row is not None and row.status == export_store.DONE
-    issued: set[str] = set()
-    if row is not None and row.result_key:
-        issued.add(row.result_key)
-        if kind == "results":  # a point-segmentation job's PCD goes with its result JSON
-            issued.add(row.result_key.removesuffix(".json") + ".pcd")
-    if not current or key not in issued:
+    # A mask or a point-segmentation PCD is current while its job's result is: it is written
+    # with it, under its name.
+    owner_key = f"results/{project_id}/{item_id}.json" if kind in ("masks", "results") else key
+    if not current or row is None or row.result_key != owner_key:
         raise Forbidden("this URL is not a current result or export of this project")
     return blobs.signed_link(
         key, base_url=base_url, file_key=file_key, ttl=ttl, now=int(time.time())

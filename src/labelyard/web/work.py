@@ -25,7 +25,6 @@ from labelyard.services import queue as work_queue
 from labelyard.services.workers import Worker
 from labelyard.web import redirect, render, session
 
-ACTIONS = ("heartbeat", "draft", "submit", "skip", "review")
 UI_LEASE_SECONDS = 30 * 60  # a page heartbeats while open; a closed tab frees its job after this
 
 
@@ -164,48 +163,22 @@ async def job_point_clouds(request: Request, project_id: str, job_id: str) -> Re
 
 
 async def act(request: Request, project_id: str, job_id: str, action: str) -> Response:
-    """Heartbeat, draft, submit, skip or review, as the worker API does them."""
+    """Heartbeat, draft, submit, skip or review, as the worker API does them (a page's lease is
+    always ``UI_LEASE_SECONDS``)."""
     body = await _body(request)
-    if action not in ACTIONS:
-        raise NotFound("no such route")
+    if action == "heartbeat":
+        body = {}
+    command = commands.parse_job_action(action, body)
     worker = await _worker(request, project_id)
     state = session.state_of(request)
-    if action == "heartbeat":
-        return ok(
-            await work.heartbeat(
-                state.db,
-                worker,
-                job_id=job_id,
-                lease_seconds=None,
-                default_lease=UI_LEASE_SECONDS,
-            )
-        )
-    if action == "draft":
-        return ok(
-            await work.save_draft(state.db, worker, job_id=job_id, work=commands.parse_work(body))
-        )
-    if action == "skip":
-        return ok(
-            await work.skip(state.db, worker, job_id=job_id, reason=commands.parse_skip(body))
-        )
-    if action == "submit":
-        return ok(
-            await work.submit(
-                state.db,
-                state.blobs,
-                worker,
-                job_id=job_id,
-                work=commands.parse_work(body),
-                base_url=state.base_url,
-            )
-        )
     return ok(
-        await work.review(
+        await work.act(
             state.db,
             state.blobs,
             worker,
             job_id=job_id,
-            decision=commands.parse_review(body),
+            action=command,
+            default_lease=UI_LEASE_SECONDS,
             base_url=state.base_url,
         )
     )

@@ -77,7 +77,7 @@ class WorkPage {
       this.status(`Draft not saved yet: ${missing}`, true);
       return this.saving;
     }
-    const annotations = this.model.annotations();
+    const annotations = this.editor.annotations();
     this.saving = this.saving
       .then(() => this.act("draft", { annotations }, keepalive))
       .then(
@@ -149,6 +149,9 @@ class WorkPage {
     const said = job.step === "review" ? "Comment of the last rejection" : "Reviewer's comment";
     comment.textContent = job.comment ? `${said}: ${job.comment}` : "";
     $("#frames").hidden = this.model.frames.length < 2;
+    for (const button of document.querySelectorAll(".tools [data-tool]")) {
+      button.hidden = !this.model.allows(button.dataset.tool);
+    }
     const open = this.model.classes.length === 0;
     $("#label-select").hidden = open;
     $("#label-input").hidden = !open;
@@ -179,6 +182,10 @@ class WorkPage {
     $("#undo").disabled = !model.past.length;
     $("#redo").disabled = !model.future.length;
     $("#delete").disabled = !model.selected;
+    if (model.segmentation && $("#brush-size")) {
+      $("#brush-size").value = String(model.brushSize);
+      $("#brush-size-value").textContent = String(model.brushSize);
+    }
   }
 
   // The label for new objects, or of the selected one.
@@ -208,8 +215,12 @@ class WorkPage {
     if (name === "send") (this.job.step === "review" ? $("#accept") : $("#submit")).click();
     else if (name === "undo") model.undo();
     else if (name === "redo") model.redo();
-    else if (name === "tool") model.setTool(args[0]);
-    else if (name === "label") {
+    else if (name === "tool") return model.setTool(args[0]);
+    else if (name === "brush-size") {
+      if (!model.segmentation) return false;
+      const size = model.brushSize;
+      model.setBrushSize(size + args[0] * Math.max(1, Math.round(size / 5)));
+    } else if (name === "label") {
       const choice = $("#label-select").options[args[0]];
       if (choice) {
         this.chooseLabel(choice.value);
@@ -234,13 +245,25 @@ class WorkPage {
     return true;
   }
 
+  // The mask controls of SEGMENTATION jobs: brush size, instance, opacity.
+  listenMask() {
+    const model = this.model;
+    this.editor.onMaskError = (message) => this.status(message, true);
+    $("#brush-size").addEventListener("input", (e) => model.setBrushSize(Number(e.target.value)));
+    $("#mask-instance").addEventListener("change", (e) => model.setInstance(e.target.value));
+    const opacity = $("#mask-opacity");
+    const setOpacity = () => $("#editor").style.setProperty("--mask-opacity", opacity.value / 100);
+    opacity.addEventListener("input", setOpacity);
+    setOpacity();
+  }
+
   listen() {
     const model = this.model;
     const click = (selector, fn) => $(selector).addEventListener("click", fn);
-    click("#submit", () => this.finish("submit", { annotations: model.annotations() }));
+    click("#submit", () => this.finish("submit", { annotations: this.editor.annotations() }));
     click("#skip", () => this.finish("skip", {}));
     click("#accept", () =>
-      this.finish("review", { decision: "accept", annotations: model.annotations() }),
+      this.finish("review", { decision: "accept", annotations: this.editor.annotations() }),
     );
     click("#reject", () => this.reject());
     $("#label-select").addEventListener("change", (e) => this.chooseLabel(e.target.value));
@@ -257,8 +280,12 @@ class WorkPage {
     click("#next-frame", () => model.step(1));
     click("#copy-next", () => model.copyToNextFrame());
     click("#play", () => this.togglePlay());
+    if (model.segmentation) this.listenMask();
     document.addEventListener("keydown", (e) => {
-      const command = commandFor(e, Boolean(e.target.closest("input, textarea, select")));
+      const command = commandFor(
+        e,
+        Boolean(e.target.closest("textarea, select, input:not([type=range])")),
+      );
       if (command && this.run(command)) e.preventDefault();
     });
     window.addEventListener("beforeunload", () => {

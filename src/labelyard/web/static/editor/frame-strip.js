@@ -16,6 +16,9 @@ export function refreshFrameStrip(strip, model) {
     );
   }
   const used = new Set(model.objects.flatMap((o) => Object.keys(o.frames)));
+  for (const [frame, mask] of Object.entries(model.masks)) {
+    if (mask.count || mask.id) used.add(frame); // painted, or a saved mask
+  }
   for (const button of strip.children) {
     button.setAttribute("aria-current", String(button.dataset.frame === model.frame));
     button.classList.toggle("annotated", used.has(button.dataset.frame));

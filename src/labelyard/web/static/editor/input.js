@@ -43,6 +43,16 @@ function drawRectangle(model, view, e, from) {
   );
 }
 
+// Paint (or erase) the mask along the pointer's path.
+function paint(model, view, e) {
+  if (!model.beginStroke(model.tool, view.at(e))) return;
+  track(
+    e,
+    (ev) => model.extendStroke(view.at(ev)),
+    () => model.endStroke(),
+  );
+}
+
 // Move an object (or, by a handle, one corner or vertex) with the pointer.
 function drag(model, view, e, id, handle) {
   e.preventDefault();
@@ -88,8 +98,9 @@ export function pointerDown(model, view, e, readonly) {
   if (!inside) return;
   e.preventDefault();
   if (model.tool === "rectangle") return drawRectangle(model, view, e, [clamp(x), clamp(y)]);
+  if (model.tool === "brush" || model.tool === "eraser") return paint(model, view, e);
   if (model.tool === "landmark") return model.add("landmark", [[x, y]], view.sensor);
-  // polygon and line: each click adds a point; Enter or a double click finishes
+  // polygon, line and fill: each click adds a point; Enter or a double click finishes
   model.addDrawingPoint(view.sensor, [x, y]);
 }
 
@@ -97,4 +108,6 @@ export function pointerDown(model, view, e, readonly) {
 export function attach(model, view, readonly) {
   view.root.addEventListener("pointerdown", (e) => pointerDown(model, view, e, readonly));
   view.root.addEventListener("dblclick", () => model.finishDrawing());
+  view.root.addEventListener("pointermove", (e) => model.setCursor(view.sensor, view.at(e)));
+  view.root.addEventListener("pointerleave", () => model.setCursor(view.sensor, null));
 }

@@ -5,13 +5,23 @@
 //   "select" the selection changed,
 //   "frame"  another frame is shown,
 //   "tool"   another tool is in use,
-//   "draw"   only the picture changed (a shape being drawn or dragged), nothing to save.
+//   "draw"   only the picture changed (a shape being drawn or dragged, a mask painted: the
+//            stroke is an "edit" when it ends), nothing to save,
+//   "cursor" only the brush outline under the pointer moved.
 // A sensor is a camera of a SENSOR_FUSION job; other jobs have the one sensor null.
 import { fromAnnotations, otherTrackers, toAnnotations } from "./annotations.js";
 import { dropRepeats, nudge } from "./geometry.js";
+import { applyLastSegment, applyStroke, copyMask, emptyMask } from "./raster.js";
 
 export const HISTORY_LIMIT = 200;
 export const SHAPES = ["rectangle", "polygon", "line", "landmark"];
+// The mask tools of SEGMENTATION jobs: paint, erase, fill a polygon into the mask.
+export const MASK_TOOLS = ["brush", "eraser", "fill"];
+export const BRUSH_SIZES = [1, 100];
+export const MAX_LEGEND = 255;
+
+// A legend entry: the class, and " # n" for instance n (0: the class as a whole).
+export const legendEntry = (label, instance) => (instance ? `${label} # ${instance}` : label);
 
 function newId(taken) {
   let id;
@@ -22,10 +32,14 @@ function newId(taken) {
 
 const copy = (value) => JSON.parse(JSON.stringify(value));
 
+// A job shown frame by frame from its video_data: VIDEO, and SEGMENTATION of a video.
+export const isVideo = (job) =>
+  job.base === "VIDEO" || (job.base === "SEGMENTATION" && Boolean(job.data?.video_data));
+
 // The ids of a job's frames, as strings ("0" for a job of one image).
 export function frameIds(job) {
   const d = job.data || {};
-  if (job.base === "VIDEO") return (d.video_data?.frames || []).map((f) => String(f.frame_id));
+  if (isVideo(job)) return (d.video_data?.frames || []).map((f) => String(f.frame_id));
   if (job.base === "SENSOR_FUSION") {
     return (d.sensor_data?.frames || []).map((f) => String(f.frame_id));
   }
@@ -47,7 +61,7 @@ export function sensorName(job, id) {
 // The image URL a sensor's view shows on a frame.
 export function sourceOf(job, sensor, frame) {
   const d = job.data || {};
-  if (job.base === "VIDEO") {
+  if (isVideo(job)) {
     return d.video_data.frames.find((f) => String(f.frame_id) === frame)?.src;
   }
   if (job.base === "SENSOR_FUSION") {
@@ -63,6 +77,8 @@ export class EditorModel {
     this.onChange = onChange;
     this.tool = "select";
     this.label = null;
+    this.brushSize = 8; // radius, in image pixels
+    this.instance = 0;
     this.load(job);
   }
 
@@ -79,6 +95,14 @@ export class EditorModel {
     this.drawing = null;
     this.past = [];
     this.future = [];
+    this.segmentation = job.base === "SEGMENTATION";
+    // A video's segmentation is masks only, frame by frame (no shapes).
+    this.masksOnly = this.segmentation && isVideo(job);
+    if (!this.allows(this.tool)) this.tool = "select";
+    // Masks by frame: {width, height, base (a mask: pre-labels or the draft), strokes, count,
+    // id, attributes}; strokes past `count` are undone ones. legend[v - 1] is value v's entry.
+    this.masks = {};
+    this.legend = [];
     this.label = this.defaultLabel(this.tool === "select" ? "rectangle" : this.tool);
   }
 
@@ -101,6 +125,7 @@ export class EditorModel {
   // --- labels and attributes
 
   classesFor(shape) {
+    if (MASK_TOOLS.includes(shape)) return this.classes; // any class may be painted
     return this.classes.filter((c) => !c.shapes?.length || c.shapes.includes(shape));
   }
 
@@ -125,7 +150,8 @@ export class EditorModel {
   // --- changes (each undoable)
 
   snapshot() {
-    return JSON.stringify(this.objects);
+    const counts = Object.fromEntries(Object.entries(this.masks).map(([f, m]) => [f, m.count]));
+    return JSON.stringify({ objects: this.objects, masks: counts });
   }
 
   change(fn) {
@@ -155,7 +181,15 @@ export class EditorModel {
   travel(from, to) {
     if (!from.length) return;
     to.push(this.snapshot());
-    this.objects = JSON.parse(from.pop());
+    const state = JSON.parse(from.pop());
+    this.objects = state.objects;
+    for (const [frame, count] of Object.entries(state.masks)) {
+      const m = this.masks[frame];
+      if (m && m.count !== count) {
+        m.count = count;
+        m.current = null;
+      }
+    }
     if (this.selected && !this.object(this.selected)) this.selected = null;
     this.onChange("edit");
   }
@@ -223,11 +257,19 @@ export class EditorModel {
     this.onChange("select");
   }
 
+  // Whether a tool is of use on this job.
+  allows(tool) {
+    if (MASK_TOOLS.includes(tool)) return this.segmentation;
+    return !(this.masksOnly && SHAPES.includes(tool));
+  }
+
   setTool(tool) {
+    if (!this.allows(tool)) return false;
     this.cancelDrawing();
     this.tool = tool;
     if (tool !== "select") this.label = this.defaultLabel(tool);
     this.onChange("tool");
+    return true;
   }
 
   // Set an object's points on this frame without keeping history (a drag under way; commit a
@@ -294,9 +336,13 @@ export class EditorModel {
   finishDrawing() {
     const d = this.drawing;
     if (!d) return null;
-    const min = d.shape === "polygon" ? 3 : 2;
+    const min = d.shape === "polygon" || d.shape === "fill" ? 3 : 2;
     const points = dropRepeats(d.points);
     this.drawing = null;
+    if (d.shape === "fill") {
+      if (points.length < min || !this.fillPolygon(points)) this.onChange("draw");
+      return null;
+    }
     if (points.length >= min) return this.add(d.shape, points, d.sensor);
     this.onChange("draw");
     return null;
@@ -306,6 +352,120 @@ export class EditorModel {
     if (!this.drawing) return;
     this.drawing = null;
     this.onChange("draw");
+  }
+
+  // --- masks (SEGMENTATION)
+
+  // The value of a legend entry, added to the legend if new; null when the legend is full (a
+  // mask keeps a byte per pixel: at most 255 classes and instances in a job).
+  legendValue(entry) {
+    let i = this.legend.indexOf(entry);
+    if (i < 0) {
+      if (this.legend.length >= MAX_LEGEND) return null;
+      i = this.legend.push(entry) - 1;
+    }
+    return i + 1;
+  }
+
+  // The mask of a frame, made (empty) with the image's size when it is first shown.
+  maskOf(frame, width, height) {
+    if (!this.masks[frame] && width && height) {
+      this.masks[frame] = {
+        width,
+        height,
+        base: emptyMask(width, height),
+        strokes: [],
+        count: 0,
+        current: null,
+        id: null,
+        attributes: {},
+      };
+    }
+    return this.masks[frame] || null;
+  }
+
+  // The labels of a frame's mask now: its base with the strokes not undone (kept until undo
+  // or redo change them).
+  labels(frame) {
+    const m = this.masks[frame];
+    if (!m) return null;
+    if (!m.current) {
+      m.current = copyMask(m.base);
+      for (const stroke of m.strokes.slice(0, m.count)) applyStroke(m.current, stroke);
+    }
+    return m.current;
+  }
+
+  // Start a frame's mask from `base` (pre-labels or the saved draft); its id and attributes
+  // are kept for the result. Strokes already painted stay on top.
+  setMaskBase(frame, base, { id = null, attributes = {} } = {}) {
+    const m = this.maskOf(frame, base.width, base.height);
+    if (m.width !== base.width || m.height !== base.height) return false;
+    m.base = base;
+    m.id = id;
+    m.attributes = attributes;
+    m.current = null;
+    this.onChange("draw");
+    return true;
+  }
+
+  // Where the pointer is over a view while a brush or the eraser is in use (null: elsewhere),
+  // to show the brush there.
+  setCursor(sensor, point) {
+    const cursor = point && MASK_TOOLS.includes(this.tool) ? { sensor, point } : null;
+    if (!cursor && !this.cursor) return;
+    this.cursor = cursor;
+    this.onChange("cursor");
+  }
+
+  setBrushSize(size) {
+    this.brushSize = Math.min(BRUSH_SIZES[1], Math.max(BRUSH_SIZES[0], Math.round(size)));
+    this.onChange("tool");
+  }
+
+  setInstance(n) {
+    this.instance = Math.max(0, Math.floor(Number(n) || 0));
+  }
+
+  // A stroke of the brush or eraser (or a polygon fill) begins at `point` (normalised).
+  beginStroke(kind, point, points = null) {
+    const m = this.masks[this.frame];
+    if (!m || (kind !== "eraser" && !this.label)) return false;
+    const value = kind === "eraser" ? 0 : this.legendValue(legendEntry(this.label, this.instance));
+    if (value === null) return false;
+    this.strokeBefore = this.snapshot();
+    const labels = this.labels(this.frame);
+    m.strokes.length = m.count; // what was undone is gone
+    const stroke = { kind, value, radius: this.brushSize, points: points || [point] };
+    m.strokes.push(stroke);
+    m.count += 1;
+    if (kind === "fill") applyStroke(labels, stroke);
+    else applyLastSegment(labels, stroke);
+    this.onChange("draw");
+    return true;
+  }
+
+  extendStroke(point) {
+    const m = this.masks[this.frame];
+    const stroke = m?.strokes[m.count - 1];
+    if (!stroke || this.strokeBefore === undefined) return;
+    stroke.points.push(point);
+    applyLastSegment(this.labels(this.frame), stroke);
+    this.onChange("draw");
+  }
+
+  endStroke() {
+    if (this.strokeBefore === undefined) return;
+    const before = this.strokeBefore;
+    this.strokeBefore = undefined;
+    this.commit(before);
+  }
+
+  // Fill a polygon (normalised points) into the mask with the class in use.
+  fillPolygon(points) {
+    if (points.length < 3 || !this.beginStroke("fill", null, points)) return false;
+    this.endStroke();
+    return true;
   }
 
   // --- what the page sends

@@ -37,6 +37,11 @@ export function renderView(view, model, readonly) {
     svg.append(node);
     if (selected && !readonly) renderHandles(view, obj, g);
   }
+  const c = model.cursor;
+  if (c && c.sensor === view.sensor && (model.tool === "brush" || model.tool === "eraser")) {
+    const [cx, cy] = [c.point[0] * w, c.point[1] * h];
+    svg.append(el("circle", { class: "brush-cursor", cx, cy, r: model.brushSize }, SVG));
+  }
   const d = model.drawing;
   if (d && d.sensor === view.sensor) {
     if (d.shape === "rectangle") {

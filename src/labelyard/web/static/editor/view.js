@@ -13,7 +13,10 @@ export class View {
     this.stage = el("div", { class: "stage" });
     this.image = el("img", { class: "frame-image", alt: "", draggable: "false" });
     this.svg = el("svg", { class: "overlay" }, SVG);
-    this.stage.append(this.image, this.svg);
+    // The segmentation mask, one canvas pixel per image pixel, under the shapes.
+    this.mask = el("canvas", { class: "mask-layer", width: 1, height: 1 });
+    this.mask.hidden = true;
+    this.stage.append(this.image, this.mask, this.svg);
     this.root.append(this.stage);
     host.append(this.root);
     this.zoom = 1;
@@ -25,6 +28,8 @@ export class View {
       this.svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
       this.svg.setAttribute("width", width);
       this.svg.setAttribute("height", height);
+      this.mask.width = width;
+      this.mask.height = height;
       if (!this.fitted) this.fit();
       onLoad(this);
       this.root.classList.add("loaded");

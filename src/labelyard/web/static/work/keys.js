@@ -3,7 +3,16 @@
 //   {key, ctrlKey, metaKey, shiftKey} and whether focus is in a form field (typing)
 //   -> [name, ...arguments]
 
-export const TOOL_KEYS = { v: "select", r: "rectangle", p: "polygon", l: "line", k: "landmark" };
+export const TOOL_KEYS = {
+  v: "select",
+  r: "rectangle",
+  p: "polygon",
+  l: "line",
+  k: "landmark",
+  b: "brush",
+  e: "eraser",
+  f: "fill",
+};
 
 const ARROWS = { arrowleft: [-1, 0], arrowright: [1, 0], arrowup: [0, -1], arrowdown: [0, 1] };
 
@@ -23,6 +32,7 @@ export function commandFor(e, typing) {
     const step = e.shiftKey ? 10 : 1;
     return ["nudge", ARROWS[key][0] * step, ARROWS[key][1] * step];
   }
+  if (key === "[" || key === "]") return ["brush-size", key === "[" ? -1 : 1];
   const simple = {
     enter: "finish",
     escape: "escape",
