@@ -12,6 +12,7 @@ import {
   labelColour,
   pointsInPolygon,
   pointsInRectangle,
+  pointsNear,
   toAnnotations,
   trackFrames,
 } from "../../src/labelyard/web/static/editor3d/model.js";
@@ -150,4 +151,10 @@ test("trackers drawn in 2D are kept aside, to be given back", () => {
   const { tracks, others } = fromAnnotations([box]);
   assert.equal(tracks.length, 0);
   assert.deepEqual(others, [box]);
+});
+
+test("the brush picks the points within its radius, seen from above", () => {
+  const xyz = new Float32Array([0, 0, 5, 0.3, 0.3, -1, 1, 0, 0]);
+  assert.deepEqual(pointsNear(xyz, null, 0, 0, 0.5), [0, 1]);
+  assert.deepEqual(pointsNear(xyz, new Uint32Array([3, 4, 5]), 1, 0, 0.1), [5]);
 });

@@ -256,6 +256,14 @@ def test_point_segmentation_by_box_selection_labels_exactly_those_points(
         page.mouse.move(*point, steps=3)
     page.mouse.up()
     page.locator("#object-panel", has_text="points").wait_for()
+    # Some ground, by brush (0.5 m, widened to 1.5 m), at (0, -10).
+    page.locator("#label-select").select_option("ground")
+    page.keyboard.press("p")
+    for _ in range(10):
+        page.keyboard.press(".")
+    page.locator("#status", has_text="Brush 1.5 m").wait_for()
+    page.mouse.click(*screen(page, 0.0, -10.0, ground))
+    page.locator("#object-list li", has_text="ground").wait_for()
     page.locator("#hide-labelled").check()
     page.locator("#status", has_text="Draft saved").wait_for()
     page.locator("#submit").click()
@@ -263,7 +271,10 @@ def test_point_segmentation_by_box_selection_labels_exactly_those_points(
 
     result = accepted_result(server, team, job_id)
     annotation_data = result["data"]["annotation_data"]
-    assert [(e["text"], e["label_key"]) for e in annotation_data["legend"]] == [("car", 1)]
+    assert [(e["text"], e["label_key"]) for e in annotation_data["legend"]] == [
+        ("car", 1),
+        ("ground", 2),
+    ]
     with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
         link = api.get("/v1/attachments", params={"url": annotation_data["url"]})
         pcd = httpx.get(link.headers["location"]).content
@@ -284,10 +295,14 @@ def test_point_segmentation_by_box_selection_labels_exactly_those_points(
         | near_polygon(x, y, LASSO, 0.1)
     )
     assert lassoed.sum() > 100
+    brushed = np.hypot(x - 0.0, y + 10.0) <= 1.5
+    edge |= np.abs(np.hypot(x - 0.0, y + 10.0) - 1.5) < 0.1
+    assert brushed.sum() > 3
+    assert (labels[brushed & ~edge] == 2).all()
     assert len(labels) == len(points)
     assert labels[7] == 0
     assert np.array_equal(labels[inside & ~edge] == 1, np.ones((inside & ~edge).sum(), bool))
-    assert not labels[~inside & ~edge].any()
+    assert not labels[~inside & ~brushed & ~edge].any()
     assert inside.sum() > 100
 
 

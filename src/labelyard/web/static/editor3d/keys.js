@@ -18,6 +18,15 @@ export function handleKey(page, event) {
     n: () => page.setTool("cuboid"),
     b: () => page.job.base === "POINT_CLOUD_SEGMENTATION" && page.setTool("points"),
     l: () => page.job.base === "POINT_CLOUD_SEGMENTATION" && page.setTool("lasso"),
+    p: () => page.job.base === "POINT_CLOUD_SEGMENTATION" && page.setTool("brush"),
+    ",": () => {
+      page.brush = Math.max(0.1, page.brush - 0.1);
+      page.status(`Brush ${page.brush.toFixed(1)} m`);
+    },
+    ".": () => {
+      page.brush = Math.min(5, page.brush + 0.1);
+      page.status(`Brush ${page.brush.toFixed(1)} m`);
+    },
     f: () =>
       page.current &&
       page.edit((b) => {

@@ -282,6 +282,19 @@ export function pointsInRectangle(xyz, index, x0, y0, x1, y1) {
   return picked;
 }
 
+/** Indices (as pointsInRectangle) of the points within `radius` of world (x, y) seen from
+ * above (any height), for the brush of point segmentation. */
+export function pointsNear(xyz, index, x, y, radius) {
+  const picked = [];
+  const r2 = radius * radius;
+  for (let i = 0, n = xyz.length / 3; i < n; i++) {
+    const dx = xyz[3 * i] - x;
+    const dy = xyz[3 * i + 1] - y;
+    if (dx * dx + dy * dy <= r2) picked.push(index ? index[i] : i);
+  }
+  return picked;
+}
+
 /** Indices (as pointsInRectangle) of the points whose world x, y fall inside a polygon of
  * [x, y] vertices (even-odd rule), for lasso selection in the top view. */
 export function pointsInPolygon(xyz, index, polygon) {

@@ -14,6 +14,7 @@ import {
   pointColours,
   pointsInPolygon,
   pointsInRectangle,
+  pointsNear,
   toAnnotations,
   trackFrames,
 } from "./model.js";
@@ -42,6 +43,7 @@ class Page {
     this.classes = job.schema?.classes || [];
     this.label = this.classes[0]?.name || "object";
     this.tool = "select";
+    this.brush = 0.5; // metres: the point brush's radius
     this.colourMode = job.base === "POINT_CLOUD_SEGMENTATION" ? "label" : "height";
     this.selected = null;
     this.past = [];
@@ -56,6 +58,11 @@ class Page {
     this.others = others;
     this.view = new View3D($("#view3d"), {
       onDraw: (a, b, tool) => this.drawn(a, b, tool),
+      onBrush: (at, first) => {
+        if (!this.current) return;
+        const picked = pointsNear(this.current.xyz, this.current.index, at[0], at[1], this.brush);
+        this.labelPoints(picked, first);
+      },
       onLasso: (polygon) => {
         if (this.current) {
           this.labelPoints(pointsInPolygon(this.current.xyz, this.current.index, polygon));
@@ -236,9 +243,11 @@ class Page {
     return { keys, colours };
   }
 
-  labelPoints(indices) {
+  /** Give `indices` (file order) the class for new objects; `record` false continues the last
+   * undo step (a brush stroke is one step). */
+  labelPoints(indices, record = true) {
+    if (record) this.record();
     if (!indices.length) return;
-    this.record();
     const picked = new Set(indices);
     const frame = this.frameId;
     let segment = this.segments.find((s) => s.label === this.label);

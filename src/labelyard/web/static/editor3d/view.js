@@ -7,10 +7,11 @@ const CLICK_PIXELS = 4;
 const INSETS = ["top", "side", "front"];
 
 export class View3D {
-  constructor(container, { onDraw, onLasso, onPick }) {
+  constructor(container, { onDraw, onLasso, onBrush, onPick }) {
     this.container = container;
     this.onDraw = onDraw;
     this.onLasso = onLasso;
+    this.onBrush = onBrush;
     this.onPick = onPick;
     this.tool = "select";
     this.mode = "perspective";
@@ -251,6 +252,12 @@ export class View3D {
   pointerMove(event) {
     if (!this.press?.drawing) return;
     const rect = this.container.getBoundingClientRect();
+    if (this.tool === "brush") {
+      const at = this.worldAt(event.clientX, event.clientY);
+      if (at) this.onBrush(at, !this.press.brushed);
+      this.press.brushed = true;
+      return;
+    }
     if (this.tool === "lasso") {
       this.press.path.push([event.clientX, event.clientY]);
       const points = this.press.path.map(([x, y]) => `${x - rect.left},${y - rect.top}`);
@@ -276,6 +283,11 @@ export class View3D {
     this.lasso.hidden = true;
     if (!press) return;
     const moved = Math.hypot(event.clientX - press.x, event.clientY - press.y);
+    if (press.drawing && this.tool === "brush") {
+      const at = this.worldAt(event.clientX, event.clientY);
+      if (at) this.onBrush(at, !press.brushed);
+      return;
+    }
     if (press.drawing && this.tool === "lasso" && press.path.length > 2) {
       const polygon = press.path.map(([x, y]) => this.worldAt(x, y));
       if (polygon.every(Boolean)) this.onLasso(polygon);
