@@ -96,10 +96,21 @@ async def start(request: Request) -> Response:
 async def job_page(request: Request, project_id: str, job_id: str) -> Response:
     """The annotate or review page of a job this worker holds."""
     worker = await _worker(request, project_id)
-    job = await work.held_view(session.state_of(request).db, worker, job_id=job_id)
+    state = session.state_of(request)
+    job = await work.held_view(state.db, worker, job_id=job_id)
     three_d = point_clouds.uses_3d_editor(job["base"], job["data"])
     if three_d and request.query_params.get("view") != "2d":
-        return render(request, "work3d.html", job=job, worker=worker)
+        # The lidar files' links come with the page: the first cloud is fetched at once.
+        clouds = await point_clouds.editor_point_clouds(
+            state.db,
+            state.blobs,
+            project_id=worker.project.id,
+            job_id=job["job_id"],
+            base_url=state.base_url,
+            file_key=state.file_key,
+            ttl=state.settings.file_link_seconds,
+        )
+        return render(request, "work3d.html", job=job, worker=worker, clouds=clouds)
     return render(request, "work.html", job=job, worker=worker, three_d=three_d)
 
 

@@ -77,7 +77,7 @@ class Page {
     this.bind();
     this.refreshJob();
     this.refreshCameras(); // the camera images load while the point cloud is fetched
-    this.loadFiles();
+    this.loadFiles(JSON.parse($("#pointclouds")?.textContent || "null"));
     setInterval(
       () => this.act("heartbeat").catch((err) => this.status(err.message, true)),
       HEARTBEAT_MS,
@@ -105,18 +105,24 @@ class Page {
     return this.call(`/jobs/${this.job.job_id}/${action}`, body, keepalive);
   }
 
-  async loadFiles() {
-    const response = await fetch(
-      `/ui/api/work/${this.job.project_id}/jobs/${this.job.job_id}/pointclouds`,
-    );
-    const envelope = await response.json();
-    if (!envelope.success) {
-      this.showError(envelope.error?.message || "the point clouds cannot be listed");
-      return;
+  /** The job's lidar files (their state, signed links and errors): from the page the first
+   * time, then asked again while any is still being converted. */
+  async loadFiles(embedded = null) {
+    let data = embedded;
+    if (!data) {
+      const response = await fetch(
+        `/ui/api/work/${this.job.project_id}/jobs/${this.job.job_id}/pointclouds`,
+      );
+      const envelope = await response.json();
+      if (!envelope.success) {
+        this.showError(envelope.error?.message || "the point clouds cannot be listed");
+        return;
+      }
+      data = envelope.data;
     }
-    this.files = envelope.data.point_clouds;
+    this.files = data.point_clouds;
     performance.mark("labelyard3d-files");
-    const error = envelope.data.media_error;
+    const error = data.media_error;
     $("#media-error").hidden = !error;
     $("#media-error").textContent = error ? `${error.code}: ${error.message}` : "";
     const waiting = this.files.some((f) => f.status === "queued" || f.status === "running");
