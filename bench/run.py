@@ -13,6 +13,8 @@ PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this 
   (``bench/pointcloud.py``); ``--pointcloud-points 0`` skips it.
 - lidar web: the 3D editor in Chromium (SwiftShader WebGL): Start to the first rendered frame,
   frame switches, orbit frames per second (``bench/lidar_web.py``); ``--lidar-frames 0`` skips.
+- media: one worker checking ``--media-jobs`` new jobs' images against a local image server
+  (``bench/media.py``); ``--media-jobs 0`` skips it.
 - web: an annotator in Chromium working ``--web-jobs`` jobs: page times, first open, next job
   after submit, a reload for comparison (``bench/web.py``); ``--web-jobs 0`` skips it.
 
@@ -38,6 +40,7 @@ from harness import database, postgres_reachable, serve
 from lidar_web import bench_lidar_web
 from lifecycle import bench_lifecycle
 from load import bench_load
+from media import bench_media, bench_presign
 from pointcloud import bench_pointcloud
 
 from api import bench_api
@@ -66,6 +69,16 @@ def run_events(base_url: str, admin_token: str, args: argparse.Namespace) -> Fig
         return {}
     figures = bench_events(base_url, admin_token, args.served_env, events=args.events)
     return {f"webhook_{name}": value for name, value in figures.items()}
+
+
+def run_media(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    if args.media_jobs <= 0:
+        return {}
+    figures = bench_media(base_url, admin_token, args.served_env, jobs=args.media_jobs)
+    presign = bench_presign()
+    return {f"media_check_{name}": value for name, value in figures.items()} | {
+        f"presign_{name}": value for name, value in presign.items()
+    }
 
 
 def run_load(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
@@ -106,6 +119,7 @@ BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] 
     ("api", run_api),
     ("lifecycle", run_lifecycle),
     ("events", run_events),
+    ("media", run_media),
     ("load", run_load),
     ("exports", run_exports),
     ("client", bench_client),
@@ -123,6 +137,8 @@ TARGETS: list[tuple[str, str, float, str | None]] = [
     ("pointcloud_literal_convert_s", "<=", 1.0, None),
     ("lidar_first_render_ms", "<=", 1000, None),
     ("lidar_frame_switch_ms", "<=", 150, None),
+    ("media_check_jobs_per_s", ">=", 200, None),
+    ("presign_image_ms", "<=", 5.0, None),
 ]
 
 TABLES: list[list[tuple[str, str, str]]] = [
@@ -192,6 +208,14 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("delivered", "webhook_delivered", ",d"),
         ("duplicates", "webhook_duplicates", "d"),
     ],
+    [
+        ("media checks jobs/s", "media_check_jobs_per_s", ",.0f"),
+        ("checked jobs", "media_check_jobs", ",d"),
+        ("failed", "media_check_failed", ",d"),
+        ("expected failed", "media_check_expected_failed", ",d"),
+        ("presign image ms", "presign_image_ms", ".2f"),
+        ("presign 100 fr ms", "presign_video_100_frames_ms", ".2f"),
+    ],
 ]
 
 
@@ -232,6 +256,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8, help="workers for the lifecycle run")
     parser.add_argument(
         "--events", type=int, default=5_000, help="webhook events to deliver (0 skips it)"
+    )
+    parser.add_argument(
+        "--media-jobs", type=int, default=5_000, help="jobs whose media are checked (0 skips it)"
     )
     parser.add_argument(
         "--load-seconds", type=float, default=20.0, help="length of the load run (0 skips it)"

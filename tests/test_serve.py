@@ -61,7 +61,15 @@ def test_first_serve_prints_curl_commands_that_work(tmp_path: Path) -> None:
         page = run(listing)
         assert page["success"] is True
         jobs = page["data"]["jobs"]  # type: ignore[index]
-        assert [job["id"] for job in jobs] == [created["data"]["job_id"]]  # type: ignore[index]
+        # The demo's four street pictures, then the job the printed command made.
+        assert [job["reference_id"] for job in jobs] == [
+            "street-1",
+            "street-2",
+            "street-3",
+            "street-4",
+            "my-first-job",
+        ]
+        assert jobs[-1]["id"] == created["data"]["job_id"]  # type: ignore[index]
         assert (tmp_path / "data" / "admin_token").read_text().strip() == admin_token
         me = httpx.post(
             f"{base}/admin/v1/accounts",
@@ -79,9 +87,9 @@ def test_first_serve_prints_curl_commands_that_work(tmp_path: Path) -> None:
             assert "Demo images" in queue
             # The SENSOR_FUSION demo: a street scene whose lidar is converted already.
             assert "Demo street (lidar)" in queue
-            image = browser.get("/ui/demo/front-000.png")
+            image = browser.get("/demo-media/sf-front-000.png")
             assert image.status_code == 200 and image.headers["content-type"] == "image/png"
-            assert browser.get("/ui/demo/../admin_token").status_code == 404
+            assert browser.get("/demo-media/sf-lidar-000.pcd").content.startswith(b"# .PCD")
     # A second start finds the data: no new demo, no new token printed.
     with serving(command, env) as again:
         assert again.stdout is not None

@@ -331,6 +331,7 @@ def test_the_street_demo_opens_in_the_3d_editor_without_a_worker(
     from concurrent.futures import ThreadPoolExecutor
     from secrets import token_hex
 
+    from labelyard.blobs.local import LocalBlobStore
     from labelyard.bootstrap import create_street_demo
     from labelyard.store.engine import Database
 
@@ -348,7 +349,10 @@ def test_the_street_demo_opens_in_the_3d_editor_without_a_worker(
         db = Database(server.settings.resolved_database_url(), pool_size=1)
         try:
             return await create_street_demo(
-                db, settings=server.settings, account_id=account["account_id"]
+                db,
+                LocalBlobStore(server.settings.resolved_blob_dir()),
+                server.base_url,
+                account_id=account["account_id"],
             )
         finally:
             await db.dispose()

@@ -20,7 +20,7 @@ from labelyard.errors import (
     MissingParameter,
     NotFound,
 )
-from labelyard.services import point_clouds, utcnow
+from labelyard.services import media_checks, point_clouds, utcnow
 from labelyard.services.events import emit
 from labelyard.services.results import result_url
 from labelyard.store import Record
@@ -181,6 +181,8 @@ async def _insert(
         conn, point_clouds.queue_rows(project_id=project.id, base=project.base, jobs=fresh, now=now)
     )
     await emit(conn, project_id=project.id, events=created, now=now)
+    new_ids = [row["id"] for _, row in rows if row["id"] in created_ids]
+    await media_checks.queue_for_new_jobs(conn, project_id=project.id, job_ids=new_ids, now=now)
 
 
 def _job_view(
@@ -197,9 +199,11 @@ def _job_view(
         "tag": row.tag,
         "result": result_url(blobs, base_url, row.result_key) if row.status == "completed" else "",
     }
-    # Extension: present only when a lidar file of the job cannot be fetched or read (FS_0007).
-    if error := point_clouds.media_error_text(failed or []):
-        view["media_error"] = error
+    # Present only when media cannot be read: the media check's (the job's column) and the lidar
+    # files' that the worker could not fetch or convert (FS_0007).
+    errors = [e for e in (row.media_error, point_clouds.media_error_text(failed or [])) if e]
+    if errors:
+        view["media_error"] = "; ".join(errors)
     return view
 
 

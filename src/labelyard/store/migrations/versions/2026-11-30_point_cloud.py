@@ -1,15 +1,15 @@
 """Point clouds: lidar files of sensor jobs, converted once by the worker for the 3D editor.
 
-Revision ID: 0006_point_cloud
-Revises: 0005_revoked_session
+Revision ID: 0008_point_cloud
+Revises: 0007_media_checks
 Create Date: 2026-11-30
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_point_cloud"
-down_revision = "0005_revoked_session"
+revision = "0008_point_cloud"
+down_revision = "0007_media_checks"
 branch_labels = None
 depends_on = None
 
