@@ -15,7 +15,9 @@ from sqlalchemy import update
 
 from labelyard.blobs.local import LocalBlobStore
 from labelyard.outbound import Outbound, OutboundPolicy
+from labelyard.secretbox import secret_box
 from labelyard.services import point_clouds, utcnow
+from labelyard.services.media import MediaSigner
 from labelyard.store import point_clouds as store
 from labelyard.store.engine import Database
 from labelyard.store.secrets import get_or_create_secret
@@ -65,7 +67,13 @@ def create_job(p: ProjectHandle, reference_id: str, *urls: str) -> str:
     return job_id
 
 
-def convert(server: Server, served: dict[str, tuple[int, bytes]], **overrides: Any) -> None:
+def convert(
+    server: Server,
+    served: dict[str, tuple[int, bytes]],
+    *,
+    loopback: bool = False,
+    **overrides: Any,
+) -> None:
     """Run the worker's point-cloud step until nothing is due, through the outbound client (its
     network a handler; ``localhost`` allowed). Files of other tests' jobs (other hosts) cannot
     be resolved, so they wait for a retry and are left alone."""
@@ -83,10 +91,13 @@ def convert(server: Server, served: dict[str, tuple[int, bytes]], **overrides: A
         db = Database(settings.resolved_database_url(), pool_size=2)
         blobs = LocalBlobStore(settings.resolved_blob_dir())
         policy = OutboundPolicy(allow=("localhost", "127.0.0.0/8", "::1"))
-        outbound = Outbound(policy, transport=httpx.MockTransport(handler))
+        # ``loopback``: real connections to servers on this machine (a test S3 server).
+        transport = None if loopback else httpx.MockTransport(handler)
+        outbound = Outbound(policy, transport=transport)
         fetcher = point_clouds.OutboundFetcher(outbound)
+        signer = MediaSigner(secret_box(settings), link_seconds=60)
         try:
-            while await point_clouds.convert_next(db, blobs, settings, fetcher):
+            while await point_clouds.convert_next(db, blobs, settings, fetcher, signer=signer):
                 pass
         finally:
             await outbound.aclose()

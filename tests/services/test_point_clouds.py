@@ -7,6 +7,7 @@ worker`` does; the lidar files come from an ``httpx.MockTransport`` (no network)
 
 from __future__ import annotations
 
+import boto3
 import numpy as np
 import pytest
 
@@ -25,6 +26,7 @@ from tests.lidar import (
     make_due,
     rows_of,
 )
+from tests.s3 import s3_server
 
 
 def test_lidar_files_are_converted_once_and_served_through_signed_links(
@@ -131,7 +133,7 @@ def test_unreachable_servers_are_retried_then_given_up(
     assert failures[0]["type"] == "INVALID_POINT_CLOUD_LINK"
 
 
-def test_cloud_storage_urls_need_a_storage_connection(
+def test_cloud_storage_urls_need_a_matching_storage_connection(
     server: Server, new_project: NewProject
 ) -> None:
     p = new_project("POINT_CLOUD_SEGMENTATION")
@@ -146,7 +148,7 @@ def test_cloud_storage_urls_need_a_storage_connection(
     convert(server, files())
     error = job_view(p, job_id)["media_error"]
     assert error.startswith("data.sensor_data.sensors[0].data_url (s3://bucket/scan.pcd): ")
-    assert "storage connection" in error
+    assert "no s3 storage connection of this account has a bucket prefix matching" in error
 
 
 def test_private_addresses_are_refused_by_the_outbound_policy(
@@ -165,3 +167,42 @@ def test_image_jobs_queue_no_point_clouds(server: Server, new_project: NewProjec
     response = p.api.post(f"/v1/projects/{p.project_id}/jobs", json=p.job("img"))
     job_id = response.json()["data"]["job_id"]
     assert rows_of(server, p, job_id) == []
+
+
+def test_cloud_storage_urls_are_read_through_the_accounts_storage_connection(
+    server: Server, new_project: NewProject
+) -> None:
+    p = new_project("POINT_CLOUD_SEGMENTATION")
+    with s3_server("lidar-bucket") as s3:
+        boto3.client(
+            "s3",
+            endpoint_url=s3.endpoint_url,
+            region_name=s3.region,
+            aws_access_key_id=s3.access_key_id,
+            aws_secret_access_key=s3.secret_access_key,
+        ).put_object(Bucket="lidar-bucket", Key="scans/0.pcd", Body=PCD)
+        with server.admin() as admin:
+            answer = admin.post(
+                f"/admin/v1/accounts/{p.account_id}/storage",
+                json={
+                    "scheme": "s3",
+                    "endpoint_url": s3.endpoint_url,
+                    "region": s3.region,
+                    "bucket_prefix": "lidar-bucket",
+                    "access_key_id": s3.access_key_id,
+                    "secret_access_key": s3.secret_access_key,
+                },
+            )
+            assert answer.status_code == 200, answer.text
+        data = {
+            "sensor_data": {
+                "sensor_meta": [{"id": "lidar", "name": "lidar", "modality": "lidar"}],
+                "sensors": [{"sensor_id": "lidar", "data_url": "s3://lidar-bucket/scans/0.pcd"}],
+            }
+        }
+        response = p.api.post(f"/v1/projects/{p.project_id}/jobs", json=p.job("s3ok", data=data))
+        job_id = response.json()["data"]["job_id"]
+        convert(server, {}, loopback=True)
+    [row] = rows_of(server, p, job_id)
+    assert (row.status, row.points, row.source_points) == ("ready", 3, 4)
+    assert "media_error" not in job_view(p, job_id)

@@ -9,8 +9,8 @@ not a point cloud, a scheme with no way to fetch it).
 
 Fetching goes through a :class:`Fetcher`: :class:`OutboundFetcher` over the one pinned outbound
 client for http(s) (``LABELYARD_OUTBOUND_ALLOW`` lets private hosts through). ``s3://`` and
-``gs://`` URLs need the account's storage connection; until one is passed as ``storage`` they
-fail with a message saying so.
+``gs://`` URLs are presigned with the account's storage connection (``services.media``) and
+fetched like any other; without a matching connection they fail with a message saying so.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from labelyard.blobs import BlobStore, point_cloud_key, segmentation_key
 from labelyard.config import Settings
 from labelyard.core.annotations3d import label_array
 from labelyard.core.lifecycle import Change
+from labelyard.core.media import parse_object_url
 from labelyard.core.pointcloud import (
     browser_layout,
     encode_pcd_labels,
@@ -39,10 +40,12 @@ from labelyard.core.pointcloud import (
     parse_point_cloud,
     read_layout,
 )
-from labelyard.errors import InvalidInput, InvalidPointCloud
+from labelyard.errors import InvalidInput, InvalidPointCloud, NoStorageConnection
 from labelyard.outbound import Outbound, OutboundRefused, OutboundUnreachable
 from labelyard.services import utcnow
+from labelyard.services.media import MediaSigner
 from labelyard.store import point_clouds as store
+from labelyard.store import projects as project_store
 from labelyard.store.engine import Database
 
 log = logging.getLogger("labelyard.point_clouds")
@@ -151,9 +154,18 @@ def queue_rows(
 
 
 async def convert_next(
-    db: Database, blobs: BlobStore, settings: Settings, fetcher: Fetcher
+    db: Database,
+    blobs: BlobStore,
+    settings: Settings,
+    fetcher: Fetcher,
+    *,
+    signer: MediaSigner | None = None,
 ) -> bool:
-    """Claim the next due lidar file, fetch, convert and store it; False if none was due."""
+    """Claim the next due lidar file, fetch, convert and store it; False if none was due.
+
+    ``s3://`` and ``gs://`` URLs are presigned by ``signer`` with the storage connection of the
+    job's account whose bucket prefix matches (as the media checks and the browser get them).
+    """
     now = utcnow()
     holding = now + timedelta(seconds=settings.point_cloud_lock_seconds)
     async with db.write() as conn:
@@ -173,8 +185,9 @@ async def convert_next(
         )
     ids = {"project_id": row.project_id, "job_id": row.job_id, "position": row.position}
     try:
+        url = await _fetchable(db, signer, project_id=row.project_id, url=row.source_url)
         data = await fetcher.fetch(
-            row.source_url,
+            url,
             max_bytes=settings.point_cloud_max_bytes,
             timeout=settings.point_cloud_timeout_seconds,
         )
@@ -216,6 +229,21 @@ async def convert_next(
     if not kept:
         log.warning("point cloud %s: another worker took it over", ids)
     return True
+
+
+async def _fetchable(db: Database, signer: MediaSigner | None, *, project_id: str, url: str) -> str:
+    """``url``, or for an object URL its presigned https link; ``FetchFailed`` without one."""
+    if signer is None or parse_object_url(url) is None:
+        return url
+    async with db.read() as conn:
+        project = await project_store.get_project(conn, id=project_id)
+    if project is None:
+        raise FetchFailed("the job's project is gone", retry=False)
+    connections = await signer.connections(db, account_id=project.account_id)
+    try:
+        return signer.media_url(connections, url)
+    except NoStorageConnection as error:
+        raise FetchFailed(error.message, retry=False) from None
 
 
 def _convert(data: bytes, url: str) -> tuple[bytes, int, int]:

@@ -60,7 +60,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             log.info("removed %d scratch folders of exports that were interrupted", swept)
         checks = asyncio.create_task(run_checks(media, stop, settings.worker_poll_seconds))
         while not stop.is_set():
-            busy = await work_once(db, blobs, settings, outbound, rng)
+            busy = await work_once(db, blobs, settings, outbound, rng, signer)
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
@@ -80,6 +80,7 @@ async def work_once(
     settings: Settings,
     outbound: Outbound,
     rng: random.Random,
+    signer: MediaSigner | None = None,
 ) -> bool:
     """One round of every kind of work; True if anything was done."""
     fetcher = point_clouds.OutboundFetcher(outbound)
@@ -87,7 +88,10 @@ async def work_once(
         ("fan-out", lambda: deliveries.fan_out(db)),
         ("deliveries", lambda: webhooks.deliver_due(db, outbound, settings, rng)),
         ("exports", lambda: export_runs.run_next_export(db, blobs, settings, outbound)),
-        ("point clouds", lambda: point_clouds.convert_next(db, blobs, settings, fetcher)),
+        (
+            "point clouds",
+            lambda: point_clouds.convert_next(db, blobs, settings, fetcher, signer=signer),
+        ),
     ]
     busy = False
     for name, step in steps:
