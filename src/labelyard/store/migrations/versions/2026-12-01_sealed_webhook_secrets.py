@@ -3,16 +3,16 @@
 The secrets themselves are sealed when a server starts (``services.webhooks.seal_plain_secrets``),
 as the key is not the migration's to read.
 
-Revision ID: 0008_sealed_webhook_secrets
-Revises: 0007_media_checks
+Revision ID: 0009_sealed_webhook_secrets
+Revises: 0008_point_cloud
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_sealed_webhook_secrets"
-down_revision = "0007_media_checks"
+revision = "0009_sealed_webhook_secrets"
+down_revision = "0008_point_cloud"
 branch_labels = None
 depends_on = None
 
