@@ -2,7 +2,7 @@
 versions, worker groups, gold scores, worker tallies, and a detail on each transition.
 
 Revision ID: 0010_quality
-Revises: 0007_media_checks
+Revises: 0009_sealed_webhook_secrets
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0010_quality"
-down_revision = "0007_media_checks"
+down_revision = "0009_sealed_webhook_secrets"
 branch_labels = None
 depends_on = None
 
