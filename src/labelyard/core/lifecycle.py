@@ -11,6 +11,7 @@ their kind, numbered when a kind repeats (``annotate``, ``review``, ``review_2``
     skip    in_progress, s, lease             same step free; not offered to them again
     abort   created|in_progress               aborted, out of every queue       +aborted
     reopen  completed|aborted                 in_progress, a named step free    -completed|-aborted
+    imported created (just inserted)          completed, with the source's result +completed
 
 Each action is one pure function taking the job's state and returning a ``Change`` that says
 everything that moves: the status, the step, the lease, further columns, the batch counters
@@ -385,4 +386,28 @@ def reopen(job: JobState, *, step: str | None) -> Change:
         to_index=index,
         columns={**_FREE, "annotations": 0, "result_key": None, "completed_at": None},
         counters=counters,
+    )
+
+
+def import_completed(
+    job: JobState,
+    *,
+    base: Base,
+    annotations: Any,
+    result: Mapping[str, Any],
+    now: datetime,
+) -> Change:
+    """A job just created by an import (``labelyard pull``) that was completed where it came
+    from: it is completed here too, with that result (``annotations`` its objects, ``result``
+    the result document as the source served it, masks inlined as PNGs)."""
+    if job.status != JobStatus.CREATED.value or job.step_index != 0:
+        raise Conflict(f"the job is {job.status}; only a job just created can be imported")
+    objects = notes.count(base, annotations)
+    return Change(
+        action="imported",
+        to_status=JobStatus.COMPLETED.value,
+        to_index=None,
+        columns={**_FREE, "draft": annotations, "annotations": objects, "completed_at": now},
+        counters={"completed_jobs": 1, "completed_frames": job.frames, "annotations": objects},
+        result=result,
     )
