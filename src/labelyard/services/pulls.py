@@ -25,10 +25,10 @@ from labelyard.core.model import DEFAULT_WORKFLOW_TAG, Base, JobStatus, Project
 from labelyard.core.pull import Imported, SourceBatch
 from labelyard.core.validation import JobSpec, parse_job_create
 from labelyard.errors import InvalidInput, LabelyardError, NotFound
-from labelyard.services import utcnow
 from labelyard.services import batches as batch_service
 from labelyard.services import jobs as job_service
 from labelyard.services import projects as project_service
+from labelyard.services import utcnow
 from labelyard.services.lifecycle import apply_all, state_of
 from labelyard.store import batches as batch_store
 from labelyard.store import jobs as job_store
