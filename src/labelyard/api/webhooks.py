@@ -5,13 +5,16 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from labelyard.api.deps import Body, ProjectAccess, State
+from labelyard.core import commands
 from labelyard.http.envelope import ok
 from labelyard.services import webhooks
 
 
 async def create(project: ProjectAccess, state: State, body: Body) -> Response:
     """Add an endpoint; the answer carries its signing secret, once."""
-    return ok(await webhooks.create_endpoint(state.db, project, body))
+    return ok(
+        await webhooks.create_endpoint(state.db, project, commands.parse_webhook_create(body))
+    )
 
 
 async def index(project: ProjectAccess, state: State) -> Response:
@@ -26,7 +29,9 @@ async def get(project: ProjectAccess, state: State, webhook_id: str) -> Response
 
 async def update(project: ProjectAccess, state: State, webhook_id: str, body: Body) -> Response:
     """Change an endpoint's url, event types, description or enabled."""
-    changed = await webhooks.update_endpoint(state.db, project, endpoint_id=webhook_id, body=body)
+    changed = await webhooks.update_endpoint(
+        state.db, project, endpoint_id=webhook_id, change=commands.parse_webhook_update(body)
+    )
     return ok(changed)
 
 
@@ -64,12 +69,13 @@ async def deliveries(
 
 async def redeliver(project: ProjectAccess, state: State, webhook_id: str, body: Body) -> Response:
     """Send one event again, or every failed delivery of the endpoint."""
-    return ok(await webhooks.redeliver(state.db, project, endpoint_id=webhook_id, body=body))
+    again = commands.parse_redeliver(body)
+    return ok(await webhooks.redeliver(state.db, project, endpoint_id=webhook_id, again=again))
 
 
 async def set_callback(project: ProjectAccess, state: State, body: Body) -> Response:
     """Set (or with "" remove) the legacy ``callback_url`` that receives completed jobs."""
-    return ok(await webhooks.set_callback(state.db, project, body))
+    return ok(await webhooks.set_callback(state.db, project, commands.parse_callback(body)))
 
 
 async def get_callback(project: ProjectAccess, state: State) -> Response:

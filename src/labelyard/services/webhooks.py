@@ -6,11 +6,11 @@ import secrets
 from typing import Any
 
 from labelyard.core import events as rules
+from labelyard.core.commands import Redeliver, WebhookCreate, WebhookUpdate
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import Project, rfc3339
 from labelyard.core.pagination import parse_limit
-from labelyard.core.validation import require_text
-from labelyard.errors import InvalidInput, MissingParameter, NotFound
+from labelyard.errors import InvalidInput, NotFound
 from labelyard.services import utcnow
 from labelyard.store import Record
 from labelyard.store import events as event_store
@@ -34,24 +34,12 @@ def _view(row: Record) -> dict[str, Any]:
     }
 
 
-def _fields(body: object) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise InvalidInput("body must be a JSON object")
-    return body
-
-
 def _new_secret() -> str:
     return rules.new_secret(secrets.token_bytes(24))
 
 
-async def create_endpoint(db: Database, project: Project, body: object) -> dict[str, Any]:
+async def create_endpoint(db: Database, project: Project, hook: WebhookCreate) -> dict[str, Any]:
     """A new endpoint; its signing secret is in this answer only."""
-    fields = _fields(body)
-    if fields.get("url") in (None, ""):
-        raise MissingParameter("url is required")
-    url = rules.parse_url(fields["url"])
-    event_types = rules.parse_event_types(fields.get("event_types", [rules.ALL]))
-    description = require_text(fields.get("description"), "description")
     endpoint_id, secret, now = new_id(), _new_secret(), utcnow()
     async with db.write() as conn:
         await store.insert_endpoint(
@@ -59,9 +47,9 @@ async def create_endpoint(db: Database, project: Project, body: object) -> dict[
             project_id=project.id,
             id=endpoint_id,
             kind=WEBHOOK,
-            url=url,
-            event_types=event_types,
-            description=description,
+            url=hook.url,
+            event_types=hook.event_types,
+            description=hook.description,
             secret=secret,
             enabled=True,
             created_at=now,
@@ -95,23 +83,20 @@ async def get_endpoint(db: Database, project: Project, *, endpoint_id: str) -> d
 
 
 async def update_endpoint(
-    db: Database, project: Project, *, endpoint_id: str, body: object
+    db: Database, project: Project, *, endpoint_id: str, change: WebhookUpdate
 ) -> dict[str, Any]:
     """Change url, event_types, description or enabled; enabling clears the failure state."""
     row = await _get(db, project, endpoint_id)
-    fields = _fields(body)
     values: dict[str, Any] = {"updated_at": utcnow()}
-    if "url" in fields:
-        values["url"] = rules.parse_url(fields["url"])
-    if "event_types" in fields:
-        values["event_types"] = rules.parse_event_types(fields["event_types"])
-    if "description" in fields:
-        values["description"] = require_text(fields["description"], "description")
-    if "enabled" in fields:
-        if not isinstance(fields["enabled"], bool):
-            raise InvalidInput("enabled must be true or false")
-        values["enabled"] = fields["enabled"]
-        if fields["enabled"]:
+    if change.url is not None:
+        values["url"] = change.url
+    if change.event_types is not None:
+        values["event_types"] = change.event_types
+    if change.description is not None:
+        values["description"] = change.description
+    if change.enabled is not None:
+        values["enabled"] = change.enabled
+        if change.enabled:
             values |= {"disabled_reason": None, "failing_since": None}
         else:
             values["disabled_reason"] = "disabled by the owner"
@@ -193,18 +178,16 @@ async def deliveries(
 
 
 async def redeliver(
-    db: Database, project: Project, *, endpoint_id: str, body: object
+    db: Database, project: Project, *, endpoint_id: str, again: Redeliver
 ) -> dict[str, Any]:
-    """Deliver again: ``{"event_id"}`` (even if sent before) or ``{"failed": true}`` (all)."""
+    """Deliver again: one event (even if sent before) or every failed delivery."""
     row = await _get(db, project, endpoint_id)
-    fields = _fields(body)
     now = utcnow()
     async with db.write() as conn:
-        if fields.get("failed") is True:
+        if again.failed or again.event_id is None:
             queued = await store.requeue(conn, project_id=project.id, endpoint_id=row.id, now=now)
             return {"id": row.id, "queued": queued}
-        event_id = require_uuid(fields.get("event_id"), "event_id")
-        found = await event_store.event_by_id(conn, project_id=project.id, event_id=event_id)
+        found = await event_store.event_by_id(conn, project_id=project.id, event_id=again.event_id)
         if found is None:
             raise NotFound("no such event in this project")
         queued = await store.requeue(
@@ -235,18 +218,15 @@ def delivery_row(
     }
 
 
-async def set_callback(db: Database, project: Project, body: object) -> dict[str, Any]:
-    """The hosted API's legacy ``callback_url``: completed jobs are posted to it ("" removes it)."""
-    fields = _fields(body)
-    if "callback_url" not in fields:
-        raise MissingParameter("callback_url is required")
-    url = fields["callback_url"]
+async def set_callback(db: Database, project: Project, url: str | None) -> dict[str, Any]:
+    """The hosted API's legacy ``callback_url``: completed jobs are posted to it (None removes
+    it)."""
     now = utcnow()
     async with db.write() as conn:
         existing = await store.list_endpoints(conn, project_id=project.id, kind=CALLBACK)
         for row in existing:
             await store.delete_endpoint(conn, project_id=project.id, id=row.id)
-        if url in (None, ""):
+        if url is None:
             return {"callback_url": ""}
         secret = _new_secret()
         await store.insert_endpoint(
@@ -254,7 +234,7 @@ async def set_callback(db: Database, project: Project, body: object) -> dict[str
             project_id=project.id,
             id=new_id(),
             kind=CALLBACK,
-            url=rules.parse_url(url),
+            url=url,
             event_types=[rules.JOB_COMPLETED],
             description="legacy callback_url",
             secret=secret,
