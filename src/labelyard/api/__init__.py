@@ -90,6 +90,13 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
     ),
     (
         "GET",
+        ("/v1/projects/{project_id}/schema",),
+        projects.schema,
+        None,
+        "The project's label schema (extension)",
+    ),
+    (
+        "GET",
         ("/v1/projects/{project_id}/stats", "/v0/projects/{project_id}/stats"),
         projects.stats,
         None,

@@ -44,6 +44,8 @@ from labelyard.client.models import (
     ProjectDetails,
     ProjectStats,
 )
+from labelyard.core.model import Base
+from labelyard.core.schema import LabelSchema, parse_schema
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_RETRIES = 4
@@ -249,6 +251,12 @@ class Client:
     def project_details(self, project_id: str) -> ProjectDetails:
         """The project, its batches and their counters."""
         return ProjectDetails.from_json(self._call("GET", f"/v1/projects/{project_id}/details"))
+
+    def label_schema(self, project_id: str) -> tuple[Base, LabelSchema]:
+        """The project's base and label schema (``core.schema``: its classes, attributes)."""
+        base = Base(self._call("GET", f"/v1/projects/{project_id}/details")["base"])
+        data = self._call("GET", f"/v1/projects/{project_id}/schema")
+        return base, parse_schema(data["schema"], base)
 
     def project_stats(self, project_id: str) -> ProjectStats:
         """The project's totals over all its batches."""
