@@ -496,3 +496,15 @@ def test_partial_drops_unknown_classes_and_reports_them(server: Server, tmp_path
     _, draft = _prelabels(p, server)["a"]
     assert draft["rectangles"] == [] and len(draft["polygons"]) == 1
     p.api.close()
+
+
+def test_the_schema_is_readable_by_the_projects_key_only(server: Server) -> None:
+    p = _project(server, "schema reader")
+    other = make_project(server, "IMAGE", name="other")
+    got = data_of(p.api.get(f"/v1/projects/{p.project_id}/schema"))
+    assert [c["name"] for c in got["schema"]["classes"]] == ["car", "person"]
+    refused = other.api.get(f"/v1/projects/{p.project_id}/schema")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "unauthorized"
+    p.api.close()
+    other.api.close()

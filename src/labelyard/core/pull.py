@@ -28,6 +28,10 @@ class SourceError(Exception):
     """The source answered something that is not what API.md describes (final)."""
 
 
+class SourceUnavailable(SourceError):
+    """The source kept failing (5xx, 429, no answer) through every retry: stop, resume later."""
+
+
 @dataclass(frozen=True, slots=True)
 class SourceBatch:
     """A batch of the source project (API.md 3.3)."""

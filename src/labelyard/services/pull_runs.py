@@ -45,6 +45,7 @@ from labelyard.core.pull import (
     SourceBatch,
     SourceError,
     SourceProject,
+    SourceUnavailable,
 )
 from labelyard.errors import InvalidInput
 from labelyard.outbound import Outbound, OutboundError, OutboundPolicy, OutboundUnreachable
@@ -139,7 +140,7 @@ class Source:
                     wait = pull.retry_after(reply.headers.get("retry-after"), utcnow())
             attempt += 1
             if attempt >= MAX_ATTEMPTS:
-                raise SourceError(f"{_where(url)}: {problem}, {attempt} attempts") from None
+                raise SourceUnavailable(f"{_where(url)}: {problem}, {attempt} attempts") from None
             backoff = min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2.0 ** (attempt - 1))
             backoff *= random.uniform(0.5, 1.0)
             self.waits += 1
@@ -305,6 +306,10 @@ class _Run:
             items: list[ImportItem] = []
             listed: list[ListedJob] = []
             lines: list[dict[str, Any]] = []
+            for outcome in results:
+                if isinstance(outcome, SourceUnavailable):
+                    # Not this job's fault: stop with the page undone; a new run resumes here.
+                    raise outcome
             for job, outcome in zip(page.jobs, results, strict=True):
                 if isinstance(outcome, SourceError | OutboundError):
                     lines.append(_line(job, str(outcome)))
