@@ -508,3 +508,68 @@ def test_the_schema_is_readable_by_the_projects_key_only(server: Server) -> None
     assert refused.json()["error"]["code"] == "unauthorized"
     p.api.close()
     other.api.close()
+
+
+@pytest.mark.parametrize("fmt", ["coco", "voc"])
+def test_as_completed_jobs_are_completed_with_the_labels_as_results(
+    server: Server, labelled: ProjectHandle, tmp_path: Path, fmt: str
+) -> None:
+    suffix = {"coco": "json", "voc": "zip"}[fmt]
+    first = export(server, labelled.project_id, fmt, tmp_path / f"first.{suffix}")
+    target = _project(server, f"completed-{fmt}")
+    done = import_labels(server, target, fmt, first, extra=("--as-completed",))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["created"] == 6
+    stats = data_of(target.api.get(f"/v1/projects/{target.project_id}/stats"))
+    assert (stats["total_jobs"], stats["completed_jobs"]) == (6, 6)
+    second = export(server, target.project_id, fmt, tmp_path / f"second.{suffix}")
+    if fmt == "coco":
+        assert _coco_view(second) == _coco_view(first)
+    else:
+        ours, theirs = _zip_view(second, "Annotations"), _zip_view(first, "Annotations")
+        assert {k: _voc_objects(v) for k, v in ours.items()} == {
+            k: _voc_objects(v) for k, v in theirs.items()
+        }
+    found = data_of(
+        target.api.get(f"/v1/projects/{target.project_id}/jobs", params={"reference_id": "img-1"})
+    )
+    history = data_of(
+        target.api.get(f"/v1/projects/{target.project_id}/jobs/{found['job_id']}/history")
+    )
+    assert [t["action"] for t in history["transitions"]] == ["imported"]
+    path = f"/v1/projects/{target.project_id}/jobs/{found['job_id']}/result"
+    result = target.api.get(path).json()
+    assert len(result["data"]["annotations"]["rectangles"]) == 2
+    again = json.loads(import_labels(server, target, fmt, first, extra=("--as-completed",)).stdout)
+    assert again["created"] == 0 and again["already_there"] == 6
+    target.api.close()
+
+
+def test_completed_creates_check_each_job_on_its_own(server: Server) -> None:
+    p = _project(server, "completed api")
+    good = {
+        "reference_id": "ok",
+        "tag": "default",
+        "data": {"image_url": "https://img.example/ok.jpg"},
+        "annotations": {"rectangles": [_box("a", "car", 1, 1, 10, 10)]},
+    }
+    jobs = [
+        good,
+        {**good, "reference_id": "no-annotations"},
+        {
+            **good,
+            "reference_id": "bad-class",
+            "annotations": {"rectangles": [_box("a", "bus", 1, 1, 2, 2)]},
+        },
+        {**good, "reference_id": "bad-data", "data": {}},
+    ]
+    del jobs[1]["annotations"]
+    reply = data_of(p.api.post(f"/v1/projects/{p.project_id}/jobs/completed", json={"jobs": jobs}))
+    results = reply["results"]
+    assert results[0]["created"] is True
+    assert results[1]["error"]["code"] == "GE_0002"
+    assert results[2]["error"]["code"] == "GE_0001" and "bus" in results[2]["error"]["message"]
+    assert results[3]["error"]["code"] == "FS_0004"
+    stats = data_of(p.api.get(f"/v1/projects/{p.project_id}/stats"))
+    assert (stats["total_jobs"], stats["completed_jobs"], stats["annotations"]) == (1, 1, 1)
+    p.api.close()

@@ -21,6 +21,7 @@ from labelyard.api.schemas import (
     AccountCreate,
     Annotations,
     BatchCreate,
+    BulkCompletedCreate,
     BulkJobCreate,
     CallbackSet,
     Claim,
@@ -73,6 +74,13 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
         jobs.create_bulk,
         BulkJobCreate,
         "Create up to 10,000 jobs (extension)",
+    ),
+    (
+        "POST",
+        ("/v1/projects/{project_id}/jobs/completed",),
+        jobs.create_completed,
+        BulkCompletedCreate,
+        "Create up to 10,000 jobs completed with the annotations given (extension)",
     ),
     (
         "GET",

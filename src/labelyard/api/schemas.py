@@ -40,6 +40,14 @@ class BulkJobCreate(BaseModel):
     jobs: list[JobCreate] = Field(max_length=MAX_BULK_JOBS)
 
 
+class CompletedJobCreate(JobCreate):
+    annotations: Any = Field(description="the job's objects in labelyard's annotation layout")
+
+
+class BulkCompletedCreate(BaseModel):
+    jobs: list[CompletedJobCreate] = Field(max_length=MAX_BULK_JOBS)
+
+
 class AccountCreate(BaseModel):
     name: str = Field(min_length=1, max_length=255)
 

@@ -210,6 +210,19 @@ def _labelled(
         raise typer.Exit(1) from None
 
 
+def _created_completed(
+    client: Client, project: str, chunks: Iterable[list[Row]], *, tag: str, batch_id: str | None
+) -> Iterator[tuple[list[Row], Iterator[BulkOutcome]]]:
+    """Each chunk with the outcomes of its jobs, created completed (one call at a time)."""
+    for chunk in chunks:
+        bodies = [
+            _with_defaults(row.body, tag=tag, batch_id=batch_id)
+            for row in chunk
+            if row.body is not None
+        ]
+        yield chunk, iter(client.create_completed_jobs(project, bodies, chunk_size=len(chunk)))
+
+
 @jobs_app.command("import")
 def jobs_import(
     files: Annotated[
@@ -241,6 +254,10 @@ def jobs_import(
     partial: Annotated[
         bool, typer.Option(help="Drop objects of classes the schema lacks instead of stopping.")
     ] = False,
+    as_completed: Annotated[
+        bool,
+        typer.Option(help="Label files: create the jobs completed, the labels as results."),
+    ] = False,
     batch: Annotated[str | None, typer.Option(help="Batch id, for rows naming none.")] = None,
     batch_name: Annotated[
         str | None, typer.Option(help="Batch name, for rows naming none; created if missing.")
@@ -265,6 +282,9 @@ def jobs_import(
     if fmt is not None and fmt not in LABEL_FORMATS:
         console.print(f"[red]error[/red] --format must be one of {', '.join(LABEL_FORMATS)}")
         raise typer.Exit(2)
+    if as_completed and fmt is None:
+        console.print("[red]error[/red] --as-completed is for label files (--format)")
+        raise typer.Exit(2)
     if fmt is None and len(files) != 1:
         console.print("[red]error[/red] JSONL/CSV rows come from one file")
         raise typer.Exit(2)
@@ -287,13 +307,17 @@ def jobs_import(
                 media_url=media_url,
                 partial=partial,
             )
+            if as_completed:
+                for body in made:
+                    body["annotations"] = body["data"].pop("maker_response")
             rows = [Row(i + 1, body, body) for i, body in enumerate(made)]
             total = len(made)
         batch_id = _batch_id(client, project, batch, batch_name)
         task = bar.add_task(f"import {file.name}", total=total)
         try:
             chunks = _chunks(rows, chunk_size)
-            for chunk, outcomes in _created(client, project, chunks, tag=tag, batch_id=batch_id):
+            send = _created_completed if as_completed else _created
+            for chunk, outcomes in send(client, project, chunks, tag=tag, batch_id=batch_id):
                 for row in chunk:
                     if row.body is None:
                         rejected.add(row, "invalid_row", row.problem)

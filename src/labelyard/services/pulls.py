@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from labelyard.blobs import BlobStore
+from labelyard.core import annotations as notes
 from labelyard.core import lifecycle
 from labelyard.core.commands import BatchCreate
 from labelyard.core.ids import require_uuid
 from labelyard.core.model import DEFAULT_WORKFLOW_TAG, Base, JobStatus, Project
 from labelyard.core.pull import Imported, SourceBatch
-from labelyard.core.validation import JobSpec, parse_job_create
-from labelyard.errors import InvalidInput, LabelyardError, NotFound
+from labelyard.core.schema import parse_schema
+from labelyard.core.validation import JobSpec, error_of, parse_job_create
+from labelyard.errors import InvalidInput, LabelyardError, MissingParameter, NotFound
 from labelyard.services import batches as batch_service
 from labelyard.services import jobs as job_service
 from labelyard.services import projects as project_service
@@ -161,3 +163,47 @@ async def import_page(
         if changes:
             await apply_all(conn, project.id, changes, now=now, blobs=blobs, base_url=base_url)
     return outcomes
+
+
+async def create_completed(
+    db: Database, blobs: BlobStore, project: Project, items: list[object], *, base_url: str
+) -> dict[str, Any]:
+    """Create jobs completed at once with the ``annotations`` each item carries (labels made
+    elsewhere, ``labelyard jobs import --as-completed``): each item is a create body (API.md
+    3.2) plus ``annotations`` in labelyard's layout, checked as a submit would be. An outcome
+    per item, in order, as a bulk create answers; a ``reference_id`` already there is left
+    alone (``created: false``)."""
+    async with db.read() as conn:
+        row = await project_store.get_project(conn, id=project.id)
+    if row is None:
+        raise NotFound(f"no project {project.id}")
+    schema = parse_schema(row.label_schema, project.base)
+    workflows = await job_service.workflow_refs(db, project.id)
+    results: list[dict[str, Any] | None] = [None] * len(items)
+    valid: list[tuple[int, ImportItem]] = []
+    for i, item in enumerate(items):
+        reference = item.get("reference_id") if isinstance(item, dict) else None
+        try:
+            if not isinstance(item, dict) or "annotations" not in item:
+                raise MissingParameter("annotations is required")
+            body = {k: v for k, v in item.items() if k != "annotations"}
+            spec = parse_job_create(body, base=project.base, workflows=workflows)
+            annotations = item["annotations"]
+            notes.validate(annotations, base=project.base, schema=schema, data=spec.data)
+        except LabelyardError as exc:
+            results[i] = {"reference_id": reference, "error": error_of(exc)}
+            continue
+        result = notes.result_document(project.base, spec.data, annotations)
+        imported = Imported(data=spec.data, annotations=annotations, result=result)
+        valid.append(
+            (i, ImportItem(body=body, status=JobStatus.COMPLETED.value, imported=imported))
+        )
+    outcomes = await import_page(db, blobs, project, [v for _, v in valid], base_url=base_url)
+    for (i, item), outcome in zip(valid, outcomes, strict=True):
+        reference = item.body["reference_id"]
+        if outcome is None or outcome == EXISTS:
+            results[i] = {"reference_id": reference, "created": outcome is None}
+        else:
+            code, _, message = outcome.partition(": ")
+            results[i] = {"reference_id": reference, "error": {"code": code, "message": message}}
+    return {"results": results}
