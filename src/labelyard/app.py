@@ -22,6 +22,8 @@ from labelyard.http.limits import BodyLimitMiddleware, RateLimitMiddleware
 from labelyard.http.metrics import Metrics, MetricsMiddleware
 from labelyard.http.observability import RequestContextMiddleware
 from labelyard.outbound import outbound_from_settings
+from labelyard.secretbox import secret_box
+from labelyard.services.media import MediaSigner
 from labelyard.state import AppState
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
@@ -70,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
                 session_key=bytes.fromhex(session_key),
                 admin_token=admin_token(settings),
                 outbound=outbound,
+                media=MediaSigner(secret_box(settings), link_seconds=settings.media_link_seconds),
             )
             yield
         finally:
