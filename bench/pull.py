@@ -7,8 +7,10 @@ data dir and database of the same backend; ``labelyard pull`` runs under a small
 reports its peak RSS.
 
     python bench/pull.py [--jobs 100000] [--backend sqlite|postgresql|all] [--concurrency 8]
+                         [--coco-annotations 100000]
 
-Targets (issue 16): >= 2,000 jobs/s, <= 150 MB peak RSS.
+Targets (issue 16): >= 2,000 jobs/s, <= 150 MB peak RSS. Also: ``labelyard jobs import
+--format coco`` of 100,000 annotations (two boxes an image) into a served labelyard, jobs/s.
 """
 
 from __future__ import annotations
@@ -183,6 +185,98 @@ def bench_pull(backend: str, *, jobs: int, concurrency: int) -> dict[str, Any]:
     return figures
 
 
+def _coco_document(images: int, per_image: int) -> bytes:
+    """A COCO document of ``images`` 640x480 images with ``per_image`` boxes each."""
+    document: dict[str, Any] = {
+        "images": [
+            {
+                "id": i + 1,
+                "file_name": f"img-{i:07d}.jpg",
+                "width": 640,
+                "height": 480,
+                "coco_url": f"https://img.example/img-{i:07d}.jpg",
+            }
+            for i in range(images)
+        ],
+        "categories": [{"id": 1, "name": "car"}, {"id": 2, "name": "person"}],
+        "annotations": [
+            {
+                "id": i * per_image + k + 1,
+                "image_id": i + 1,
+                "category_id": 1 + k % 2,
+                "bbox": [10.0 + k, 20.0, 100.0, 50.0 + i % 100],
+                "area": 5000.0,
+                "iscrowd": 0,
+            }
+            for i in range(images)
+            for k in range(per_image)
+        ],
+    }
+    return orjson.dumps(document)
+
+
+def bench_coco_import(backend: str, *, annotations: int) -> dict[str, Any]:
+    """``labelyard jobs import --format coco`` of ``annotations`` boxes (two an image) into a
+    served labelyard: jobs/s over the whole command, and the pure conversion's jobs/s."""
+    from harness import database, serve
+
+    from labelyard.importers import Classes, Media, bodies, coco
+
+    images = annotations // 2
+    raw = _coco_document(images, 2)
+    started = time.perf_counter()
+    items = coco.parse({"instances.json": raw})
+    bodies(items, classes=Classes(), media=Media())
+    figures: dict[str, Any] = {
+        "coco_annotations": annotations,
+        "coco_convert_jobs_per_s": images / (time.perf_counter() - started),
+    }
+    with database(backend) as env, tempfile.TemporaryDirectory() as folder:
+        full = _environment(env)
+        created = subprocess.run(
+            [*_labelyard(), "projects", "create", "--name", "coco", "--base", "IMAGE", "--json"],
+            env=full,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        project = json.loads(created.stdout)
+        path = Path(folder) / "instances.json"
+        path.write_bytes(raw)
+        with serve(env) as served:
+            command = [
+                *_labelyard(),
+                "jobs",
+                "import",
+                str(path),
+                "--format",
+                "coco",
+                "--project",
+                project["project_id"],
+                "--url",
+                served.base_url,
+                "--api-key",
+                project["api_key"],
+                "--json",
+            ]
+            started = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-c", MEASURE, *command],
+                env=full,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            seconds = time.perf_counter() - started
+        if done.returncode != 0:
+            raise RuntimeError(f"labelyard jobs import failed:\n{done.stderr[-2000:]}")
+        if json.loads(done.stdout)["created"] != images:
+            raise RuntimeError(f"imported {done.stdout}, expected {images} jobs")
+        figures["coco_import_jobs_per_s"] = images / seconds
+        figures["coco_import_peak_rss_mb"] = int(done.stderr.split()[-1]) / 1024
+    return figures
+
+
 def main() -> None:
     from harness import postgres_reachable
 
@@ -190,6 +284,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="sqlite")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--coco-annotations", type=int, default=100_000)
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "all" else [args.backend]
     if "postgresql" in backends and (reason := postgres_reachable()):
@@ -201,6 +296,8 @@ def main() -> None:
     }
     for backend in backends:
         figures = bench_pull(backend, jobs=args.jobs, concurrency=args.concurrency)
+        if args.coco_annotations:
+            figures |= bench_coco_import(backend, annotations=args.coco_annotations)
         for name, value in figures.items():
             print(f"{backend:11} {name:22} {value:>14,.1f}  {targets.get(name, '')}", flush=True)
 

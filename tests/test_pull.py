@@ -544,3 +544,50 @@ def test_a_wrong_key_is_a_clear_error_and_writes_nothing(
     assert process.returncode == 1
     assert "auth-failure" in err
     assert not list((dest.data_dir / "pulls").glob("*/pull.json"))
+
+
+def test_a_migration_queued_through_the_admin_api_is_run_by_a_worker(
+    server: Server, image_source: Source
+) -> None:
+    src = image_source
+    lacking = sorted(r for r in src.bodies if r not in src.completed)[:2]
+    body = {
+        "source_url": server.base_url,
+        "api_key": src.project.api_key,
+        "project": src.project.project_id,
+        "data_from": [b for r, b in src.bodies.items() if r not in lacking],
+    }
+    with server.admin() as admin:
+        refused = admin.post("/admin/v1/migrations", json={**body, "source_url": "ftp://x"})
+        assert refused.status_code == 400
+        queued = data_of(admin.post("/admin/v1/migrations", json=body))
+        assert queued["status"] == "queued" and "api_key" not in json.dumps(queued)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LABELYARD_")} | {
+            "LABELYARD_DATA_DIR": str(server.settings.data_dir),
+            "LABELYARD_DATABASE_URL": server.settings.database_url,
+            "LABELYARD_PUBLIC_BASE_URL": server.base_url,
+            "LABELYARD_WORKER_POLL_SECONDS": "0.05",
+        }
+        worker = subprocess.Popen(
+            [*LABELYARD, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            seen = set()
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline:
+                view = data_of(admin.get(f"/admin/v1/migrations/{queued['migration_id']}"))
+                seen.add(view["status"])
+                if view["status"] in ("done", "failed"):
+                    break
+                time.sleep(0.2)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
+    assert view["status"] == "done", view
+    assert "running" in seen
+    assert view["done_jobs"] == view["total_jobs"] == 300
+    assert view["summary"]["imported"] == 298 and "api_key" not in view["summary"]
+    dest = Destination(
+        env=env, data_dir=server.settings.data_dir, url=server.settings.resolved_database_url()
+    )
+    check_pulled(dest, src, view["summary"])

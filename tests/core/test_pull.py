@@ -211,3 +211,22 @@ def test_only_a_job_just_created_is_imported(status: str, index: int) -> None:
         lifecycle.import_completed(
             _state(status, index), base=Base.IMAGE, annotations={}, result={}, now=NOW + timedelta()
         )
+
+
+def test_a_pull_request_names_its_bad_field() -> None:
+    from labelyard.errors import InvalidInput, MissingParameter
+
+    good = {"source_url": "https://api.example/", "api_key": "k", "project": "p"}
+    parsed = pull.parse_pull_request(good)
+    assert (parsed.source_url, parsed.concurrency, parsed.into) == ("https://api.example", 8, None)
+    for field in ("source_url", "api_key", "project"):
+        with pytest.raises(MissingParameter, match=field):
+            pull.parse_pull_request({k: v for k, v in good.items() if k != field})
+    with pytest.raises(InvalidInput, match="source_url must be an http"):
+        pull.parse_pull_request({**good, "source_url": "file:///etc/passwd"})
+    with pytest.raises(InvalidInput, match="concurrency"):
+        pull.parse_pull_request({**good, "concurrency": 0})
+    with pytest.raises(InvalidInput, match="data_from: line 1: no reference_id"):
+        pull.parse_pull_request({**good, "data_from": [{"data": {"image_url": "u"}}]})
+    with pytest.raises(InvalidInput, match="body must be"):
+        pull.parse_pull_request([])

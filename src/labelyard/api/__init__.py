@@ -29,6 +29,7 @@ from labelyard.api.schemas import (
     JobCreate,
     JobPriority,
     JobReopen,
+    MigrationCreate,
     ProjectCreate,
     Redeliver,
     Review,
@@ -221,6 +222,20 @@ WORK_ROUTES: Sequence[tuple[str, Callable[..., Any], Any, str]] = (
 )
 
 ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
+    (
+        "POST",
+        "/admin/v1/migrations",
+        admin.queue_migration,
+        MigrationCreate,
+        "Queue a pull of a project from a hosted-API server (run by labelyard worker)",
+    ),
+    (
+        "GET",
+        "/admin/v1/migrations/{migration_id}",
+        admin.get_migration,
+        None,
+        "A pull's status and progress",
+    ),
     ("POST", "/admin/v1/accounts", admin.create_account, AccountCreate, "Create an account"),
     ("POST", "/admin/v1/accounts/{account_id}/keys", admin.create_key, None, "Create an API key"),
     ("POST", "/admin/v1/keys/{key_id}/revoke", admin.revoke_key, None, "Revoke an API key"),

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
 from labelyard.core import annotations as notes
 from labelyard.core.model import DEFAULT_PRIORITY, Base, JobStatus
+from labelyard.errors import InvalidInput, MissingParameter
 
 MAX_RETRY_AFTER_SECONDS = 300.0
 
@@ -287,3 +289,56 @@ def data_lines(text: str) -> dict[str, dict[str, Any]]:
             raise SourceError(f"line {number}: no data object")
         payloads[reference] = data
     return payloads
+
+
+MAX_CONCURRENCY = 256
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequest:
+    """A pull to run (``POST /admin/v1/migrations``; the CLI's options)."""
+
+    source_url: str
+    api_key: str
+    project: str
+    into: str | None = None
+    concurrency: int = 8
+    data_from: tuple[dict[str, Any], ...] = ()
+
+
+def parse_pull_request(body: object) -> PullRequest:
+    """``{"source_url", "api_key", "project", "into"?, "concurrency"?, "data_from"?}``
+    (``data_from``: create payloads); ``InvalidInput`` / ``MissingParameter`` naming the field."""
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    for name in ("source_url", "api_key", "project"):
+        if body.get(name) in (None, ""):
+            raise MissingParameter(f"{name} is required")
+        if not isinstance(body[name], str):
+            raise InvalidInput(f"{name} must be a string")
+    url = body["source_url"].rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("source_url must be an http(s) URL of the source server")
+    into = body.get("into")
+    if into is not None and not isinstance(into, str):
+        raise InvalidInput("into must be a project id")
+    concurrency = body.get("concurrency", 8)
+    if type(concurrency) is not int or not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise InvalidInput(f"concurrency must be an integer from 1 to {MAX_CONCURRENCY}")
+    payloads = body.get("data_from") or []
+    if not isinstance(payloads, list):
+        raise InvalidInput("data_from must be a list of create payloads")
+    lines = "\n".join(orjson.dumps(item).decode() for item in payloads)
+    try:
+        data_lines(lines)
+    except SourceError as exc:
+        raise InvalidInput(f"data_from: {exc}") from None
+    return PullRequest(
+        source_url=url,
+        api_key=body["api_key"],
+        project=body["project"],
+        into=into or None,
+        concurrency=concurrency,
+        data_from=tuple(payloads),
+    )

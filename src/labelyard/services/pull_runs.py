@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import logging
 import os
@@ -29,6 +30,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -39,18 +41,22 @@ from labelyard.blobs import BlobStore
 from labelyard.blobs.config import from_settings as blob_store
 from labelyard.config import Settings
 from labelyard.core import pull
-from labelyard.core.model import JobStatus, Project
+from labelyard.core.ids import new_id, require_uuid
+from labelyard.core.model import JobStatus, Project, rfc3339
 from labelyard.core.pull import (
     ListedJob,
+    PullRequest,
     SourceBatch,
     SourceError,
     SourceProject,
     SourceUnavailable,
 )
-from labelyard.errors import InvalidInput
+from labelyard.errors import InvalidInput, LabelyardError, NotFound
 from labelyard.outbound import Outbound, OutboundError, OutboundPolicy, OutboundUnreachable
+from labelyard.secretbox import SecretBox, secret_box
 from labelyard.services import pulls, utcnow
 from labelyard.services.pulls import EXISTS, ImportItem
+from labelyard.store import pulls as run_store
 from labelyard.store.engine import Database
 
 log = logging.getLogger("labelyard.pull")
@@ -104,6 +110,11 @@ class Summary:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class SourceDown(InvalidInput):
+    """The source kept failing through every retry: the pull stopped where its checkpoints say
+    and resumes when run again."""
 
 
 class Source:
@@ -455,6 +466,8 @@ async def pull_project(
             report = report_dir / f"{project_id}.pull-report.jsonl"
             summary.skipped = _report(run.folder, report)
             summary.report = str(report)
+    except SourceUnavailable as exc:
+        raise SourceDown(f"the source: {exc}; run the pull again to resume") from None
     except (SourceError, OutboundError) as exc:
         raise InvalidInput(f"the source: {exc}") from None
     finally:
@@ -463,3 +476,162 @@ async def pull_project(
         if own:
             await out.aclose()
     return summary
+
+
+# --- pulls queued through the admin API, run by ``labelyard worker`` ---------------------------
+
+PULL_LOCK_SECONDS = 300.0
+PULL_PROGRESS_SECONDS = 2.0
+
+
+def _view(row: Any) -> dict[str, Any]:
+    """A pull as the admin API shows it (never the source's API key)."""
+    return {
+        "migration_id": row.id,
+        "source_url": row.source_url,
+        "source_project": row.source_project,
+        "into": row.into_project,
+        "status": row.status,
+        "project_id": row.project_id,
+        "total_jobs": row.total_jobs,
+        "done_jobs": row.done_jobs,
+        "summary": row.summary,
+        "error": row.error,
+        "created_at": rfc3339(row.created_at),
+        "finished_at": rfc3339(row.finished_at) if row.finished_at else None,
+    }
+
+
+async def queue_pull(db: Database, box: SecretBox, request: PullRequest) -> dict[str, Any]:
+    """Queue a pull for a worker; the API key is sealed until the pull no longer needs it."""
+    run_id = new_id()
+    now = utcnow()
+    async with db.write() as conn:
+        await run_store.insert_run(
+            conn,
+            id=run_id,
+            source_url=request.source_url,
+            source_project=request.project,
+            into_project=request.into,
+            api_key_sealed=box.seal(request.api_key),
+            data_from=list(request.data_from),
+            concurrency=request.concurrency,
+            status=run_store.QUEUED,
+            total_jobs=0,
+            done_jobs=0,
+            created_at=now,
+            updated_at=now,
+        )
+        row = await run_store.get_run(conn, id=run_id)
+    return _view(row)
+
+
+async def get_pull(db: Database, *, run_id: str) -> dict[str, Any]:
+    """A queued, running or finished pull, with its progress."""
+    async with db.read() as conn:
+        row = await run_store.get_run(conn, id=require_uuid(run_id, "migration_id"))
+    if row is None:
+        raise NotFound(f"no migration {run_id}")
+    return _view(row)
+
+
+async def _claim_pull(db: Database) -> Any:
+    now = utcnow()
+    async with db.write() as conn:
+        row = await run_store.next_run(conn, now=now)
+        if row is None:
+            return None
+        await run_store.update_run(
+            conn,
+            id=row.id,
+            status=run_store.RUNNING,
+            locked_until=now + timedelta(seconds=PULL_LOCK_SECONDS),
+            updated_at=now,
+        )
+    return row
+
+
+async def run_next_pull(db: Database, blobs: BlobStore, settings: Settings) -> bool:
+    """Claim and run the next queued pull (or one whose worker died: it resumes from its
+    checkpoints); False if there is none."""
+    row = await _claim_pull(db)
+    if row is None:
+        return False
+    box = secret_box(settings)
+    done: dict[str, tuple[int, int]] = {}
+
+    def progress(batch_id: str, name: str, count: int, total: int) -> None:
+        done[batch_id] = (count, max(count, total))
+
+    async def report() -> None:
+        while True:
+            await asyncio.sleep(PULL_PROGRESS_SECONDS)
+            now = utcnow()
+            async with db.write() as conn:
+                await run_store.update_run(
+                    conn,
+                    id=row.id,
+                    done_jobs=sum(d for d, _ in done.values()),
+                    total_jobs=sum(t for _, t in done.values()),
+                    locked_until=now + timedelta(seconds=PULL_LOCK_SECONDS),
+                    updated_at=now,
+                )
+
+    reporter = asyncio.create_task(report())
+    final: dict[str, Any]
+    try:
+        if row.api_key_sealed is None:
+            raise InvalidInput("the source's API key is gone; queue the migration again")
+        payloads = pull.data_lines("\n".join(orjson.dumps(p).decode() for p in row.data_from or []))
+        summary = await pull_project(
+            db,
+            settings,
+            source_url=row.source_url,
+            api_key=box.open(row.api_key_sealed),
+            project_id=row.source_project,
+            into=row.into_project,
+            data_from=payloads,
+            concurrency=row.concurrency,
+            report_dir=_report_dir(settings),
+            on_progress=progress,
+            blobs=blobs,
+        )
+        result = summary.to_json()
+        result.pop("api_key", None)  # the new project's key is not kept anywhere
+        final = {"status": run_store.DONE, "summary": result, "project_id": summary.project_id}
+    except SourceDown as exc:
+        # The source is down for now: the checkpoints keep the place; a later claim resumes.
+        log.warning("migration %s: %s; will resume", row.id, exc)
+        final = {"status": run_store.QUEUED}
+    except Exception as exc:
+        log.exception("migration %s failed", row.id)
+        message = (
+            exc.message
+            if isinstance(exc, LabelyardError)
+            else f"internal error ({type(exc).__name__}); see the worker's log"
+        )
+        final = {"status": run_store.FAILED, "error": message}
+    finally:
+        reporter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporter
+    now = utcnow()
+    if final["status"] != run_store.QUEUED:
+        final |= {"api_key_sealed": None, "data_from": None, "finished_at": now}
+    async with db.write() as conn:
+        await run_store.update_run(
+            conn,
+            id=row.id,
+            done_jobs=sum(d for d, _ in done.values()),
+            total_jobs=sum(t for _, t in done.values()),
+            locked_until=None,
+            updated_at=now,
+            **final,
+        )
+    return True
+
+
+def _report_dir(settings: Settings) -> Path:
+    folder = Path(settings.data_dir) / "pulls" / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

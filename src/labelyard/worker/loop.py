@@ -1,4 +1,5 @@
-"""The worker's loop: fan events out to deliveries, deliver due webhooks, run queued exports;
+"""The worker's loop: fan events out to deliveries, deliver due webhooks, run queued exports
+and pulls (``/admin/v1/migrations``);
 and beside it, in a loop of its own, check new jobs' media.
 
 Any number of workers may run, on SQLite and PostgreSQL: every piece of work is claimed from the
@@ -22,7 +23,7 @@ from labelyard.config import Settings
 from labelyard.datadir import prepare_data_dir
 from labelyard.outbound import Outbound, outbound_from_settings
 from labelyard.secretbox import secret_box
-from labelyard.services import deliveries, export_runs
+from labelyard.services import deliveries, export_runs, pull_runs
 from labelyard.services.media import MediaSigner
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
@@ -86,6 +87,7 @@ async def work_once(
         ("fan-out", lambda: deliveries.fan_out(db)),
         ("deliveries", lambda: webhooks.deliver_due(db, outbound, settings, rng)),
         ("exports", lambda: export_runs.run_next_export(db, blobs, settings, outbound)),
+        ("pulls", lambda: pull_runs.run_next_pull(db, blobs, settings)),
     ]
     busy = False
     for name, step in steps:
