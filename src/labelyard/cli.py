@@ -156,7 +156,8 @@ def _print_demo(base: str, demo: Any) -> None:
 
 @app.command()
 def worker() -> None:
-    """Run a background worker: webhook deliveries and exports (run as many as you like)."""
+    """Run a background worker: webhook deliveries, exports, media checks and pulls queued
+    through /admin/v1/migrations (run as many as you like)."""
     from labelyard.logs import configure
     from labelyard.worker.loop import run_worker
 
