@@ -573,3 +573,61 @@ def test_completed_creates_check_each_job_on_its_own(server: Server) -> None:
     stats = data_of(p.api.get(f"/v1/projects/{p.project_id}/stats"))
     assert (stats["total_jobs"], stats["completed_jobs"], stats["annotations"]) == (1, 1, 1)
     p.api.close()
+
+
+def test_coco_rle_masks_come_back_as_the_same_masks(server: Server, tmp_path: Path) -> None:
+    from tests.exports.test_coco_masks import COLOURS, mask_png
+    from tests.exports.test_coco_masks import H as MH
+    from tests.exports.test_coco_masks import W as MW
+
+    schema = {"classes": [{"name": "car"}, {"name": "road"}]}
+    source = make_project(server, "SEGMENTATION", name="masks out")
+    set_schema(server, source.project_id, schema)
+    png, _ = mask_png()
+    bodies = [
+        {
+            "reference_id": f"seg-{i}",
+            "tag": "default",
+            "data": {
+                "image_url": f"https://img.example/s{i}.png",
+                "image_width": MW,
+                "image_height": MH,
+            },
+        }
+        for i in range(2)
+    ]
+    data_of(source.api.post(f"/v1/projects/{source.project_id}/jobs/bulk", json={"jobs": bodies}))
+    mask = {"_id": "m1", "frame_id": "0", "legend": COLOURS, "png": png}
+    _complete_all(server, source, lambda job: {"rectangles": [], "masks": [mask]})
+    first = export(server, source.project_id, "coco", tmp_path / "first.json")
+    assert any(
+        isinstance(a["segmentation"], dict) for a in json.loads(first.read_text())["annotations"]
+    )
+
+    target = make_project(server, "SEGMENTATION", name="masks in")
+    set_schema(server, target.project_id, schema)
+    refused = import_labels(server, target, "coco", first)
+    assert refused.returncode == 1 and "masks come in with --as-completed only" in refused.stderr
+    done = import_labels(server, target, "coco", first, extra=("--as-completed",))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["created"] == 2
+    second = export(server, target.project_id, "coco", tmp_path / "second.json")
+    assert _coco_view(second) == _coco_view(first)
+    source.api.close()
+    target.api.close()
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_rle_strings_decode_as_pycocotools_encodes() -> None:
+    import numpy as np
+    from pycocotools import mask as coco_mask
+
+    from labelyard.importers.coco import _colour, rle_counts
+
+    rng = np.random.default_rng(7)
+    bits = np.asfortranarray((rng.random((23, 31)) > 0.6).astype(np.uint8))
+    encoded = coco_mask.encode(bits)
+    counts = rle_counts(encoded["counts"].decode(), "x")
+    flat = np.concatenate([np.full(n, i % 2, dtype=np.uint8) for i, n in enumerate(counts)])
+    assert (bits == flat.reshape(31, 23).T).all()
+    assert len({_colour(i) for i in range(1000)}) == 1000

@@ -185,6 +185,7 @@ def _labelled(
     media_root: str,
     media_url: str,
     partial: bool,
+    completed: bool,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The create bodies of label files (pre-labels), all read before anything is sent."""
     from importlib import import_module
@@ -203,6 +204,7 @@ def _labelled(
             media=Media(media_root, media_url),
             partial=partial,
             schema=(base, schema),
+            completed=completed,
         )
     except (FormatError, ValueError) as exc:
         console.print(f"[red]error[/red] {escape(str(exc))}")
@@ -306,6 +308,7 @@ def jobs_import(
                 media_root=media_root,
                 media_url=media_url,
                 partial=partial,
+                completed=as_completed,
             )
             if as_completed:
                 for body in made:

@@ -177,6 +177,7 @@ def bodies(
     media: Media,
     partial: bool = False,
     schema: tuple[Base, LabelSchema] | None = None,
+    completed: bool = False,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The create bodies of ``items`` (objects as ``maker_response``) and what was dropped.
 
@@ -196,6 +197,16 @@ def bodies(
         kept: dict[str, list[dict[str, Any]]] = {}
         for key, objects in groups.items():
             kept[key] = []
+            if key == notes.MASKS:
+                if not completed:
+                    raise FormatError(item.where, "masks come in with --as-completed only")
+                for mask in objects:
+                    legend = {}
+                    for colour, entry in mask["legend"].items():
+                        label, sep, instance = entry.partition(" # ")
+                        legend[colour] = classes.name(label) + sep + instance
+                    kept[key].append({**mask, "legend": legend})
+                continue
             for obj in objects:
                 obj = {**obj, "label": classes.name(str(obj.get("label")))}
                 if classes.allowed(obj["label"]):
