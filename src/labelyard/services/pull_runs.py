@@ -285,7 +285,10 @@ class _Run:
             url = pull.result_url(await self.source.data(path, f"job {job.id}"))
             if not url:
                 return _line(job, "completed at the source but its result URL is empty")
-            document = orjson.loads(await self.source.file(url, max_bytes=MAX_JSON_BYTES))
+            try:
+                document = orjson.loads(await self.source.file(url, max_bytes=MAX_JSON_BYTES))
+            except orjson.JSONDecodeError:
+                return _line(job, "its result file is not JSON")
             imported = pull.from_result(project.base, document)
             pngs = {}
             for index, mask_url in imported.mask_urls:
