@@ -554,13 +554,15 @@ async def _claim_pull(db: Database) -> Any:
     return row
 
 
-async def run_next_pull(db: Database, blobs: BlobStore, settings: Settings) -> bool:
+async def run_next_pull(
+    db: Database, blobs: BlobStore, settings: Settings, box: SecretBox | None = None
+) -> bool:
     """Claim and run the next queued pull (or one whose worker died: it resumes from its
     checkpoints); False if there is none."""
     row = await _claim_pull(db)
     if row is None:
         return False
-    box = secret_box(settings)
+    box = box or secret_box(settings)
     done: dict[str, tuple[int, int]] = {}
 
     def progress(batch_id: str, name: str, count: int, total: int) -> None:

@@ -1,7 +1,7 @@
 """Pulls of a project from a hosted-API server, queued through /admin/v1/migrations.
 
-Revision ID: 0008_pull_runs
-Revises: 0007_media_checks
+Revision ID: 0010_pull_runs
+Revises: 0009_sealed_webhook_secrets
 Create Date: 2026-12-01
 """
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0008_pull_runs"
-down_revision = "0007_media_checks"
+revision = "0010_pull_runs"
+down_revision = "0009_sealed_webhook_secrets"
 branch_labels = None
 depends_on = None
 
