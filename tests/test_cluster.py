@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from labelyard.config import Settings
@@ -55,6 +56,8 @@ def cluster(
         env = {k: v for k, v in os.environ.items() if not k.startswith("LABELYARD_")} | {
             "LABELYARD_DATABASE_URL": f"{base}/{fresh}",
             "LABELYARD_ADMIN_TOKEN": "cluster-admin",
+            # Every replica and worker seals and opens secrets with the same key.
+            "LABELYARD_SECRET_KEY": Fernet.generate_key().decode(),
             "LABELYARD_BLOB_URL": f"s3://{s3.bucket}/labelyard",
             "LABELYARD_S3_ENDPOINT_URL": s3.endpoint_url,
             "LABELYARD_S3_REGION": s3.region,

@@ -170,7 +170,8 @@ def _print_demo(base: str, demo: Any) -> None:
 
 @app.command()
 def worker() -> None:
-    """Run a background worker: webhook deliveries and exports (run as many as you like)."""
+    """Run a background worker: webhook deliveries, exports, media checks and pulls queued
+    through /admin/v1/migrations (run as many as you like)."""
     from labelyard.logs import configure
     from labelyard.worker.loop import run_worker
 
@@ -632,6 +633,93 @@ def export_command(
             print(f"  {item['job_id']} ({item['reference_id']}): {item['reason']}")
         if report["skipped_total"] > 10:
             print("  ... (--json lists the first 1,000)")
+
+
+@app.command("pull")
+def pull_command(
+    source: Annotated[str, typer.Option("--from", help="The hosted-API server's base URL.")],
+    api_key: Annotated[str, typer.Option(help="An API key of the source project's account.")],
+    project: Annotated[str, typer.Option(help="The source project's id.")],
+    into: Annotated[
+        str | None, typer.Option(help="Pull into this project (default: a new one).")
+    ] = None,
+    data_from: Annotated[
+        Path | None,
+        typer.Option(help="JSON lines of the jobs' create payloads (data by reference_id)."),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at most.")] = 8,
+    dry_run: Annotated[bool, typer.Option(help="Only count what would move.")] = False,
+    report_dir: Annotated[
+        Path, typer.Option(help="Where <project>.pull-report.jsonl is written.")
+    ] = Path(),
+    as_json: JsonFlag = False,
+) -> None:
+    """Pull a whole project (batches, jobs, results, masks) from a hosted-API server, with this
+    server's own settings; resumable (run it again after a stop). See docs/migrate.md."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from labelyard.core.pull import SourceError, data_lines
+    from labelyard.services import pull_runs
+
+    payloads: dict[str, dict[str, Any]] = {}
+    if data_from is not None:
+        try:
+            payloads = data_lines(data_from.read_text())
+        except (OSError, UnicodeDecodeError, SourceError) as exc:
+            console.print(f"[red]error[/red] --data-from {data_from}: {exc}")
+            raise typer.Exit(1) from None
+    settings = Settings()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bars:
+        overall = bars.add_task("all batches", total=None)
+        tasks: dict[str, Any] = {}
+        done: dict[str, int] = {}
+        expected: dict[str, int] = {}
+
+        def progress(batch_id: str, name: str, count: int, total: int) -> None:
+            if batch_id not in tasks:
+                tasks[batch_id] = bars.add_task(f"  {name}", total=total or None)
+            done[batch_id], expected[batch_id] = count, max(total, count)
+            bars.update(tasks[batch_id], completed=count, total=max(total, count) or None)
+            bars.update(overall, completed=sum(done.values()), total=sum(expected.values()))
+
+        summary = _run(
+            lambda db: pull_runs.pull_project(
+                db,
+                settings,
+                source_url=source,
+                api_key=api_key,
+                project_id=project,
+                into=into,
+                data_from=payloads,
+                concurrency=concurrency,
+                dry_run=dry_run,
+                report_dir=report_dir,
+                on_progress=progress,
+            ),
+            settings,
+        )
+    result = summary.to_json()
+    if as_json:
+        print(json.dumps(result))
+        return
+    if dry_run:
+        print(f"{summary.jobs} jobs in {summary.batches} batches would move: {summary.by_status}")
+        print(f"{summary.would_skip} have no data (not completed, not in --data-from)")
+        return
+    print(
+        f"{summary.imported} jobs brought in ({summary.completed} completed) into project "
+        f"{summary.project_id}; {summary.already} were already here; {summary.skipped} skipped"
+        f" (see {summary.report}); {summary.waits} waits on the source; {summary.seconds} s"
+    )
+    if summary.api_key:
+        console.print("the new project's API key (shown once):")
+        print(summary.api_key)
 
 
 def main() -> None:

@@ -57,12 +57,18 @@ def secret_key(settings: Settings) -> str:
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key().decode("ascii")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process of this data dir made it first
-        return path.read_text().strip()
+    # Written whole under another name, then linked into place: a process of the same data dir
+    # starting at the same moment either wins the link or reads the winner's complete key.
+    scratch = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}")
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
+    try:
+        os.link(scratch, path)
+    except FileExistsError:  # another process of this data dir made it first
+        return path.read_text().strip()
+    finally:
+        scratch.unlink()
     return key
 
 

@@ -33,6 +33,7 @@ from labelyard.api.schemas import (
     Annotations,
     Assign,
     BatchCreate,
+    BulkCompletedCreate,
     BulkJobCreate,
     CallbackSet,
     Claim,
@@ -42,6 +43,7 @@ from labelyard.api.schemas import (
     JobCreate,
     JobPriority,
     JobReopen,
+    MigrationCreate,
     ProjectCreate,
     QualityUpdate,
     Redeliver,
@@ -93,6 +95,13 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
         "Create up to 10,000 jobs (extension)",
     ),
     (
+        "POST",
+        ("/v1/projects/{project_id}/jobs/completed",),
+        jobs.create_completed,
+        BulkCompletedCreate,
+        "Create up to 10,000 jobs completed with the annotations given (extension)",
+    ),
+    (
         "GET",
         ("/v1/projects/{project_id}/jobs",),
         jobs.find,
@@ -105,6 +114,13 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
         projects.details,
         None,
         "Project details with batch statistics",
+    ),
+    (
+        "GET",
+        ("/v1/projects/{project_id}/schema",),
+        projects.schema,
+        None,
+        "The project's label schema (extension)",
     ),
     (
         "GET",
@@ -251,6 +267,20 @@ WORK_ROUTES: Sequence[tuple[str, Callable[..., Any], Any, str]] = (
 )
 
 ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
+    (
+        "POST",
+        "/admin/v1/migrations",
+        admin.queue_migration,
+        MigrationCreate,
+        "Queue a pull of a project from a hosted-API server (run by labelyard worker)",
+    ),
+    (
+        "GET",
+        "/admin/v1/migrations/{migration_id}",
+        admin.get_migration,
+        None,
+        "A pull's status and progress",
+    ),
     ("POST", "/admin/v1/accounts", admin.create_account, AccountCreate, "Create an account"),
     ("POST", "/admin/v1/accounts/{account_id}/keys", admin.create_key, None, "Create an API key"),
     ("POST", "/admin/v1/keys/{key_id}/revoke", admin.revoke_key, None, "Revoke an API key"),

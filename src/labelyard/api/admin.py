@@ -7,9 +7,10 @@ from dataclasses import asdict
 from starlette.responses import Response
 
 from labelyard.api.deps import Body, State
+from labelyard.core.pull import parse_pull_request
 from labelyard.errors import InvalidInput
 from labelyard.http.envelope import ok
-from labelyard.services import accounts, projects, storage, workers
+from labelyard.services import accounts, projects, pull_runs, storage, workers
 
 
 def _fields(body: object) -> dict[str, object]:
@@ -123,3 +124,14 @@ async def remove_storage(state: State, account_id: str, connection_id: str) -> R
     """Remove a storage connection."""
     await storage.remove_connection(state.db, account_id=account_id, connection_id=connection_id)
     return ok({"connection_id": connection_id, "removed": True})
+
+
+async def queue_migration(state: State, body: Body) -> Response:
+    """Queue a pull of a whole project from a hosted-API server, run by ``labelyard worker``."""
+    request = parse_pull_request(body)
+    return ok(await pull_runs.queue_pull(state.db, state.media.box, request))
+
+
+async def get_migration(state: State, migration_id: str) -> Response:
+    """A queued pull's status and progress (never its API key)."""
+    return ok(await pull_runs.get_pull(state.db, run_id=migration_id))

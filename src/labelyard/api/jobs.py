@@ -7,7 +7,7 @@ from starlette.responses import Response
 from labelyard.api.deps import Body, BulkBody, ProjectAccess, State
 from labelyard.core import commands
 from labelyard.http.envelope import ok
-from labelyard.services import job_actions, jobs, media_checks, results
+from labelyard.services import job_actions, jobs, media_checks, pulls, results
 
 
 async def create(project: ProjectAccess, state: State, body: Body) -> Response:
@@ -18,6 +18,14 @@ async def create(project: ProjectAccess, state: State, body: Body) -> Response:
 async def create_bulk(project: ProjectAccess, state: State, body: BulkBody) -> Response:
     """Create up to 10,000 jobs; ``results[i]`` tells what happened to ``jobs[i]``."""
     return ok(await jobs.create_jobs(state.db, project, commands.parse_bulk(body)))
+
+
+async def create_completed(project: ProjectAccess, state: State, body: BulkBody) -> Response:
+    """Create up to 10,000 jobs completed at once with the annotations each carries."""
+    items = commands.parse_bulk(body)
+    return ok(
+        await pulls.create_completed(state.db, state.blobs, project, items, base_url=state.base_url)
+    )
 
 
 async def get(project: ProjectAccess, state: State, job_id: str) -> Response:

@@ -1,4 +1,4 @@
-"""API.md 3.3 and 3.4: project details and stats."""
+"""API.md 3.3 and 3.4: project details and stats; the label schema (extension)."""
 
 from __future__ import annotations
 
@@ -17,3 +17,8 @@ async def details(project: ProjectAccess, state: State) -> Response:
 async def stats(project: ProjectAccess, state: State) -> Response:
     """The project's totals over all batches."""
     return ok(await projects.project_stats(state.db, project))
+
+
+async def schema(project: ProjectAccess, state: State) -> Response:
+    """The project's label schema (its classes), for clients that map labels onto it."""
+    return ok(await projects.get_label_schema(state.db, project_id=project.id))

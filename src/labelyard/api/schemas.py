@@ -40,6 +40,25 @@ class BulkJobCreate(BaseModel):
     jobs: list[JobCreate] = Field(max_length=MAX_BULK_JOBS)
 
 
+class CompletedJobCreate(JobCreate):
+    annotations: Any = Field(description="the job's objects in labelyard's annotation layout")
+
+
+class BulkCompletedCreate(BaseModel):
+    jobs: list[CompletedJobCreate] = Field(max_length=MAX_BULK_JOBS)
+
+
+class MigrationCreate(BaseModel):
+    source_url: str = Field(description="the hosted-API server's base URL")
+    api_key: str = Field(description="an API key of the source project's account (kept sealed)")
+    project: str = Field(description="the source project's id")
+    into: str | None = Field(default=None, description="pull into this project (else a new one)")
+    concurrency: int = Field(default=8, ge=1, le=256)
+    data_from: list[dict[str, Any]] | None = Field(
+        default=None, description="create payloads by reference_id, for jobs not completed"
+    )
+
+
 class AccountCreate(BaseModel):
     name: str = Field(min_length=1, max_length=255)
 

@@ -150,17 +150,116 @@ def _created(
             yield sending[0], iter(sending[1].result())
 
 
+LABEL_FORMATS = ("coco", "yolo", "voc", "cvat", "labelstudio")
+
+
+def _read_inputs(paths: list[Path]) -> dict[str, bytes]:
+    """Every file named, the entries of a zip and the files under a folder, by name."""
+    import zipfile
+
+    files: dict[str, bytes] = {}
+    for path in paths:
+        if path.is_dir():
+            for inner in sorted(p for p in path.rglob("*") if p.is_file()):
+                files[str(inner)] = inner.read_bytes()
+        elif path.suffix.lower() == ".zip":
+            try:
+                with zipfile.ZipFile(path) as archive:
+                    for entry in archive.infolist():
+                        if not entry.is_dir():
+                            files[f"{path}!{entry.filename}"] = archive.read(entry)
+            except zipfile.BadZipFile as exc:
+                raise OSError(f"{path}: not a zip ({exc})") from None
+        else:
+            files[str(path)] = path.read_bytes()
+    return files
+
+
+def _labelled(
+    client: Client,
+    project: str,
+    paths: list[Path],
+    fmt: str,
+    *,
+    renames: list[str],
+    media_root: str,
+    media_url: str,
+    partial: bool,
+    completed: bool,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The create bodies of label files (pre-labels), all read before anything is sent."""
+    from importlib import import_module
+
+    from labelyard.importers import Classes, FormatError, Media, bodies, parse_renames
+
+    try:
+        module = import_module(f"labelyard.importers.{fmt}")
+        items = module.parse(_read_inputs(paths))
+        base, schema = client.label_schema(project)
+        known = frozenset(schema.classes) if not schema.open else None
+        classes = Classes(renames=parse_renames(renames), known=known)
+        return bodies(
+            items,
+            classes=classes,
+            media=Media(media_root, media_url),
+            partial=partial,
+            schema=(base, schema),
+            completed=completed,
+        )
+    except (FormatError, ValueError) as exc:
+        console.print(f"[red]error[/red] {escape(str(exc))}")
+        console.print("nothing was imported")
+        raise typer.Exit(1) from None
+
+
+def _created_completed(
+    client: Client, project: str, chunks: Iterable[list[Row]], *, tag: str, batch_id: str | None
+) -> Iterator[tuple[list[Row], Iterator[BulkOutcome]]]:
+    """Each chunk with the outcomes of its jobs, created completed (one call at a time)."""
+    for chunk in chunks:
+        bodies = [
+            _with_defaults(row.body, tag=tag, batch_id=batch_id)
+            for row in chunk
+            if row.body is not None
+        ]
+        yield chunk, iter(client.create_completed_jobs(project, bodies, chunk_size=len(chunk)))
+
+
 @jobs_app.command("import")
 def jobs_import(
-    file: Annotated[
-        Path,
+    files: Annotated[
+        list[Path],
         typer.Argument(
-            help="JSONL (a create body a line) or .csv file.", exists=True, dir_okay=False
+            help="JSONL (a create body a line) or .csv file; or label files (--format).",
+            exists=True,
         ),
     ],
     project: ProjectId,
     url: Url,
     api_key: ApiKey,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Label files: coco|yolo|voc|cvat|labelstudio (default: JSONL/CSV rows).",
+        ),
+    ] = None,
+    renames: Annotated[
+        list[str] | None, typer.Option("--map", help="Rename a class: old=new (repeatable).")
+    ] = None,
+    media_root: Annotated[
+        str, typer.Option(help="Prefix of the image paths in the label files to replace.")
+    ] = "",
+    media_url: Annotated[
+        str, typer.Option(help="The URL the images (or --media-root) are served at.")
+    ] = "",
+    partial: Annotated[
+        bool, typer.Option(help="Drop objects of classes the schema lacks instead of stopping.")
+    ] = False,
+    as_completed: Annotated[
+        bool,
+        typer.Option(help="Label files: create the jobs completed, the labels as results."),
+    ] = False,
     batch: Annotated[str | None, typer.Option(help="Batch id, for rows naming none.")] = None,
     batch_name: Annotated[
         str | None, typer.Option(help="Batch name, for rows naming none; created if missing.")
@@ -175,19 +274,53 @@ def jobs_import(
 ) -> None:
     """Create the jobs of FILE in bulk calls; safe to re-run (no job is made twice).
 
-    Rejected rows go to FILE.rejected.jsonl with their line and reason; see docs/client.md.
+    With --format, label files made in other tools become jobs whose objects are pre-labels
+    (data.maker_response); see docs/migrate.md. Rejected rows go to FILE.rejected.jsonl with
+    their line and reason; see docs/client.md.
     """
     if batch and batch_name:
         console.print("[red]error[/red] give --batch or --batch-name, not both")
         raise typer.Exit(2)
+    if fmt is not None and fmt not in LABEL_FORMATS:
+        console.print(f"[red]error[/red] --format must be one of {', '.join(LABEL_FORMATS)}")
+        raise typer.Exit(2)
+    if as_completed and fmt is None:
+        console.print("[red]error[/red] --as-completed is for label files (--format)")
+        raise typer.Exit(2)
+    if fmt is None and len(files) != 1:
+        console.print("[red]error[/red] JSONL/CSV rows come from one file")
+        raise typer.Exit(2)
+    file = files[0]
     rejected = _Rejected(file.with_name(file.name + ".rejected.jsonl"))
     created = existing = 0
+    dropped: list[dict[str, Any]] = []
     with _connected(url, api_key) as client, _progress() as bar:
+        if fmt is None:
+            rows: Iterable[Row] = read_rows(file)
+            total = count_rows(file)
+        else:
+            made, dropped = _labelled(
+                client,
+                project,
+                files,
+                fmt,
+                renames=renames or [],
+                media_root=media_root,
+                media_url=media_url,
+                partial=partial,
+                completed=as_completed,
+            )
+            if as_completed:
+                for body in made:
+                    body["annotations"] = body["data"].pop("maker_response")
+            rows = [Row(i + 1, body, body) for i, body in enumerate(made)]
+            total = len(made)
         batch_id = _batch_id(client, project, batch, batch_name)
-        task = bar.add_task(f"import {file.name}", total=count_rows(file))
+        task = bar.add_task(f"import {file.name}", total=total)
         try:
-            chunks = _chunks(read_rows(file), chunk_size)
-            for chunk, outcomes in _created(client, project, chunks, tag=tag, batch_id=batch_id):
+            chunks = _chunks(rows, chunk_size)
+            send = _created_completed if as_completed else _created
+            for chunk, outcomes in send(client, project, chunks, tag=tag, batch_id=batch_id):
                 for row in chunk:
                     if row.body is None:
                         rejected.add(row, "invalid_row", row.problem)
@@ -203,18 +336,23 @@ def jobs_import(
         finally:
             rejected.close()
     where = str(rejected.path) if rejected.count else None
-    summary = {
+    summary: dict[str, Any] = {
         "created": created,
         "already_there": existing,
         "rejected": rejected.count,
         "rejected_file": where,
     }
+    if fmt is not None:
+        summary["dropped_objects"] = len(dropped)
+        summary["dropped"] = dropped[:1000]
     if as_json:
         print(json.dumps(summary))
         return
     print(f"created {created:,}, already there {existing:,}, rejected {rejected.count:,}")
     if where:
         print(f"rejected rows and their reasons: {where}")
+    if dropped:
+        print(f"{len(dropped):,} objects of classes the schema lacks were dropped (--partial)")
 
 
 @jobs_app.command("list")

@@ -44,6 +44,8 @@ from labelyard.client.models import (
     ProjectDetails,
     ProjectStats,
 )
+from labelyard.core.model import Base
+from labelyard.core.schema import LabelSchema, parse_schema
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_RETRIES = 4
@@ -226,9 +228,13 @@ class Client:
             outcomes += self._create_chunk(project_id, chunk)
         return outcomes
 
-    def _create_chunk(self, project_id: str, chunk: list[Mapping[str, Any]]) -> list[BulkOutcome]:
+    def _create_chunk(
+        self, project_id: str, chunk: list[Mapping[str, Any]], *, path: str = ""
+    ) -> list[BulkOutcome]:
+        """One bulk call (``path``: the bulk create's by default), halved on a 413."""
+        path = path or f"/v1/projects/{project_id}/jobs/bulk"
         try:
-            data = self._call("POST", f"/v1/projects/{project_id}/jobs/bulk", json={"jobs": chunk})
+            data = self._call("POST", path, json={"jobs": chunk})
         except LabelyardError as exc:
             if exc.status != 413:
                 raise
@@ -241,14 +247,31 @@ class Client:
                     )
                 ]
             half = len(chunk) // 2
-            return self._create_chunk(project_id, chunk[:half]) + self._create_chunk(
-                project_id, chunk[half:]
+            return self._create_chunk(project_id, chunk[:half], path=path) + self._create_chunk(
+                project_id, chunk[half:], path=path
             )
         return [BulkOutcome.from_json(item) for item in data["results"]]
 
     def project_details(self, project_id: str) -> ProjectDetails:
         """The project, its batches and their counters."""
         return ProjectDetails.from_json(self._call("GET", f"/v1/projects/{project_id}/details"))
+
+    def create_completed_jobs(
+        self, project_id: str, jobs: Iterable[Mapping[str, Any]], *, chunk_size: int = 1000
+    ) -> list[BulkOutcome]:
+        """Create jobs completed at once: each a create body plus ``annotations`` (labelyard's
+        layout), ``chunk_size`` a call; an outcome per job, in order, as ``create_jobs``."""
+        outcomes: list[BulkOutcome] = []
+        path = f"/v1/projects/{project_id}/jobs/completed"
+        for chunk in _chunks(jobs, min(chunk_size, MAX_BULK_JOBS)):
+            outcomes += self._create_chunk(project_id, chunk, path=path)
+        return outcomes
+
+    def label_schema(self, project_id: str) -> tuple[Base, LabelSchema]:
+        """The project's base and label schema (``core.schema``: its classes, attributes)."""
+        base = Base(self._call("GET", f"/v1/projects/{project_id}/details")["base"])
+        data = self._call("GET", f"/v1/projects/{project_id}/schema")
+        return base, parse_schema(data["schema"], base)
 
     def project_stats(self, project_id: str) -> ProjectStats:
         """The project's totals over all its batches."""

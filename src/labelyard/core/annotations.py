@@ -53,6 +53,11 @@ def empty(base: Base) -> Any:
     return [] if uses_tracks(base) else {key: [] for key in IMAGE_KEYS}
 
 
+def empty_image() -> dict[str, list[Any]]:
+    """The annotations of an untouched IMAGE job: no object of any shape."""
+    return {key: [] for key in IMAGE_KEYS}
+
+
 def frame_ids(base: Base, data: dict[str, Any]) -> list[str]:
     """The frame ids a job's annotations may refer to."""
     if base is Base.VIDEO or video_segmentation(base, data):

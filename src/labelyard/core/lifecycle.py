@@ -12,6 +12,7 @@ their kind, numbered when a kind repeats (``annotate``, ``review``, ``review_2``
     abort   created|in_progress               aborted, out of every queue       +aborted
     reopen  completed|aborted                 in_progress, a named step free    -completed|-aborted
     assign  created|in_progress               same step; who may claim it changes
+    imported created (just inserted)          completed, with the source's result +completed
 
 The quality rules (``core.quality``) shape these: a submission may skip its review (sampling),
 a gold job's submission is scored and the job waits for the next annotator, a consensus job
@@ -563,4 +564,28 @@ def reopen(job: JobState, *, step: str | None) -> Change:
         to_index=index,
         columns={**_FREE, "annotations": 0, "result_key": None, "completed_at": None},
         counters=counters,
+    )
+
+
+def import_completed(
+    job: JobState,
+    *,
+    base: Base,
+    annotations: Any,
+    result: Mapping[str, Any],
+    now: datetime,
+) -> Change:
+    """A job just created by an import (``labelyard pull``) that was completed where it came
+    from: it is completed here too, with that result (``annotations`` its objects, ``result``
+    the result document as the source served it, masks inlined as PNGs)."""
+    if job.status != JobStatus.CREATED.value or job.step_index != 0:
+        raise Conflict(f"the job is {job.status}; only a job just created can be imported")
+    objects = notes.count(base, annotations)
+    return Change(
+        action="imported",
+        to_status=JobStatus.COMPLETED.value,
+        to_index=None,
+        columns={**_FREE, "draft": annotations, "annotations": objects, "completed_at": now},
+        counters={"completed_jobs": 1, "completed_frames": job.frames, "annotations": objects},
+        result=result,
     )

@@ -99,6 +99,23 @@ async def _create(db: Database, project: Project, bodies: list[Any]) -> list[Out
     return outcomes  # type: ignore[return-value]
 
 
+async def insert_specs(
+    conn: AsyncConnection, project: Project, specs: list[JobSpec]
+) -> list[Outcome]:
+    """Insert validated jobs in the caller's transaction (an import); an outcome per spec:
+    ``(row, created)`` or the error (an existing ``reference_id`` with another payload...)."""
+    outcomes: list[Outcome | None] = [None] * len(specs)
+    await _insert(conn, project, list(enumerate(specs)), outcomes)
+    assert all(outcome is not None for outcome in outcomes)
+    return outcomes  # type: ignore[return-value]
+
+
+async def workflow_refs(db: Database, project_id: str) -> dict[str, WorkflowRef]:
+    """The project's workflows by id and by tag, as job creates name them."""
+    async with db.read() as conn:
+        return await _workflow_refs(conn, project_id)
+
+
 async def _insert(
     conn: AsyncConnection,
     project: Project,

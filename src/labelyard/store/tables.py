@@ -503,3 +503,29 @@ point_cloud = Table(
 )
 # The workers' queue of lidar files to convert, across projects.
 Index("ix_point_cloud_due", point_cloud.c.status, point_cloud.c.next_attempt_at)
+
+# Pulls of a whole project from a hosted-API server queued through /admin/v1/migrations and run
+# by ``labelyard worker`` (services.pull_runs). The source's API key is kept sealed only while
+# the pull may still need it.
+pull_run = Table(
+    "pull_run",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("source_url", Text, nullable=False),
+    Column("source_project", String(255), nullable=False),
+    Column("into_project", Id),
+    Column("api_key_sealed", Text),
+    Column("data_from", Json),
+    Column("concurrency", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # queued, running, done, failed
+    Column("project_id", Id),
+    Column("total_jobs", BigInteger, nullable=False, default=0),
+    Column("done_jobs", BigInteger, nullable=False, default=0),
+    Column("summary", Json),
+    Column("error", Text),
+    Column("locked_until", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("finished_at", Timestamp),
+)
+Index("ix_pull_run_queue", pull_run.c.status, pull_run.c.created_at)

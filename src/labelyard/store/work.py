@@ -150,6 +150,22 @@ async def read_job(conn: AsyncConnection, *, project_id: str, job_id: str) -> Re
     return (await conn.execute(_job_query(project_id, job_id))).first()
 
 
+async def read_jobs(
+    conn: AsyncConnection, *, project_id: str, job_ids: Sequence[str]
+) -> list[Record]:
+    """Jobs of the project (with their workflows' steps), locked, for a change to each."""
+    rows: list[Record] = []
+    for start in range(0, len(job_ids), 1000):
+        chunk = list(job_ids[start : start + 1000])
+        query = (
+            select(*WORK_COLUMNS)
+            .select_from(_WITH_STEPS)
+            .where(job.c.project_id == project_id, job.c.id.in_(chunk))
+        )
+        rows += (await conn.execute(_locking(conn, query))).all()
+    return rows
+
+
 async def waiting_counts(
     conn: AsyncConnection, *, account_id: str, worker_id: str, now: datetime
 ) -> tuple[dict[tuple[str, str], int], dict[str, int]]:

@@ -1,5 +1,6 @@
-"""The worker's loop: fan events out to deliveries, deliver due webhooks, run queued exports,
-convert lidar files for the 3D editor; and beside it, in a loop of its own, check new jobs' media.
+"""The worker's loop: fan events out to deliveries, deliver due webhooks, run queued exports
+and pulls (``/admin/v1/migrations``), convert lidar files for the 3D editor; and beside it, in a
+loop of its own, check new jobs' media.
 
 Any number of workers may run, on SQLite and PostgreSQL: every piece of work is claimed from the
 database (``FOR UPDATE SKIP LOCKED`` / ``BEGIN IMMEDIATE``) with a lease, so a worker that dies
@@ -22,7 +23,7 @@ from labelyard.config import Settings
 from labelyard.datadir import prepare_data_dir
 from labelyard.outbound import Outbound, outbound_from_settings
 from labelyard.secretbox import SecretBox, secret_box
-from labelyard.services import deliveries, export_runs, point_clouds
+from labelyard.services import deliveries, export_runs, point_clouds, pull_runs
 from labelyard.services.media import MediaSigner
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
@@ -94,6 +95,7 @@ async def work_once(
             "point clouds",
             lambda: point_clouds.convert_next(db, blobs, settings, fetcher, signer=signer),
         ),
+        ("pulls", lambda: pull_runs.run_next_pull(db, blobs, settings, box)),
     ]
     busy = False
     for name, step in steps:
