@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labelyard.config import Settings
+from labelyard.core.audit import SYSTEM, Actor
 from labelyard.datadir import prepare_data_dir
 from labelyard.services import accounts, projects, workers
 from labelyard.store import accounts as account_store
@@ -17,6 +18,7 @@ ADMIN_TOKEN_FILE = "admin_token"
 DEMO_ACCOUNT = "demo"
 DEMO_PROJECT = "Demo images"
 DEMO_WORKER = "demo annotator"
+FIRST_START = Actor(SYSTEM, "", "")
 
 
 def ensure_admin_token(settings: Settings) -> tuple[str, bool]:
@@ -56,12 +58,12 @@ async def create_demo_if_empty(db: Database) -> Demo | None:
     async with db.read() as conn:
         if await account_store.any_account(conn):
             return None
-    issued = await accounts.create_account(db, name=DEMO_ACCOUNT)
+    issued = await accounts.create_account(db, name=DEMO_ACCOUNT, actor=FIRST_START)
     created = await projects.create_project(
-        db, name=DEMO_PROJECT, base="IMAGE", account_id=issued.account_id
+        db, name=DEMO_PROJECT, base="IMAGE", account_id=issued.account_id, actor=FIRST_START
     )
     worker = await workers.create_worker(
-        db, account_id=issued.account_id, name=DEMO_WORKER, role="both"
+        db, account_id=issued.account_id, name=DEMO_WORKER, role="both", actor=FIRST_START
     )
     return Demo(
         account_id=issued.account_id,

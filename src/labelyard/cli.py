@@ -17,6 +17,7 @@ from rich.console import Console
 
 from labelyard.client.cli import jobs_app, results_app
 from labelyard.config import DEFAULT_PORT, Settings
+from labelyard.core.audit import COMMAND_LINE, Actor
 from labelyard.errors import LabelyardError
 
 if (
@@ -42,6 +43,8 @@ app.add_typer(results_app, name="results")
 
 console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
+# Who the audit log names for changes made with these commands on the server's host.
+CLI = Actor(COMMAND_LINE, "", "local")
 SERVER_KEEP_ALIVE_SECONDS = 30
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")]
 
@@ -175,7 +178,7 @@ def accounts_create(
     """Create an account and its first API key."""
     from labelyard.services import accounts
 
-    issued = _run(lambda db: accounts.create_account(db, name=name))
+    issued = _run(lambda db: accounts.create_account(db, name=name, actor=CLI))
     _emit({"account_id": issued.account_id, "api_key": issued.api_key}, as_json)
 
 
@@ -186,7 +189,7 @@ def keys_create(
     """Create an API key for an account (the key is shown once)."""
     from labelyard.services import accounts
 
-    _emit(asdict(_run(lambda db: accounts.create_key(db, account_id=account))), as_json)
+    _emit(asdict(_run(lambda db: accounts.create_key(db, account_id=account, actor=CLI))), as_json)
 
 
 @keys_app.command("revoke")
@@ -194,7 +197,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id.")]) -> None:
     """Revoke an API key."""
     from labelyard.services import accounts
 
-    _run(lambda db: accounts.revoke_key(db, key_id=key_id))
+    _run(lambda db: accounts.revoke_key(db, key_id=key_id, actor=CLI))
     console.print(f"revoked {key_id}")
 
 
@@ -211,7 +214,11 @@ def projects_create(
     from labelyard.services import projects
 
     _emit(
-        _run(lambda db: projects.create_project(db, name=name, base=base, account_id=account)),
+        _run(
+            lambda db: projects.create_project(
+                db, name=name, base=base, account_id=account, actor=CLI
+            )
+        ),
         as_json,
     )
 
@@ -228,7 +235,9 @@ def workflows_create(
     from labelyard.services import projects
 
     created = _run(
-        lambda db: projects.create_workflow(db, project_id=project, name=name, tag=tag, steps=steps)
+        lambda db: projects.create_workflow(
+            db, project_id=project, name=name, tag=tag, steps=steps, actor=CLI
+        )
     )
     _emit(created, as_json)
 
@@ -250,7 +259,9 @@ def schema_set(
     except (OSError, ValueError, yaml.YAMLError) as exc:
         console.print(f"[red]error[/red] cannot read {file}: {exc}")
         raise typer.Exit(1) from None
-    saved = _run(lambda db: projects.set_label_schema(db, project_id=project, schema=document))
+    saved = _run(
+        lambda db: projects.set_label_schema(db, project_id=project, schema=document, actor=CLI)
+    )
     if as_json:
         print(json.dumps(saved))
     else:
@@ -271,7 +282,11 @@ def workers_create(
     from labelyard.services import workers
 
     _emit(
-        _run(lambda db: workers.create_worker(db, account_id=account, name=name, role=role)),
+        _run(
+            lambda db: workers.create_worker(
+                db, account_id=account, name=name, role=role, actor=CLI
+            )
+        ),
         as_json,
     )
 
@@ -291,7 +306,11 @@ def workers_password(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    _run(lambda db: workers.set_login(db, worker_id=worker, username=username, password=password))
+    _run(
+        lambda db: workers.set_login(
+            db, worker_id=worker, username=username, password=password, actor=CLI
+        )
+    )
     print(f"worker {worker} signs in as {username!r}")
 
 
@@ -300,7 +319,7 @@ def workers_revoke(worker_id: Annotated[str, typer.Argument(help="Worker id.")])
     """Revoke a worker: its token stops working and its web UI sign-ins end at once."""
     from labelyard.services import workers
 
-    _run(lambda db: workers.revoke_worker(db, worker_id=worker_id))
+    _run(lambda db: workers.revoke_worker(db, worker_id=worker_id, actor=CLI))
     console.print(f"revoked {worker_id}")
 
 

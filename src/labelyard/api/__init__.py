@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from labelyard.api import admin, batches, changes, files, jobs, ops, projects, webhooks, work
+from labelyard.api import admin, audit, batches, changes, files, jobs, ops, projects, webhooks, work
 from labelyard.api.deps import admin_access
 from labelyard.api.exports import EXPORT_ROUTES
 from labelyard.api.responses import CLAIM, ENVELOPE, RAW_JSON, REDIRECT
@@ -155,6 +155,13 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
         "Abort every unfinished job of a batch (extension)",
     ),
     ("GET", ("/v1/projects/{project_id}/changes",), changes.changes, None, "The change feed"),
+    (
+        "GET",
+        ("/v1/projects/{project_id}/audit",),
+        audit.project_log,
+        None,
+        "The audit log of the project and its account, newest first",
+    ),
     ("POST", (HOOKS,), webhooks.create, WebhookCreate, "Add a webhook endpoint"),
     ("GET", (HOOKS,), webhooks.index, None, "List webhook endpoints"),
     ("GET", (f"{HOOKS}/{{webhook_id}}",), webhooks.get, None, "A webhook endpoint"),
@@ -197,6 +204,7 @@ WORK_ROUTES: Sequence[tuple[str, Callable[..., Any], Any, str]] = (
 )
 
 ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
+    ("GET", "/admin/v1/audit", audit.admin_log, None, "The audit log, newest first"),
     ("POST", "/admin/v1/accounts", admin.create_account, AccountCreate, "Create an account"),
     ("POST", "/admin/v1/accounts/{account_id}/keys", admin.create_key, None, "Create an API key"),
     ("POST", "/admin/v1/keys/{key_id}/revoke", admin.revoke_key, None, "Revoke an API key"),

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from labelyard.core import events as rules
+from labelyard.core.audit import Actor, safe_url
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import Project, rfc3339
 from labelyard.core.pagination import parse_limit
 from labelyard.core.validation import require_text
 from labelyard.errors import InvalidInput, MissingParameter, NotFound
-from labelyard.services import utcnow
+from labelyard.services import audit, utcnow
 from labelyard.store import Record
 from labelyard.store import events as event_store
 from labelyard.store import webhooks as store
@@ -44,7 +48,9 @@ def _new_secret() -> str:
     return rules.new_secret(secrets.token_bytes(24))
 
 
-async def create_endpoint(db: Database, project: Project, body: object) -> dict[str, Any]:
+async def create_endpoint(
+    db: Database, project: Project, body: object, *, actor: Actor
+) -> dict[str, Any]:
     """A new endpoint; its signing secret is in this answer only."""
     fields = _fields(body)
     if fields.get("url") in (None, ""):
@@ -68,8 +74,32 @@ async def create_endpoint(db: Database, project: Project, body: object) -> dict[
             updated_at=now,
         )
         row = await store.get_endpoint(conn, project_id=project.id, id=endpoint_id)
+        summary = {"url": safe_url(url), "event_types": event_types}
+        await _record(conn, actor, project, "webhook.create", endpoint_id, summary, now)
     assert row is not None
     return _view(row) | {"secret": secret}
+
+
+async def _record(
+    conn: AsyncConnection,
+    actor: Actor,
+    project: Project,
+    action: str,
+    endpoint_id: str,
+    summary: dict[str, Any],
+    now: datetime,
+) -> None:
+    await audit.record(
+        conn,
+        actor,
+        action=action,
+        account_id=project.account_id,
+        project_id=project.id,
+        target_type="webhook",
+        target_id=endpoint_id,
+        summary=summary,
+        now=now,
+    )
 
 
 async def _get(db: Database, project: Project, endpoint_id: str) -> Record:
@@ -95,7 +125,7 @@ async def get_endpoint(db: Database, project: Project, *, endpoint_id: str) -> d
 
 
 async def update_endpoint(
-    db: Database, project: Project, *, endpoint_id: str, body: object
+    db: Database, project: Project, *, endpoint_id: str, body: object, actor: Actor
 ) -> dict[str, Any]:
     """Change url, event_types, description or enabled; enabling clears the failure state."""
     row = await _get(db, project, endpoint_id)
@@ -118,26 +148,39 @@ async def update_endpoint(
     async with db.write() as conn:
         await store.update_endpoint(conn, project_id=project.id, id=row.id, **values)
         updated = await store.get_endpoint(conn, project_id=project.id, id=row.id)
+        summary = {k: v for k, v in values.items() if k in ("event_types", "enabled")}
+        if "url" in values:
+            summary["url"] = safe_url(values["url"])
+        if "description" in values:
+            summary["description"] = values["description"]
+        await _record(conn, actor, project, "webhook.update", row.id, summary, values["updated_at"])
     assert updated is not None
     return _view(updated)
 
 
-async def delete_endpoint(db: Database, project: Project, *, endpoint_id: str) -> dict[str, Any]:
+async def delete_endpoint(
+    db: Database, project: Project, *, endpoint_id: str, actor: Actor
+) -> dict[str, Any]:
     """Remove an endpoint; its pending deliveries are dropped."""
     row = await _get(db, project, endpoint_id)
     async with db.write() as conn:
         await store.delete_endpoint(conn, project_id=project.id, id=row.id)
+        summary = {"url": safe_url(row.url)}
+        await _record(conn, actor, project, "webhook.delete", row.id, summary, utcnow())
     return {"id": row.id, "deleted": True}
 
 
-async def rotate_secret(db: Database, project: Project, *, endpoint_id: str) -> dict[str, Any]:
+async def rotate_secret(
+    db: Database, project: Project, *, endpoint_id: str, actor: Actor
+) -> dict[str, Any]:
     """A new signing secret (shown once); deliveries from now on are signed with it."""
     row = await _get(db, project, endpoint_id)
-    secret = _new_secret()
+    secret, now = _new_secret(), utcnow()
     async with db.write() as conn:
         await store.update_endpoint(
-            conn, project_id=project.id, id=row.id, secret=secret, updated_at=utcnow()
+            conn, project_id=project.id, id=row.id, secret=secret, updated_at=now
         )
+        await _record(conn, actor, project, "webhook.rotate_secret", row.id, {}, now)
     return {"id": row.id, "secret": secret}
 
 
@@ -193,7 +236,7 @@ async def deliveries(
 
 
 async def redeliver(
-    db: Database, project: Project, *, endpoint_id: str, body: object
+    db: Database, project: Project, *, endpoint_id: str, body: object, actor: Actor
 ) -> dict[str, Any]:
     """Deliver again: ``{"event_id"}`` (even if sent before) or ``{"failed": true}`` (all)."""
     row = await _get(db, project, endpoint_id)
@@ -202,6 +245,8 @@ async def redeliver(
     async with db.write() as conn:
         if fields.get("failed") is True:
             queued = await store.requeue(conn, project_id=project.id, endpoint_id=row.id, now=now)
+            summary: dict[str, Any] = {"failed": True, "queued": queued}
+            await _record(conn, actor, project, "webhook.redeliver", row.id, summary, now)
             return {"id": row.id, "queued": queued}
         event_id = require_uuid(fields.get("event_id"), "event_id")
         found = await event_store.event_by_id(conn, project_id=project.id, event_id=event_id)
@@ -214,6 +259,8 @@ async def redeliver(
             await store.insert_deliveries(
                 conn, [delivery_row(project.id, row.id, found.seq, found.id, now)]
             )
+        summary = {"event_id": event_id, "queued": 1}
+        await _record(conn, actor, project, "webhook.redeliver", row.id, summary, now)
     return {"id": row.id, "queued": 1}
 
 
@@ -235,7 +282,9 @@ def delivery_row(
     }
 
 
-async def set_callback(db: Database, project: Project, body: object) -> dict[str, Any]:
+async def set_callback(
+    db: Database, project: Project, body: object, *, actor: Actor
+) -> dict[str, Any]:
     """The hosted API's legacy ``callback_url``: completed jobs are posted to it ("" removes it)."""
     fields = _fields(body)
     if "callback_url" not in fields:
@@ -247,12 +296,15 @@ async def set_callback(db: Database, project: Project, body: object) -> dict[str
         for row in existing:
             await store.delete_endpoint(conn, project_id=project.id, id=row.id)
         if url in (None, ""):
+            for row in existing:
+                summary = {"callback_url": ""}
+                await _record(conn, actor, project, "callback.set", row.id, summary, now)
             return {"callback_url": ""}
-        secret = _new_secret()
+        secret, endpoint_id = _new_secret(), new_id()
         await store.insert_endpoint(
             conn,
             project_id=project.id,
-            id=new_id(),
+            id=endpoint_id,
             kind=CALLBACK,
             url=rules.parse_url(url),
             event_types=[rules.JOB_COMPLETED],
@@ -262,6 +314,8 @@ async def set_callback(db: Database, project: Project, body: object) -> dict[str
             created_at=now,
             updated_at=now,
         )
+        summary = {"callback_url": safe_url(url)}
+        await _record(conn, actor, project, "callback.set", endpoint_id, summary, now)
     # The signing secret of the deliveries, shown this once (the hosted API's clients ignore
     # the extra field; a receiver that wants to can verify the webhook-signature header).
     return {"callback_url": url, "secret": secret}

@@ -115,3 +115,9 @@ async def revoke_worker(conn: AsyncConnection, *, worker_id: str, now: datetime)
         .values(revoked_at=now)
     )
     return result.rowcount == 1
+
+
+async def worker_account(conn: AsyncConnection, *, worker_id: str) -> str | None:
+    """The account of a worker, revoked or not."""
+    found = await conn.scalar(select(worker.c.account_id).where(worker.c.id == worker_id))
+    return str(found) if found is not None else None
