@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from labelyard.core.model import JobStatus, Project, as_utc
 from labelyard.core.sessions import ADMIN
-from labelyard.services import batches, overview, projects
+from labelyard.services import audit, batches, overview, projects
 from labelyard.web import render, session
 
 # A batch's progress bar, left to right: (job status, what the page calls it).
@@ -128,10 +128,30 @@ async def job_page(request: Request, project_id: str, job_id: str) -> Response:
     )
 
 
+async def audit_page(request: Request, project_id: str) -> Response:
+    project = await _project(request, project_id)
+    state = session.state_of(request)
+    page = await audit.project_log(
+        state.db,
+        project,
+        page_token=request.query_params.get("page_token"),
+        limit=None,
+        token_key=state.token_key,
+    )
+    return render(
+        request,
+        "owner_audit.html",
+        project=project,
+        page=page,
+        first_page=not request.query_params.get("page_token"),
+    )
+
+
 PROJECT = "/ui/projects/{project_id}"
 ROUTES = (
     ("GET", "/ui/projects", projects_page),
     ("GET", PROJECT, project_page),
     ("GET", f"{PROJECT}/batches/{{batch_id}}", batch_page),
     ("GET", f"{PROJECT}/jobs/{{job_id}}", job_page),
+    ("GET", f"{PROJECT}/audit", audit_page),
 )
