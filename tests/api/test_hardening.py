@@ -353,3 +353,43 @@ def test_job_media_urls_with_control_characters_are_refused(project: ProjectHand
         project.api.get(f"/v1/projects/{pid}/jobs", params={"reference_id": "ctl"}).status_code
         == 404
     )
+
+
+def test_a_claim_whose_answer_cannot_be_sent_commits_nothing(
+    server: Server, project: ProjectHandle, new_worker: NewWorker
+) -> None:
+    """Job data stored before the depth limit (deeper than the encoder writes) cannot be sent:
+    the claim fails without leasing the job or recording anything."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from labelyard.store.engine import Database
+
+    pid = project.project_id
+    job_id = project.api.post(f"/v1/projects/{pid}/jobs", json=project.job("legacy")).json()[
+        "data"
+    ]["job_id"]
+    data = orjson.dumps({**project.job("legacy")["data"], "notes": "DEEP"}).decode()
+    deep = data.replace('"DEEP"', nested(300))
+    cast = "CAST(:data AS JSONB)" if server.backend == "postgresql" else ":data"
+
+    async def store_deep_data() -> None:
+        db = Database(server.settings.resolved_database_url(), pool_size=1)
+        try:
+            async with db.write() as conn:
+                await conn.execute(
+                    text(f"UPDATE job SET data = {cast} WHERE id = :id"),
+                    {"data": deep, "id": job_id},
+                )
+        finally:
+            await db.dispose()
+
+    asyncio.run(store_deep_data())
+    worker = new_worker(project.account_id)
+    response = worker.api.post(f"/work/v1/projects/{pid}/claim", json={})
+    assert response.status_code == 500 and response.json()["error"]["code"] == "api_error"
+    history = project.api.get(f"/v1/projects/{pid}/jobs/{job_id}/history").json()["data"]
+    assert all(t["action"] != "claim" for t in history["transitions"])
+    job = project.api.get(f"/v1/projects/{pid}/jobs/{job_id}").json()["data"]
+    assert job["status"] == "created"
