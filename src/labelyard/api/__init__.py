@@ -13,10 +13,22 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from labelyard.api import admin, audit, batches, changes, files, jobs, ops, projects, webhooks, work
+from labelyard.api import (
+    admin,
+    analytics,
+    audit,
+    batches,
+    changes,
+    files,
+    jobs,
+    ops,
+    projects,
+    webhooks,
+    work,
+)
 from labelyard.api.deps import admin_access
 from labelyard.api.exports import EXPORT_ROUTES
-from labelyard.api.responses import CLAIM, ENVELOPE, RAW_JSON, REDIRECT
+from labelyard.api.responses import CLAIM, CSV, ENVELOPE, RAW_JSON, REDIRECT
 from labelyard.api.schemas import (
     AccountCreate,
     Annotations,
@@ -157,6 +169,27 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
     ("GET", ("/v1/projects/{project_id}/changes",), changes.changes, None, "The change feed"),
     (
         "GET",
+        ("/v1/projects/{project_id}/analytics",),
+        analytics.report,
+        None,
+        "Analytics per worker, per batch and per day over a range of days (extension)",
+    ),
+    (
+        "GET",
+        ("/v1/projects/{project_id}/analytics/workers.csv",),
+        analytics.workers_csv,
+        None,
+        "The workers' figures as CSV",
+    ),
+    (
+        "GET",
+        ("/v1/projects/{project_id}/analytics/batches.csv",),
+        analytics.batches_csv,
+        None,
+        "The batches' figures, day by day, as CSV",
+    ),
+    (
+        "GET",
         ("/v1/projects/{project_id}/audit",),
         audit.project_log,
         None,
@@ -254,6 +287,14 @@ ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
 )
 
 
+# Routes that answer something other than the envelope.
+RESPONSES: dict[Callable[..., Any], dict[int | str, dict[str, Any]]] = {
+    jobs.result: RAW_JSON,
+    analytics.workers_csv: CSV,
+    analytics.batches_csv: CSV,
+}
+
+
 def mount(app: FastAPI) -> None:
     """Add every route to ``app``."""
     for method, paths, handler, body, summary in (*API_ROUTES, *EXPORT_ROUTES):
@@ -265,7 +306,7 @@ def mount(app: FastAPI) -> None:
                 summary=summary,
                 tags=[path.split("/")[1]],
                 openapi_extra=body_of(body) if body else None,
-                responses=RAW_JSON if handler is jobs.result else ENVELOPE,
+                responses=RESPONSES.get(handler, ENVELOPE),
             )
     for method, path, handler, body, summary in ADMIN_ROUTES:
         app.add_api_route(
