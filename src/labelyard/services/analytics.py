@@ -116,3 +116,9 @@ async def report(db: Database, project: Project, *, since: date, until: date) ->
             (row._asdict() for row in batch_rows), before, since, until
         ),
     )
+
+
+async def names(db: Database, project: Project) -> dict[str, str]:
+    """Names to show beside ids: the account's workers and the project's batches."""
+    async with db.read() as conn:
+        return await store.names(conn, project_id=project.id, account_id=project.account_id)

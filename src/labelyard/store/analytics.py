@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
-from labelyard.store.tables import batch_day, job_transition, worker_day
+from labelyard.store.tables import batch, batch_day, job_transition, worker, worker_day
 
 WORKER_COUNTS = (
     "claims",
@@ -143,3 +143,16 @@ async def batch_completed_before(
         .group_by(batch_day.c.batch_id)
     )
     return {row[0]: int(row[1] or 0) for row in await conn.execute(query)}
+
+
+async def names(conn: AsyncConnection, *, project_id: str, account_id: str) -> dict[str, str]:
+    """The names of the account's workers and the project's batches, by id."""
+    found = {
+        row.id: row.name
+        for row in await conn.execute(
+            select(worker.c.id, worker.c.name).where(worker.c.account_id == account_id)
+        )
+    }
+    query = select(batch.c.id, batch.c.name).where(batch.c.project_id == project_id)
+    found.update({row.id: row.name for row in await conn.execute(query)})
+    return found

@@ -14,10 +14,11 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
+from labelyard.core import analytics as figures
 from labelyard.core.model import JobStatus, Project, as_utc
 from labelyard.core.sessions import ADMIN
-from labelyard.services import audit, batches, overview, projects
-from labelyard.web import render, session
+from labelyard.services import analytics, audit, batches, overview, projects
+from labelyard.web import charts, render, session
 
 # A batch's progress bar, left to right: (job status, what the page calls it).
 PROGRESS = (
@@ -147,6 +148,65 @@ async def audit_page(request: Request, project_id: str) -> Response:
     )
 
 
+# The daily activity chart: finished steps by kind, bottom to top.
+ACTIVITY = (
+    ("submits", "submits", "submitted"),
+    ("accepts", "accepts", "accepted"),
+    ("rejects", "rejects", "rejected"),
+)
+MAX_LINES = 8
+
+
+async def analytics_page(request: Request, project_id: str) -> Response:
+    project = await _project(request, project_id)
+    db = session.state_of(request).db
+    since, until = request.query_params.get("since"), request.query_params.get("until")
+    found = await analytics.report_for(db, project, since=since or None, until=until or None)
+    named = await analytics.names(db, project)
+    days = [day["day"] for day in found.days]
+    busiest = sorted(found.batches, key=lambda b: -b.counts["finished"])[:MAX_LINES]
+    progress_lines = [
+        (named.get(b.batch_id, b.batch_id), [int(d["completed_total"]) for d in b.days])
+        for b in busiest
+    ]
+    return render(
+        request,
+        "owner_analytics.html",
+        project=project,
+        report=found,
+        names=named,
+        activity=charts.stacked_bars(found.days, ACTIVITY),
+        activity_series=ACTIVITY,
+        progress=charts.lines(days, progress_lines),
+        range_query={"since": found.since.isoformat(), "until": found.until.isoformat()},
+    )
+
+
+async def analytics_csv(request: Request, project_id: str, table: str) -> Response:
+    project = await _project(request, project_id)
+    db = session.state_of(request).db
+    since, until = request.query_params.get("since"), request.query_params.get("until")
+    found = await analytics.report_for(db, project, since=since or None, until=until or None)
+    if table == "workers":
+        body = figures.workers_csv(found.workers)
+    else:
+        body = figures.batches_csv(found.batches)
+    name = f"{table}-{found.since}-{found.until}.csv"
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def workers_csv(request: Request, project_id: str) -> Response:
+    return await analytics_csv(request, project_id, "workers")
+
+
+async def batches_csv(request: Request, project_id: str) -> Response:
+    return await analytics_csv(request, project_id, "batches")
+
+
 PROJECT = "/ui/projects/{project_id}"
 ROUTES = (
     ("GET", "/ui/projects", projects_page),
@@ -154,4 +214,7 @@ ROUTES = (
     ("GET", f"{PROJECT}/batches/{{batch_id}}", batch_page),
     ("GET", f"{PROJECT}/jobs/{{job_id}}", job_page),
     ("GET", f"{PROJECT}/audit", audit_page),
+    ("GET", f"{PROJECT}/analytics", analytics_page),
+    ("GET", f"{PROJECT}/analytics/workers.csv", workers_csv),
+    ("GET", f"{PROJECT}/analytics/batches.csv", batches_csv),
 )
