@@ -213,8 +213,15 @@ def test_rollups_equal_the_figures_recomputed_from_the_history(
             "work_seconds",
         ):
             assert figures[name] == expected.get(name, 0), (name, figures)
-        assert figures["days"][-1]["completed_total"] == completed[figures["batch_id"]]
-        assert len(figures["days"]) == 4
+    progress = {p["batch_id"]: p["days"] for p in report["progress"]}
+    assert set(progress) == set(batches)
+    for batch_id, series in progress.items():
+        assert series[-1]["completed_total"] == completed[batch_id]
+        assert len(series) == 4
+        assert sum(d["claims"] for d in series) == batches[batch_id]["claims"]
+    one = next(iter(progress))
+    named = project.api.get(f"/v1/projects/{pid}/analytics", params={**window, "batch_id": one})
+    assert [p["batch_id"] for p in named.json()["data"]["progress"]] == [one]
 
     days = report["days"]
     assert [d["day"] for d in days] == [
@@ -254,6 +261,7 @@ def test_csv_downloads_carry_the_same_figures(
         {"until": "yesterday"},
         {"since": "2026-12-02", "until": "2026-12-01"},
         {"since": "2000-01-01", "until": "2026-01-01"},
+        {"batch_id": "not-a-uuid"},
     ],
 )
 def test_a_bad_range_is_refused(project: ProjectHandle, params: dict[str, str]) -> None:

@@ -45,9 +45,9 @@ def run_every_action(server: Server, admin: httpx.Client) -> tuple[ProjectHandle
     key = admin.post(f"/admin/v1/accounts/{account}/keys").json()["data"]
     secret_values.add(key["api_key"])
     assert admin.post(f"/admin/v1/keys/{key['key_id']}/revoke").status_code == 200
-    flow = admin.post(
+    assert admin.post(
         f"/admin/v1/projects/{pid}/workflows", json={"name": "one step", "steps": ["annotate"]}
-    ).json()["data"]
+    ).is_success
     assert admin.put(f"/admin/v1/projects/{pid}/schema", json=SCHEMA).status_code == 200
     worker = admin.post(
         f"/admin/v1/accounts/{account}/workers", json={"name": "ann", "role": "both"}

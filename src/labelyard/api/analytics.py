@@ -11,10 +11,17 @@ from labelyard.services import analytics
 
 
 async def report(
-    project: ProjectAccess, state: State, since: str | None = None, until: str | None = None
+    project: ProjectAccess,
+    state: State,
+    since: str | None = None,
+    until: str | None = None,
+    batch_id: str | None = None,
 ) -> Response:
-    """Workers' and batches' figures and the daily totals over ``since``..``until``."""
-    found = await analytics.report_for(state.db, project, since=since, until=until)
+    """Workers' and batches' figures, the daily totals over ``since``..``until``, and the
+    progress day by day of the batches named (``batch_id=a,b``, up to 8) or the 8 busiest."""
+    found = await analytics.report_for(
+        state.db, project, since=since, until=until, batch_ids=batch_id
+    )
     return ok(found.to_json())
 
 
@@ -38,5 +45,7 @@ async def batches_csv(
     project: ProjectAccess, state: State, since: str | None = None, until: str | None = None
 ) -> Response:
     """The batches' figures as CSV, one row a batch and day."""
-    found = await analytics.report_for(state.db, project, since=since, until=until)
-    return _csv(figures.batches_csv(found.batches), f"batches-{found.since}-{found.until}.csv")
+    found = await analytics.report_for(
+        state.db, project, since=since, until=until, every_batch=True
+    )
+    return _csv(figures.batches_csv(found.progress), f"batches-{found.since}-{found.until}.csv")

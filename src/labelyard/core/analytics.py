@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from labelyard.core.ids import require_uuid
 from labelyard.errors import InvalidInput
 
 DEFAULT_DAYS = 30
+MAX_SERIES = 8
+"""Batches whose progress is drawn day by day (the busiest, unless named)."""
 MAX_DAYS = 3660
 COUNTS = ("claims", "submits", "accepts", "rejects", "skips", "finished", "work_seconds")
 WORKER_COUNTS = (*COUNTS, "accepted_work", "rejected_work")
@@ -88,7 +91,7 @@ class WorkerFigures:
         }
 
 
-def workers_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[WorkerFigures]:
+def workers_from_rows(rows: Iterable[Mapping[Any, Any]]) -> list[WorkerFigures]:
     """Workers' figures from per (worker, step) sums, most work first."""
     counts: dict[str, dict[str, int]] = {}
     steps: dict[str, dict[str, int]] = {}
@@ -102,7 +105,7 @@ def workers_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[WorkerFigures]:
     return sorted(found, key=lambda f: (-f.counts["finished"], f.worker_id))
 
 
-def day_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
+def day_from_row(row: Mapping[Any, Any]) -> dict[str, Any]:
     """One day's sums over every worker."""
     return {"day": row["day"], **{name: int(row[name] or 0) for name in WORKER_COUNTS}}
 
@@ -132,8 +135,26 @@ class BatchFigures:
             **self.counts,
             "seconds_per_job": self.seconds_per_job,
             "reject_rate": self.reject_rate,
-            "days": list(self.days),
         }
+
+
+def batch_totals(rows: Iterable[Mapping[Any, Any]]) -> list[BatchFigures]:
+    """Batches' figures from their sums over a range, most work first."""
+    found = [
+        BatchFigures(row["batch_id"], {name: int(row[name] or 0) for name in BATCH_COUNTS})
+        for row in rows
+    ]
+    return sorted(found, key=lambda b: (-b.counts["finished"], b.batch_id))
+
+
+def parse_batch_ids(value: str | None) -> list[str] | None:
+    """``batch_id=a,b,...`` (at most ``MAX_SERIES`` UUIDs), or None when not given."""
+    if not value:
+        return None
+    ids = [part.strip() for part in value.split(",")]
+    if len(ids) > MAX_SERIES:
+        raise InvalidInput(f"batch_id names at most {MAX_SERIES} batches")
+    return [require_uuid(part, "batch_id") for part in ids]
 
 
 def days_between(since: date, until: date) -> list[str]:
@@ -142,7 +163,7 @@ def days_between(since: date, until: date) -> list[str]:
 
 
 def batches_from_rows(
-    rows: Iterable[Mapping[str, Any]], before: Mapping[str, int], since: date, until: date
+    rows: Iterable[Mapping[Any, Any]], before: Mapping[str, int], since: date, until: date
 ) -> list[BatchFigures]:
     """Batches' figures from their per-day rows; ``before``: jobs completed before ``since``,
     where each batch's running total of completed jobs starts."""
@@ -203,13 +224,16 @@ def batches_csv(batches: Iterable[BatchFigures]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """A project's analytics over a range: workers, days (every worker summed), batches."""
+    """A project's analytics over a range: workers, days (every worker summed), batches, and
+    some batches' progress day by day."""
 
     since: date
     until: date
     workers: Sequence[WorkerFigures]
     days: Sequence[Mapping[str, Any]]
     batches: Sequence[BatchFigures]
+    progress: Sequence[BatchFigures]
+    """Day-by-day figures of a few batches (``MAX_SERIES``; all of them for the CSV)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -218,4 +242,5 @@ class Report:
             "workers": [w.to_json() for w in self.workers],
             "days": list(self.days),
             "batches": [b.to_json() for b in self.batches],
+            "progress": [{"batch_id": b.batch_id, "days": list(b.days)} for b in self.progress],
         }

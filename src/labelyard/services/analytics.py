@@ -86,35 +86,62 @@ async def roll_up(
 
 
 async def report_for(
-    db: Database, project: Project, *, since: str | None, until: str | None
+    db: Database,
+    project: Project,
+    *,
+    since: str | None,
+    until: str | None,
+    batch_ids: str | None = None,
+    every_batch: bool = False,
 ) -> figures.Report:
-    """The report over the days asked for (``YYYY-MM-DD``; default: the last 30 days)."""
+    """The report over the days asked for (``YYYY-MM-DD``; default: the last 30 days), with
+    the progress of the batches named (``batch_id=a,b``), of every batch, or of the busiest."""
     first, last = figures.parse_range(since, until, today=utcnow().date())
-    return await report(db, project, since=first, until=last)
+    named = figures.parse_batch_ids(batch_ids)
+    return await report(
+        db, project, since=first, until=last, batch_ids=named, every_batch=every_batch
+    )
 
 
-async def report(db: Database, project: Project, *, since: date, until: date) -> figures.Report:
+async def report(
+    db: Database,
+    project: Project,
+    *,
+    since: date,
+    until: date,
+    batch_ids: Sequence[str] | None = None,
+    every_batch: bool = False,
+) -> figures.Report:
     """The project's analytics over ``since``..``until`` (UTC days, inclusive), from rollups."""
     first, last = since.isoformat(), until.isoformat()
-    async with db.read() as conn:
-        worker_rows = await store.worker_totals(
-            conn, project_id=project.id, since=first, until=last
+    pid = project.id
+    async with db.scan() as conn:
+        worker_rows = await store.worker_totals(conn, project_id=pid, since=first, until=last)
+        series = await store.worker_series(conn, project_id=pid, since=first, until=last)
+        totals = figures.batch_totals(
+            row._mapping
+            for row in await store.batch_totals(conn, project_id=pid, since=first, until=last)
         )
-        series = await store.worker_series(conn, project_id=project.id, since=first, until=last)
-        batch_rows = await store.batch_days(conn, project_id=project.id, since=first, until=last)
-        before = await store.batch_completed_before(conn, project_id=project.id, before=first)
-    days = {row.day: figures.day_from_row(row._asdict()) for row in series}
+        if batch_ids is None:
+            chosen = totals if every_batch else totals[: figures.MAX_SERIES]
+            batch_ids = [b.batch_id for b in chosen]
+        rows = await store.batch_days(
+            conn, project_id=pid, batch_ids=batch_ids, since=first, until=last
+        )
+        before = await store.batch_completed_before(
+            conn, project_id=pid, batch_ids=batch_ids, before=first
+        )
+    days = {row.day: figures.day_from_row(row._mapping) for row in series}
     return figures.Report(
         since=since,
         until=until,
-        workers=figures.workers_from_rows(row._asdict() for row in worker_rows),
+        workers=figures.workers_from_rows(row._mapping for row in worker_rows),
         days=[
             days.get(day) or {"day": day, **dict.fromkeys(figures.WORKER_COUNTS, 0)}
             for day in figures.days_between(since, until)
         ],
-        batches=figures.batches_from_rows(
-            (row._asdict() for row in batch_rows), before, since, until
-        ),
+        batches=totals,
+        progress=figures.batches_from_rows((row._mapping for row in rows), before, since, until),
     )
 
 

@@ -121,25 +121,45 @@ async def worker_series(
     return list((await conn.execute(query)).all())
 
 
-async def batch_days(
+async def batch_totals(
     conn: AsyncConnection, *, project_id: str, since: str, until: str
 ) -> list[Record]:
-    """Every batch's rows of days ``since``..``until``, by batch then day."""
+    """Per batch, the sums over days ``since``..``until``."""
+    query = (
+        select(batch_day.c.batch_id, *_sums(batch_day, BATCH_COUNTS))
+        .where(batch_day.c.project_id == project_id, batch_day.c.day.between(since, until))
+        .group_by(batch_day.c.batch_id)
+    )
+    return list((await conn.execute(query)).all())
+
+
+async def batch_days(
+    conn: AsyncConnection, *, project_id: str, batch_ids: Sequence[str], since: str, until: str
+) -> list[Record]:
+    """The rows of these batches for days ``since``..``until``, by batch then day."""
     query = (
         select(batch_day)
-        .where(batch_day.c.project_id == project_id, batch_day.c.day.between(since, until))
+        .where(
+            batch_day.c.project_id == project_id,
+            batch_day.c.batch_id.in_(batch_ids),
+            batch_day.c.day.between(since, until),
+        )
         .order_by(batch_day.c.batch_id, batch_day.c.day)
     )
     return list((await conn.execute(query)).all())
 
 
 async def batch_completed_before(
-    conn: AsyncConnection, *, project_id: str, before: str
+    conn: AsyncConnection, *, project_id: str, batch_ids: Sequence[str], before: str
 ) -> dict[str, int]:
     """Per batch, the jobs completed on days before ``before`` (where a progress line starts)."""
     query = (
         select(batch_day.c.batch_id, func.sum(batch_day.c.completed))
-        .where(batch_day.c.project_id == project_id, batch_day.c.day < before)
+        .where(
+            batch_day.c.project_id == project_id,
+            batch_day.c.batch_id.in_(batch_ids),
+            batch_day.c.day < before,
+        )
         .group_by(batch_day.c.batch_id)
     )
     return {row[0]: int(row[1] or 0) for row in await conn.execute(query)}

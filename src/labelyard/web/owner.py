@@ -154,7 +154,6 @@ ACTIVITY = (
     ("accepts", "accepts", "accepted"),
     ("rejects", "rejects", "rejected"),
 )
-MAX_LINES = 8
 
 
 async def analytics_page(request: Request, project_id: str) -> Response:
@@ -164,10 +163,9 @@ async def analytics_page(request: Request, project_id: str) -> Response:
     found = await analytics.report_for(db, project, since=since or None, until=until or None)
     named = await analytics.names(db, project)
     days = [day["day"] for day in found.days]
-    busiest = sorted(found.batches, key=lambda b: -b.counts["finished"])[:MAX_LINES]
     progress_lines = [
         (named.get(b.batch_id, b.batch_id), [int(d["completed_total"]) for d in b.days])
-        for b in busiest
+        for b in found.progress
     ]
     return render(
         request,
@@ -186,11 +184,13 @@ async def analytics_csv(request: Request, project_id: str, table: str) -> Respon
     project = await _project(request, project_id)
     db = session.state_of(request).db
     since, until = request.query_params.get("since"), request.query_params.get("until")
-    found = await analytics.report_for(db, project, since=since or None, until=until or None)
+    found = await analytics.report_for(
+        db, project, since=since or None, until=until or None, every_batch=table == "batches"
+    )
     if table == "workers":
         body = figures.workers_csv(found.workers)
     else:
-        body = figures.batches_csv(found.batches)
+        body = figures.batches_csv(found.progress)
     name = f"{table}-{found.since}-{found.until}.csv"
     return Response(
         body,

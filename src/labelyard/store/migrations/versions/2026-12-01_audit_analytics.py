@@ -17,6 +17,7 @@ depends_on = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 COUNTS = ("claims", "submits", "accepts", "rejects", "skips")
+WORKER_COUNTS = (*COUNTS, "accepted_work", "rejected_work", "finished", "work_seconds")
 
 PG_GUARD = """
 CREATE FUNCTION audit_entry_append_only() RETURNS trigger AS $$
@@ -75,12 +76,16 @@ def upgrade() -> None:
         sa.Column("worker_id", sa.String(length=36), nullable=False),
         sa.Column("day", sa.String(length=10), nullable=False),
         sa.Column("step", sa.String(length=64), nullable=False),
-        *_counts(*COUNTS, "accepted_work", "rejected_work", "finished", "work_seconds"),
+        *_counts(*WORKER_COUNTS),
         sa.PrimaryKeyConstraint(
             "project_id", "worker_id", "day", "step", name=op.f("pk_worker_day")
         ),
     )
-    op.create_index(op.f("ix_worker_day_project_id_day"), "worker_day", ["project_id", "day"])
+    op.create_index(
+        "ix_worker_day_range",
+        "worker_day",
+        ["project_id", "day", "worker_id", "step", *WORKER_COUNTS],
+    )
     op.create_table(
         "batch_day",
         sa.Column("project_id", sa.String(length=36), nullable=False),
@@ -95,7 +100,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_batch_day_project_id_day"), table_name="batch_day")
     op.drop_table("batch_day")
-    op.drop_index(op.f("ix_worker_day_project_id_day"), table_name="worker_day")
+    op.drop_index("ix_worker_day_range", table_name="worker_day")
     op.drop_table("worker_day")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER audit_entry_append_only ON audit_entry")
