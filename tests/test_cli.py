@@ -217,3 +217,26 @@ def test_workers_password_lets_a_worker_sign_in_to_the_web_ui(server: Server) ->
         assert "httponly" in cookie and "samesite=lax" in cookie and "path=/ui" in cookie
         queue = browser.get("/ui/queue")
         assert queue.status_code == 200 and "ana" in queue.text
+
+
+def test_management_commands_are_audited_as_the_command_line(server: Server) -> None:
+    account = cli_json(server, "accounts", "create", "--name", "audited")
+    worker = cli_json(
+        server,
+        "workers",
+        "create",
+        "--account",
+        account["account_id"],
+        "--name",
+        "w",
+        "--role",
+        "both",
+    )
+    done = cli(server, "audit", "--account", account["account_id"])
+    assert done.returncode == 0, done.stderr
+    entries = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [e["action"] for e in entries] == ["worker.create", "key.create", "account.create"]
+    assert {e["actor"]["kind"] for e in entries} == {"cli"}
+    assert {e["actor"]["address"] for e in entries} == {"local"}
+    assert worker["token"] not in done.stdout and account["api_key"] not in done.stdout
+    assert cli(server, "audit", "--account", "nope").returncode == 1

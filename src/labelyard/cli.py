@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from labelyard.client.cli import jobs_app, results_app
+from labelyard.client.cli import jobs_app, project_app, results_app
 from labelyard.config import DEFAULT_PORT, Settings
 from labelyard.core.audit import COMMAND_LINE, Actor
 from labelyard.errors import LabelyardError
@@ -40,6 +40,7 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(workers_app, name="workers")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(results_app, name="results")
+app.add_typer(project_app, name="project")
 
 console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
@@ -321,6 +322,18 @@ def workers_revoke(worker_id: Annotated[str, typer.Argument(help="Worker id.")])
 
     _run(lambda db: workers.revoke_worker(db, worker_id=worker_id, actor=CLI))
     console.print(f"revoked {worker_id}")
+
+
+@app.command("audit")
+def audit_command(
+    account: Annotated[str | None, typer.Option(help="Only this account's entries.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many entries.", min=1)] = 100,
+) -> None:
+    """The audit log, newest first, one JSON object a line (every account's, or one's)."""
+    from labelyard.services import audit
+
+    for entry in _run(lambda db: audit.latest(db, account_id=account, limit=limit)):
+        print(json.dumps(entry))
 
 
 @app.command("export")

@@ -130,3 +130,13 @@ async def admin_log(
         limit=limit,
         token_key=token_key,
     )
+
+
+async def latest(db: Database, *, account_id: str | None, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` entries, of every account or one (for the command line)."""
+    account = require_uuid(account_id, "account_id") if account_id else None
+    async with db.read() as conn:
+        rows = await store.list_entries(
+            conn, account_id=account, project_id=None, before=0, limit=limit
+        )
+    return [view(row) for row in rows]
