@@ -67,3 +67,17 @@ def test_another_owner_gets_403(
     other = sign_in_as(theirs.api_key)
     page(other, f"/ui/projects/{mine.project_id}/analytics", status=403)
     assert other.get(f"/ui/projects/{mine.project_id}/analytics/workers.csv").status_code == 403
+
+
+def test_workers_can_be_listed_by_reject_rate(
+    project: ProjectHandle,
+    new_worker: NewWorker,
+    sign_in_as: SignIn,  # noqa: F811
+) -> None:
+    pid = project.project_id
+    scripted_run(project, new_worker)
+    owner = sign_in_as(project.api_key)
+    text = page(owner, f"/ui/projects/{pid}/analytics?sort=reject_rate_desc")
+    rates = [float(r) if r else 0.0 for r in re.findall(r'data-reject-rate="([\d.]*)"', text)]
+    assert rates == sorted(rates, reverse=True)
+    assert 'value="reject_rate_desc" selected' in text

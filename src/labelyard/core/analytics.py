@@ -106,8 +106,8 @@ def workers_from_rows(rows: Iterable[Mapping[Any, Any]]) -> list[WorkerFigures]:
 
 
 def day_from_row(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """One day's sums over every worker."""
-    return {"day": row["day"], **{name: int(row[name] or 0) for name in WORKER_COUNTS}}
+    """One day's sums over the whole project."""
+    return {"day": row["day"], **{name: int(row[name] or 0) for name in BATCH_COUNTS}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +224,7 @@ def batches_csv(batches: Iterable[BatchFigures]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """A project's analytics over a range: workers, days (every worker summed), batches, and
+    """A project's analytics over a range: workers, days (the whole project), batches, and
     some batches' progress day by day."""
 
     since: date

@@ -117,7 +117,7 @@ async def report(
     pid = project.id
     async with db.scan() as conn:
         worker_rows = await store.worker_totals(conn, project_id=pid, since=first, until=last)
-        series = await store.worker_series(conn, project_id=pid, since=first, until=last)
+        series = await store.day_series(conn, project_id=pid, since=first, until=last)
         totals = figures.batch_totals(
             row._mapping
             for row in await store.batch_totals(conn, project_id=pid, since=first, until=last)
@@ -137,7 +137,7 @@ async def report(
         until=until,
         workers=figures.workers_from_rows(row._mapping for row in worker_rows),
         days=[
-            days.get(day) or {"day": day, **dict.fromkeys(figures.WORKER_COUNTS, 0)}
+            days.get(day) or {"day": day, **dict.fromkeys(figures.BATCH_COUNTS, 0)}
             for day in figures.days_between(since, until)
         ],
         batches=totals,

@@ -8,6 +8,7 @@ jobs through the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -155,6 +156,16 @@ ACTIVITY = (
     ("rejects", "rejects", "rejected"),
 )
 
+WORKERS_SHOWN = 100
+# The workers table shows the first WORKERS_SHOWN by one of these (most, fastest, best first);
+# the CSV has every worker.
+WORKER_SORTS: dict[str, Callable[[figures.WorkerFigures], tuple[float, str]]] = {
+    "finished": lambda w: (-w.counts["finished"], w.worker_id),
+    "throughput": lambda w: (-(w.throughput_per_hour or 0.0), w.worker_id),
+    "reject_rate": lambda w: (w.reject_rate if w.reject_rate is not None else 2.0, w.worker_id),
+    "reject_rate_desc": lambda w: (-(w.reject_rate or 0.0), w.worker_id),
+}
+
 
 async def analytics_page(request: Request, project_id: str) -> Response:
     project = await _project(request, project_id)
@@ -162,6 +173,10 @@ async def analytics_page(request: Request, project_id: str) -> Response:
     since, until = request.query_params.get("since"), request.query_params.get("until")
     found = await analytics.report_for(db, project, since=since or None, until=until or None)
     named = await analytics.names(db, project)
+    sort = request.query_params.get("sort", "finished")
+    if sort not in WORKER_SORTS:
+        sort = "finished"
+    shown = sorted(found.workers, key=WORKER_SORTS[sort])[:WORKERS_SHOWN]
     days = [day["day"] for day in found.days]
     progress_lines = [
         (named.get(b.batch_id, b.batch_id), [int(d["completed_total"]) for d in b.days])
@@ -172,6 +187,8 @@ async def analytics_page(request: Request, project_id: str) -> Response:
         "owner_analytics.html",
         project=project,
         report=found,
+        workers=shown,
+        sort=sort,
         names=named,
         activity=charts.stacked_bars(found.days, ACTIVITY),
         activity_series=ACTIVITY,
