@@ -5,13 +5,15 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from labelyard.api.deps import Body, OwnerActor, ProjectAccess, State
+from labelyard.core import commands
 from labelyard.http.envelope import ok
 from labelyard.services import webhooks
 
 
 async def create(project: ProjectAccess, state: State, body: Body, actor: OwnerActor) -> Response:
     """Add an endpoint; the answer carries its signing secret, once."""
-    return ok(await webhooks.create_endpoint(state.db, project, body, actor=actor))
+    hook = commands.parse_webhook_create(body)
+    return ok(await webhooks.create_endpoint(state.db, project, hook, actor=actor))
 
 
 async def index(project: ProjectAccess, state: State) -> Response:
@@ -29,7 +31,11 @@ async def update(
 ) -> Response:
     """Change an endpoint's url, event types, description or enabled."""
     changed = await webhooks.update_endpoint(
-        state.db, project, endpoint_id=webhook_id, body=body, actor=actor
+        state.db,
+        project,
+        endpoint_id=webhook_id,
+        change=commands.parse_webhook_update(body),
+        actor=actor,
     )
     return ok(changed)
 
@@ -76,8 +82,11 @@ async def redeliver(
     project: ProjectAccess, state: State, webhook_id: str, body: Body, actor: OwnerActor
 ) -> Response:
     """Send one event again, or every failed delivery of the endpoint."""
+    again = commands.parse_redeliver(body)
     return ok(
-        await webhooks.redeliver(state.db, project, endpoint_id=webhook_id, body=body, actor=actor)
+        await webhooks.redeliver(
+            state.db, project, endpoint_id=webhook_id, again=again, actor=actor
+        )
     )
 
 
@@ -85,7 +94,8 @@ async def set_callback(
     project: ProjectAccess, state: State, body: Body, actor: OwnerActor
 ) -> Response:
     """Set (or with "" remove) the legacy ``callback_url`` that receives completed jobs."""
-    return ok(await webhooks.set_callback(state.db, project, body, actor=actor))
+    url = commands.parse_callback(body)
+    return ok(await webhooks.set_callback(state.db, project, url, actor=actor))
 
 
 async def get_callback(project: ProjectAccess, state: State) -> Response:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from labelyard.core import lifecycle
+from labelyard.core import events, lifecycle
+from labelyard.core.ids import require_uuid
 from labelyard.core.validation import MAX_NAME_LENGTH, MAX_TEXT_LENGTH, require_name, require_text
-from labelyard.errors import InvalidInput, MissingParameter
+from labelyard.errors import InvalidInput, MissingParameter, NotFound
 
 MAX_COMMENT_LENGTH = MAX_TEXT_LENGTH  # a reviewer's comment, a skip reason
 
@@ -127,6 +128,127 @@ def parse_reopen(body: object) -> str | None:
 def parse_priority(body: object) -> int:
     """``{"priority_weight"}``."""
     return lifecycle.priority(body.get("priority_weight") if isinstance(body, dict) else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Extend the lease (None: by the server's default)."""
+
+    lease_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """Save work in progress."""
+
+    annotations: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Submit:
+    """Hand in an annotate step's work."""
+
+    annotations: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """Give the job back, with why."""
+
+    reason: str | None = None
+
+
+JobAction = Heartbeat | Draft | Submit | Skip | Review
+JOB_ACTIONS = ("heartbeat", "draft", "submit", "skip", "review")
+
+
+def parse_job_action(action: str, body: object) -> JobAction:
+    """The worker API's action on a held job (``.../jobs/{job_id}/{action}``) and its body."""
+    if action == "heartbeat":
+        return Heartbeat(parse_heartbeat(body))
+    if action == "draft":
+        return Draft(parse_work(body).annotations)
+    if action == "submit":
+        return Submit(parse_work(body).annotations)
+    if action == "skip":
+        return Skip(parse_skip(body))
+    if action == "review":
+        return parse_review(body)
+    raise NotFound("no such route")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookCreate:
+    """A new webhook endpoint."""
+
+    url: str
+    event_types: list[str]
+    description: str
+
+
+def parse_webhook_create(body: object) -> WebhookCreate:
+    """``{"url", "event_types"?, "description"?}``."""
+    fields = _object(body, empty_ok=False)
+    if fields.get("url") in (None, ""):
+        raise MissingParameter("url is required")
+    return WebhookCreate(
+        url=events.parse_url(fields["url"]),
+        event_types=events.parse_event_types(fields.get("event_types", [events.ALL])),
+        description=require_text(fields.get("description"), "description"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookUpdate:
+    """What to change of an endpoint; None leaves a field as it is."""
+
+    url: str | None = None
+    event_types: list[str] | None = None
+    description: str | None = None
+    enabled: bool | None = None
+
+
+def parse_webhook_update(body: object) -> WebhookUpdate:
+    """``{"url"?, "event_types"?, "description"?, "enabled"?}``."""
+    fields = _object(body, empty_ok=False)
+    enabled = fields.get("enabled")
+    if "enabled" in fields and not isinstance(enabled, bool):
+        raise InvalidInput("enabled must be true or false")
+    return WebhookUpdate(
+        url=events.parse_url(fields["url"]) if "url" in fields else None,
+        event_types=(
+            events.parse_event_types(fields["event_types"]) if "event_types" in fields else None
+        ),
+        description=(
+            require_text(fields["description"], "description") if "description" in fields else None
+        ),
+        enabled=enabled,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Redeliver:
+    """Deliver one event again (``event_id``), or every failed delivery (``failed``)."""
+
+    event_id: str | None = None
+    failed: bool = False
+
+
+def parse_redeliver(body: object) -> Redeliver:
+    """``{"event_id"}`` or ``{"failed": true}``."""
+    fields = _object(body, empty_ok=False)
+    if fields.get("failed") is True:
+        return Redeliver(failed=True)
+    return Redeliver(event_id=require_uuid(fields.get("event_id"), "event_id"))
+
+
+def parse_callback(body: object) -> str | None:
+    """``{"callback_url"}``: the legacy callback's URL, or None to remove it (null or "")."""
+    fields = _object(body, empty_ok=False)
+    if "callback_url" not in fields:
+        raise MissingParameter("callback_url is required")
+    url = fields["callback_url"]
+    return None if url in (None, "") else events.parse_url(url)
 
 
 MAX_BULK_JOBS = 10_000

@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core import events as rules
 from labelyard.core.audit import Actor, safe_url
+from labelyard.core.commands import Redeliver, WebhookCreate, WebhookUpdate
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import Project, rfc3339
 from labelyard.core.pagination import parse_limit
-from labelyard.core.validation import require_text
-from labelyard.errors import InvalidInput, MissingParameter, NotFound
+from labelyard.errors import InvalidInput, NotFound
 from labelyard.services import audit, utcnow
 from labelyard.store import Record
 from labelyard.store import events as event_store
@@ -38,26 +38,14 @@ def _view(row: Record) -> dict[str, Any]:
     }
 
 
-def _fields(body: object) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise InvalidInput("body must be a JSON object")
-    return body
-
-
 def _new_secret() -> str:
     return rules.new_secret(secrets.token_bytes(24))
 
 
 async def create_endpoint(
-    db: Database, project: Project, body: object, *, actor: Actor
+    db: Database, project: Project, hook: WebhookCreate, *, actor: Actor
 ) -> dict[str, Any]:
     """A new endpoint; its signing secret is in this answer only."""
-    fields = _fields(body)
-    if fields.get("url") in (None, ""):
-        raise MissingParameter("url is required")
-    url = rules.parse_url(fields["url"])
-    event_types = rules.parse_event_types(fields.get("event_types", [rules.ALL]))
-    description = require_text(fields.get("description"), "description")
     endpoint_id, secret, now = new_id(), _new_secret(), utcnow()
     async with db.write() as conn:
         await store.insert_endpoint(
@@ -65,16 +53,16 @@ async def create_endpoint(
             project_id=project.id,
             id=endpoint_id,
             kind=WEBHOOK,
-            url=url,
-            event_types=event_types,
-            description=description,
+            url=hook.url,
+            event_types=hook.event_types,
+            description=hook.description,
             secret=secret,
             enabled=True,
             created_at=now,
             updated_at=now,
         )
         row = await store.get_endpoint(conn, project_id=project.id, id=endpoint_id)
-        summary = {"url": safe_url(url), "event_types": event_types}
+        summary = {"url": safe_url(hook.url), "event_types": hook.event_types}
         await _record(conn, actor, project, "webhook.create", endpoint_id, summary, now)
     assert row is not None
     return _view(row) | {"secret": secret}
@@ -125,23 +113,20 @@ async def get_endpoint(db: Database, project: Project, *, endpoint_id: str) -> d
 
 
 async def update_endpoint(
-    db: Database, project: Project, *, endpoint_id: str, body: object, actor: Actor
+    db: Database, project: Project, *, endpoint_id: str, change: WebhookUpdate, actor: Actor
 ) -> dict[str, Any]:
     """Change url, event_types, description or enabled; enabling clears the failure state."""
     row = await _get(db, project, endpoint_id)
-    fields = _fields(body)
     values: dict[str, Any] = {"updated_at": utcnow()}
-    if "url" in fields:
-        values["url"] = rules.parse_url(fields["url"])
-    if "event_types" in fields:
-        values["event_types"] = rules.parse_event_types(fields["event_types"])
-    if "description" in fields:
-        values["description"] = require_text(fields["description"], "description")
-    if "enabled" in fields:
-        if not isinstance(fields["enabled"], bool):
-            raise InvalidInput("enabled must be true or false")
-        values["enabled"] = fields["enabled"]
-        if fields["enabled"]:
+    if change.url is not None:
+        values["url"] = change.url
+    if change.event_types is not None:
+        values["event_types"] = change.event_types
+    if change.description is not None:
+        values["description"] = change.description
+    if change.enabled is not None:
+        values["enabled"] = change.enabled
+        if change.enabled:
             values |= {"disabled_reason": None, "failing_since": None}
         else:
             values["disabled_reason"] = "disabled by the owner"
@@ -236,20 +221,18 @@ async def deliveries(
 
 
 async def redeliver(
-    db: Database, project: Project, *, endpoint_id: str, body: object, actor: Actor
+    db: Database, project: Project, *, endpoint_id: str, again: Redeliver, actor: Actor
 ) -> dict[str, Any]:
-    """Deliver again: ``{"event_id"}`` (even if sent before) or ``{"failed": true}`` (all)."""
+    """Deliver again: one event (even if sent before) or every failed delivery."""
     row = await _get(db, project, endpoint_id)
-    fields = _fields(body)
     now = utcnow()
     async with db.write() as conn:
-        if fields.get("failed") is True:
+        if again.failed or again.event_id is None:
             queued = await store.requeue(conn, project_id=project.id, endpoint_id=row.id, now=now)
             summary: dict[str, Any] = {"failed": True, "queued": queued}
             await _record(conn, actor, project, "webhook.redeliver", row.id, summary, now)
             return {"id": row.id, "queued": queued}
-        event_id = require_uuid(fields.get("event_id"), "event_id")
-        found = await event_store.event_by_id(conn, project_id=project.id, event_id=event_id)
+        found = await event_store.event_by_id(conn, project_id=project.id, event_id=again.event_id)
         if found is None:
             raise NotFound("no such event in this project")
         queued = await store.requeue(
@@ -259,7 +242,7 @@ async def redeliver(
             await store.insert_deliveries(
                 conn, [delivery_row(project.id, row.id, found.seq, found.id, now)]
             )
-        summary = {"event_id": event_id, "queued": 1}
+        summary = {"event_id": again.event_id, "queued": 1}
         await _record(conn, actor, project, "webhook.redeliver", row.id, summary, now)
     return {"id": row.id, "queued": 1}
 
@@ -283,19 +266,16 @@ def delivery_row(
 
 
 async def set_callback(
-    db: Database, project: Project, body: object, *, actor: Actor
+    db: Database, project: Project, url: str | None, *, actor: Actor
 ) -> dict[str, Any]:
-    """The hosted API's legacy ``callback_url``: completed jobs are posted to it ("" removes it)."""
-    fields = _fields(body)
-    if "callback_url" not in fields:
-        raise MissingParameter("callback_url is required")
-    url = fields["callback_url"]
+    """The hosted API's legacy ``callback_url``: completed jobs are posted to it (None removes
+    it)."""
     now = utcnow()
     async with db.write() as conn:
         existing = await store.list_endpoints(conn, project_id=project.id, kind=CALLBACK)
         for row in existing:
             await store.delete_endpoint(conn, project_id=project.id, id=row.id)
-        if url in (None, ""):
+        if url is None:
             for row in existing:
                 summary = {"callback_url": ""}
                 await _record(conn, actor, project, "callback.set", row.id, summary, now)
@@ -306,7 +286,7 @@ async def set_callback(
             project_id=project.id,
             id=endpoint_id,
             kind=CALLBACK,
-            url=rules.parse_url(url),
+            url=url,
             event_types=[rules.JOB_COMPLETED],
             description="legacy callback_url",
             secret=secret,

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from labelyard.core import commands
 from labelyard.core.sessions import ANONYMOUS, WORKER
-from labelyard.errors import AuthFailure, NotFound
+from labelyard.errors import AuthFailure
 from labelyard.http.body import json_body
 from labelyard.http.envelope import ok
 from labelyard.services import queue as work_queue
@@ -22,7 +22,6 @@ from labelyard.services import work, workers
 from labelyard.services.workers import Worker
 from labelyard.web import redirect, render, session
 
-ACTIONS = ("heartbeat", "draft", "submit", "skip", "review")
 UI_LEASE_SECONDS = 30 * 60  # a page heartbeats while open; a closed tab frees its job after this
 
 
@@ -126,48 +125,22 @@ async def upcoming(request: Request, project_id: str) -> Response:
 
 
 async def act(request: Request, project_id: str, job_id: str, action: str) -> Response:
-    """Heartbeat, draft, submit, skip or review, as the worker API does them."""
+    """Heartbeat, draft, submit, skip or review, as the worker API does them (a page's lease is
+    always ``UI_LEASE_SECONDS``)."""
     body = await _body(request)
-    if action not in ACTIONS:
-        raise NotFound("no such route")
+    if action == "heartbeat":
+        body = {}
+    command = commands.parse_job_action(action, body)
     worker = await _worker(request, project_id)
     state = session.state_of(request)
-    if action == "heartbeat":
-        return ok(
-            await work.heartbeat(
-                state.db,
-                worker,
-                job_id=job_id,
-                lease_seconds=None,
-                default_lease=UI_LEASE_SECONDS,
-            )
-        )
-    if action == "draft":
-        return ok(
-            await work.save_draft(state.db, worker, job_id=job_id, work=commands.parse_work(body))
-        )
-    if action == "skip":
-        return ok(
-            await work.skip(state.db, worker, job_id=job_id, reason=commands.parse_skip(body))
-        )
-    if action == "submit":
-        return ok(
-            await work.submit(
-                state.db,
-                state.blobs,
-                worker,
-                job_id=job_id,
-                work=commands.parse_work(body),
-                base_url=state.base_url,
-            )
-        )
     return ok(
-        await work.review(
+        await work.act(
             state.db,
             state.blobs,
             worker,
             job_id=job_id,
-            decision=commands.parse_review(body),
+            action=command,
+            default_lease=UI_LEASE_SECONDS,
             base_url=state.base_url,
         )
     )
