@@ -15,6 +15,7 @@ from labelyard.store import accounts as account_store
 from labelyard.store.engine import Database
 
 ADMIN_TOKEN_FILE = "admin_token"
+SECRET_KEY_FILE = "secret_key"
 DEMO_ACCOUNT = "demo"
 DEMO_PROJECT = "Demo images"
 DEMO_WORKER = "demo annotator"
@@ -34,6 +35,24 @@ def ensure_admin_token(settings: Settings) -> tuple[str, bool]:
     with os.fdopen(fd, "w") as handle:
         handle.write(token + "\n")
     return token, True
+
+
+def secret_key(settings: Settings) -> str:
+    """The key that encrypts secrets at rest: configured, or generated once into the data dir."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.data_dir) / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    prepare_data_dir(settings)
+    key = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of this data dir made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
 
 
 def admin_token(settings: Settings) -> str:

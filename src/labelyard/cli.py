@@ -324,6 +324,61 @@ def workers_revoke(worker_id: Annotated[str, typer.Argument(help="Worker id.")])
     console.print(f"revoked {worker_id}")
 
 
+sso_app = typer.Typer(help="Single sign-on (OpenID Connect) of an account.", no_args_is_help=True)
+app.add_typer(sso_app, name="sso")
+
+
+@sso_app.command("set")
+def sso_set(
+    account: Annotated[str, typer.Option(help="Account id.")],
+    issuer: Annotated[str, typer.Option(help="The provider's issuer URL.")],
+    client_id: Annotated[str, typer.Option(help="This server's client id at the provider.")],
+    match: Annotated[
+        str, typer.Option(help="email|subject: how identities name people.")
+    ] = "email",
+    owner: Annotated[
+        list[str] | None, typer.Option(help="An owner's e-mail or subject (repeat).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Shown on the sign-in page.")] = "Single sign-on",
+    secret_stdin: Annotated[
+        bool, typer.Option("--client-secret-stdin", help="Read the client secret from stdin.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Set an account's OpenID Connect provider (the client secret is kept encrypted)."""
+    from labelyard.bootstrap import secret_key
+    from labelyard.services import sso
+    from labelyard.services.secretbox import SecretBox
+
+    body: dict[str, Any] = {
+        "issuer": issuer,
+        "client_id": client_id,
+        "match": match,
+        "owners": owner or [],
+        "name": name,
+    }
+    if secret_stdin:
+        body["client_secret"] = sys.stdin.readline().rstrip("\r\n")
+    box = SecretBox(secret_key(Settings()))
+    _emit(
+        _run(lambda db: sso.configure(db, box, account_id=account, body=body, actor=CLI)), as_json
+    )
+
+
+@sso_app.command("identity")
+def sso_identity(
+    worker: Annotated[str, typer.Option(help="Worker id.")],
+    email: Annotated[str | None, typer.Option(help="The worker's e-mail at the provider.")] = None,
+    subject: Annotated[str | None, typer.Option(help="The worker's subject (sub).")] = None,
+) -> None:
+    """Set the e-mail or subject under which the account's provider names a worker."""
+    from labelyard.services import sso
+
+    body = {"email": email, "subject": subject}
+    _run(lambda db: sso.set_worker_identity(db, worker_id=worker, body=body, actor=CLI))
+    console.print(f"worker {worker} signs on as {email or subject!r}")
+
+
 @app.command("audit")
 def audit_command(
     account: Annotated[str | None, typer.Option(help="Only this account's entries.")] = None,

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     admin_token: str = ""
     """Bearer token for ``/admin/v1``; empty means generated once and kept in ``data_dir``."""
 
+    secret_key: str = ""
+    """Key that encrypts secrets kept in the database (single sign-on client secrets); empty
+    means generated once and kept in ``data_dir/secret_key`` (mode 0600). Every replica needs
+    the same one."""
+
     public_base_url: str = ""
     """How clients reach this server (used in result links); empty means ``http://host:port``."""
 

@@ -236,6 +236,7 @@ WORK_ROUTES: Sequence[tuple[str, Callable[..., Any], Any, str]] = (
     (f"{WORK}/jobs/{{job_id}}/review", work.review, Review, "Accept or reject a review step"),
 )
 
+SSO = "/admin/v1/accounts/{account_id}/sso"
 ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
     ("GET", "/admin/v1/audit", audit.admin_log, None, "The audit log, newest first"),
     ("POST", "/admin/v1/accounts", admin.create_account, AccountCreate, "Create an account"),
@@ -276,6 +277,16 @@ ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
         admin.set_worker_login,
         WorkerLogin,
         "Set a worker's web UI username and password",
+    ),
+    ("PUT", SSO, admin.set_sso, None, "Set the account's OpenID Connect provider"),
+    ("GET", SSO, admin.get_sso, None, "The account's OpenID Connect provider"),
+    ("DELETE", SSO, admin.delete_sso, None, "Remove the account's OpenID Connect provider"),
+    (
+        "PUT",
+        "/admin/v1/workers/{worker_id}/identity",
+        admin.set_worker_identity,
+        None,
+        "Set the e-mail or subject a worker signs on with",
     ),
     (
         "POST",

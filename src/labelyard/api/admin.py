@@ -9,7 +9,7 @@ from starlette.responses import Response
 from labelyard.api.deps import AdminActor, Body, State
 from labelyard.errors import InvalidInput
 from labelyard.http.envelope import ok
-from labelyard.services import accounts, projects, workers
+from labelyard.services import accounts, projects, sso, workers
 
 
 def _fields(body: object) -> dict[str, object]:
@@ -107,3 +107,30 @@ async def create_worker(state: State, account_id: str, body: Body, actor: AdminA
         actor=actor,
     )
     return ok(created)
+
+
+async def set_sso(state: State, account_id: str, body: Body, actor: AdminActor) -> Response:
+    """Set the account's OpenID Connect provider (the client secret is kept sealed)."""
+    return ok(
+        await sso.configure(
+            state.db, state.secret_box, account_id=account_id, body=body, actor=actor
+        )
+    )
+
+
+async def get_sso(state: State, account_id: str) -> Response:
+    """The account's OpenID Connect provider, without its secret."""
+    return ok(await sso.provider(state.db, account_id=account_id))
+
+
+async def delete_sso(state: State, account_id: str, actor: AdminActor) -> Response:
+    """Remove the account's provider; its sign-ins stop at once."""
+    await sso.remove(state.db, account_id=account_id, actor=actor)
+    return ok({"account_id": account_id, "removed": True})
+
+
+async def set_worker_identity(
+    state: State, worker_id: str, body: Body, actor: AdminActor
+) -> Response:
+    """The e-mail or subject under which the account's provider names this worker."""
+    return ok(await sso.set_worker_identity(state.db, worker_id=worker_id, body=body, actor=actor))

@@ -188,8 +188,13 @@ worker = Table(
     # Web UI sign-in by name and password (set by an admin); the password as an scrypt hash.
     Column("username", String(255), unique=True),
     Column("password_hash", String(255)),
+    # Single sign-on: the identity the account's OpenID Connect provider vouches for.
+    Column("email", String(255)),
+    Column("sso_subject", String(255)),
     ForeignKeyConstraint(["account_id"], ["account.id"]),
     Index(None, "account_id"),
+    Index(None, "account_id", "email"),
+    Index(None, "account_id", "sso_subject"),
 )
 
 job_skip = Table(
@@ -426,4 +431,21 @@ batch_day = Table(
     Column("work_seconds", BigInteger, nullable=False, default=0),
     PrimaryKeyConstraint("project_id", "batch_id", "day"),
     Index(None, "project_id", "day"),
+)
+
+# An account's OpenID Connect provider for single sign-on (one per account). The client secret
+# is kept encrypted under the server's secret key (``services.secretbox``).
+sso_provider = Table(
+    "sso_provider",
+    metadata,
+    Column("account_id", Id, primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("issuer", Text, nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("client_secret_sealed", Text, nullable=False),
+    Column("match", String(16), nullable=False),
+    Column("owners", Json, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["account.id"]),
 )

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from labelyard.core import sessions
 from labelyard.core.sessions import ADMIN, ANONYMOUS, OWNER, WORKER, Session
 from labelyard.errors import AuthFailure, Forbidden, InvalidInput
-from labelyard.services import signin
+from labelyard.services import signin, sso
 from labelyard.state import AppState
 
 if TYPE_CHECKING:  # rows come from services.signin
@@ -173,6 +173,19 @@ def _admin_proof(state: AppState) -> str:
     return sessions.fingerprint(state.session_key, ADMIN, state.admin_token)
 
 
+def worker_session(state: AppState, row: Record, ttl: int) -> Session:
+    """A fresh session of a worker (its credentials' fingerprint as the proof)."""
+    return _worker_session(state, row, ttl)
+
+
+# An owner signed on through the account's provider: subject ``sso:<e-mail or subject>``.
+SSO_OWNER = "sso:"
+
+
+def sso_owner_proof(state: AppState, account_id: str, identity: str) -> str:
+    return sessions.fingerprint(state.session_key, "sso-owner", account_id, identity)
+
+
 def _worker_session(state: AppState, row: Record, ttl: int) -> Session:
     return sessions.new_session(
         WORKER,
@@ -212,7 +225,14 @@ async def require_owner(request: Request) -> Session:
         return session
     if session.kind != OWNER:
         raise SignInRequired("sign in with an API key")
-    if not await signin.key_is_live(state.db, session.subject):
+    if session.subject.startswith(SSO_OWNER):
+        identity = session.subject[len(SSO_OWNER) :]
+        proof = sso_owner_proof(state, session.account_id, identity)
+        if not hmac.compare_digest(proof, session.proof) or not await sso.owner_still_listed(
+            state.db, account_id=session.account_id, identity=identity
+        ):
+            raise SignInRequired("this single sign-on is no longer valid; sign in again")
+    elif not await signin.key_is_live(state.db, session.subject):
         raise SignInRequired("this API key was revoked; sign in again")
     if await signin.session_ended(state.db, session.nonce):
         raise SignInRequired("signed out; sign in again")

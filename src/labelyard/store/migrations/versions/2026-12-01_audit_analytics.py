@@ -1,5 +1,5 @@
-"""The audit log (append-only: the database refuses updates and deletes) and the analytics
-rollups per worker and per batch, by day.
+"""The audit log (append-only: the database refuses updates and deletes), the analytics
+rollups per worker and per batch, by day, and single sign-on (providers, worker identities).
 
 Revision ID: 0006_audit_analytics
 Revises: 0005_revoked_session
@@ -96,8 +96,36 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_batch_day_project_id_day"), "batch_day", ["project_id", "day"])
 
+    with op.batch_alter_table("worker") as worker:
+        worker.add_column(sa.Column("email", sa.String(length=255), nullable=True))
+        worker.add_column(sa.Column("sso_subject", sa.String(length=255), nullable=True))
+        worker.create_index(op.f("ix_worker_account_id_email"), ["account_id", "email"])
+        worker.create_index(op.f("ix_worker_account_id_sso_subject"), ["account_id", "sso_subject"])
+    op.create_table(
+        "sso_provider",
+        sa.Column("account_id", sa.String(length=36), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("issuer", sa.Text(), nullable=False),
+        sa.Column("client_id", sa.String(length=255), nullable=False),
+        sa.Column("client_secret_sealed", sa.Text(), nullable=False),
+        sa.Column("match", sa.String(length=16), nullable=False),
+        sa.Column("owners", JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["account.id"], name=op.f("fk_sso_provider_account_id_account")
+        ),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_sso_provider")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("sso_provider")
+    with op.batch_alter_table("worker") as worker:
+        worker.drop_index(op.f("ix_worker_account_id_sso_subject"))
+        worker.drop_index(op.f("ix_worker_account_id_email"))
+        worker.drop_column("sso_subject")
+        worker.drop_column("email")
     op.drop_index(op.f("ix_batch_day_project_id_day"), table_name="batch_day")
     op.drop_table("batch_day")
     op.drop_index("ix_worker_day_range", table_name="worker_day")
