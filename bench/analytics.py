@@ -178,7 +178,6 @@ async def _seed(
                         "project_id": project_id,
                         "batch_id": b,
                         "day": day,
-                        "claims": per_batch // DAYS,
                         "submits": per_batch // DAYS,
                         "accepts": per_batch // DAYS,
                         "rejects": 1,

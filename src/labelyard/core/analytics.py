@@ -21,8 +21,10 @@ DEFAULT_DAYS = 30
 MAX_SERIES = 8
 """Batches whose progress is drawn day by day (the busiest, unless named)."""
 MAX_DAYS = 3660
-COUNTS = ("claims", "submits", "accepts", "rejects", "skips", "finished", "work_seconds")
-WORKER_COUNTS = (*COUNTS, "accepted_work", "rejected_work")
+COUNTS = ("submits", "accepts", "rejects", "skips", "finished", "work_seconds")
+# Claims are counted per worker only: a per-batch count would make every claim of a batch
+# wait on one row.
+WORKER_COUNTS = ("claims", *COUNTS, "accepted_work", "rejected_work")
 BATCH_COUNTS = (*COUNTS, "completed", "aborted", "reopened")
 
 

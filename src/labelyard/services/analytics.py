@@ -56,7 +56,8 @@ async def roll_up(
         step = state.step_name or ""
         mine = workers[(project_id, change.worker_id, day, step)]
         mine[counted] += 1
-        batch[counted] += 1
+        if counted != "claims":  # per worker only: claims of a batch never wait on one row
+            batch[counted] += 1
         if change.action in _FINISHING:
             mine["finished"] += 1
             batch["finished"] += 1

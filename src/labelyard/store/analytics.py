@@ -24,7 +24,6 @@ WORKER_COUNTS = (
     "work_seconds",
 )
 BATCH_COUNTS = (
-    "claims",
     "submits",
     "accepts",
     "rejects",

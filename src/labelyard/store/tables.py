@@ -419,7 +419,6 @@ batch_day = Table(
     Column("project_id", Id, nullable=False),
     Column("batch_id", Id, nullable=False),
     Column("day", String(10), nullable=False),
-    Column("claims", BigInteger, nullable=False, default=0),
     Column("submits", BigInteger, nullable=False, default=0),
     Column("accepts", BigInteger, nullable=False, default=0),
     Column("rejects", BigInteger, nullable=False, default=0),

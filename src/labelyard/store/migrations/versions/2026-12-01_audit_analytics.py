@@ -91,7 +91,7 @@ def upgrade() -> None:
         sa.Column("project_id", sa.String(length=36), nullable=False),
         sa.Column("batch_id", sa.String(length=36), nullable=False),
         sa.Column("day", sa.String(length=10), nullable=False),
-        *_counts(*COUNTS, "completed", "aborted", "reopened", "finished", "work_seconds"),
+        *_counts(*COUNTS[1:], "completed", "aborted", "reopened", "finished", "work_seconds"),
         sa.PrimaryKeyConstraint("project_id", "batch_id", "day", name=op.f("pk_batch_day")),
     )
     op.create_index(op.f("ix_batch_day_project_id_day"), "batch_day", ["project_id", "day"])
