@@ -9,6 +9,8 @@ PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this 
   simulated workers (``bench/lifecycle.py``); ``--work-jobs 0`` skips it.
 - client: ``labelyard jobs import`` of ``--client-rows`` JSONL rows next to the raw bulk
   endpoint's rate (``bench/client.py``); ``--client-rows 0`` skips it.
+- media: one worker checking ``--media-jobs`` new jobs' images against a local image server
+  (``bench/media.py``); ``--media-jobs 0`` skips it.
 - web: an annotator in Chromium working ``--web-jobs`` jobs: page times, first open, next job
   after submit, a reload for comparison (``bench/web.py``); ``--web-jobs 0`` skips it.
 
@@ -33,6 +35,7 @@ from events import bench_events
 from harness import database, postgres_reachable, serve
 from lifecycle import bench_lifecycle
 from load import bench_load
+from media import bench_media, bench_presign
 
 from api import bench_api
 from client import bench_client
@@ -62,6 +65,16 @@ def run_events(base_url: str, admin_token: str, args: argparse.Namespace) -> Fig
     return {f"webhook_{name}": value for name, value in figures.items()}
 
 
+def run_media(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    if args.media_jobs <= 0:
+        return {}
+    figures = bench_media(base_url, admin_token, args.served_env, jobs=args.media_jobs)
+    presign = bench_presign()
+    return {f"media_check_{name}": value for name, value in figures.items()} | {
+        f"presign_{name}": value for name, value in presign.items()
+    }
+
+
 def run_load(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
     """One replica on SQLite; on PostgreSQL a second replica joins on the same database."""
     if args.load_seconds <= 0:
@@ -86,6 +99,7 @@ BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] 
     ("api", run_api),
     ("lifecycle", run_lifecycle),
     ("events", run_events),
+    ("media", run_media),
     ("load", run_load),
     ("exports", run_exports),
     ("client", bench_client),
@@ -97,6 +111,8 @@ TARGETS: list[tuple[str, str, float, str | None]] = [
     ("create_jobs_per_s", ">=", 10_000, "sqlite"),
     ("first_page_ms", "<=", 5.0, None),
     ("deep_first_ratio", "<=", 1.3, None),
+    ("media_check_jobs_per_s", ">=", 200, None),
+    ("presign_image_ms", "<=", 5.0, None),
 ]
 
 TABLES: list[list[tuple[str, str, str]]] = [
@@ -153,6 +169,14 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("delivered", "webhook_delivered", ",d"),
         ("duplicates", "webhook_duplicates", "d"),
     ],
+    [
+        ("media checks jobs/s", "media_check_jobs_per_s", ",.0f"),
+        ("checked jobs", "media_check_jobs", ",d"),
+        ("failed", "media_check_failed", ",d"),
+        ("expected failed", "media_check_expected_failed", ",d"),
+        ("presign image ms", "presign_image_ms", ".2f"),
+        ("presign 100 fr ms", "presign_video_100_frames_ms", ".2f"),
+    ],
 ]
 
 
@@ -193,6 +217,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8, help="workers for the lifecycle run")
     parser.add_argument(
         "--events", type=int, default=5_000, help="webhook events to deliver (0 skips it)"
+    )
+    parser.add_argument(
+        "--media-jobs", type=int, default=5_000, help="jobs whose media are checked (0 skips it)"
     )
     parser.add_argument(
         "--load-seconds", type=float, default=20.0, help="length of the load run (0 skips it)"

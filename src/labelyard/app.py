@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from labelyard import __version__, api, web
 from labelyard.api import docs
 from labelyard.blobs.config import from_settings as blob_store
-from labelyard.bootstrap import admin_token, secret_key
+from labelyard.bootstrap import admin_token
 from labelyard.config import Settings
 from labelyard.core.buckets import TokenBuckets
 from labelyard.datadir import prepare_data_dir
@@ -22,7 +22,8 @@ from labelyard.http.limits import BodyLimitMiddleware, RateLimitMiddleware
 from labelyard.http.metrics import Metrics, MetricsMiddleware
 from labelyard.http.observability import RequestContextMiddleware
 from labelyard.outbound import outbound_from_settings
-from labelyard.services.secretbox import SecretBox
+from labelyard.secretbox import secret_box
+from labelyard.services.media import MediaSigner
 from labelyard.state import AppState
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
@@ -71,7 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
                 session_key=bytes.fromhex(session_key),
                 admin_token=admin_token(settings),
                 outbound=outbound,
-                secret_box=SecretBox(secret_key(settings)),
+                media=MediaSigner(secret_box(settings), link_seconds=settings.media_link_seconds),
             )
             yield
         finally:

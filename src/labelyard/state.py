@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from labelyard.blobs import BlobStore
 from labelyard.config import Settings
 from labelyard.outbound import Outbound
-from labelyard.services.secretbox import SecretBox
+from labelyard.services.media import MediaSigner
 from labelyard.services.signin import Passwords
 from labelyard.store.engine import Database
 
@@ -25,8 +25,8 @@ class AppState:
     admin_token: str
     outbound: Outbound
     """The one client for calls to URLs clients give (``labelyard.outbound``)."""
-    secret_box: SecretBox
-    """Seals secrets kept in the database (single sign-on client secrets)."""
+    media: MediaSigner
+    """Presigns private-bucket media for the web UI (holds the server's secret box)."""
     passwords: Passwords = field(default_factory=Passwords)
     """Web sign-in by password, with this process's throttles."""
 

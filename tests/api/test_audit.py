@@ -59,6 +59,23 @@ def run_every_action(server: Server, admin: httpx.Client) -> tuple[ProjectHandle
     assert admin.put(f"/admin/v1/workers/{worker['worker_id']}/login", json=login).is_success
     assert admin.post(f"/admin/v1/workers/{worker['worker_id']}/revoke").is_success
 
+    storage_secret = secrets.token_hex(12)
+    secret_values.add(storage_secret)
+    connection = admin.post(
+        f"/admin/v1/accounts/{account}/storage",
+        json={
+            "scheme": "s3",
+            "endpoint_url": "https://s3.example.com",
+            "region": "eu-west-1",
+            "bucket_prefix": "frames/",
+            "access_key_id": "AKIDAUDIT",
+            "secret_access_key": storage_secret,
+        },
+    )
+    assert connection.status_code == 200, connection.text
+    connection_id = connection.json()["data"]["connection_id"]
+    assert admin.delete(f"/admin/v1/accounts/{account}/storage/{connection_id}").is_success
+
     api = project.api
     batch = api.post(f"/v1/projects/{pid}/batch", json={"name": "b1"}).json()["data"]
     job = api.post(f"/v1/projects/{pid}/jobs", json=project.job("a1")).json()["data"]
@@ -105,6 +122,8 @@ EXPECTED = {
     "worker.create": ("admin", "worker"),
     "worker.set_login": ("admin", "worker"),
     "worker.revoke": ("admin", "worker"),
+    "storage.add": ("admin", "storage_connection"),
+    "storage.remove": ("admin", "storage_connection"),
     "batch.create": ("api_key", "batch"),
     "job.priority": ("api_key", "job"),
     "job.abort": ("api_key", "job"),

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from labelyard.api.deps import AdminActor, Body, State
 from labelyard.errors import InvalidInput
 from labelyard.http.envelope import ok
-from labelyard.services import accounts, projects, sso, workers
+from labelyard.services import accounts, projects, sso, storage, workers
 
 
 def _fields(body: object) -> dict[str, object]:
@@ -113,7 +113,7 @@ async def set_sso(state: State, account_id: str, body: Body, actor: AdminActor) 
     """Set the account's OpenID Connect provider (the client secret is kept sealed)."""
     return ok(
         await sso.configure(
-            state.db, state.secret_box, account_id=account_id, body=body, actor=actor
+            state.db, state.media.box, account_id=account_id, body=body, actor=actor
         )
     )
 
@@ -134,3 +134,36 @@ async def set_worker_identity(
 ) -> Response:
     """The e-mail or subject under which the account's provider names this worker."""
     return ok(await sso.set_worker_identity(state.db, worker_id=worker_id, body=body, actor=actor))
+
+
+async def add_storage(state: State, account_id: str, body: Body, actor: AdminActor) -> Response:
+    """A storage connection of the account (its secret is sealed and never returned)."""
+    fields = _fields(body)
+    created = await storage.add_connection(
+        state.db,
+        state.media.box,
+        account_id=account_id,
+        scheme=fields.get("scheme"),
+        endpoint_url=fields.get("endpoint_url"),
+        region=fields.get("region"),
+        bucket_prefix=fields.get("bucket_prefix"),
+        access_key_id=fields.get("access_key_id"),
+        secret_access_key=fields.get("secret_access_key"),
+        actor=actor,
+    )
+    return ok(created)
+
+
+async def list_storage(state: State, account_id: str) -> Response:
+    """The account's storage connections, without secrets."""
+    return ok(await storage.list_connections(state.db, account_id=account_id))
+
+
+async def remove_storage(
+    state: State, account_id: str, connection_id: str, actor: AdminActor
+) -> Response:
+    """Remove a storage connection."""
+    await storage.remove_connection(
+        state.db, account_id=account_id, connection_id=connection_id, actor=actor
+    )
+    return ok({"connection_id": connection_id, "removed": True})

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from labelyard.api.deps import Body, BulkBody, OwnerActor, ProjectAccess, State
 from labelyard.core import commands
 from labelyard.http.envelope import ok
-from labelyard.services import job_actions, jobs, results
+from labelyard.services import job_actions, jobs, media_checks, results
 
 
 async def create(project: ProjectAccess, state: State, body: Body) -> Response:
@@ -72,3 +72,8 @@ async def priority(
             state.db, project, job_id=job_id, priority=commands.parse_priority(body), actor=actor
         )
     )
+
+
+async def retry_media(project: ProjectAccess, state: State, job_id: str) -> Response:
+    """Check the job's media again (after fixing it); it is handed out once the check passes."""
+    return ok(await media_checks.retry(state.db, project, job_id=job_id))

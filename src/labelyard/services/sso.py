@@ -2,7 +2,7 @@
 
 Every call to the provider (discovery, keys, token) goes through ``labelyard.outbound``: the
 provider's host must be allowed like any other (``LABELYARD_OUTBOUND_ALLOW`` for one on the
-local network). The client secret is kept sealed (``services.secretbox``) and never returned.
+local network). The client secret is kept sealed (``labelyard.secretbox``) and never returned.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from labelyard.core.ids import require_uuid
 from labelyard.core.model import rfc3339
 from labelyard.errors import AuthFailure, InvalidInput, NotFound
 from labelyard.outbound import Outbound, OutboundError
+from labelyard.secretbox import SecretBox
 from labelyard.services import audit, utcnow
-from labelyard.services.secretbox import SecretBox
 from labelyard.store import Record
 from labelyard.store import accounts as account_store
 from labelyard.store import sso as store

@@ -268,8 +268,8 @@ def delivery_row(
 async def set_callback(
     db: Database, project: Project, url: str | None, *, actor: Actor
 ) -> dict[str, Any]:
-    """The hosted API's legacy ``callback_url``: completed jobs are posted to it (None removes
-    it)."""
+    """The hosted API's legacy ``callback_url``: completed jobs, and jobs whose media failed, are
+    posted to it (None removes it)."""
     now = utcnow()
     async with db.write() as conn:
         existing = await store.list_endpoints(conn, project_id=project.id, kind=CALLBACK)
@@ -287,7 +287,7 @@ async def set_callback(
             id=endpoint_id,
             kind=CALLBACK,
             url=url,
-            event_types=[rules.JOB_COMPLETED],
+            event_types=list(rules.CALLBACK_EVENT_TYPES),
             description="legacy callback_url",
             secret=secret,
             enabled=True,

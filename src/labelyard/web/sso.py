@@ -62,7 +62,7 @@ async def callback(request: Request) -> Response:
     signed = await sso.finish(
         state.db,
         state.outbound,
-        state.secret_box,
+        state.media.box,
         pending=pending,
         state=request.query_params.get("state"),
         code=request.query_params.get("code"),

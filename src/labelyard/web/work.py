@@ -17,8 +17,8 @@ from labelyard.core.sessions import ANONYMOUS, WORKER
 from labelyard.errors import AuthFailure
 from labelyard.http.body import json_body
 from labelyard.http.envelope import ok
+from labelyard.services import media_checks, sso, work, workers
 from labelyard.services import queue as work_queue
-from labelyard.services import sso, work, workers
 from labelyard.services.workers import Worker
 from labelyard.web import redirect, render, session
 
@@ -70,6 +70,13 @@ async def _worker(request: Request, project_id: str) -> Worker:
     )
 
 
+async def _for_browser(request: Request, worker: Worker, job: dict[str, Any]) -> dict[str, Any]:
+    """The job with its private-bucket media as presigned links (the stored data is unchanged)."""
+    state = session.state_of(request)
+    data = await state.media.browser_data(state.db, account_id=worker.account_id, data=job["data"])
+    return {**job, "data": data}
+
+
 async def queue(request: Request) -> Response:
     row = await session.require_worker(request)
     state = session.state_of(request)
@@ -103,6 +110,7 @@ async def job_page(request: Request, project_id: str, job_id: str) -> Response:
     """The annotate or review page of a job this worker holds."""
     worker = await _worker(request, project_id)
     job = await work.held_view(session.state_of(request).db, worker, job_id=job_id)
+    job = await _for_browser(request, worker, job)
     return render(request, "work.html", job=job, worker=worker)
 
 
@@ -122,15 +130,36 @@ async def claim_next(request: Request, project_id: str) -> Response:
         commands.parse_claim({"step": step, "lease_seconds": UI_LEASE_SECONDS}),
         default_lease=UI_LEASE_SECONDS,
     )
-    return ok(job) if job is not None else Response(status_code=204)
+    if job is None:
+        return Response(status_code=204)
+    return ok(await _for_browser(request, worker, job))
 
 
 async def upcoming(request: Request, project_id: str) -> Response:
     """The images of the job "next" would open, for the editor to load ahead."""
     worker = await _worker(request, project_id)
     step = request.query_params.get("step", "")
-    sources = await work_queue.upcoming_sources(session.state_of(request).db, worker, step=step)
-    return ok({"sources": sources})
+    state = session.state_of(request)
+    sources = await work_queue.upcoming_sources(state.db, worker, step=step)
+    urls = await state.media.browser_urls(state.db, account_id=worker.account_id, urls=sources)
+    return ok({"sources": urls})
+
+
+async def media_problem(request: Request, project_id: str, job_id: str) -> Response:
+    """Why an image of a held job does not load in the browser: the server reads it now."""
+    worker = await _worker(request, project_id)
+    state = session.state_of(request)
+    job = await work.held_view(state.db, worker, job_id=job_id)
+    found = await media_checks.diagnose(
+        state.db,
+        state.media,
+        state.outbound,
+        account_id=worker.account_id,
+        data=job["data"],
+        src=request.query_params.get("src"),
+        timeout=state.settings.media_check_timeout_seconds,
+    )
+    return ok(found)
 
 
 async def act(request: Request, project_id: str, job_id: str, action: str) -> Response:
@@ -166,5 +195,6 @@ ROUTES = (
     ("GET", "/ui/work/{project_id}/{job_id}", job_page),
     ("POST", f"{API}/claim", claim_next),
     ("GET", f"{API}/upcoming", upcoming),
+    ("GET", f"{API}/jobs/{{job_id}}/media-problem", media_problem),
     ("POST", f"{API}/jobs/{{job_id}}/{{action}}", act),
 )
