@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -23,11 +24,14 @@ from labelyard.http.metrics import Metrics, MetricsMiddleware
 from labelyard.http.observability import RequestContextMiddleware
 from labelyard.outbound import outbound_from_settings
 from labelyard.secretbox import secret_box
+from labelyard.services import webhooks
 from labelyard.services.media import MediaSigner
 from labelyard.state import AppState
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
 from labelyard.store.secrets import get_or_create_secret
+
+log = logging.getLogger("labelyard")
 
 DESCRIPTION = """
 labelyard speaks the Playment / GT Studio jobs API (`/v0`, `/v1`, `/projectsvc`) with
@@ -63,6 +67,9 @@ def create_app(settings: Settings) -> FastAPI:
                 session_key = await get_or_create_secret(
                     conn, name="web_session_key", factory=lambda: secrets.token_hex(32)
                 )
+            box = secret_box(settings)
+            if sealed := await webhooks.seal_plain_secrets(db, box):
+                log.info("sealed %d webhook signing secrets stored by an older version", sealed)
             app.state.labelyard = AppState(
                 settings=settings,
                 db=db,
@@ -72,7 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
                 session_key=bytes.fromhex(session_key),
                 admin_token=admin_token(settings),
                 outbound=outbound,
-                media=MediaSigner(secret_box(settings), link_seconds=settings.media_link_seconds),
+                media=MediaSigner(box, link_seconds=settings.media_link_seconds),
+                box=box,
             )
             yield
         finally:

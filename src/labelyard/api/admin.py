@@ -112,9 +112,7 @@ async def create_worker(state: State, account_id: str, body: Body, actor: AdminA
 async def set_sso(state: State, account_id: str, body: Body, actor: AdminActor) -> Response:
     """Set the account's OpenID Connect provider (the client secret is kept sealed)."""
     return ok(
-        await sso.configure(
-            state.db, state.media.box, account_id=account_id, body=body, actor=actor
-        )
+        await sso.configure(state.db, state.box, account_id=account_id, body=body, actor=actor)
     )
 
 
@@ -141,7 +139,7 @@ async def add_storage(state: State, account_id: str, body: Body, actor: AdminAct
     fields = _fields(body)
     created = await storage.add_connection(
         state.db,
-        state.media.box,
+        state.box,
         account_id=account_id,
         scheme=fields.get("scheme"),
         endpoint_url=fields.get("endpoint_url"),

@@ -13,7 +13,7 @@ from labelyard.services import webhooks
 async def create(project: ProjectAccess, state: State, body: Body, actor: OwnerActor) -> Response:
     """Add an endpoint; the answer carries its signing secret, once."""
     hook = commands.parse_webhook_create(body)
-    return ok(await webhooks.create_endpoint(state.db, project, hook, actor=actor))
+    return ok(await webhooks.create_endpoint(state.db, state.box, project, hook, actor=actor))
 
 
 async def index(project: ProjectAccess, state: State) -> Response:
@@ -53,7 +53,11 @@ async def rotate(
     project: ProjectAccess, state: State, webhook_id: str, actor: OwnerActor
 ) -> Response:
     """A new signing secret, shown once."""
-    return ok(await webhooks.rotate_secret(state.db, project, endpoint_id=webhook_id, actor=actor))
+    return ok(
+        await webhooks.rotate_secret(
+            state.db, state.box, project, endpoint_id=webhook_id, actor=actor
+        )
+    )
 
 
 async def attempts(
@@ -95,7 +99,7 @@ async def set_callback(
 ) -> Response:
     """Set (or with "" remove) the legacy ``callback_url`` that receives completed jobs."""
     url = commands.parse_callback(body)
-    return ok(await webhooks.set_callback(state.db, project, url, actor=actor))
+    return ok(await webhooks.set_callback(state.db, state.box, project, url, actor=actor))
 
 
 async def get_callback(project: ProjectAccess, state: State) -> Response:

@@ -15,6 +15,7 @@ from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import Project, rfc3339
 from labelyard.core.pagination import parse_limit
 from labelyard.errors import InvalidInput, NotFound
+from labelyard.secretbox import SecretBox
 from labelyard.services import audit, utcnow
 from labelyard.store import Record
 from labelyard.store import events as event_store
@@ -38,15 +39,35 @@ def _view(row: Record) -> dict[str, Any]:
     }
 
 
-def _new_secret() -> str:
-    return rules.new_secret(secrets.token_bytes(24))
+def _new_secret(box: SecretBox) -> tuple[str, str]:
+    """A new signing secret and its sealed form (the only one stored)."""
+    secret = rules.new_secret(secrets.token_bytes(24))
+    return secret, box.seal(secret)
+
+
+def signing_secret(box: SecretBox, stored: str) -> str:
+    """The secret to sign deliveries with, from its stored (sealed) form; endpoints made before
+    secrets were sealed hold it plainly until ``seal_plain_secrets`` runs."""
+    return stored if stored.startswith(rules.SECRET_PREFIX) else box.open(stored)
+
+
+async def seal_plain_secrets(db: Database, box: SecretBox) -> int:
+    """Seal the signing secrets still stored plainly (endpoints made by older versions)."""
+    async with db.write() as conn:
+        plain = await store.plain_secrets(conn, prefix=rules.SECRET_PREFIX)
+        for row in plain:
+            await store.update_endpoint(
+                conn, project_id=row.project_id, id=row.id, secret=box.seal(row.secret)
+            )
+    return len(plain)
 
 
 async def create_endpoint(
-    db: Database, project: Project, hook: WebhookCreate, *, actor: Actor
+    db: Database, box: SecretBox, project: Project, hook: WebhookCreate, *, actor: Actor
 ) -> dict[str, Any]:
     """A new endpoint; its signing secret is in this answer only."""
-    endpoint_id, secret, now = new_id(), _new_secret(), utcnow()
+    endpoint_id, now = new_id(), utcnow()
+    secret, sealed = _new_secret(box)
     async with db.write() as conn:
         await store.insert_endpoint(
             conn,
@@ -56,7 +77,7 @@ async def create_endpoint(
             url=hook.url,
             event_types=hook.event_types,
             description=hook.description,
-            secret=secret,
+            secret=sealed,
             enabled=True,
             created_at=now,
             updated_at=now,
@@ -156,14 +177,15 @@ async def delete_endpoint(
 
 
 async def rotate_secret(
-    db: Database, project: Project, *, endpoint_id: str, actor: Actor
+    db: Database, box: SecretBox, project: Project, *, endpoint_id: str, actor: Actor
 ) -> dict[str, Any]:
     """A new signing secret (shown once); deliveries from now on are signed with it."""
     row = await _get(db, project, endpoint_id)
-    secret, now = _new_secret(), utcnow()
+    secret, sealed = _new_secret(box)
+    now = utcnow()
     async with db.write() as conn:
         await store.update_endpoint(
-            conn, project_id=project.id, id=row.id, secret=secret, updated_at=now
+            conn, project_id=project.id, id=row.id, secret=sealed, updated_at=now
         )
         await _record(conn, actor, project, "webhook.rotate_secret", row.id, {}, now)
     return {"id": row.id, "secret": secret}
@@ -266,7 +288,7 @@ def delivery_row(
 
 
 async def set_callback(
-    db: Database, project: Project, url: str | None, *, actor: Actor
+    db: Database, box: SecretBox, project: Project, url: str | None, *, actor: Actor
 ) -> dict[str, Any]:
     """The hosted API's legacy ``callback_url``: completed jobs, and jobs whose media failed, are
     posted to it (None removes it)."""
@@ -280,7 +302,8 @@ async def set_callback(
                 summary = {"callback_url": ""}
                 await _record(conn, actor, project, "callback.set", row.id, summary, now)
             return {"callback_url": ""}
-        secret, endpoint_id = _new_secret(), new_id()
+        secret, sealed = _new_secret(box)
+        endpoint_id = new_id()
         await store.insert_endpoint(
             conn,
             project_id=project.id,
@@ -289,7 +312,7 @@ async def set_callback(
             url=url,
             event_types=list(rules.CALLBACK_EVENT_TYPES),
             description="legacy callback_url",
-            secret=secret,
+            secret=sealed,
             enabled=True,
             created_at=now,
             updated_at=now,

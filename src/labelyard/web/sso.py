@@ -62,7 +62,7 @@ async def callback(request: Request) -> Response:
     signed = await sso.finish(
         state.db,
         state.outbound,
-        state.media.box,
+        state.box,
         pending=pending,
         state=request.query_params.get("state"),
         code=request.query_params.get("code"),
