@@ -23,6 +23,7 @@ from labelyard.api import (
     jobs,
     ops,
     projects,
+    quality,
     webhooks,
     work,
 )
@@ -32,15 +33,19 @@ from labelyard.api.responses import CLAIM, CSV, ENVELOPE, PICTURE, RAW_JSON, RED
 from labelyard.api.schemas import (
     AccountCreate,
     Annotations,
+    Assign,
     BatchCreate,
     BulkJobCreate,
     CallbackSet,
     Claim,
+    GroupCreate,
+    GroupMembers,
     Heartbeat,
     JobCreate,
     JobPriority,
     JobReopen,
     ProjectCreate,
+    QualityUpdate,
     Redeliver,
     Review,
     SchemaSet,
@@ -60,6 +65,7 @@ OPEN_ROUTES = ("/healthz", "/readyz", "/metrics", "/demo-media/{name}")
 SIGNED_ROUTES = ("/files/{key:path}",)
 
 HOOKS = "/v1/projects/{project_id}/webhooks"
+P = "/v1/projects/{project_id}"
 
 # (method, paths, handler, request body model, summary). Paths of one row behave identically.
 API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = (
@@ -204,6 +210,35 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
         None,
         "The audit log of the project and its account, newest first",
     ),
+    ("GET", (f"{P}/quality",), quality.get_settings, None, "The quality rules"),
+    ("PATCH", (f"{P}/quality",), quality.update_settings, QualityUpdate, "Change quality rules"),
+    ("GET", (f"{P}/groups",), quality.groups, None, "Worker groups"),
+    ("POST", (f"{P}/groups",), quality.create_group, GroupCreate, "Add a worker group"),
+    (
+        "PUT",
+        (f"{P}/groups/{{group_id}}/members",),
+        quality.set_members,
+        GroupMembers,
+        "Set a group's members",
+    ),
+    ("DELETE", (f"{P}/groups/{{group_id}}",), quality.delete_group, None, "Remove a group"),
+    (
+        "POST",
+        (f"{P}/jobs/{{job_id}}/assign",),
+        quality.assign_job,
+        Assign,
+        "Assign a job to a worker or group, or unassign it",
+    ),
+    (
+        "POST",
+        (f"{P}/batch/{{batch_id}}/assign",),
+        quality.assign_batch,
+        Assign,
+        "Assign a batch's unfinished jobs to a worker or group, or unassign them",
+    ),
+    ("GET", (f"{P}/workers",), quality.workers, None, "Workers' accepted, rejected and gold"),
+    ("GET", (f"{P}/workers/{{worker_id}}",), quality.worker, None, "A worker's gold scores"),
+    ("GET", (f"{P}/jobs/{{job_id}}/versions",), quality.versions, None, "Consensus versions"),
     ("POST", (HOOKS,), webhooks.create, WebhookCreate, "Add a webhook endpoint"),
     ("GET", (HOOKS,), webhooks.index, None, "List webhook endpoints"),
     ("GET", (f"{HOOKS}/{{webhook_id}}",), webhooks.get, None, "A webhook endpoint"),
@@ -331,6 +366,7 @@ ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
 # Routes that answer something other than the envelope.
 RESPONSES: dict[Callable[..., Any], dict[int | str, dict[str, Any]]] = {
     jobs.result: RAW_JSON,
+    quality.versions: RAW_JSON,
     analytics.workers_csv: CSV,
     analytics.batches_csv: CSV,
 }

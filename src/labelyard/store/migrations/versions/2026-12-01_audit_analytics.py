@@ -1,8 +1,8 @@
 """The audit log (append-only: the database refuses updates and deletes), the analytics
 rollups per worker and per batch, by day, and single sign-on (providers, worker identities).
 
-Revision ID: 0010_audit_analytics_sso
-Revises: 0009_sealed_webhook_secrets
+Revision ID: 0011_audit_analytics_sso
+Revises: 0010_quality
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0010_audit_analytics_sso"
-down_revision = "0009_sealed_webhook_secrets"
+revision = "0011_audit_analytics_sso"
+down_revision = "0010_quality"
 branch_labels = None
 depends_on = None
 
