@@ -134,7 +134,9 @@ async def create_demo_if_empty(db: Database, blobs: BlobStore, base_url: str) ->
         (images, DEMO_PROJECT, Base.IMAGE),
         (video, DEMO_VIDEO_PROJECT, Base.VIDEO),
     ):
-        await quality.update(db, _project(made, name, base), {"allow_self_review": True})
+        await quality.update(
+            db, _project(made, name, base), {"allow_self_review": True}, actor=FIRST_START
+        )
     worker = await workers.create_worker(
         db, account_id=issued.account_id, name=DEMO_WORKER, role="both", actor=FIRST_START
     )
@@ -181,7 +183,9 @@ async def create_street_demo(
         db, project_id=created["project_id"], schema=DEMO_STREET_SCHEMA, actor=FIRST_START
     )
     project = _project(created, DEMO_STREET_PROJECT, Base.SENSOR_FUSION)
-    await quality.update(db, project, {"allow_self_review": True})  # the demo's one worker
+    await quality.update(
+        db, project, {"allow_self_review": True}, actor=FIRST_START
+    )  # the demo's one worker
     media = f"{base_url}{DEMO_MEDIA_ROUTE}{DEMO_STREET_PREFIX}"
 
     def url(kind: str, frame: int) -> str:

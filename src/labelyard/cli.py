@@ -424,7 +424,7 @@ def quality_set(
         patch["allow_self_review"] = self_review
     if pool is not None:
         patch["pools"] = {k: (v or None) for k, _, v in (item.partition("=") for item in pool)}
-    _emit(_with_project(project, lambda db, p: quality.update(db, p, patch)), as_json)
+    _emit(_with_project(project, lambda db, p: quality.update(db, p, patch, actor=CLI)), as_json)
 
 
 @quality_app.command("workers")
@@ -470,9 +470,9 @@ def quality_assign(
     async def run(db: Database, p: Any) -> dict[str, Any]:
         to = commands.parse_assign({k: v for k, v in body.items() if v is not None})
         if job is not None:
-            return await quality.assign_job(db, p, job_id=job, to=to)
+            return await quality.assign_job(db, p, job_id=job, to=to, actor=CLI)
         assert batch is not None
-        return await quality.assign_batch(db, p, batch_id=batch, to=to)
+        return await quality.assign_batch(db, p, batch_id=batch, to=to, actor=CLI)
 
     _emit(_with_project(project, run), as_json)
 
@@ -488,7 +488,7 @@ def groups_create(
     from labelyard.services import quality
 
     def run(db: Database, p: Any) -> Awaitable[dict[str, Any]]:
-        return quality.create_group(db, p, name=parse_group_create({"name": name}))
+        return quality.create_group(db, p, name=parse_group_create({"name": name}), actor=CLI)
 
     _emit(_with_project(project, run), as_json)
 
@@ -506,7 +506,7 @@ def groups_members(
 
     def run(db: Database, p: Any) -> Awaitable[dict[str, Any]]:
         ids = parse_members({"worker_ids": workers})
-        return quality.set_members(db, p, group_id=group, worker_ids=ids)
+        return quality.set_members(db, p, group_id=group, worker_ids=ids, actor=CLI)
 
     _emit(_with_project(project, run), as_json)
 

@@ -91,6 +91,19 @@ def run_every_action(server: Server, admin: httpx.Client) -> tuple[ProjectHandle
     ).is_success
     assert api.post(f"/v1/projects/{pid}/batch/{batch['batch_id']}/abort").is_success
     assert other["job_id"]
+    base = f"/v1/projects/{pid}"
+    assert api.patch(f"{base}/quality", json={"allow_self_review": True}).is_success
+    group = api.post(f"{base}/groups", json={"name": "night shift"}).json()["data"]["group_id"]
+    member = admin.post(
+        f"/admin/v1/accounts/{account}/workers", json={"name": "m", "role": "both"}
+    ).json()["data"]
+    secret_values.add(member["token"])
+    members = {"worker_ids": [member["worker_id"]]}
+    assert api.put(f"{base}/groups/{group}/members", json=members).is_success
+    assign = {"worker_id": member["worker_id"]}
+    assert api.post(f"{base}/jobs/{job['job_id']}/assign", json=assign).is_success
+    assert api.post(f"{base}/batch/{project.default_batch_id}/assign", json={}).is_success
+    assert api.delete(f"{base}/groups/{group}").is_success
     hook_token = secrets.token_hex(8)
     secret_values.add(hook_token)
     hook = api.post(
@@ -125,6 +138,12 @@ EXPECTED = {
     "storage.add": ("admin", "storage_connection"),
     "storage.remove": ("admin", "storage_connection"),
     "batch.create": ("api_key", "batch"),
+    "quality.update": ("api_key", "project"),
+    "group.create": ("api_key", "group"),
+    "group.set_members": ("api_key", "group"),
+    "group.delete": ("api_key", "group"),
+    "job.assign": ("api_key", "job"),
+    "batch.assign": ("api_key", "batch"),
     "job.priority": ("api_key", "job"),
     "job.abort": ("api_key", "job"),
     "job.reopen": ("api_key", "job"),

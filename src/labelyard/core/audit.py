@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ADMIN, API_KEY, WORKER, COMMAND_LINE, SYSTEM = "admin", "api_key", "worker", "cli", "system"
-ACTOR_KINDS = (ADMIN, API_KEY, WORKER, COMMAND_LINE, SYSTEM)
+OWNER = "owner"  # an owner signed on through the account's provider; id ``sso:<identity>``
+ACTOR_KINDS = (ADMIN, API_KEY, OWNER, WORKER, COMMAND_LINE, SYSTEM)
 REDACTED = "[redacted]"
 _SECRET_WORDS = ("secret", "password", "token", "api_key", "key_hash", "authorization", "cookie")
 MAX_SUMMARY_TEXT = 500

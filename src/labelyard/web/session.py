@@ -12,9 +12,11 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labelyard.core import sessions
+from labelyard.core import audit, sessions
+from labelyard.core.audit import Actor
 from labelyard.core.sessions import ADMIN, ANONYMOUS, OWNER, WORKER, Session
 from labelyard.errors import AuthFailure, Forbidden, InvalidInput
+from labelyard.http.address import client_address
 from labelyard.services import signin, sso
 from labelyard.state import AppState
 
@@ -237,3 +239,17 @@ async def require_owner(request: Request) -> Session:
     if await signin.session_ended(state.db, session.nonce):
         raise SignInRequired("signed out; sign in again")
     return session
+
+
+def actor(request: Request) -> Actor:
+    """Who the audit log names for a change made from this browser (the session's signer)."""
+    signed = current(request)
+    address = client_address(request)
+    if signed.kind == ADMIN:
+        return Actor(audit.ADMIN, "", address)
+    if signed.kind == OWNER:
+        kind = audit.OWNER if signed.subject.startswith(SSO_OWNER) else audit.API_KEY
+        return Actor(kind, signed.subject, address)
+    if signed.kind == WORKER:
+        return Actor(audit.WORKER, signed.subject, address)
+    raise SignInRequired()
