@@ -263,3 +263,62 @@ def test_storage_add_list_remove_never_print_the_secret(server: Server) -> None:
     removed = cli(server, "storage", "remove", created["connection_id"], "--account", account)
     assert removed.returncode == 0, removed.stderr
     assert "no storage connections" in cli(server, "storage", "list", "--account", account).stdout
+
+
+def test_management_commands_are_audited_as_the_command_line(server: Server) -> None:
+    account = cli_json(server, "accounts", "create", "--name", "audited")
+    worker = cli_json(
+        server,
+        "workers",
+        "create",
+        "--account",
+        account["account_id"],
+        "--name",
+        "w",
+        "--role",
+        "both",
+    )
+    done = cli(server, "audit", "--account", account["account_id"])
+    assert done.returncode == 0, done.stderr
+    entries = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [e["action"] for e in entries] == ["worker.create", "key.create", "account.create"]
+    assert {e["actor"]["kind"] for e in entries} == {"cli"}
+    assert {e["actor"]["address"] for e in entries} == {"local"}
+    assert worker["token"] not in done.stdout and account["api_key"] not in done.stdout
+    assert cli(server, "audit", "--account", "nope").returncode == 1
+
+
+def test_sso_set_keeps_the_secret_sealed_and_sets_identities(server: Server) -> None:
+    account = cli_json(server, "accounts", "create", "--name", "sso")
+    aid = account["account_id"]
+    env = {
+        **os.environ,
+        "LABELYARD_DATA_DIR": str(server.settings.data_dir),
+        "LABELYARD_DATABASE_URL": server.settings.database_url,
+    }
+    args = ["sso", "set", "--account", aid, "--issuer", "https://id.example", "--client-id", "ly"]
+    done = subprocess.run(
+        [*LABELYARD, *args, "--owner", "O@Example.com", "--client-secret-stdin", "--json"],
+        env=env,
+        input="s3cret-value\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert shown["owners"] == ["o@example.com"] and "s3cret-value" not in done.stdout
+    worker = cli_json(
+        server, "workers", "create", "--account", aid, "--name", "w", "--role", "both"
+    )
+    ident = cli(
+        server, "sso", "identity", "--worker", worker["worker_id"], "--email", "W@x.example"
+    )
+    assert ident.returncode == 0, ident.stderr
+    log = cli(server, "audit", "--account", aid)
+    assert "sso.configure" in log.stdout and "worker.set_identity" in log.stdout
+    assert "s3cret-value" not in log.stdout
+    with server.admin() as admin:
+        got = admin.get(f"/admin/v1/accounts/{aid}/sso").json()["data"]
+        assert got["has_client_secret"] is True and got["client_id"] == "ly"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from labelyard.blobs import BlobStore
 from labelyard.config import Settings
+from labelyard.core.audit import SYSTEM, Actor
 from labelyard.core.model import Base, Project
 from labelyard.datadir import prepare_data_dir
 from labelyard.demo import DEMO_MEDIA_PREFIX, DEMO_MEDIA_ROUTE, DEMO_SCHEMA, demo_pictures
@@ -29,6 +30,8 @@ DEMO_STREET_SCHEMA = {
         {"name": "pedestrian"},
     ]
 }
+# Who the audit log names for what the first start makes.
+FIRST_START = Actor(SYSTEM, "", "")
 
 
 def ensure_admin_token(settings: Settings) -> tuple[str, bool]:
@@ -73,7 +76,7 @@ async def create_demo_if_empty(db: Database, blobs: BlobStore, base_url: str) ->
     async with db.read() as conn:
         if await account_store.any_account(conn):
             return None
-    issued = await accounts.create_account(db, name=DEMO_ACCOUNT)
+    issued = await accounts.create_account(db, name=DEMO_ACCOUNT, actor=FIRST_START)
     pictures = demo_pictures()
     for name, data in pictures.items():
         await blobs.put(DEMO_MEDIA_PREFIX + name, data)
@@ -82,9 +85,11 @@ async def create_demo_if_empty(db: Database, blobs: BlobStore, base_url: str) ->
     frames = sorted(name for name in pictures if name.startswith("drive-"))
 
     images = await projects.create_project(
-        db, name=DEMO_PROJECT, base="IMAGE", account_id=issued.account_id
+        db, name=DEMO_PROJECT, base="IMAGE", account_id=issued.account_id, actor=FIRST_START
     )
-    await projects.set_label_schema(db, project_id=images["project_id"], schema=DEMO_SCHEMA)
+    await projects.set_label_schema(
+        db, project_id=images["project_id"], schema=DEMO_SCHEMA, actor=FIRST_START
+    )
     await jobs.create_jobs(
         db,
         _project(images, DEMO_PROJECT, Base.IMAGE),
@@ -98,9 +103,15 @@ async def create_demo_if_empty(db: Database, blobs: BlobStore, base_url: str) ->
         ],
     )
     video = await projects.create_project(
-        db, name=DEMO_VIDEO_PROJECT, base="VIDEO", account_id=issued.account_id
+        db,
+        name=DEMO_VIDEO_PROJECT,
+        base="VIDEO",
+        account_id=issued.account_id,
+        actor=FIRST_START,
     )
-    await projects.set_label_schema(db, project_id=video["project_id"], schema=DEMO_SCHEMA)
+    await projects.set_label_schema(
+        db, project_id=video["project_id"], schema=DEMO_SCHEMA, actor=FIRST_START
+    )
     await jobs.create_job(
         db,
         _project(video, DEMO_VIDEO_PROJECT, Base.VIDEO),
@@ -123,9 +134,11 @@ async def create_demo_if_empty(db: Database, blobs: BlobStore, base_url: str) ->
         (images, DEMO_PROJECT, Base.IMAGE),
         (video, DEMO_VIDEO_PROJECT, Base.VIDEO),
     ):
-        await quality.update(db, _project(made, name, base), {"allow_self_review": True})
+        await quality.update(
+            db, _project(made, name, base), {"allow_self_review": True}, actor=FIRST_START
+        )
     worker = await workers.create_worker(
-        db, account_id=issued.account_id, name=DEMO_WORKER, role="both"
+        db, account_id=issued.account_id, name=DEMO_WORKER, role="both", actor=FIRST_START
     )
     return Demo(
         account_id=issued.account_id,
@@ -160,11 +173,19 @@ async def create_street_demo(
     for name, content in files.items():
         await blobs.put(DEMO_MEDIA_PREFIX + DEMO_STREET_PREFIX + name, content)
     created = await projects.create_project(
-        db, name=DEMO_STREET_PROJECT, base="SENSOR_FUSION", account_id=account_id
+        db,
+        name=DEMO_STREET_PROJECT,
+        base="SENSOR_FUSION",
+        account_id=account_id,
+        actor=FIRST_START,
     )
-    await projects.set_label_schema(db, project_id=created["project_id"], schema=DEMO_STREET_SCHEMA)
+    await projects.set_label_schema(
+        db, project_id=created["project_id"], schema=DEMO_STREET_SCHEMA, actor=FIRST_START
+    )
     project = _project(created, DEMO_STREET_PROJECT, Base.SENSOR_FUSION)
-    await quality.update(db, project, {"allow_self_review": True})  # the demo's one worker
+    await quality.update(
+        db, project, {"allow_self_review": True}, actor=FIRST_START
+    )  # the demo's one worker
     media = f"{base_url}{DEMO_MEDIA_ROUTE}{DEMO_STREET_PREFIX}"
 
     def url(kind: str, frame: int) -> str:

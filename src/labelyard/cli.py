@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from labelyard.client.cli import jobs_app, results_app
+from labelyard.client.cli import jobs_app, project_app, results_app
 from labelyard.config import DEFAULT_PORT, Settings
+from labelyard.core.audit import COMMAND_LINE, Actor
 from labelyard.errors import LabelyardError
 
 if (
@@ -50,9 +51,12 @@ app.add_typer(groups_app, name="groups")
 app.add_typer(storage_app, name="storage")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(results_app, name="results")
+app.add_typer(project_app, name="project")
 
 console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
+# Who the audit log names for changes made with these commands on the server's host.
+CLI = Actor(COMMAND_LINE, "", "local")
 SERVER_KEEP_ALIVE_SECONDS = 30
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")]
 
@@ -200,7 +204,7 @@ def accounts_create(
     """Create an account and its first API key."""
     from labelyard.services import accounts
 
-    issued = _run(lambda db: accounts.create_account(db, name=name))
+    issued = _run(lambda db: accounts.create_account(db, name=name, actor=CLI))
     _emit({"account_id": issued.account_id, "api_key": issued.api_key}, as_json)
 
 
@@ -211,7 +215,7 @@ def keys_create(
     """Create an API key for an account (the key is shown once)."""
     from labelyard.services import accounts
 
-    _emit(asdict(_run(lambda db: accounts.create_key(db, account_id=account))), as_json)
+    _emit(asdict(_run(lambda db: accounts.create_key(db, account_id=account, actor=CLI))), as_json)
 
 
 @keys_app.command("revoke")
@@ -219,7 +223,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id.")]) -> None:
     """Revoke an API key."""
     from labelyard.services import accounts
 
-    _run(lambda db: accounts.revoke_key(db, key_id=key_id))
+    _run(lambda db: accounts.revoke_key(db, key_id=key_id, actor=CLI))
     console.print(f"revoked {key_id}")
 
 
@@ -236,7 +240,11 @@ def projects_create(
     from labelyard.services import projects
 
     _emit(
-        _run(lambda db: projects.create_project(db, name=name, base=base, account_id=account)),
+        _run(
+            lambda db: projects.create_project(
+                db, name=name, base=base, account_id=account, actor=CLI
+            )
+        ),
         as_json,
     )
 
@@ -253,7 +261,9 @@ def workflows_create(
     from labelyard.services import projects
 
     created = _run(
-        lambda db: projects.create_workflow(db, project_id=project, name=name, tag=tag, steps=steps)
+        lambda db: projects.create_workflow(
+            db, project_id=project, name=name, tag=tag, steps=steps, actor=CLI
+        )
     )
     _emit(created, as_json)
 
@@ -275,7 +285,9 @@ def schema_set(
     except (OSError, ValueError, yaml.YAMLError) as exc:
         console.print(f"[red]error[/red] cannot read {file}: {exc}")
         raise typer.Exit(1) from None
-    saved = _run(lambda db: projects.set_label_schema(db, project_id=project, schema=document))
+    saved = _run(
+        lambda db: projects.set_label_schema(db, project_id=project, schema=document, actor=CLI)
+    )
     if as_json:
         print(json.dumps(saved))
     else:
@@ -296,7 +308,11 @@ def workers_create(
     from labelyard.services import workers
 
     _emit(
-        _run(lambda db: workers.create_worker(db, account_id=account, name=name, role=role)),
+        _run(
+            lambda db: workers.create_worker(
+                db, account_id=account, name=name, role=role, actor=CLI
+            )
+        ),
         as_json,
     )
 
@@ -316,7 +332,11 @@ def workers_password(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    _run(lambda db: workers.set_login(db, worker_id=worker, username=username, password=password))
+    _run(
+        lambda db: workers.set_login(
+            db, worker_id=worker, username=username, password=password, actor=CLI
+        )
+    )
     print(f"worker {worker} signs in as {username!r}")
 
 
@@ -325,7 +345,7 @@ def workers_revoke(worker_id: Annotated[str, typer.Argument(help="Worker id.")])
     """Revoke a worker: its token stops working and its web UI sign-ins end at once."""
     from labelyard.services import workers
 
-    _run(lambda db: workers.revoke_worker(db, worker_id=worker_id))
+    _run(lambda db: workers.revoke_worker(db, worker_id=worker_id, actor=CLI))
     console.print(f"revoked {worker_id}")
 
 
@@ -405,7 +425,7 @@ def quality_set(
         patch["allow_self_review"] = self_review
     if pool is not None:
         patch["pools"] = {k: (v or None) for k, _, v in (item.partition("=") for item in pool)}
-    _emit(_with_project(project, lambda db, p: quality.update(db, p, patch)), as_json)
+    _emit(_with_project(project, lambda db, p: quality.update(db, p, patch, actor=CLI)), as_json)
 
 
 @quality_app.command("workers")
@@ -451,9 +471,9 @@ def quality_assign(
     async def run(db: Database, p: Any) -> dict[str, Any]:
         to = commands.parse_assign({k: v for k, v in body.items() if v is not None})
         if job is not None:
-            return await quality.assign_job(db, p, job_id=job, to=to)
+            return await quality.assign_job(db, p, job_id=job, to=to, actor=CLI)
         assert batch is not None
-        return await quality.assign_batch(db, p, batch_id=batch, to=to)
+        return await quality.assign_batch(db, p, batch_id=batch, to=to, actor=CLI)
 
     _emit(_with_project(project, run), as_json)
 
@@ -469,7 +489,7 @@ def groups_create(
     from labelyard.services import quality
 
     def run(db: Database, p: Any) -> Awaitable[dict[str, Any]]:
-        return quality.create_group(db, p, name=parse_group_create({"name": name}))
+        return quality.create_group(db, p, name=parse_group_create({"name": name}), actor=CLI)
 
     _emit(_with_project(project, run), as_json)
 
@@ -487,7 +507,7 @@ def groups_members(
 
     def run(db: Database, p: Any) -> Awaitable[dict[str, Any]]:
         ids = parse_members({"worker_ids": workers})
-        return quality.set_members(db, p, group_id=group, worker_ids=ids)
+        return quality.set_members(db, p, group_id=group, worker_ids=ids, actor=CLI)
 
     _emit(_with_project(project, run), as_json)
 
@@ -545,6 +565,7 @@ def storage_add(
             bucket_prefix=bucket_prefix,
             access_key_id=access_key_id,
             secret_access_key=secret_access_key,
+            actor=CLI,
         ),
         settings,
     )
@@ -580,8 +601,78 @@ def storage_remove(
     """Remove a storage connection."""
     from labelyard.services import storage
 
-    _run(lambda db: storage.remove_connection(db, account_id=account, connection_id=connection_id))
+    _run(
+        lambda db: storage.remove_connection(
+            db, account_id=account, connection_id=connection_id, actor=CLI
+        )
+    )
     console.print(f"removed {connection_id}")
+
+
+sso_app = typer.Typer(help="Single sign-on (OpenID Connect) of an account.", no_args_is_help=True)
+app.add_typer(sso_app, name="sso")
+
+
+@sso_app.command("set")
+def sso_set(
+    account: Annotated[str, typer.Option(help="Account id.")],
+    issuer: Annotated[str, typer.Option(help="The provider's issuer URL.")],
+    client_id: Annotated[str, typer.Option(help="This server's client id at the provider.")],
+    match: Annotated[
+        str, typer.Option(help="email|subject: how identities name people.")
+    ] = "email",
+    owner: Annotated[
+        list[str] | None, typer.Option(help="An owner's e-mail or subject (repeat).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Shown on the sign-in page.")] = "Single sign-on",
+    secret_stdin: Annotated[
+        bool, typer.Option("--client-secret-stdin", help="Read the client secret from stdin.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Set an account's OpenID Connect provider (the client secret is kept encrypted)."""
+    from labelyard.secretbox import secret_box
+    from labelyard.services import sso
+
+    body: dict[str, Any] = {
+        "issuer": issuer,
+        "client_id": client_id,
+        "match": match,
+        "owners": owner or [],
+        "name": name,
+    }
+    if secret_stdin:
+        body["client_secret"] = sys.stdin.readline().rstrip("\r\n")
+    box = secret_box(Settings())
+    _emit(
+        _run(lambda db: sso.configure(db, box, account_id=account, body=body, actor=CLI)), as_json
+    )
+
+
+@sso_app.command("identity")
+def sso_identity(
+    worker: Annotated[str, typer.Option(help="Worker id.")],
+    email: Annotated[str | None, typer.Option(help="The worker's e-mail at the provider.")] = None,
+    subject: Annotated[str | None, typer.Option(help="The worker's subject (sub).")] = None,
+) -> None:
+    """Set the e-mail or subject under which the account's provider names a worker."""
+    from labelyard.services import sso
+
+    body = {"email": email, "subject": subject}
+    _run(lambda db: sso.set_worker_identity(db, worker_id=worker, body=body, actor=CLI))
+    console.print(f"worker {worker} signs on as {email or subject!r}")
+
+
+@app.command("audit")
+def audit_command(
+    account: Annotated[str | None, typer.Option(help="Only this account's entries.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many entries.", min=1)] = 100,
+) -> None:
+    """The audit log, newest first, one JSON object a line (every account's, or one's)."""
+    from labelyard.services import audit
+
+    for entry in _run(lambda db: audit.latest(db, account_id=account, limit=limit)):
+        print(json.dumps(entry))
 
 
 @app.command("export")

@@ -29,8 +29,9 @@ class Settings(BaseSettings):
     """Bearer token for ``/admin/v1``; empty means generated once and kept in ``data_dir``."""
 
     secret_key: str = ""
-    """Fernet key encrypting stored secrets (storage connections); empty means generated once
-    and kept in ``data_dir/secret_key``. Give every replica and worker the same value."""
+    """Fernet key encrypting stored secrets (storage connections, single sign-on client
+    secrets); empty means generated once and kept in ``data_dir/secret_key``. Give every replica
+    and worker the same value."""
 
     public_base_url: str = ""
     """How clients reach this server (used in result links); empty means ``http://host:port``."""

@@ -15,6 +15,8 @@ from fastapi import Depends, FastAPI
 
 from labelyard.api import (
     admin,
+    analytics,
+    audit,
     batches,
     changes,
     files,
@@ -27,7 +29,7 @@ from labelyard.api import (
 )
 from labelyard.api.deps import admin_access
 from labelyard.api.exports import EXPORT_ROUTES
-from labelyard.api.responses import CLAIM, ENVELOPE, PICTURE, RAW_JSON, REDIRECT
+from labelyard.api.responses import CLAIM, CSV, ENVELOPE, PICTURE, RAW_JSON, REDIRECT
 from labelyard.api.schemas import (
     AccountCreate,
     Annotations,
@@ -196,6 +198,34 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
         "Abort every unfinished job of a batch (extension)",
     ),
     ("GET", ("/v1/projects/{project_id}/changes",), changes.changes, None, "The change feed"),
+    (
+        "GET",
+        ("/v1/projects/{project_id}/analytics",),
+        analytics.report,
+        None,
+        "Analytics per worker, per batch and per day over a range of days (extension)",
+    ),
+    (
+        "GET",
+        ("/v1/projects/{project_id}/analytics/workers.csv",),
+        analytics.workers_csv,
+        None,
+        "The workers' figures as CSV",
+    ),
+    (
+        "GET",
+        ("/v1/projects/{project_id}/analytics/batches.csv",),
+        analytics.batches_csv,
+        None,
+        "The batches' figures, day by day, as CSV",
+    ),
+    (
+        "GET",
+        ("/v1/projects/{project_id}/audit",),
+        audit.project_log,
+        None,
+        "The audit log of the project and its account, newest first",
+    ),
     ("GET", (f"{P}/quality",), quality.get_settings, None, "The quality rules"),
     ("PATCH", (f"{P}/quality",), quality.update_settings, QualityUpdate, "Change quality rules"),
     ("GET", (f"{P}/groups",), quality.groups, None, "Worker groups"),
@@ -266,6 +296,7 @@ WORK_ROUTES: Sequence[tuple[str, Callable[..., Any], Any, str]] = (
     (f"{WORK}/jobs/{{job_id}}/review", work.review, Review, "Accept or reject a review step"),
 )
 
+SSO = "/admin/v1/accounts/{account_id}/sso"
 ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
     (
         "POST",
@@ -281,6 +312,7 @@ ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
         None,
         "A pull's status and progress",
     ),
+    ("GET", "/admin/v1/audit", audit.admin_log, None, "The audit log, newest first"),
     ("POST", "/admin/v1/accounts", admin.create_account, AccountCreate, "Create an account"),
     ("POST", "/admin/v1/accounts/{account_id}/keys", admin.create_key, None, "Create an API key"),
     ("POST", "/admin/v1/keys/{key_id}/revoke", admin.revoke_key, None, "Revoke an API key"),
@@ -341,6 +373,16 @@ ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
         WorkerLogin,
         "Set a worker's web UI username and password",
     ),
+    ("PUT", SSO, admin.set_sso, None, "Set the account's OpenID Connect provider"),
+    ("GET", SSO, admin.get_sso, None, "The account's OpenID Connect provider"),
+    ("DELETE", SSO, admin.delete_sso, None, "Remove the account's OpenID Connect provider"),
+    (
+        "PUT",
+        "/admin/v1/workers/{worker_id}/identity",
+        admin.set_worker_identity,
+        None,
+        "Set the e-mail or subject a worker signs on with",
+    ),
     (
         "POST",
         "/admin/v1/workers/{worker_id}/revoke",
@@ -349,6 +391,15 @@ ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
         "Revoke a worker (its token and web sign-ins)",
     ),
 )
+
+
+# Routes that answer something other than the envelope.
+RESPONSES: dict[Callable[..., Any], dict[int | str, dict[str, Any]]] = {
+    jobs.result: RAW_JSON,
+    quality.versions: RAW_JSON,
+    analytics.workers_csv: CSV,
+    analytics.batches_csv: CSV,
+}
 
 
 def mount(app: FastAPI) -> None:
@@ -362,7 +413,7 @@ def mount(app: FastAPI) -> None:
                 summary=summary,
                 tags=[path.split("/")[1]],
                 openapi_extra=body_of(body) if body else None,
-                responses=RAW_JSON if handler in (jobs.result, quality.versions) else ENVELOPE,
+                responses=RESPONSES.get(handler, ENVELOPE),
             )
     for method, path, handler, body, summary in ADMIN_ROUTES:
         app.add_api_route(

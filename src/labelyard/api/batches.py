@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from labelyard.api.deps import Body, ProjectAccess, State
+from labelyard.api.deps import Body, OwnerActor, ProjectAccess, State
 from labelyard.core import commands
 from labelyard.http.envelope import ok
 from labelyard.services import batches, job_actions
 
 
-async def create(project: ProjectAccess, state: State, body: Body) -> Response:
+async def create(project: ProjectAccess, state: State, body: Body, actor: OwnerActor) -> Response:
     """Create a batch in the project."""
-    return ok(await batches.create_batch(state.db, project, commands.parse_batch_create(body)))
+    created = await batches.create_batch(
+        state.db, project, commands.parse_batch_create(body), actor=actor
+    )
+    return ok(created)
 
 
 async def jobs(
@@ -37,6 +40,6 @@ async def jobs(
     return ok(page)
 
 
-async def abort(project: ProjectAccess, state: State, batch_id: str) -> Response:
+async def abort(project: ProjectAccess, state: State, batch_id: str, actor: OwnerActor) -> Response:
     """Abort every created or in-progress job of the batch."""
-    return ok(await job_actions.abort_batch(state.db, project, batch_id=batch_id))
+    return ok(await job_actions.abort_batch(state.db, project, batch_id=batch_id, actor=actor))

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from labelyard.core.audit import ADMIN, API_KEY, Actor
 from labelyard.core.model import Project
 from labelyard.errors import AuthFailure
+from labelyard.http.address import client_address
 from labelyard.http.body import bulk_json_body, json_body
 from labelyard.services import accounts
 from labelyard.state import AppState
@@ -48,6 +50,19 @@ async def admin_access(
     if not given or not hmac.compare_digest(given, state.admin_token.encode()):
         raise AuthFailure("missing or invalid admin token")
 
+
+async def admin_actor(request: Request) -> Actor:
+    """The admin, as the audit log names them (the route checks the token)."""
+    return Actor(ADMIN, "", client_address(request))
+
+
+async def owner_actor(request: Request, project: ProjectAccess) -> Actor:
+    """The API key acting on the project, as the audit log names it."""
+    return Actor(API_KEY, project.key_id, client_address(request))
+
+
+AdminActor = Annotated[Actor, Depends(admin_actor)]
+OwnerActor = Annotated[Actor, Depends(owner_actor)]
 
 Body = Annotated[Any, Depends(json_body)]
 BulkBody = Annotated[Any, Depends(bulk_json_body)]

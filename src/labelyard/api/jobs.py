@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from labelyard.api.deps import Body, BulkBody, ProjectAccess, State
+from labelyard.api.deps import Body, BulkBody, OwnerActor, ProjectAccess, State
 from labelyard.core import commands
 from labelyard.http.envelope import ok
 from labelyard.services import job_actions, jobs, media_checks, pulls, results
@@ -55,25 +55,29 @@ async def history(project: ProjectAccess, state: State, job_id: str) -> Response
     return ok(await job_actions.job_history(state.db, project, job_id=job_id))
 
 
-async def abort(project: ProjectAccess, state: State, job_id: str) -> Response:
+async def abort(project: ProjectAccess, state: State, job_id: str, actor: OwnerActor) -> Response:
     """Abort a created or in-progress job."""
-    return ok(await job_actions.abort_job(state.db, project, job_id=job_id))
+    return ok(await job_actions.abort_job(state.db, project, job_id=job_id, actor=actor))
 
 
-async def reopen(project: ProjectAccess, state: State, job_id: str, body: Body) -> Response:
+async def reopen(
+    project: ProjectAccess, state: State, job_id: str, body: Body, actor: OwnerActor
+) -> Response:
     """Send a completed or aborted job back into a step (``{"step": name}``)."""
     return ok(
         await job_actions.reopen_job(
-            state.db, project, job_id=job_id, step=commands.parse_reopen(body)
+            state.db, project, job_id=job_id, step=commands.parse_reopen(body), actor=actor
         )
     )
 
 
-async def priority(project: ProjectAccess, state: State, job_id: str, body: Body) -> Response:
+async def priority(
+    project: ProjectAccess, state: State, job_id: str, body: Body, actor: OwnerActor
+) -> Response:
     """Change a job's ``priority_weight``."""
     return ok(
         await job_actions.set_priority(
-            state.db, project, job_id=job_id, priority=commands.parse_priority(body)
+            state.db, project, job_id=job_id, priority=commands.parse_priority(body), actor=actor
         )
     )
 

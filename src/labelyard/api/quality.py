@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 from starlette.responses import Response
 
-from labelyard.api.deps import Body, ProjectAccess, State
+from labelyard.api.deps import Body, OwnerActor, ProjectAccess, State
 from labelyard.core import commands
 from labelyard.http.envelope import ok
 from labelyard.services import quality
@@ -17,9 +17,11 @@ async def get_settings(project: ProjectAccess, state: State) -> Response:
     return ok(await quality.get_settings(state.db, project))
 
 
-async def update_settings(project: ProjectAccess, state: State, body: Body) -> Response:
+async def update_settings(
+    project: ProjectAccess, state: State, body: Body, actor: OwnerActor
+) -> Response:
     """Change some quality rules (only the keys given)."""
-    return ok(await quality.update(state.db, project, body))
+    return ok(await quality.update(state.db, project, body, actor=actor))
 
 
 async def groups(project: ProjectAccess, state: State) -> Response:
@@ -27,37 +29,57 @@ async def groups(project: ProjectAccess, state: State) -> Response:
     return ok(await quality.list_groups(state.db, project))
 
 
-async def create_group(project: ProjectAccess, state: State, body: Body) -> Response:
+async def create_group(
+    project: ProjectAccess, state: State, body: Body, actor: OwnerActor
+) -> Response:
     """A new worker group."""
-    return ok(await quality.create_group(state.db, project, name=commands.parse_group_create(body)))
-
-
-async def set_members(project: ProjectAccess, state: State, group_id: str, body: Body) -> Response:
-    """Replace a group's members."""
     return ok(
-        await quality.set_members(
-            state.db, project, group_id=group_id, worker_ids=commands.parse_members(body)
+        await quality.create_group(
+            state.db, project, name=commands.parse_group_create(body), actor=actor
         )
     )
 
 
-async def delete_group(project: ProjectAccess, state: State, group_id: str) -> Response:
-    """Remove a group."""
-    return ok(await quality.delete_group(state.db, project, group_id=group_id))
-
-
-async def assign_job(project: ProjectAccess, state: State, job_id: str, body: Body) -> Response:
-    """Assign a job to a worker or group (or unassign it)."""
+async def set_members(
+    project: ProjectAccess, state: State, group_id: str, body: Body, actor: OwnerActor
+) -> Response:
+    """Replace a group's members."""
     return ok(
-        await quality.assign_job(state.db, project, job_id=job_id, to=commands.parse_assign(body))
+        await quality.set_members(
+            state.db,
+            project,
+            group_id=group_id,
+            worker_ids=commands.parse_members(body),
+            actor=actor,
+        )
     )
 
 
-async def assign_batch(project: ProjectAccess, state: State, batch_id: str, body: Body) -> Response:
+async def delete_group(
+    project: ProjectAccess, state: State, group_id: str, actor: OwnerActor
+) -> Response:
+    """Remove a group."""
+    return ok(await quality.delete_group(state.db, project, group_id=group_id, actor=actor))
+
+
+async def assign_job(
+    project: ProjectAccess, state: State, job_id: str, body: Body, actor: OwnerActor
+) -> Response:
+    """Assign a job to a worker or group (or unassign it)."""
+    return ok(
+        await quality.assign_job(
+            state.db, project, job_id=job_id, to=commands.parse_assign(body), actor=actor
+        )
+    )
+
+
+async def assign_batch(
+    project: ProjectAccess, state: State, batch_id: str, body: Body, actor: OwnerActor
+) -> Response:
     """Assign every unfinished job of a batch to a worker or group (or unassign them)."""
     return ok(
         await quality.assign_batch(
-            state.db, project, batch_id=batch_id, to=commands.parse_assign(body)
+            state.db, project, batch_id=batch_id, to=commands.parse_assign(body), actor=actor
         )
     )
 

@@ -63,3 +63,8 @@ CLAIM: dict[int | str, dict[str, Any]] = {
     **ENVELOPE,
     204: {"description": "no free job in this step"},
 }
+
+CSV: dict[int | str, dict[str, Any]] = {
+    200: {"description": "a CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}},
+    **ERRORS,
+}

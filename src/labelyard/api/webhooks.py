@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from labelyard.api.deps import Body, ProjectAccess, State
+from labelyard.api.deps import Body, OwnerActor, ProjectAccess, State
 from labelyard.core import commands
 from labelyard.http.envelope import ok
 from labelyard.services import webhooks
 
 
-async def create(project: ProjectAccess, state: State, body: Body) -> Response:
+async def create(project: ProjectAccess, state: State, body: Body, actor: OwnerActor) -> Response:
     """Add an endpoint; the answer carries its signing secret, once."""
-    return ok(
-        await webhooks.create_endpoint(
-            state.db, state.box, project, commands.parse_webhook_create(body)
-        )
-    )
+    hook = commands.parse_webhook_create(body)
+    return ok(await webhooks.create_endpoint(state.db, state.box, project, hook, actor=actor))
 
 
 async def index(project: ProjectAccess, state: State) -> Response:
@@ -29,22 +26,38 @@ async def get(project: ProjectAccess, state: State, webhook_id: str) -> Response
     return ok(await webhooks.get_endpoint(state.db, project, endpoint_id=webhook_id))
 
 
-async def update(project: ProjectAccess, state: State, webhook_id: str, body: Body) -> Response:
+async def update(
+    project: ProjectAccess, state: State, webhook_id: str, body: Body, actor: OwnerActor
+) -> Response:
     """Change an endpoint's url, event types, description or enabled."""
     changed = await webhooks.update_endpoint(
-        state.db, project, endpoint_id=webhook_id, change=commands.parse_webhook_update(body)
+        state.db,
+        project,
+        endpoint_id=webhook_id,
+        change=commands.parse_webhook_update(body),
+        actor=actor,
     )
     return ok(changed)
 
 
-async def delete(project: ProjectAccess, state: State, webhook_id: str) -> Response:
+async def delete(
+    project: ProjectAccess, state: State, webhook_id: str, actor: OwnerActor
+) -> Response:
     """Remove an endpoint."""
-    return ok(await webhooks.delete_endpoint(state.db, project, endpoint_id=webhook_id))
+    return ok(
+        await webhooks.delete_endpoint(state.db, project, endpoint_id=webhook_id, actor=actor)
+    )
 
 
-async def rotate(project: ProjectAccess, state: State, webhook_id: str) -> Response:
+async def rotate(
+    project: ProjectAccess, state: State, webhook_id: str, actor: OwnerActor
+) -> Response:
     """A new signing secret, shown once."""
-    return ok(await webhooks.rotate_secret(state.db, state.box, project, endpoint_id=webhook_id))
+    return ok(
+        await webhooks.rotate_secret(
+            state.db, state.box, project, endpoint_id=webhook_id, actor=actor
+        )
+    )
 
 
 async def attempts(
@@ -69,17 +82,24 @@ async def deliveries(
     return ok(found)
 
 
-async def redeliver(project: ProjectAccess, state: State, webhook_id: str, body: Body) -> Response:
+async def redeliver(
+    project: ProjectAccess, state: State, webhook_id: str, body: Body, actor: OwnerActor
+) -> Response:
     """Send one event again, or every failed delivery of the endpoint."""
     again = commands.parse_redeliver(body)
-    return ok(await webhooks.redeliver(state.db, project, endpoint_id=webhook_id, again=again))
-
-
-async def set_callback(project: ProjectAccess, state: State, body: Body) -> Response:
-    """Set (or with "" remove) the legacy ``callback_url`` that receives completed jobs."""
     return ok(
-        await webhooks.set_callback(state.db, state.box, project, commands.parse_callback(body))
+        await webhooks.redeliver(
+            state.db, project, endpoint_id=webhook_id, again=again, actor=actor
+        )
     )
+
+
+async def set_callback(
+    project: ProjectAccess, state: State, body: Body, actor: OwnerActor
+) -> Response:
+    """Set (or with "" remove) the legacy ``callback_url`` that receives completed jobs."""
+    url = commands.parse_callback(body)
+    return ok(await webhooks.set_callback(state.db, state.box, project, url, actor=actor))
 
 
 async def get_callback(project: ProjectAccess, state: State) -> Response:

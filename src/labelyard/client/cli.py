@@ -34,6 +34,11 @@ results_app = typer.Typer(
     help="Results of completed jobs, over a server's API (--url, --api-key).", no_args_is_help=True
 )
 
+project_app = typer.Typer(
+    help="A project's analytics and audit log, over a server's API (--url, --api-key).",
+    no_args_is_help=True,
+)
+
 console = Console(stderr=True, soft_wrap=True)
 DEFAULT_CONCURRENCY = 8
 DEFAULT_TAG = "default"  # the tag of every project's default workflow
@@ -454,3 +459,43 @@ def results_download(
             console.print(f"  {failure['job_id']}: {escape(failure['reason'])}")
     if failed:
         raise typer.Exit(1)
+
+
+class AnalyticsTable(StrEnum):
+    SUMMARY = "summary"
+    WORKERS = "workers"
+    BATCHES = "batches"
+
+
+@project_app.command("analytics")
+def project_analytics(
+    url: Url,
+    api_key: ApiKey,
+    project: ProjectId,
+    since: Annotated[str | None, typer.Option(help="First UTC day, YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Last UTC day, YYYY-MM-DD.")] = None,
+    csv_of: Annotated[
+        AnalyticsTable,
+        typer.Option("--csv", help="summary: the JSON figures; workers|batches: CSV."),
+    ] = AnalyticsTable.SUMMARY,
+) -> None:
+    """Per worker and per batch figures over a range of days (default: the last 30)."""
+    with _connected(url, api_key) as client:
+        if csv_of is AnalyticsTable.SUMMARY:
+            print(json.dumps(client.analytics(project, since=since, until=until)))
+        else:
+            text = client.analytics_csv(project, csv_of.value, since=since, until=until)
+            sys.stdout.write(text)
+
+
+@project_app.command("audit")
+def project_audit(
+    url: Url,
+    api_key: ApiKey,
+    project: ProjectId,
+    limit: Annotated[int, typer.Option(help="At most this many entries.", min=1)] = 100,
+) -> None:
+    """The audit log of the project and its account, newest first, one JSON object a line."""
+    with _connected(url, api_key) as client:
+        for entry in islice(client.audit(project), limit):
+            print(json.dumps(entry))

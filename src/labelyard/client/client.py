@@ -307,6 +307,44 @@ class Client:
             if not token:
                 return
 
+    def analytics(
+        self, project_id: str, *, since: str | None = None, until: str | None = None
+    ) -> dict[str, Any]:
+        """The project's analytics over a range of UTC days (``YYYY-MM-DD``; default: the last
+        30 days): workers, days, batches, progress (docs/quality.md)."""
+        params = {k: v for k, v in (("since", since), ("until", until)) if v}
+        found: dict[str, Any] = self._call(
+            "GET", f"/v1/projects/{project_id}/analytics", params=params
+        )
+        return found
+
+    def analytics_csv(
+        self,
+        project_id: str,
+        table: str,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> str:
+        """``workers`` or ``batches`` figures as CSV text."""
+        params = {k: v for k, v in (("since", since), ("until", until)) if v}
+        path = f"/v1/projects/{project_id}/analytics/{table}.csv"
+        reply = self._send("GET", path, params=params)
+        if reply.status_code != 200:
+            raise error_of(reply)
+        return reply.text
+
+    def audit(self, project_id: str) -> Iterator[dict[str, Any]]:
+        """The audit log of the project and its account, newest first, page after page."""
+        path = f"/v1/projects/{project_id}/audit"
+        token = ""
+        while True:
+            page = self._call("GET", path, params={"limit": "1000", "page_token": token})
+            yield from page["entries"]
+            token = page["next_page_token"]
+            if not token:
+                return
+
     def result(self, project_id: str, job_id: str) -> dict[str, Any]:
         """The result JSON of a completed job, fetched through its signed link (API.md 3.6).
 

@@ -97,6 +97,8 @@ class Project:
     account_id: str
     name: str
     base: Base
+    key_id: str = ""
+    """The API key that was authorised ("" where the caller is not a key: the web UI)."""
 
 
 def as_utc(moment: datetime) -> datetime:

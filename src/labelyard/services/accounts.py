@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from labelyard.core.audit import Actor
 from labelyard.core.ids import new_id, parse_uuid, require_uuid
 from labelyard.core.model import Base, Project
 from labelyard.core.validation import require_name
 from labelyard.errors import AuthFailure, InvalidInput, NotFound, Unauthorized
-from labelyard.services import utcnow
+from labelyard.services import audit, utcnow
 from labelyard.store import accounts as store
 from labelyard.store import projects as project_store
 from labelyard.store.engine import Database
@@ -40,13 +41,24 @@ def _new_key() -> tuple[str, str, str]:
     return plaintext, hash_key(plaintext), plaintext[: len(KEY_PREFIX) + 5]
 
 
-async def create_account(db: Database, *, name: object) -> IssuedKey:
+async def create_account(db: Database, *, name: object, actor: Actor) -> IssuedKey:
     """A new account with its first API key."""
     label = require_name(name)
     account_id = new_id()
+    now = utcnow()
     async with db.write() as conn:
-        await store.insert_account(conn, id=account_id, name=label, now=utcnow())
-        return await _issue_key(conn, account_id)
+        await store.insert_account(conn, id=account_id, name=label, now=now)
+        await audit.record(
+            conn,
+            actor,
+            action="account.create",
+            account_id=account_id,
+            target_type="account",
+            target_id=account_id,
+            summary={"name": label},
+            now=now,
+        )
+        return await _issue_key(conn, account_id, actor)
 
 
 async def default_account(db: Database) -> str:
@@ -60,30 +72,52 @@ async def default_account(db: Database) -> str:
         return account_id
 
 
-async def create_key(db: Database, *, account_id: object) -> IssuedKey:
+async def create_key(db: Database, *, account_id: object, actor: Actor) -> IssuedKey:
     """A new API key for an existing account."""
     account = require_uuid(account_id, "account_id")
     async with db.write() as conn:
         if not await store.account_exists(conn, id=account):
             raise NotFound(f"no account {account}")
-        return await _issue_key(conn, account)
+        return await _issue_key(conn, account, actor)
 
 
-async def _issue_key(conn: AsyncConnection, account_id: str) -> IssuedKey:
+async def _issue_key(conn: AsyncConnection, account_id: str, actor: Actor) -> IssuedKey:
     plaintext, digest, prefix = _new_key()
     key_id = new_id()
+    now = utcnow()
     await store.insert_api_key(
-        conn, id=key_id, account_id=account_id, key_hash=digest, prefix=prefix, now=utcnow()
+        conn, id=key_id, account_id=account_id, key_hash=digest, prefix=prefix, now=now
+    )
+    await audit.record(
+        conn,
+        actor,
+        action="key.create",
+        account_id=account_id,
+        target_type="api_key",
+        target_id=key_id,
+        summary={"prefix": prefix},
+        now=now,
     )
     return IssuedKey(key_id=key_id, account_id=account_id, api_key=plaintext)
 
 
-async def revoke_key(db: Database, *, key_id: object) -> None:
+async def revoke_key(db: Database, *, key_id: object, actor: Actor) -> None:
     """Revoke a key at once; later requests with it get 401."""
     key = require_uuid(key_id, "key_id")
+    now = utcnow()
     async with db.write() as conn:
-        if not await store.revoke_api_key(conn, id=key, now=utcnow()):
+        account_id = await store.revoke_api_key(conn, id=key, now=now)
+        if account_id is None:
             raise NotFound(f"no live key {key}")
+        await audit.record(
+            conn,
+            actor,
+            action="key.revoke",
+            account_id=account_id,
+            target_type="api_key",
+            target_id=key,
+            now=now,
+        )
 
 
 async def authenticate_key(db: Database, *, api_key: str | None) -> str:
@@ -113,4 +147,6 @@ async def authorize(db: Database, *, api_key: str | None, project_id: str) -> Pr
         raise AuthFailure()
     if row.id is None or row.account_id != row.key_account_id:
         raise Unauthorized()
-    return Project(id=row.id, account_id=row.account_id, name=row.name, base=Base(row.base))
+    return Project(
+        id=row.id, account_id=row.account_id, name=row.name, base=Base(row.base), key_id=row.key_id
+    )

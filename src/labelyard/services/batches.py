@@ -5,19 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from labelyard.core import lifecycle, pagination
+from labelyard.core.audit import Actor
 from labelyard.core.commands import BatchCreate
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import Project
 from labelyard.errors import NotFound
-from labelyard.services import utcnow
+from labelyard.services import audit, utcnow
 from labelyard.store import batches as store
 from labelyard.store import jobs as job_store
 from labelyard.store.engine import Database
 
 
-async def create_batch(db: Database, project: Project, batch: BatchCreate) -> dict[str, str]:
+async def create_batch(
+    db: Database, project: Project, batch: BatchCreate, *, actor: Actor
+) -> dict[str, str]:
     """A new batch in the project; names are unique per project."""
     batch_id = new_id()
+    now = utcnow()
     async with db.write() as conn:
         await store.insert_batch(
             conn,
@@ -27,7 +31,18 @@ async def create_batch(db: Database, project: Project, batch: BatchCreate) -> di
             description=batch.description,
             label=batch.label,
             is_default=False,
-            now=utcnow(),
+            now=now,
+        )
+        await audit.record(
+            conn,
+            actor,
+            action="batch.create",
+            account_id=project.account_id,
+            project_id=project.id,
+            target_type="batch",
+            target_id=batch_id,
+            summary={"name": batch.name},
+            now=now,
         )
     return {"batch_id": batch_id}
 

@@ -2,7 +2,7 @@
 
 ``apply_all`` writes what ``core.lifecycle`` decided for each job: the job row, its transition
 record, the batch counters, the result file when it completes, and the events, in the caller's
-transaction.
+transaction, and the analytics rollups (``services.analytics.roll_up``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from labelyard.core import masks
 from labelyard.core.ids import new_id
 from labelyard.core.lifecycle import Change, JobState, Route
 from labelyard.core.model import as_utc
+from labelyard.services.analytics import roll_up
 from labelyard.services.events import count, record_many
 from labelyard.services.results import result_url
 from labelyard.store import Record
@@ -164,6 +165,7 @@ async def apply_all(
     completion.
     """
     transitions: list[tuple[Any, dict[str, Any]]] = []
+    applied: list[tuple[Record, JobState, Change]] = []
     tallies: dict[str, dict[str, float]] = {}
     same: dict[bytes, tuple[dict[str, Any], list[str]]] = {}
     deltas: dict[str, dict[str, int]] = {}
@@ -197,6 +199,7 @@ async def apply_all(
             for name, delta in change.counters.items():
                 batch[name] = batch.get(name, 0) + delta
         transitions.append((published, transition_record(job, state, change, now)))
+        applied.append((job, state, change))
     for columns, job_ids in same.values():
         if len(job_ids) == 1:
             await store.update_job(conn, project_id=project_id, job_id=job_ids[0], **columns)
@@ -204,6 +207,7 @@ async def apply_all(
             await store.set_jobs(conn, project_id=project_id, job_ids=job_ids, **columns)
     if tallies:
         await quality_store.add_tallies(conn, project_id=project_id, deltas=tallies)
+    await roll_up(conn, project_id, applied, now=now)
     batch_events: list[tuple[str, dict[str, Any]]] = []
     for batch_id, batch_deltas in deltas.items():
         batch_events += await count(conn, project_id=project_id, batch_id=batch_id, **batch_deltas)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core import lifecycle
+from labelyard.core.audit import Actor
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import (
     DEFAULT_BATCH_NAME,
@@ -23,7 +26,7 @@ from labelyard.core.model import (
 from labelyard.core.schema import parse_schema
 from labelyard.core.validation import require_name
 from labelyard.errors import InvalidInput, NotFound
-from labelyard.services import accounts, utcnow
+from labelyard.services import accounts, audit, utcnow
 from labelyard.store import accounts as account_store
 from labelyard.store import batches as batch_store
 from labelyard.store import events as event_store
@@ -41,7 +44,7 @@ def parse_base(value: object) -> Base:
 
 
 async def create_project(
-    db: Database, *, name: object, base: object, account_id: object = None
+    db: Database, *, name: object, base: object, actor: Actor, account_id: object = None
 ) -> dict[str, str]:
     """A project with its default workflow and batch, and a new API key for its account.
 
@@ -81,7 +84,18 @@ async def create_project(
             is_default=True,
             now=now,
         )
-    key = await accounts.create_key(db, account_id=account)
+        await audit.record(
+            conn,
+            actor,
+            action="project.create",
+            account_id=account,
+            project_id=project_id,
+            target_type="project",
+            target_id=project_id,
+            summary={"name": label, "base": kind.value},
+            now=now,
+        )
+    key = await accounts.create_key(db, account_id=account, actor=actor)
     return {
         "account_id": account,
         "project_id": project_id,
@@ -89,6 +103,11 @@ async def create_project(
         "default_batch_id": batch_id,
         "api_key": key.api_key,
     }
+
+
+def _digest(value: Any) -> str:
+    """A short digest telling versions of a document apart in the audit log."""
+    return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
 def _slug(name: str) -> str:
@@ -100,6 +119,7 @@ async def create_workflow(
     *,
     project_id: object,
     name: object,
+    actor: Actor,
     tag: object = None,
     steps: object = None,
 ) -> dict[str, Any]:
@@ -109,8 +129,10 @@ async def create_workflow(
     tag_name = require_name(tag, "tag") if tag else _slug(label)
     route = lifecycle.parse_steps(steps)
     workflow_id = new_id()
+    now = utcnow()
     async with db.write() as conn:
-        if await store.get_project(conn, id=project) is None:
+        row = await store.get_project(conn, id=project)
+        if row is None:
             raise NotFound(f"no project {project}")
         await store.insert_workflow(
             conn,
@@ -120,7 +142,18 @@ async def create_workflow(
             tag=tag_name,
             steps=route,
             is_default=False,
-            now=utcnow(),
+            now=now,
+        )
+        await audit.record(
+            conn,
+            actor,
+            action="workflow.create",
+            account_id=row.account_id,
+            project_id=project,
+            target_type="workflow",
+            target_id=workflow_id,
+            summary={"name": label, "tag": tag_name, "steps": route},
+            now=now,
         )
     return {
         "work_flow_id": workflow_id,
@@ -191,15 +224,29 @@ async def project_stats(db: Database, project: Project) -> dict[str, Any]:
     }
 
 
-async def set_label_schema(db: Database, *, project_id: object, schema: object) -> dict[str, Any]:
+async def set_label_schema(
+    db: Database, *, project_id: object, schema: object, actor: Actor
+) -> dict[str, Any]:
     """Replace the project's label schema (validated for its base type)."""
     project = require_uuid(project_id, "project_id")
+    now = utcnow()
     async with db.write() as conn:
         row = await store.get_project(conn, id=project)
         if row is None:
             raise NotFound(f"no project {project}")
         parsed = parse_schema(schema, Base(row.base))
         await store.set_label_schema(conn, id=project, label_schema=parsed.to_json())
+        await audit.record(
+            conn,
+            actor,
+            action="schema.set",
+            account_id=row.account_id,
+            project_id=project,
+            target_type="project",
+            target_id=project,
+            summary={"digest": _digest(parsed.to_json())},
+            now=now,
+        )
     return {"project_id": project, "schema": parsed.to_json()}
 
 

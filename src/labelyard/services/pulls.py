@@ -20,6 +20,7 @@ from typing import Any
 from labelyard.blobs import BlobStore
 from labelyard.core import annotations as notes
 from labelyard.core import lifecycle
+from labelyard.core.audit import SYSTEM, Actor
 from labelyard.core.commands import BatchCreate
 from labelyard.core.ids import require_uuid
 from labelyard.core.model import DEFAULT_WORKFLOW_TAG, Base, JobStatus, Project
@@ -42,6 +43,10 @@ EXISTS = "exists"
 """The outcome of a job the project already has (by ``reference_id``)."""
 
 
+# Who the audit log names for what a pull creates (run by ``labelyard pull`` or the worker).
+PULLER = Actor(SYSTEM, "pull")
+
+
 @dataclass(frozen=True, slots=True)
 class ImportItem:
     """A job to bring in: its create body, its status at the source and, when completed there,
@@ -58,7 +63,7 @@ async def open_project(
     """The destination: the project ``into`` (of the same base), or a new one named ``name``
     in the default account (with the new API key, shown once)."""
     if into is None:
-        created = await project_service.create_project(db, name=name, base=base.value)
+        created = await project_service.create_project(db, name=name, base=base.value, actor=PULLER)
         project = Project(
             id=created["project_id"], account_id=created["account_id"], name=name, base=base
         )
@@ -93,7 +98,7 @@ async def ensure_batch(db: Database, project: Project, source: SourceBatch) -> s
         ):
             return str(batch.id)
     created = await batch_service.create_batch(
-        db, project, BatchCreate(name=source.name, description=source.description)
+        db, project, BatchCreate(name=source.name, description=source.description), actor=PULLER
     )
     return created["batch_id"]
 
@@ -103,7 +108,9 @@ async def ensure_workflow(db: Database, project: Project, tag: str) -> str:
     (made, annotate then review, if missing); the default workflow for no tag."""
     tag = tag or DEFAULT_WORKFLOW_TAG
     if tag not in await job_service.workflow_refs(db, project.id):
-        await project_service.create_workflow(db, project_id=project.id, name=tag, tag=tag)
+        await project_service.create_workflow(
+            db, project_id=project.id, name=tag, tag=tag, actor=PULLER
+        )
     return tag
 
 

@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core import lifecycle
+from labelyard.core.audit import Actor
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import Base, Project, rfc3339
 from labelyard.core.quality import Assignment, QualitySettings, parse_settings, update_settings
 from labelyard.errors import InvalidInput, NotFound
-from labelyard.services import utcnow
+from labelyard.services import audit, utcnow
 from labelyard.services.lifecycle import apply, apply_all, state_of
 from labelyard.store import batches as batch_store
 from labelyard.store import projects as project_store
@@ -34,7 +35,29 @@ async def get_settings(db: Database, project: Project) -> dict[str, Any]:
         return (await _settings(conn, project)).to_json()
 
 
-async def update(db: Database, project: Project, patch: object) -> dict[str, Any]:
+async def _record(
+    conn: AsyncConnection,
+    actor: Actor,
+    project: Project,
+    action: str,
+    target_type: str,
+    target_id: str,
+    summary: dict[str, Any],
+) -> None:
+    await audit.record(
+        conn,
+        actor,
+        action=action,
+        account_id=project.account_id,
+        project_id=project.id,
+        target_type=target_type,
+        target_id=target_id,
+        summary=summary,
+        now=utcnow(),
+    )
+
+
+async def update(db: Database, project: Project, patch: object, *, actor: Actor) -> dict[str, Any]:
     """Change some of the project's quality rules (each key validated; pools name groups of
     the project)."""
     async with db.write() as conn:
@@ -44,17 +67,24 @@ async def update(db: Database, project: Project, patch: object) -> dict[str, Any
                 raise InvalidInput(f"pools.{kind}: no group {group} in this project")
         document = settings.to_json()
         await store.set_settings(conn, project_id=project.id, settings=document)
+        changed = sorted(patch) if isinstance(patch, dict) else []
+        await _record(
+            conn, actor, project, "quality.update", "project", project.id, {"changed": changed}
+        )
     return document
 
 
 # --- Groups --------------------------------------------------------------------------------------
 
 
-async def create_group(db: Database, project: Project, *, name: str) -> dict[str, Any]:
+async def create_group(
+    db: Database, project: Project, *, name: str, actor: Actor
+) -> dict[str, Any]:
     """A new, empty worker group of the project."""
     group_id = new_id()
     async with db.write() as conn:
         await store.insert_group(conn, project_id=project.id, id=group_id, name=name, now=utcnow())
+        await _record(conn, actor, project, "group.create", "group", group_id, {"name": name})
     return {"group_id": group_id, "name": name, "worker_ids": []}
 
 
@@ -71,7 +101,7 @@ async def list_groups(db: Database, project: Project) -> dict[str, Any]:
 
 
 async def set_members(
-    db: Database, project: Project, *, group_id: str, worker_ids: list[str]
+    db: Database, project: Project, *, group_id: str, worker_ids: list[str], actor: Actor
 ) -> dict[str, Any]:
     """Replace a group's members (live workers of the project's account)."""
     group_id = require_uuid(group_id, "group_id")
@@ -85,10 +115,14 @@ async def set_members(
         await store.set_members(
             conn, project_id=project.id, group_id=group_id, worker_ids=worker_ids
         )
+        summary = {"worker_ids": worker_ids}
+        await _record(conn, actor, project, "group.set_members", "group", group_id, summary)
     return {"group_id": group_id, "worker_ids": worker_ids}
 
 
-async def delete_group(db: Database, project: Project, *, group_id: str) -> dict[str, Any]:
+async def delete_group(
+    db: Database, project: Project, *, group_id: str, actor: Actor
+) -> dict[str, Any]:
     """Remove a group (refused while a pool names it)."""
     group_id = require_uuid(group_id, "group_id")
     async with db.write() as conn:
@@ -97,6 +131,7 @@ async def delete_group(db: Database, project: Project, *, group_id: str) -> dict
             raise InvalidInput("the group limits a step (pools); change pools first")
         if not await store.delete_group(conn, project_id=project.id, group_id=group_id):
             raise NotFound(f"no group {group_id} in this project")
+        await _record(conn, actor, project, "group.delete", "group", group_id, {})
     return {"group_id": group_id, "deleted": True}
 
 
@@ -115,7 +150,7 @@ async def _check_target(conn: AsyncConnection, project: Project, to: Assignment)
 
 
 async def assign_job(
-    db: Database, project: Project, *, job_id: str, to: Assignment
+    db: Database, project: Project, *, job_id: str, to: Assignment, actor: Actor
 ) -> dict[str, Any]:
     """Assign, reassign or unassign one unfinished job (in its current step)."""
     job_id = require_uuid(job_id, "job_id")
@@ -126,11 +161,12 @@ async def assign_job(
         if job is None:
             raise NotFound("no such job in this project")
         answer = await apply(conn, job, lifecycle.assign(state_of(job), to=to), now=now)
+        await _record(conn, actor, project, "job.assign", "job", job.id, _assignment(to))
     return {**answer, **_assignment(to)}
 
 
 async def assign_batch(
-    db: Database, project: Project, *, batch_id: str, to: Assignment
+    db: Database, project: Project, *, batch_id: str, to: Assignment, actor: Actor
 ) -> dict[str, Any]:
     """Assign, reassign or unassign every unfinished job of a batch, in one transaction."""
     batch_id = require_uuid(batch_id, "batch_id")
@@ -144,6 +180,8 @@ async def assign_batch(
         )
         changes = [(job, lifecycle.assign(state_of(job), to=to)) for job in jobs]
         await apply_all(conn, project.id, changes, now=now)
+        summary = {**_assignment(to), "assigned_jobs": len(jobs)}
+        await _record(conn, actor, project, "batch.assign", "batch", batch_id, summary)
     return {"batch_id": batch_id, "assigned_jobs": len(jobs), **_assignment(to)}
 
 

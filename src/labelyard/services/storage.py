@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from labelyard.core.audit import Actor
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.media import OBJECT_SCHEMES, normalise_bucket_prefix
 from labelyard.core.model import rfc3339
 from labelyard.errors import InvalidInput, NotFound
 from labelyard.secretbox import SecretBox
-from labelyard.services import utcnow
+from labelyard.services import audit, utcnow
 from labelyard.store import Record
 from labelyard.store import accounts as account_store
 from labelyard.store import storage as store
@@ -69,6 +70,7 @@ async def add_connection(
     bucket_prefix: object,
     access_key_id: object,
     secret_access_key: object,
+    actor: Actor,
 ) -> dict[str, Any]:
     """A new connection of the account; its secret is sealed and not in the answer."""
     account = require_uuid(account_id, "account_id")
@@ -83,7 +85,7 @@ async def add_connection(
     if not isinstance(secret_access_key, str) or not secret_access_key:
         raise InvalidInput("secret_access_key must be a non-empty string")
     sealed = box.seal(secret_access_key)
-    connection_id = new_id()
+    connection_id, now = new_id(), utcnow()
     async with db.write() as conn:
         if not await account_store.account_exists(conn, id=account):
             raise NotFound(f"no account {account}")
@@ -97,7 +99,21 @@ async def add_connection(
             bucket_prefix=prefix,
             access_key_id=key_id,
             secret_sealed=sealed,
-            now=utcnow(),
+            now=now,
+        )
+        await audit.record(
+            conn,
+            actor,
+            action="storage.add",
+            account_id=account,
+            target_type="storage_connection",
+            target_id=connection_id,
+            summary={
+                "scheme": str(scheme),
+                "endpoint_url": endpoint,
+                "bucket_prefix": prefix,
+            },
+            now=now,
         )
         rows = await store.list_connections(conn, account_id=account)
     return connection_view(next(row for row in rows if row.id == connection_id))
@@ -113,10 +129,21 @@ async def list_connections(db: Database, *, account_id: object) -> dict[str, Any
     return {"connections": [connection_view(row) for row in rows]}
 
 
-async def remove_connection(db: Database, *, account_id: object, connection_id: object) -> None:
+async def remove_connection(
+    db: Database, *, account_id: object, connection_id: object, actor: Actor
+) -> None:
     """Remove one of the account's connections; its media stops being signed at once."""
     account = require_uuid(account_id, "account_id")
     connection = require_uuid(connection_id, "connection_id")
     async with db.write() as conn:
         if not await store.delete_connection(conn, account_id=account, id=connection):
             raise NotFound(f"no storage connection {connection} in account {account}")
+        await audit.record(
+            conn,
+            actor,
+            action="storage.remove",
+            account_id=account,
+            target_type="storage_connection",
+            target_id=connection,
+            now=utcnow(),
+        )

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from labelyard.core import events as rules
+from labelyard.core.audit import Actor, safe_url
 from labelyard.core.commands import Redeliver, WebhookCreate, WebhookUpdate
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import Project, rfc3339
 from labelyard.core.pagination import parse_limit
 from labelyard.errors import InvalidInput, NotFound
 from labelyard.secretbox import SecretBox
-from labelyard.services import utcnow
+from labelyard.services import audit, utcnow
 from labelyard.store import Record
 from labelyard.store import events as event_store
 from labelyard.store import webhooks as store
@@ -59,7 +63,7 @@ async def seal_plain_secrets(db: Database, box: SecretBox) -> int:
 
 
 async def create_endpoint(
-    db: Database, box: SecretBox, project: Project, hook: WebhookCreate
+    db: Database, box: SecretBox, project: Project, hook: WebhookCreate, *, actor: Actor
 ) -> dict[str, Any]:
     """A new endpoint; its signing secret is in this answer only."""
     endpoint_id, now = new_id(), utcnow()
@@ -79,8 +83,32 @@ async def create_endpoint(
             updated_at=now,
         )
         row = await store.get_endpoint(conn, project_id=project.id, id=endpoint_id)
+        summary = {"url": safe_url(hook.url), "event_types": hook.event_types}
+        await _record(conn, actor, project, "webhook.create", endpoint_id, summary, now)
     assert row is not None
     return _view(row) | {"secret": secret}
+
+
+async def _record(
+    conn: AsyncConnection,
+    actor: Actor,
+    project: Project,
+    action: str,
+    endpoint_id: str,
+    summary: dict[str, Any],
+    now: datetime,
+) -> None:
+    await audit.record(
+        conn,
+        actor,
+        action=action,
+        account_id=project.account_id,
+        project_id=project.id,
+        target_type="webhook",
+        target_id=endpoint_id,
+        summary=summary,
+        now=now,
+    )
 
 
 async def _get(db: Database, project: Project, endpoint_id: str) -> Record:
@@ -106,7 +134,7 @@ async def get_endpoint(db: Database, project: Project, *, endpoint_id: str) -> d
 
 
 async def update_endpoint(
-    db: Database, project: Project, *, endpoint_id: str, change: WebhookUpdate
+    db: Database, project: Project, *, endpoint_id: str, change: WebhookUpdate, actor: Actor
 ) -> dict[str, Any]:
     """Change url, event_types, description or enabled; enabling clears the failure state."""
     row = await _get(db, project, endpoint_id)
@@ -126,28 +154,40 @@ async def update_endpoint(
     async with db.write() as conn:
         await store.update_endpoint(conn, project_id=project.id, id=row.id, **values)
         updated = await store.get_endpoint(conn, project_id=project.id, id=row.id)
+        summary = {k: v for k, v in values.items() if k in ("event_types", "enabled")}
+        if "url" in values:
+            summary["url"] = safe_url(values["url"])
+        if "description" in values:
+            summary["description"] = values["description"]
+        await _record(conn, actor, project, "webhook.update", row.id, summary, values["updated_at"])
     assert updated is not None
     return _view(updated)
 
 
-async def delete_endpoint(db: Database, project: Project, *, endpoint_id: str) -> dict[str, Any]:
+async def delete_endpoint(
+    db: Database, project: Project, *, endpoint_id: str, actor: Actor
+) -> dict[str, Any]:
     """Remove an endpoint; its pending deliveries are dropped."""
     row = await _get(db, project, endpoint_id)
     async with db.write() as conn:
         await store.delete_endpoint(conn, project_id=project.id, id=row.id)
+        summary = {"url": safe_url(row.url)}
+        await _record(conn, actor, project, "webhook.delete", row.id, summary, utcnow())
     return {"id": row.id, "deleted": True}
 
 
 async def rotate_secret(
-    db: Database, box: SecretBox, project: Project, *, endpoint_id: str
+    db: Database, box: SecretBox, project: Project, *, endpoint_id: str, actor: Actor
 ) -> dict[str, Any]:
     """A new signing secret (shown once); deliveries from now on are signed with it."""
     row = await _get(db, project, endpoint_id)
     secret, sealed = _new_secret(box)
+    now = utcnow()
     async with db.write() as conn:
         await store.update_endpoint(
-            conn, project_id=project.id, id=row.id, secret=sealed, updated_at=utcnow()
+            conn, project_id=project.id, id=row.id, secret=sealed, updated_at=now
         )
+        await _record(conn, actor, project, "webhook.rotate_secret", row.id, {}, now)
     return {"id": row.id, "secret": secret}
 
 
@@ -203,7 +243,7 @@ async def deliveries(
 
 
 async def redeliver(
-    db: Database, project: Project, *, endpoint_id: str, again: Redeliver
+    db: Database, project: Project, *, endpoint_id: str, again: Redeliver, actor: Actor
 ) -> dict[str, Any]:
     """Deliver again: one event (even if sent before) or every failed delivery."""
     row = await _get(db, project, endpoint_id)
@@ -211,6 +251,8 @@ async def redeliver(
     async with db.write() as conn:
         if again.failed or again.event_id is None:
             queued = await store.requeue(conn, project_id=project.id, endpoint_id=row.id, now=now)
+            summary: dict[str, Any] = {"failed": True, "queued": queued}
+            await _record(conn, actor, project, "webhook.redeliver", row.id, summary, now)
             return {"id": row.id, "queued": queued}
         found = await event_store.event_by_id(conn, project_id=project.id, event_id=again.event_id)
         if found is None:
@@ -222,6 +264,8 @@ async def redeliver(
             await store.insert_deliveries(
                 conn, [delivery_row(project.id, row.id, found.seq, found.id, now)]
             )
+        summary = {"event_id": again.event_id, "queued": 1}
+        await _record(conn, actor, project, "webhook.redeliver", row.id, summary, now)
     return {"id": row.id, "queued": 1}
 
 
@@ -244,7 +288,7 @@ def delivery_row(
 
 
 async def set_callback(
-    db: Database, box: SecretBox, project: Project, url: str | None
+    db: Database, box: SecretBox, project: Project, url: str | None, *, actor: Actor
 ) -> dict[str, Any]:
     """The hosted API's legacy ``callback_url``: completed jobs, and jobs whose media failed, are
     posted to it (None removes it)."""
@@ -254,12 +298,16 @@ async def set_callback(
         for row in existing:
             await store.delete_endpoint(conn, project_id=project.id, id=row.id)
         if url is None:
+            for row in existing:
+                summary = {"callback_url": ""}
+                await _record(conn, actor, project, "callback.set", row.id, summary, now)
             return {"callback_url": ""}
         secret, sealed = _new_secret(box)
+        endpoint_id = new_id()
         await store.insert_endpoint(
             conn,
             project_id=project.id,
-            id=new_id(),
+            id=endpoint_id,
             kind=CALLBACK,
             url=url,
             event_types=list(rules.CALLBACK_EVENT_TYPES),
@@ -269,6 +317,8 @@ async def set_callback(
             created_at=now,
             updated_at=now,
         )
+        summary = {"callback_url": safe_url(url)}
+        await _record(conn, actor, project, "callback.set", endpoint_id, summary, now)
     # The signing secret of the deliveries, shown this once (the hosted API's clients ignore
     # the extra field; a receiver that wants to can verify the webhook-signature header).
     return {"callback_url": url, "secret": secret}

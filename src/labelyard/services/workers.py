@@ -10,7 +10,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from labelyard.core import lifecycle
+from labelyard.core.audit import Actor
 from labelyard.core.ids import new_id, parse_uuid, require_uuid
 from labelyard.core.model import Base
 from labelyard.core.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
@@ -19,7 +22,7 @@ from labelyard.core.quality import QualitySettings, parse_settings
 from labelyard.core.schema import LabelSchema, parse_schema
 from labelyard.core.validation import require_name
 from labelyard.errors import AuthFailure, Forbidden, InvalidInput, NotFound
-from labelyard.services import utcnow
+from labelyard.services import audit, utcnow
 from labelyard.store import accounts as account_store
 from labelyard.store import workers as worker_store
 from labelyard.store.engine import Database
@@ -55,7 +58,7 @@ def token_digest(token: str) -> str:
 
 
 async def create_worker(
-    db: Database, *, account_id: object, name: object, role: object
+    db: Database, *, account_id: object, name: object, role: object, actor: Actor
 ) -> dict[str, str]:
     """A worker of the account and its token (shown once, stored as a digest)."""
     account = require_uuid(account_id, "account_id")
@@ -64,6 +67,7 @@ async def create_worker(
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     token = WORKER_TOKEN_PREFIX + secrets.token_urlsafe(32)
     worker_id = new_id()
+    now = utcnow()
     async with db.write() as conn:
         if not await account_store.account_exists(conn, id=account):
             raise NotFound(f"no account {account}")
@@ -74,7 +78,17 @@ async def create_worker(
             name=label,
             role=str(role),
             token_hash=token_digest(token),
-            now=utcnow(),
+            now=now,
+        )
+        await audit.record(
+            conn,
+            actor,
+            action="worker.create",
+            account_id=account,
+            target_type="worker",
+            target_id=worker_id,
+            summary={"name": label, "role": str(role)},
+            now=now,
         )
     return {
         "worker_id": worker_id,
@@ -123,7 +137,9 @@ async def _in_project(
     )
 
 
-async def set_login(db: Database, *, worker_id: object, username: object, password: str) -> None:
+async def set_login(
+    db: Database, *, worker_id: object, username: object, password: str, actor: Actor
+) -> None:
     """Let a worker sign in to the web UI with ``username`` and ``password``."""
     worker_id = require_uuid(worker_id, "worker_id")
     name = require_name(username.strip() if isinstance(username, str) else username)
@@ -135,11 +151,29 @@ async def set_login(db: Database, *, worker_id: object, username: object, passwo
             conn, worker_id=worker_id, username=name, password_hash=digest
         ):
             raise NotFound(f"no live worker {worker_id}")
+        await _record(conn, actor, "worker.set_login", worker_id, {"username": name})
 
 
-async def revoke_worker(db: Database, *, worker_id: object) -> None:
+async def _record(
+    conn: AsyncConnection, actor: Actor, action: str, worker_id: str, summary: dict[str, str]
+) -> None:
+    row = await worker_store.worker_account(conn, worker_id=worker_id)
+    await audit.record(
+        conn,
+        actor,
+        action=action,
+        account_id=row,
+        target_type="worker",
+        target_id=worker_id,
+        summary=summary,
+        now=utcnow(),
+    )
+
+
+async def revoke_worker(db: Database, *, worker_id: object, actor: Actor) -> None:
     """Revoke a worker at once: its token stops working and its web sign-ins end."""
     worker_id = require_uuid(worker_id, "worker_id")
     async with db.write() as conn:
         if not await worker_store.revoke_worker(conn, worker_id=worker_id, now=utcnow()):
             raise NotFound(f"no live worker {worker_id}")
+        await _record(conn, actor, "worker.revoke", worker_id, {})

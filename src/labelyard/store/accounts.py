@@ -49,14 +49,14 @@ async def insert_api_key(
     )
 
 
-async def revoke_api_key(conn: AsyncConnection, *, id: str, now: datetime) -> bool:
-    """Revoke a key; False if no such live key."""
-    result = await conn.execute(
-        update(api_key)
-        .where(api_key.c.id == id, api_key.c.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    return result.rowcount == 1
+async def revoke_api_key(conn: AsyncConnection, *, id: str, now: datetime) -> str | None:
+    """Revoke a key; its account, or None if no such live key."""
+    live = (api_key.c.id == id, api_key.c.revoked_at.is_(None))
+    account_id = await conn.scalar(select(api_key.c.account_id).where(*live))
+    if account_id is None:
+        return None
+    result = await conn.execute(update(api_key).where(*live).values(revoked_at=now))
+    return str(account_id) if result.rowcount == 1 else None
 
 
 async def account_of_key(conn: AsyncConnection, *, key_hash: str) -> str | None:

@@ -49,6 +49,7 @@ async def project_for_key(
     query = (
         select(
             api_key.c.account_id.label("key_account_id"),
+            api_key.c.id.label("key_id"),
             project.c.id,
             project.c.account_id,
             project.c.name,

@@ -251,8 +251,13 @@ worker = Table(
     # Web UI sign-in by name and password (set by an admin); the password as an scrypt hash.
     Column("username", String(255), unique=True),
     Column("password_hash", String(255)),
+    # Single sign-on: the identity the account's OpenID Connect provider vouches for.
+    Column("email", String(255)),
+    Column("sso_subject", String(255)),
     ForeignKeyConstraint(["account_id"], ["account.id"]),
     Index(None, "account_id"),
+    Index(None, "account_id", "email"),
+    Index(None, "account_id", "sso_subject"),
 )
 
 job_skip = Table(
@@ -529,3 +534,113 @@ pull_run = Table(
     Column("finished_at", Timestamp),
 )
 Index("ix_pull_run_queue", pull_run.c.status, pull_run.c.created_at)
+
+
+# --- Team operations: the audit log and the analytics rollups ------------------------------------
+
+# Every admin and owner action, appended in the transaction of the action. There is no update
+# or delete path: the store has none, and the database refuses both (triggers, see the
+# migration). ``seq`` orders the log and is its keyset position.
+audit_entry = Table(
+    "audit_entry",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("id", Id, nullable=False, unique=True),
+    Column("account_id", Id),
+    Column("project_id", Id),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(64), nullable=False, default=""),
+    Column("address", String(64), nullable=False, default=""),
+    Column("action", String(64), nullable=False),
+    Column("target_type", String(32), nullable=False),
+    Column("target_id", String(64), nullable=False, default=""),
+    Column("summary", Json, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Index(None, "account_id", "seq"),
+    Index(None, "project_id", "seq"),
+)
+
+# Per project, worker, UTC day and step: what the worker did (as the actor of a transition) and
+# what became of the work they handed in (``accepted_work``/``rejected_work``, counted when a
+# reviewer decides). ``work_seconds``: from their claim of a job to their submit, review or skip
+# of it. Updated by ``services.lifecycle.apply_all`` in the transaction of each change.
+worker_day = Table(
+    "worker_day",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("worker_id", Id, nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("step", String(64), nullable=False),
+    Column("claims", BigInteger, nullable=False, default=0),
+    Column("submits", BigInteger, nullable=False, default=0),
+    Column("accepts", BigInteger, nullable=False, default=0),
+    Column("rejects", BigInteger, nullable=False, default=0),
+    Column("skips", BigInteger, nullable=False, default=0),
+    Column("accepted_work", BigInteger, nullable=False, default=0),
+    Column("rejected_work", BigInteger, nullable=False, default=0),
+    Column("finished", BigInteger, nullable=False, default=0),
+    Column("work_seconds", BigInteger, nullable=False, default=0),
+    PrimaryKeyConstraint("project_id", "worker_id", "day", "step"),
+)
+# Reports sum a range of days: this index covers every column they read, so a report reads
+# the index alone, in day order, never the table.
+Index(
+    "ix_worker_day_range",
+    worker_day.c.project_id,
+    worker_day.c.day,
+    worker_day.c.worker_id,
+    worker_day.c.step,
+    *(
+        worker_day.c[name]
+        for name in (
+            "claims",
+            "submits",
+            "accepts",
+            "rejects",
+            "skips",
+            "accepted_work",
+            "rejected_work",
+            "finished",
+            "work_seconds",
+        )
+    ),
+)
+
+# Per project, batch and UTC day: transitions of the batch's jobs and the jobs finished.
+batch_day = Table(
+    "batch_day",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("batch_id", Id, nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("submits", BigInteger, nullable=False, default=0),
+    Column("accepts", BigInteger, nullable=False, default=0),
+    Column("rejects", BigInteger, nullable=False, default=0),
+    Column("skips", BigInteger, nullable=False, default=0),
+    Column("completed", BigInteger, nullable=False, default=0),
+    Column("aborted", BigInteger, nullable=False, default=0),
+    Column("reopened", BigInteger, nullable=False, default=0),
+    Column("finished", BigInteger, nullable=False, default=0),
+    Column("work_seconds", BigInteger, nullable=False, default=0),
+    PrimaryKeyConstraint("project_id", "batch_id", "day"),
+    Index(None, "project_id", "day"),
+)
+
+# An account's OpenID Connect provider for single sign-on (one per account). The client secret
+# is kept encrypted under the server's secret key (``labelyard.secretbox``).
+sso_provider = Table(
+    "sso_provider",
+    metadata,
+    Column("account_id", Id, primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("issuer", Text, nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("client_secret_sealed", Text, nullable=False),
+    Column("match", String(16), nullable=False),
+    Column("owners", Json, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["account.id"]),
+)

@@ -118,6 +118,12 @@ async def revoke_worker(conn: AsyncConnection, *, worker_id: str, now: datetime)
     return result.rowcount == 1
 
 
+async def worker_account(conn: AsyncConnection, *, worker_id: str) -> str | None:
+    """The account of a worker, revoked or not."""
+    found = await conn.scalar(select(worker.c.account_id).where(worker.c.id == worker_id))
+    return str(found) if found is not None else None
+
+
 async def live_ids(conn: AsyncConnection, *, account_id: str, ids: list[str]) -> set[str]:
     """Which of ``ids`` are live workers of the account."""
     if not ids:

@@ -8,16 +8,18 @@ page (``web.quality``) has forms for the project's rules, groups and assignments
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from labelyard.core import analytics as figures
 from labelyard.core.model import JobStatus, Project, as_utc
 from labelyard.core.sessions import ADMIN
-from labelyard.services import batches, overview, projects
-from labelyard.web import render, session
+from labelyard.services import analytics, audit, batches, overview, projects
+from labelyard.web import charts, render, session
 
 # A batch's progress bar, left to right: (job status, what the page calls it).
 PROGRESS = (
@@ -128,10 +130,108 @@ async def job_page(request: Request, project_id: str, job_id: str) -> Response:
     )
 
 
+async def audit_page(request: Request, project_id: str) -> Response:
+    project = await _project(request, project_id)
+    state = session.state_of(request)
+    page = await audit.project_log(
+        state.db,
+        project,
+        page_token=request.query_params.get("page_token"),
+        limit=None,
+        token_key=state.token_key,
+    )
+    return render(
+        request,
+        "owner_audit.html",
+        project=project,
+        page=page,
+        first_page=not request.query_params.get("page_token"),
+    )
+
+
+# The daily activity chart: finished steps by kind, bottom to top.
+ACTIVITY = (
+    ("submits", "submits", "submitted"),
+    ("accepts", "accepts", "accepted"),
+    ("rejects", "rejects", "rejected"),
+)
+
+WORKERS_SHOWN = 100
+# The workers table shows the first WORKERS_SHOWN by one of these (most, fastest, best first);
+# the CSV has every worker.
+WORKER_SORTS: dict[str, Callable[[figures.WorkerFigures], tuple[float, str]]] = {
+    "finished": lambda w: (-w.counts["finished"], w.worker_id),
+    "throughput": lambda w: (-(w.throughput_per_hour or 0.0), w.worker_id),
+    "reject_rate": lambda w: (w.reject_rate if w.reject_rate is not None else 2.0, w.worker_id),
+    "reject_rate_desc": lambda w: (-(w.reject_rate or 0.0), w.worker_id),
+}
+
+
+async def analytics_page(request: Request, project_id: str) -> Response:
+    project = await _project(request, project_id)
+    db = session.state_of(request).db
+    since, until = request.query_params.get("since"), request.query_params.get("until")
+    found = await analytics.report_for(db, project, since=since or None, until=until or None)
+    named = await analytics.names(db, project)
+    sort = request.query_params.get("sort", "finished")
+    if sort not in WORKER_SORTS:
+        sort = "finished"
+    shown = sorted(found.workers, key=WORKER_SORTS[sort])[:WORKERS_SHOWN]
+    days = [day["day"] for day in found.days]
+    progress_lines = [
+        (named.get(b.batch_id, b.batch_id), [int(d["completed_total"]) for d in b.days])
+        for b in found.progress
+    ]
+    return render(
+        request,
+        "owner_analytics.html",
+        project=project,
+        report=found,
+        workers=shown,
+        sort=sort,
+        names=named,
+        activity=charts.stacked_bars(found.days, ACTIVITY),
+        activity_series=ACTIVITY,
+        progress=charts.lines(days, progress_lines),
+        range_query={"since": found.since.isoformat(), "until": found.until.isoformat()},
+    )
+
+
+async def analytics_csv(request: Request, project_id: str, table: str) -> Response:
+    project = await _project(request, project_id)
+    db = session.state_of(request).db
+    since, until = request.query_params.get("since"), request.query_params.get("until")
+    found = await analytics.report_for(
+        db, project, since=since or None, until=until or None, every_batch=table == "batches"
+    )
+    if table == "workers":
+        body = figures.workers_csv(found.workers)
+    else:
+        body = figures.batches_csv(found.progress)
+    name = f"{table}-{found.since}-{found.until}.csv"
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def workers_csv(request: Request, project_id: str) -> Response:
+    return await analytics_csv(request, project_id, "workers")
+
+
+async def batches_csv(request: Request, project_id: str) -> Response:
+    return await analytics_csv(request, project_id, "batches")
+
+
 PROJECT = "/ui/projects/{project_id}"
 ROUTES = (
     ("GET", "/ui/projects", projects_page),
     ("GET", PROJECT, project_page),
     ("GET", f"{PROJECT}/batches/{{batch_id}}", batch_page),
     ("GET", f"{PROJECT}/jobs/{{job_id}}", job_page),
+    ("GET", f"{PROJECT}/audit", audit_page),
+    ("GET", f"{PROJECT}/analytics", analytics_page),
+    ("GET", f"{PROJECT}/analytics/workers.csv", workers_csv),
+    ("GET", f"{PROJECT}/analytics/batches.csv", batches_csv),
 )

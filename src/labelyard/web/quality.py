@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from labelyard.core import commands
+from labelyard.core.audit import Actor
 from labelyard.core.model import Project
 from labelyard.errors import InvalidInput, LabelyardError
 from labelyard.services import quality
@@ -75,41 +76,41 @@ async def _handled(request: Request, project_id: str, work: Any) -> Response:
     project = await _project(request, project_id)
     db = session.state_of(request).db
     try:
-        message = await work(db, project, fields)
+        message = await work(db, project, fields, session.actor(request))
     except LabelyardError as exc:
         return _page(project, error=exc.message)
     return _page(project, done=message)
 
 
 async def save_settings(request: Request, project_id: str) -> Response:
-    async def work(db: Any, project: Project, fields: dict[str, str]) -> str:
-        await quality.update(db, project, _settings_patch(fields))
+    async def work(db: Any, project: Project, fields: dict[str, str], actor: Actor) -> str:
+        await quality.update(db, project, _settings_patch(fields), actor=actor)
         return "Rules saved."
 
     return await _handled(request, project_id, work)
 
 
 async def add_group(request: Request, project_id: str) -> Response:
-    async def work(db: Any, project: Project, fields: dict[str, str]) -> str:
+    async def work(db: Any, project: Project, fields: dict[str, str], actor: Actor) -> str:
         name = commands.parse_group_create({"name": fields.get("name", "").strip()})
-        await quality.create_group(db, project, name=name)
+        await quality.create_group(db, project, name=name, actor=actor)
         return f"Group {name} added."
 
     return await _handled(request, project_id, work)
 
 
 async def save_members(request: Request, project_id: str, group_id: str) -> Response:
-    async def work(db: Any, project: Project, fields: dict[str, str]) -> str:
+    async def work(db: Any, project: Project, fields: dict[str, str], actor: Actor) -> str:
         ids = [key[2:] for key, value in fields.items() if key.startswith("w:") and value == "on"]
         members = commands.parse_members({"worker_ids": ids})
-        await quality.set_members(db, project, group_id=group_id, worker_ids=members)
+        await quality.set_members(db, project, group_id=group_id, worker_ids=members, actor=actor)
         return "Members saved."
 
     return await _handled(request, project_id, work)
 
 
 async def assign(request: Request, project_id: str) -> Response:
-    async def work(db: Any, project: Project, fields: dict[str, str]) -> str:
+    async def work(db: Any, project: Project, fields: dict[str, str], actor: Actor) -> str:
         target = fields.get("to", "")
         kind, _, ident = target.partition(":")
         body: dict[str, Any] = {}
@@ -120,11 +121,11 @@ async def assign(request: Request, project_id: str) -> Response:
         to = commands.parse_assign(body)
         job_id, batch_id = fields.get("job_id", "").strip(), fields.get("batch_id", "")
         if job_id:
-            await quality.assign_job(db, project, job_id=job_id, to=to)
+            await quality.assign_job(db, project, job_id=job_id, to=to, actor=actor)
             return f"Job {job_id} {'assigned' if body else 'unassigned'}."
         if not batch_id:
             raise InvalidInput("give a job id or choose a batch")
-        done = await quality.assign_batch(db, project, batch_id=batch_id, to=to)
+        done = await quality.assign_batch(db, project, batch_id=batch_id, to=to, actor=actor)
         verb = "assigned" if body else "unassigned"
         return f"{done['assigned_jobs']} unfinished jobs of the batch {verb}."
 

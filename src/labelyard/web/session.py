@@ -12,10 +12,12 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labelyard.core import sessions
+from labelyard.core import audit, sessions
+from labelyard.core.audit import Actor
 from labelyard.core.sessions import ADMIN, ANONYMOUS, OWNER, WORKER, Session
 from labelyard.errors import AuthFailure, Forbidden, InvalidInput
-from labelyard.services import signin
+from labelyard.http.address import client_address
+from labelyard.services import signin, sso
 from labelyard.state import AppState
 
 if TYPE_CHECKING:  # rows come from services.signin
@@ -173,6 +175,19 @@ def _admin_proof(state: AppState) -> str:
     return sessions.fingerprint(state.session_key, ADMIN, state.admin_token)
 
 
+def worker_session(state: AppState, row: Record, ttl: int) -> Session:
+    """A fresh session of a worker (its credentials' fingerprint as the proof)."""
+    return _worker_session(state, row, ttl)
+
+
+# An owner signed on through the account's provider: subject ``sso:<e-mail or subject>``.
+SSO_OWNER = "sso:"
+
+
+def sso_owner_proof(state: AppState, account_id: str, identity: str) -> str:
+    return sessions.fingerprint(state.session_key, "sso-owner", account_id, identity)
+
+
 def _worker_session(state: AppState, row: Record, ttl: int) -> Session:
     return sessions.new_session(
         WORKER,
@@ -212,8 +227,29 @@ async def require_owner(request: Request) -> Session:
         return session
     if session.kind != OWNER:
         raise SignInRequired("sign in with an API key")
-    if not await signin.key_is_live(state.db, session.subject):
+    if session.subject.startswith(SSO_OWNER):
+        identity = session.subject[len(SSO_OWNER) :]
+        proof = sso_owner_proof(state, session.account_id, identity)
+        if not hmac.compare_digest(proof, session.proof) or not await sso.owner_still_listed(
+            state.db, account_id=session.account_id, identity=identity
+        ):
+            raise SignInRequired("this single sign-on is no longer valid; sign in again")
+    elif not await signin.key_is_live(state.db, session.subject):
         raise SignInRequired("this API key was revoked; sign in again")
     if await signin.session_ended(state.db, session.nonce):
         raise SignInRequired("signed out; sign in again")
     return session
+
+
+def actor(request: Request) -> Actor:
+    """Who the audit log names for a change made from this browser (the session's signer)."""
+    signed = current(request)
+    address = client_address(request)
+    if signed.kind == ADMIN:
+        return Actor(audit.ADMIN, "", address)
+    if signed.kind == OWNER:
+        kind = audit.OWNER if signed.subject.startswith(SSO_OWNER) else audit.API_KEY
+        return Actor(kind, signed.subject, address)
+    if signed.kind == WORKER:
+        return Actor(audit.WORKER, signed.subject, address)
+    raise SignInRequired()

@@ -17,7 +17,7 @@ from labelyard.core.sessions import ANONYMOUS, WORKER
 from labelyard.errors import AuthFailure
 from labelyard.http.body import json_body
 from labelyard.http.envelope import ok
-from labelyard.services import media_checks, point_clouds, work, workers
+from labelyard.services import media_checks, point_clouds, sso, work, workers
 from labelyard.services import queue as work_queue
 from labelyard.services.workers import Worker
 from labelyard.web import redirect, render, session
@@ -34,8 +34,12 @@ async def home(request: Request) -> Response:
     return redirect("/ui/projects")
 
 
+async def _sso_choices(request: Request) -> list[Any]:
+    return list(await sso.sign_in_choices(session.state_of(request).db))
+
+
 async def login_page(request: Request) -> Response:
-    return render(request, "login.html", error=None)
+    return render(request, "login.html", error=None, sso=await _sso_choices(request))
 
 
 async def login(request: Request) -> Response:
@@ -44,7 +48,12 @@ async def login(request: Request) -> Response:
         signed = await session.sign_in(request, fields)
     except AuthFailure as exc:
         return render(
-            request, "login.html", status=401, error=exc.message, method=fields.get("method")
+            request,
+            "login.html",
+            status=401,
+            error=exc.message,
+            method=fields.get("method"),
+            sso=await _sso_choices(request),
         )
     return session.keep(request, redirect(signed.home), signed.session)
 

@@ -1,7 +1,7 @@
 """Pulls of a project from a hosted-API server, queued through /admin/v1/migrations.
 
-Revision ID: 0011_pull_runs
-Revises: 0010_quality
+Revision ID: 0012_pull_runs
+Revises: 0011_audit_analytics_sso
 Create Date: 2026-12-01
 """
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0011_pull_runs"
-down_revision = "0010_quality"
+revision = "0012_pull_runs"
+down_revision = "0011_audit_analytics_sso"
 branch_labels = None
 depends_on = None
 

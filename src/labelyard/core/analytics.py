@@ -1,0 +1,248 @@
+"""Analytics figures from rollup sums: per worker and per batch, over a range of UTC days.
+
+Pure: the rows come in as mappings of sums (``store.analytics``), the figures go out as
+dataclasses and JSON-ready dicts. Rates are ``None`` where their denominator is zero; the gold
+score and agreement are ``None`` until gold jobs and consensus record them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from labelyard.core.ids import require_uuid
+from labelyard.errors import InvalidInput
+
+DEFAULT_DAYS = 30
+MAX_SERIES = 8
+"""Batches whose progress is drawn day by day (the busiest, unless named)."""
+MAX_DAYS = 3660
+COUNTS = ("submits", "accepts", "rejects", "skips", "finished", "work_seconds")
+# Claims are counted per worker only: a per-batch count would make every claim of a batch
+# wait on one row.
+WORKER_COUNTS = ("claims", *COUNTS, "accepted_work", "rejected_work")
+BATCH_COUNTS = (*COUNTS, "completed", "aborted", "reopened")
+
+
+def parse_day(value: object, what: str) -> date:
+    """A ``YYYY-MM-DD`` day; ``InvalidInput`` naming ``what`` otherwise."""
+    if not isinstance(value, str) or len(value) != 10:
+        raise InvalidInput(f"{what} must be a day, YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{what} must be a day, YYYY-MM-DD") from None
+
+
+def parse_range(since: str | None, until: str | None, *, today: date) -> tuple[date, date]:
+    """The inclusive range of days asked for; by default the 30 days up to ``today``."""
+    last = parse_day(until, "until") if until else today
+    first = parse_day(since, "since") if since else last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise InvalidInput("since must not be after until")
+    if (last - first).days >= MAX_DAYS:
+        raise InvalidInput(f"a range covers at most {MAX_DAYS} days")
+    return first, last
+
+
+def rate(part: int, whole: int) -> float | None:
+    """``part / whole`` rounded to 4 places, or None when ``whole`` is 0."""
+    return round(part / whole, 4) if whole else None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFigures:
+    """One worker's figures over a range."""
+
+    worker_id: str
+    counts: Mapping[str, int]
+    jobs_by_step: Mapping[str, int]
+    gold_score: float | None = None
+    agreement: float | None = None
+
+    @property
+    def active_hours(self) -> float:
+        return round(self.counts["work_seconds"] / 3600, 4)
+
+    @property
+    def throughput_per_hour(self) -> float | None:
+        """Steps finished (submitted or reviewed) an hour of work."""
+        hours = self.counts["work_seconds"] / 3600
+        return round(self.counts["finished"] / hours, 2) if hours else None
+
+    @property
+    def reject_rate(self) -> float | None:
+        """The share of the worker's reviewed work that reviewers rejected."""
+        judged = self.counts["accepted_work"] + self.counts["rejected_work"]
+        return rate(self.counts["rejected_work"], judged)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "worker_id": self.worker_id,
+            **self.counts,
+            "jobs_by_step": [{"step": s, "jobs": n} for s, n in sorted(self.jobs_by_step.items())],
+            "active_hours": self.active_hours,
+            "throughput_per_hour": self.throughput_per_hour,
+            "reject_rate": self.reject_rate,
+            "gold_score": self.gold_score,
+            "agreement": self.agreement,
+        }
+
+
+def workers_from_rows(rows: Iterable[Mapping[Any, Any]]) -> list[WorkerFigures]:
+    """Workers' figures from per (worker, step) sums, most work first."""
+    counts: dict[str, dict[str, int]] = {}
+    steps: dict[str, dict[str, int]] = {}
+    for row in rows:
+        mine = counts.setdefault(row["worker_id"], dict.fromkeys(WORKER_COUNTS, 0))
+        for name in WORKER_COUNTS:
+            mine[name] += int(row[name] or 0)
+        if row["finished"]:
+            steps.setdefault(row["worker_id"], {})[row["step"]] = int(row["finished"])
+    found = [WorkerFigures(w, c, steps.get(w, {})) for w, c in counts.items()]
+    return sorted(found, key=lambda f: (-f.counts["finished"], f.worker_id))
+
+
+def day_from_row(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """One day's sums over the whole project."""
+    return {"day": row["day"], **{name: int(row[name] or 0) for name in BATCH_COUNTS}}
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFigures:
+    """One batch's figures over a range, with its progress day by day."""
+
+    batch_id: str
+    counts: Mapping[str, int]
+    days: Sequence[Mapping[str, Any]] = field(default_factory=list)
+
+    @property
+    def seconds_per_job(self) -> float | None:
+        """Work time per finished step (a submit or a review)."""
+        done = self.counts["finished"]
+        return round(self.counts["work_seconds"] / done, 1) if done else None
+
+    @property
+    def reject_rate(self) -> float | None:
+        """Rejects among review verdicts."""
+        return rate(self.counts["rejects"], self.counts["accepts"] + self.counts["rejects"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            **self.counts,
+            "seconds_per_job": self.seconds_per_job,
+            "reject_rate": self.reject_rate,
+        }
+
+
+def batch_totals(rows: Iterable[Mapping[Any, Any]]) -> list[BatchFigures]:
+    """Batches' figures from their sums over a range, most work first."""
+    found = [
+        BatchFigures(row["batch_id"], {name: int(row[name] or 0) for name in BATCH_COUNTS})
+        for row in rows
+    ]
+    return sorted(found, key=lambda b: (-b.counts["finished"], b.batch_id))
+
+
+def parse_batch_ids(value: str | None) -> list[str] | None:
+    """``batch_id=a,b,...`` (at most ``MAX_SERIES`` UUIDs), or None when not given."""
+    if not value:
+        return None
+    ids = [part.strip() for part in value.split(",")]
+    if len(ids) > MAX_SERIES:
+        raise InvalidInput(f"batch_id names at most {MAX_SERIES} batches")
+    return [require_uuid(part, "batch_id") for part in ids]
+
+
+def days_between(since: date, until: date) -> list[str]:
+    """Every day from ``since`` to ``until``, inclusive."""
+    return [(since + timedelta(days=i)).isoformat() for i in range((until - since).days + 1)]
+
+
+def batches_from_rows(
+    rows: Iterable[Mapping[Any, Any]], before: Mapping[str, int], since: date, until: date
+) -> list[BatchFigures]:
+    """Batches' figures from their per-day rows; ``before``: jobs completed before ``since``,
+    where each batch's running total of completed jobs starts."""
+    by_batch: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for row in rows:
+        by_batch.setdefault(row["batch_id"], {})[row["day"]] = row
+    found: list[BatchFigures] = []
+    for batch_id, days in by_batch.items():
+        totals = dict.fromkeys(BATCH_COUNTS, 0)
+        done = before.get(batch_id, 0)
+        series: list[dict[str, Any]] = []
+        for day in days_between(since, until):
+            kept = days.get(day)
+            today = {name: int(kept[name]) if kept else 0 for name in BATCH_COUNTS}
+            done += today["completed"]
+            for name in BATCH_COUNTS:
+                totals[name] += today[name]
+            series.append({"day": day, **today, "completed_total": done})
+        found.append(BatchFigures(batch_id, totals, series))
+    return sorted(found, key=lambda b: b.batch_id)
+
+
+WORKER_CSV = (
+    "worker_id",
+    *WORKER_COUNTS,
+    "active_hours",
+    "throughput_per_hour",
+    "reject_rate",
+    "gold_score",
+    "agreement",
+    "jobs_by_step",
+)
+
+
+def workers_csv(workers: Iterable[WorkerFigures]) -> str:
+    """The workers' figures as CSV, one row a worker (``jobs_by_step`` as ``step=n`` pairs)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(WORKER_CSV)
+    for worker in workers:
+        data = worker.to_json()
+        data["jobs_by_step"] = " ".join(f"{s}={n}" for s, n in sorted(worker.jobs_by_step.items()))
+        writer.writerow(["" if data[c] is None else data[c] for c in WORKER_CSV])
+    return out.getvalue()
+
+
+def batches_csv(batches: Iterable[BatchFigures]) -> str:
+    """The batches' day-by-day progress as CSV, one row a batch and day."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    columns = ("day", *BATCH_COUNTS, "completed_total")
+    writer.writerow(("batch_id", *columns))
+    for batch in batches:
+        for day in batch.days:
+            writer.writerow((batch.batch_id, *(day[c] for c in columns)))
+    return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A project's analytics over a range: workers, days (the whole project), batches, and
+    some batches' progress day by day."""
+
+    since: date
+    until: date
+    workers: Sequence[WorkerFigures]
+    days: Sequence[Mapping[str, Any]]
+    batches: Sequence[BatchFigures]
+    progress: Sequence[BatchFigures]
+    """Day-by-day figures of a few batches (``MAX_SERIES``; all of them for the CSV)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "workers": [w.to_json() for w in self.workers],
+            "days": list(self.days),
+            "batches": [b.to_json() for b in self.batches],
+            "progress": [{"batch_id": b.batch_id, "days": list(b.days)} for b in self.progress],
+        }
