@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labelyard.core.model import Base
+from labelyard.core.urls import url_problem
 from labelyard.errors import InvalidInput
 
 SHAPES = ("rectangle", "polygon", "line", "landmark", "cuboid")
@@ -40,38 +41,60 @@ class LabelClass:
     attributes: Mapping[str, Attribute] = field(default_factory=dict)
 
 
+DEFAULT_ASSIST_TIMEOUT_SECONDS = 10.0
+MAX_ASSIST_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Assist:
+    """The project's assist service (the editor's smart tool): where labelyard POSTs prompts."""
+
+    url: str
+    timeout_seconds: float = DEFAULT_ASSIST_TIMEOUT_SECONDS
+
+
 @dataclass(frozen=True, slots=True)
 class LabelSchema:
     """A project's classes by name; an empty schema accepts any label and attributes."""
 
     classes: Mapping[str, LabelClass] = field(default_factory=dict)
+    assist: Assist | None = None
 
     @property
     def open(self) -> bool:
         """True when no classes are declared (labels are free)."""
         return not self.classes
 
-    def to_json(self) -> dict[str, Any]:
-        """The schema as clients send and read it."""
-        return {
-            "classes": [
-                {
-                    "name": c.name,
-                    "shapes": list(c.shapes),
-                    "tracked": c.tracked,
-                    "attributes": [
-                        {
-                            "name": a.name,
-                            "type": a.type,
-                            "options": list(a.options),
-                            "required": a.required,
-                        }
-                        for a in c.attributes.values()
-                    ],
-                }
-                for c in self.classes.values()
-            ]
-        }
+    def to_json(self, *, for_workers: bool = False) -> dict[str, Any]:
+        """The schema as clients send and read it; workers' editors learn only whether an assist
+        service is set (``"assist": true``), never its address."""
+        document: dict[str, Any] = {"classes": self._classes_json()}
+        if self.assist is not None:
+            document["assist"] = (
+                True
+                if for_workers
+                else {"url": self.assist.url, "timeout_seconds": self.assist.timeout_seconds}
+            )
+        return document
+
+    def _classes_json(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": c.name,
+                "shapes": list(c.shapes),
+                "tracked": c.tracked,
+                "attributes": [
+                    {
+                        "name": a.name,
+                        "type": a.type,
+                        "options": list(a.options),
+                        "required": a.required,
+                    }
+                    for a in c.attributes.values()
+                ],
+            }
+            for c in self.classes.values()
+        ]
 
 
 def _fail(where: str, message: str) -> InvalidInput:
@@ -123,7 +146,28 @@ def parse_schema(value: object, base: Base) -> LabelSchema:
         classes[name] = LabelClass(
             name=name, shapes=tuple(dict.fromkeys(shapes)), tracked=tracked, attributes=attributes
         )
-    return LabelSchema(classes=classes)
+    return LabelSchema(classes=classes, assist=_assist(value.get("assist")))
+
+
+def _assist(raw: object) -> Assist | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _fail("schema.assist", 'must be an object {"url": ..., "timeout_seconds": ...}')
+    problem = url_problem(raw.get("url"))
+    if problem is not None:
+        raise _fail("schema.assist.url", problem)
+    timeout = raw.get("timeout_seconds", DEFAULT_ASSIST_TIMEOUT_SECONDS)
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 < timeout <= MAX_ASSIST_TIMEOUT_SECONDS
+    ):
+        raise _fail(
+            "schema.assist.timeout_seconds",
+            f"must be a number of seconds over 0, at most {MAX_ASSIST_TIMEOUT_SECONDS:g}",
+        )
+    return Assist(url=str(raw["url"]), timeout_seconds=float(timeout))
 
 
 def _attribute(raw: object, where: str) -> Attribute:

@@ -51,7 +51,7 @@ def _view(
         "data": job.data,
         "draft": draft,
         "comment": job.comment,
-        "schema": project.schema.to_json(),
+        "schema": project.schema.to_json(for_workers=True),
         "lease_expires_at": rfc3339(until),
     }
 
