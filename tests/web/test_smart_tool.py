@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 
@@ -101,3 +102,45 @@ def test_a_missing_or_failing_assist_service_is_a_clear_error(server: Server) ->
             set_assist(server, team, "http://169.254.169.254/assist")
             refused = browser.post(route, json=prompt, headers={"x-csrf-token": csrf})
             assert refused.status_code == 502 and "metadata" in refused.json()["error"]["message"]
+
+
+def test_the_smart_tool_in_chromium_draws_the_object_polygon(server: Server, new_page: Any) -> None:
+    from tests.web.conftest import screenshot, sign_in, start
+
+    picture = scene(seed=5)
+    height, width = picture.truth.shape
+    team = make_team(server)
+    with serving({"/object.png": picture.png}) as files, assist_service() as url:
+        set_assist(server, team, url)
+        image = f"{files}/object.png"
+        create_jobs(server, team, [{"reference_id": "smart", "data": {"image_url": image}}])
+        page = new_page()
+        sign_in(page, server, team.annotator)
+        start(page, team.project_id, "annotate")
+        page.keyboard.press("s")
+        assert page.locator("button[data-tool=smart]").get_attribute("aria-pressed") == "true"
+        shown = page.locator(".view img.frame-image").first.bounding_box()
+
+        def at(x: float, y: float) -> tuple[float, float]:
+            return shown["x"] + x * shown["width"] / width, shown["y"] + y * shown[
+                "height"
+            ] / height
+
+        x1, y1, x2, y2 = picture.box
+        page.mouse.move(*at(x1, y1))
+        page.mouse.down()
+        page.mouse.move(*at((x1 + x2) / 2, (y1 + y2) / 2), steps=4)
+        page.mouse.move(*at(x2, y2), steps=4)
+        page.mouse.up()
+        page.locator("#status", has_text="polygon added").wait_for()
+        page.locator(".overlay polygon.shape").first.wait_for()
+        page.locator("#object-panel [data-attribute=color]").select_option("red")
+        page.locator("#status", has_text="Draft saved").wait_for()
+        screenshot(page, "smart-tool")
+        page.reload()
+        job = page.evaluate("JSON.parse(document.getElementById('job').textContent)")
+    [polygon] = job["draft"]["polygons"]
+    assert polygon["label"] == "car"
+    # The API's polygon: {"p1": {"x", "y"}, ...} in fractions of the image.
+    points = [[p["x"] * width, p["y"] * height] for p in polygon["points"].values()]
+    assert iou(points, picture.truth) >= 0.8

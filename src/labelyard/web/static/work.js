@@ -24,6 +24,7 @@ class WorkPage {
     this.editor = new Editor($("#editor"), job, {
       onChange: (kind) => this.onChange(kind),
       onMediaError: (view, src) => this.explainMedia(view, src),
+      onAssist: (prompt) => this.assist(prompt),
     });
     this.model = this.editor.model;
     this.listen();
@@ -43,6 +44,24 @@ class WorkPage {
 
   act(action, body, keepalive) {
     return act(this.csrf, this.job, action, body, keepalive);
+  }
+
+  // The smart tool's prompt, answered by the project's assist service through the server.
+  async assist(prompt) {
+    this.status("Asking the assist service…");
+    try {
+      const answer = await call(
+        this.csrf,
+        this.job.project_id,
+        `/jobs/${this.job.job_id}/assist`,
+        prompt,
+      );
+      this.status("Smart tool: polygon added");
+      return answer;
+    } catch (err) {
+      this.status(`Smart tool: ${err.message}`, true);
+      return null;
+    }
   }
 
   // Load the images of the job "next" will open, so it shows at once.

@@ -125,6 +125,7 @@ export class EditorModel {
   // --- labels and attributes
 
   classesFor(shape) {
+    if (shape === "smart") shape = "polygon"; // the smart tool draws polygons
     if (MASK_TOOLS.includes(shape)) return this.classes; // any class may be painted
     return this.classes.filter((c) => !c.shapes?.length || c.shapes.includes(shape));
   }
@@ -259,6 +260,7 @@ export class EditorModel {
 
   // Whether a tool is of use on this job.
   allows(tool) {
+    if (tool === "smart") return Boolean(this.job.schema?.assist) && !this.masksOnly;
     if (MASK_TOOLS.includes(tool)) return this.segmentation;
     return !(this.masksOnly && SHAPES.includes(tool));
   }
