@@ -69,7 +69,16 @@ def segment(image: np.ndarray[Any, Any], prompt: Prompt) -> list[list[float]]:
     sh, sw = small.shape[:2]
     scaled = Prompt(
         src=prompt.src,
-        box=tuple(v * scale for v in prompt.box) if prompt.box is not None else None,  # type: ignore[arg-type]
+        box=(
+            (
+                prompt.box[0] * scale,
+                prompt.box[1] * scale,
+                prompt.box[2] * scale,
+                prompt.box[3] * scale,
+            )
+            if prompt.box is not None
+            else None
+        ),
         points=tuple((x * scale, y * scale, positive) for x, y, positive in prompt.points),
         label=prompt.label,
     )
@@ -85,7 +94,8 @@ def segment(image: np.ndarray[Any, Any], prompt: Prompt) -> list[list[float]]:
         for px, py, positive in scaled.points:
             value = cv2.GC_FGD if positive else cv2.GC_BGD
             cv2.circle(mask, (round(px), round(py)), radius, int(value), -1)
-        cv2.grabCut(small, mask, None, background, foreground, ITERATIONS, cv2.GC_INIT_WITH_MASK)
+        # The stubs want a rect; with GC_INIT_WITH_MASK it is ignored.
+        cv2.grabCut(small, mask, rect, background, foreground, ITERATIONS, cv2.GC_INIT_WITH_MASK)
     else:
         cv2.grabCut(small, mask, rect, background, foreground, ITERATIONS, cv2.GC_INIT_WITH_RECT)
     chosen = np.where((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), 255, 0).astype(np.uint8)
