@@ -22,7 +22,13 @@ from typing import Any
 from labelyard.core import annotations3d, masks
 from labelyard.core.model import Base
 from labelyard.core.pointcloud import lidar_files
-from labelyard.core.schema import SHAPES, SHAPES_BY_BASE, LabelClass, LabelSchema
+from labelyard.core.schema import (
+    SHAPES,
+    SHAPES_BY_BASE,
+    Classification,
+    LabelClass,
+    LabelSchema,
+)
 from labelyard.errors import InvalidInput
 
 IMAGE_KEYS = {
@@ -33,6 +39,8 @@ IMAGE_KEYS = {
     "cuboids": "cuboid",
 }
 MASKS = "masks"  # SEGMENTATION only: see core.masks
+CLASSIFICATIONS = "classifications"  # answers to the schema's classifications
+CLASSIFICATION = "classification"  # a tracker of this type holds a video's answers
 MIN_POINTS = {"polygon": 3, "line": 2, "landmark": 1}
 CUBOID_POINTS = 8
 _EPSILON = 1e-9
@@ -115,7 +123,11 @@ def validate(
             shapes=SHAPES_BY_BASE.get(base, SHAPES),
             points=_point_labels(base, data, point_counts),
         )
+        asked: set[str] = set()
         for i, tracker in enumerate(annotations):
+            if isinstance(tracker, dict) and tracker.get("type") == CLASSIFICATION:
+                _classification(tracker, f"annotations[{i}]", context, ids, asked)
+                continue
             _tracker(tracker, f"annotations[{i}]", context, ids)
         return len(annotations)
     if not isinstance(annotations, dict):
@@ -127,6 +139,9 @@ def validate(
             count += masks.validate_masks(
                 items, f"annotations.{key}", schema=schema, frames=frames, ids=ids
             )
+            continue
+        if key == CLASSIFICATIONS:
+            count += _image_classifications(items, f"annotations.{key}", schema, ids)
             continue
         shape = IMAGE_KEYS.get(key)
         if shape is None:
@@ -145,6 +160,61 @@ def validate(
             _geometry(shape, item, where)
         count += len(items)
     return count
+
+
+def _classification_of(
+    item: dict[str, Any], where: str, schema: LabelSchema, asked: set[str]
+) -> Classification:
+    name = item.get("label")
+    found = schema.classifications.get(name) if isinstance(name, str) else None
+    if found is None:
+        known = ", ".join(schema.classifications) or "none"
+        raise _fail(f"{where}.label", f"{name!r} is not a classification of this project ({known})")
+    if found.name in asked:
+        raise _fail(f"{where}.label", f"{found.name!r} is answered twice")
+    asked.add(found.name)
+    return found
+
+
+def _image_classifications(items: object, where: str, schema: LabelSchema, ids: set[str]) -> int:
+    """``[{"_id", "label": classification name, "attributes"}]``, one per classification."""
+    if not isinstance(items, list):
+        raise _fail(where, "must be a list")
+    asked: set[str] = set()
+    for i, item in enumerate(items):
+        at = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            raise _fail(at, "must be an object")
+        _object_id(item, at, ids)
+        found = _classification_of(item, at, schema, asked)
+        _attributes(item.get("attributes"), f"{at}.attributes", found)
+    return len(items)
+
+
+def _classification(
+    tracker: dict[str, Any], where: str, context: _TrackContext, ids: set[str], asked: set[str]
+) -> None:
+    """A video's answers: ``{"_id", "type": "classification", "label", "attributes"}`` for the
+    whole video, or ``"frames": {frame_id: {"attributes"}}`` for a per-frame one."""
+    _object_id(tracker, where, ids)
+    found = _classification_of(tracker, where, context.schema, asked)
+    if not found.per_frame:
+        if "frames" in tracker:
+            raise _fail(f"{where}.frames", f"{found.name!r} is answered once, not per frame")
+        _attributes(tracker.get("attributes"), f"{where}.attributes", found)
+        return
+    if tracker.get("attributes"):
+        raise _fail(f"{where}.attributes", f"{found.name!r} is answered per frame (frames)")
+    per_frame = tracker.get("frames")
+    if not isinstance(per_frame, dict):
+        raise _fail(f"{where}.frames", 'must map frame ids to {"attributes": ...}')
+    for frame_id, answer in per_frame.items():
+        at = f"{where}.frames.{frame_id}"
+        if frame_id not in context.frames:
+            raise _fail(at, "is not a frame of this job")
+        if not isinstance(answer, dict):
+            raise _fail(at, 'must be {"attributes": ...}')
+        _attributes(answer.get("attributes"), f"{at}.attributes", found)
 
 
 def _object_id(item: dict[str, Any], where: str, ids: set[str]) -> None:
@@ -170,7 +240,7 @@ def _label(item: dict[str, Any], where: str, schema: LabelSchema, shape: str) ->
     return label_class
 
 
-def _attributes(value: object, where: str, label_class: LabelClass | None) -> None:
+def _attributes(value: object, where: str, label_class: LabelClass | Classification | None) -> None:
     if value is None:
         value = {}
     if not isinstance(value, dict):
@@ -336,6 +406,8 @@ def result_document(base: Base, data: dict[str, Any], annotations: Any) -> dict[
     """The result JSON of a completed job (API.md 3.6)."""
     if not uses_tracks(base):
         full = {key: list(annotations.get(key, [])) for key in IMAGE_KEYS}
+        if annotations.get(CLASSIFICATIONS):
+            full[CLASSIFICATIONS] = list(annotations[CLASSIFICATIONS])
         image: dict[str, Any] = {"annotations": full, "image_url": data.get("image_url")}
         if base is Base.SEGMENTATION:
             entries = masks.result_entries(list(annotations.get(MASKS, [])))
@@ -359,9 +431,14 @@ def prelabels(base: Base, data: dict[str, Any]) -> Any:
         return maker if isinstance(maker, list) else empty(base)
     # A SEGMENTATION job's raster pre-label (``maker_response.raster``) is a PNG URL the editor
     # loads itself; its shapes, if any, are pre-labels as for IMAGE.
-    keys = set(IMAGE_KEYS) | ({"raster"} if base is Base.SEGMENTATION else set())
+    keys = (
+        set(IMAGE_KEYS) | {CLASSIFICATIONS} | ({"raster"} if base is Base.SEGMENTATION else set())
+    )
     if isinstance(maker, dict) and set(maker) <= keys:
-        return {key: maker.get(key, []) for key in IMAGE_KEYS}
+        draft = {key: maker.get(key, []) for key in IMAGE_KEYS}
+        if maker.get(CLASSIFICATIONS):
+            draft[CLASSIFICATIONS] = maker[CLASSIFICATIONS]
+        return draft
     return empty(base)
 
 

@@ -41,6 +41,16 @@ class LabelClass:
     attributes: Mapping[str, Attribute] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """A question about the whole image (or video), or, ``per_frame``, about each video frame:
+    its answers are attributes."""
+
+    name: str
+    per_frame: bool
+    attributes: Mapping[str, Attribute] = field(default_factory=dict)
+
+
 DEFAULT_ASSIST_TIMEOUT_SECONDS = 10.0
 MAX_ASSIST_TIMEOUT_SECONDS = 60.0
 
@@ -59,6 +69,7 @@ class LabelSchema:
 
     classes: Mapping[str, LabelClass] = field(default_factory=dict)
     assist: Assist | None = None
+    classifications: Mapping[str, Classification] = field(default_factory=dict)
 
     @property
     def open(self) -> bool:
@@ -69,6 +80,15 @@ class LabelSchema:
         """The schema as clients send and read it; workers' editors learn only whether an assist
         service is set (``"assist": true``), never its address."""
         document: dict[str, Any] = {"classes": self._classes_json()}
+        if self.classifications:
+            document["classifications"] = [
+                {
+                    "name": c.name,
+                    "per_frame": c.per_frame,
+                    "attributes": [_attribute_json(a) for a in c.attributes.values()],
+                }
+                for c in self.classifications.values()
+            ]
         if self.assist is not None:
             document["assist"] = (
                 True
@@ -83,18 +103,14 @@ class LabelSchema:
                 "name": c.name,
                 "shapes": list(c.shapes),
                 "tracked": c.tracked,
-                "attributes": [
-                    {
-                        "name": a.name,
-                        "type": a.type,
-                        "options": list(a.options),
-                        "required": a.required,
-                    }
-                    for a in c.attributes.values()
-                ],
+                "attributes": [_attribute_json(a) for a in c.attributes.values()],
             }
             for c in self.classes.values()
         ]
+
+
+def _attribute_json(a: Attribute) -> dict[str, Any]:
+    return {"name": a.name, "type": a.type, "options": list(a.options), "required": a.required}
 
 
 def _fail(where: str, message: str) -> InvalidInput:
@@ -134,19 +150,50 @@ def parse_schema(value: object, base: Base) -> LabelSchema:
             raise _fail(f"{where}.tracked", "must be a boolean")
         if tracked and base not in TRACKING_BASES:
             raise _fail(f"{where}.tracked", f"objects are not tracked in {base.value} projects")
-        attributes: dict[str, Attribute] = {}
-        raw_attributes = item.get("attributes", [])
-        if not isinstance(raw_attributes, list):
-            raise _fail(f"{where}.attributes", "must be a list")
-        for j, raw in enumerate(raw_attributes):
-            attribute = _attribute(raw, f"{where}.attributes[{j}]")
-            if attribute.name in attributes:
-                raise _fail(f"{where}.attributes[{j}].name", f"{attribute.name!r} appears twice")
-            attributes[attribute.name] = attribute
+        attributes = _attributes(item.get("attributes", []), where)
         classes[name] = LabelClass(
             name=name, shapes=tuple(dict.fromkeys(shapes)), tracked=tracked, attributes=attributes
         )
-    return LabelSchema(classes=classes, assist=_assist(value.get("assist")))
+    return LabelSchema(
+        classes=classes,
+        assist=_assist(value.get("assist")),
+        classifications=_classifications(value.get("classifications", []), base),
+    )
+
+
+def _attributes(raw_attributes: object, where: str) -> dict[str, Attribute]:
+    attributes: dict[str, Attribute] = {}
+    if not isinstance(raw_attributes, list):
+        raise _fail(f"{where}.attributes", "must be a list")
+    for j, raw in enumerate(raw_attributes):
+        attribute = _attribute(raw, f"{where}.attributes[{j}]")
+        if attribute.name in attributes:
+            raise _fail(f"{where}.attributes[{j}].name", f"{attribute.name!r} appears twice")
+        attributes[attribute.name] = attribute
+    return attributes
+
+
+def _classifications(raw: object, base: Base) -> dict[str, Classification]:
+    if not isinstance(raw, list):
+        raise _fail("schema.classifications", "must be a list")
+    found: dict[str, Classification] = {}
+    for i, item in enumerate(raw):
+        where = f"schema.classifications[{i}]"
+        if not isinstance(item, dict):
+            raise _fail(where, "must be an object")
+        name = _name(item.get("name"), f"{where}.name")
+        if name in found:
+            raise _fail(f"{where}.name", f"{name!r} appears twice")
+        per_frame = item.get("per_frame", False)
+        if not isinstance(per_frame, bool):
+            raise _fail(f"{where}.per_frame", "must be a boolean")
+        if per_frame and base is not Base.VIDEO:
+            raise _fail(f"{where}.per_frame", "only VIDEO projects have frames to classify")
+        attributes = _attributes(item.get("attributes", []), where)
+        if not attributes:
+            raise _fail(f"{where}.attributes", "a classification needs at least one attribute")
+        found[name] = Classification(name=name, per_frame=per_frame, attributes=attributes)
+    return found
 
 
 def _assist(raw: object) -> Assist | None:
