@@ -5,7 +5,12 @@ import { enlarge, referencesFor, refreshReferences } from "./editor/references.j
 import { $, readJson } from "./page.js";
 import { act, call, mediaProblem, upcomingSources } from "./work/api.js";
 import { commandFor } from "./work/keys.js";
-import { option, refreshObjectList, refreshObjectPanel } from "./work/panels.js";
+import {
+  option,
+  refreshClassifications,
+  refreshObjectList,
+  refreshObjectPanel,
+} from "./work/panels.js";
 
 const AUTOSAVE_MS = 800;
 const HEARTBEAT_MS = 5 * 60 * 1000;
@@ -211,6 +216,7 @@ class WorkPage {
         .map((c, i) => option(c.name, `${i + 1}. ${c.name}`, c.name === model.label)),
     );
     refreshObjectPanel($("#object-panel"), model);
+    refreshClassifications($("#classifications"), model);
     refreshObjectList($("#object-list"), $("#object-count"), model);
     refreshFrameStrip($("#frame-strip"), model);
     refreshReferences($("#references"), referencesFor(this.job.data, model.frame), (reference) =>

@@ -10,6 +10,7 @@
 //   "cursor" only the brush outline under the pointer moved.
 // A sensor is a camera of a SENSOR_FUSION job; other jobs have the one sensor null.
 import { fromAnnotations, otherTrackers, toAnnotations } from "./annotations.js";
+import { missingAnswer, readAnswers, setAnswer, writeAnswers } from "./classifications.js";
 import { dropRepeats, nudge } from "./geometry.js";
 import { applyLastSegment, applyStroke, copyMask, emptyMask } from "./raster.js";
 
@@ -90,6 +91,8 @@ export class EditorModel {
     this.frames = frameIds(job);
     this.frame = this.frames[0];
     this.objects = fromAnnotations(this.base, job.draft);
+    this.questions = job.schema?.classifications || [];
+    this.answers = readAnswers(this.base, job.draft);
     this.others = otherTrackers(this.base, job.draft);
     this.selected = null;
     this.drawing = null;
@@ -152,7 +155,7 @@ export class EditorModel {
 
   snapshot() {
     const counts = Object.fromEntries(Object.entries(this.masks).map(([f, m]) => [f, m.count]));
-    return JSON.stringify({ objects: this.objects, masks: counts });
+    return JSON.stringify({ objects: this.objects, masks: counts, answers: this.answers });
   }
 
   change(fn) {
@@ -184,6 +187,7 @@ export class EditorModel {
     to.push(this.snapshot());
     const state = JSON.parse(from.pop());
     this.objects = state.objects;
+    this.answers = state.answers || {};
     for (const [frame, count] of Object.entries(state.masks)) {
       const m = this.masks[frame];
       if (m && m.count !== count) {
@@ -248,6 +252,15 @@ export class EditorModel {
     this.change(() => {
       if (value === undefined) delete obj.attributes[name];
       else obj.attributes[name] = value;
+    });
+  }
+
+  // Answer a classification (on the frame shown, for a per-frame one); undefined clears it.
+  answer(name, attribute, value) {
+    const question = this.questions.find((q) => q.name === name);
+    if (!question) return;
+    this.change(() => {
+      this.answers = setAnswer(this.answers, question, this.frame, attribute, value);
     });
   }
 
@@ -474,11 +487,16 @@ export class EditorModel {
 
   annotations() {
     const drawn = toAnnotations(this.base, this.objects);
-    return this.others.length ? [...drawn, ...this.others] : drawn;
+    const answers = writeAnswers(this.base, this.questions, this.answers);
+    if (!Array.isArray(drawn))
+      return answers.length ? { ...drawn, classifications: answers } : drawn;
+    return [...drawn, ...answers, ...this.others];
   }
 
   // What still keeps the annotations from being valid: a class or a required attribute not set.
   missing() {
+    const unanswered = missingAnswer(this.questions, this.answers);
+    if (unanswered) return unanswered;
     for (const obj of this.objects) {
       if (!obj.label) return `a ${obj.shape} has no class`;
       if (!this.tracked(obj) && Object.keys(obj.frames).length > 1) {

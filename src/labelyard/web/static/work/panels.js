@@ -1,5 +1,6 @@
 // The annotate page's side panels, drawn from the editor's model: the selected object's class
-// and attributes, and the list of objects on the frame.
+// and attributes, the classifications, and the list of objects on the frame.
+import { answerOf } from "../editor/classifications.js";
 
 export function option(value, label, selected) {
   const node = document.createElement("option");
@@ -34,17 +35,35 @@ export function refreshObjectPanel(panel, model) {
   classLabel.append(classInput);
   panel.append(classLabel);
   for (const attribute of model.classOf(obj.label)?.attributes || []) {
-    panel.append(attributeField(model, obj, attribute));
+    const set = (v) => model.setAttribute(obj.id, attribute.name, v);
+    panel.append(attributeField(attribute, obj.attributes[attribute.name], set));
   }
 }
 
-function attributeField(model, obj, attribute) {
-  const value = obj.attributes[attribute.name];
+// The schema's classifications with their answers (per-frame ones: on the frame shown).
+export function refreshClassifications(panel, model) {
+  panel.replaceChildren();
+  panel.hidden = !model.questions.length;
+  for (const question of model.questions) {
+    const group = document.createElement("fieldset");
+    group.dataset.classification = question.name;
+    const legend = document.createElement("legend");
+    legend.textContent = question.per_frame ? `${question.name} (this frame)` : question.name;
+    group.append(legend);
+    for (const attribute of question.attributes) {
+      const value = answerOf(model.answers, question, model.frame, attribute.name);
+      const set = (v) => model.answer(question.name, attribute.name, v);
+      group.append(attributeField(attribute, value, set));
+    }
+    panel.append(group);
+  }
+}
+
+function attributeField(attribute, value, set) {
   const field = document.createElement("label");
   field.className = "field";
   field.textContent = attribute.name + (attribute.required ? " *" : "");
   let input;
-  const set = (v) => model.setAttribute(obj.id, attribute.name, v);
   if (attribute.type === "select") {
     input = document.createElement("select");
     input.append(
