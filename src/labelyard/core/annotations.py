@@ -43,6 +43,9 @@ CLASSIFICATIONS = "classifications"  # answers to the schema's classifications
 CLASSIFICATION = "classification"  # a tracker of this type holds a video's answers
 MIN_POINTS = {"polygon": 3, "line": 2, "landmark": 1}
 CUBOID_POINTS = 8
+FRAME_FLAGS = ("hidden", "occluded", "interpolated")
+"""Per-frame booleans of a tracker's geometry: not seen on the frame, seen behind something,
+computed between keyframes by the editor (VIDEO keyframe interpolation)."""
 _EPSILON = 1e-9
 
 
@@ -396,6 +399,9 @@ def _tracker(tracker: object, where: str, context: _TrackContext, ids: set[str])
         if shape == "points":
             context.points.check(geometry, at, frame_id)
             continue
+        for name in FRAME_FLAGS:
+            if name in geometry and not isinstance(geometry[name], bool):
+                raise _fail(f"{at}.{name}", "must be true or false")
         sensor = geometry.get("sensor_id")
         if sensor is not None and (not isinstance(sensor, str) or sensor not in sensors):
             raise _fail(f"{at}.sensor_id", f"{sensor!r} is not a sensor of this job")

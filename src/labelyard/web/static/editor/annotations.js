@@ -116,6 +116,7 @@ export function fromAnnotations(base, annotations) {
       if (!(t.type in KEYS)) continue;
       const frames = {};
       for (const [fid, geometry] of Object.entries(t.frames || {})) {
+        if (geometry?.interpolated) continue; // recomputed from the keyframes
         const g = readGeometry(geometry, t.type, true);
         if (g) frames[fid] = g;
       }

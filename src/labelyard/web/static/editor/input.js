@@ -88,8 +88,9 @@ function drag(model, view, e, id, handle) {
       else model.move(id, translate(original, dx, dy));
     },
     () => {
-      if (obj.shape === "rectangle") g.points = normalizeRectangle(g.points);
-      if (!model.commit(before)) model.move(id, g.points);
+      const now = model.geometry(id); // a keyframe now, if the drag made one
+      if (obj.shape === "rectangle" && now) now.points = normalizeRectangle(now.points);
+      if (!model.commit(before) && now) model.move(id, now.points);
     },
   );
 }

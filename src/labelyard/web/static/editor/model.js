@@ -12,6 +12,7 @@
 import { fromAnnotations, otherTrackers, toAnnotations } from "./annotations.js";
 import { missingAnswer, readAnswers, setAnswer, writeAnswers } from "./classifications.js";
 import { dropRepeats, nudge } from "./geometry.js";
+import { geometryAt, inBetween } from "./interpolation.js";
 import { applyLastSegment, applyStroke, copyMask, emptyMask } from "./raster.js";
 
 export const HISTORY_LIMIT = 200;
@@ -205,7 +206,49 @@ export class EditorModel {
 
   // The geometry of an object on the current frame, or null.
   geometry(id) {
-    return this.object(id)?.frames[this.frame] || null;
+    const obj = this.object(id);
+    return obj ? this.shownGeometry(obj) : null;
+  }
+
+  // Whether an object's frames between keyframes are interpolated (VIDEO rectangles, polygons).
+  interpolates(obj) {
+    return (
+      this.base === "VIDEO" && ["rectangle", "polygon"].includes(obj.shape) && this.tracked(obj)
+    );
+  }
+
+  // An object's geometry on a frame (default: the one shown): a keyframe or an in-between.
+  shownGeometry(obj, frame = this.frame) {
+    if (!this.interpolates(obj)) return obj.frames[frame] || null;
+    return geometryAt(obj, frame, this.frames);
+  }
+
+  // The object's keyframe on the frame shown, made from its in-between value if it has none.
+  keyframe(obj) {
+    if (!obj.frames[this.frame]) {
+      const g = this.shownGeometry(obj);
+      if (!g) return null;
+      obj.frames[this.frame] = {
+        points: g.points.map((p) => [...p]),
+        sensor: g.sensor,
+        names: g.names,
+        edges: g.edges,
+        extra: {},
+      };
+    }
+    return obj.frames[this.frame];
+  }
+
+  // Mark an object hidden (absent until its next keyframe) or occluded on the frame shown.
+  setFrameFlag(id, name, value) {
+    const obj = this.object(id);
+    if (!obj || !this.shownGeometry(obj)) return;
+    this.change(() => {
+      const g = this.keyframe(obj);
+      g.extra = { ...(g.extra || {}) };
+      if (value) g.extra[name] = true;
+      else delete g.extra[name];
+    });
   }
 
   add(shape, points, sensor = null) {
@@ -290,7 +333,8 @@ export class EditorModel {
   // Set an object's points on this frame without keeping history (a drag under way; commit a
   // snapshot taken before it when it ends).
   move(id, points) {
-    const g = this.geometry(id);
+    const obj = this.object(id);
+    const g = obj && this.shownGeometry(obj) ? this.keyframe(obj) : null;
     if (!g) return;
     g.points = points;
     this.onChange("draw");
@@ -486,7 +530,11 @@ export class EditorModel {
   // --- what the page sends
 
   annotations() {
-    const drawn = toAnnotations(this.base, this.objects);
+    // In-between frames are sent too (marked "interpolated"), so results have every frame.
+    const objects = this.objects.map((o) =>
+      this.interpolates(o) ? { ...o, frames: { ...inBetween(o, this.frames), ...o.frames } } : o,
+    );
+    const drawn = toAnnotations(this.base, objects);
     const answers = writeAnswers(this.base, this.questions, this.answers);
     if (!Array.isArray(drawn))
       return answers.length ? { ...drawn, classifications: answers } : drawn;

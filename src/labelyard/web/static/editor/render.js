@@ -10,13 +10,20 @@ export function renderView(view, model, readonly) {
   const h = view.height;
   const px = (p) => `${p[0] * w},${p[1] * h}`;
   for (const obj of model.objects) {
-    const g = obj.frames[model.frame];
+    const g = model.shownGeometry(obj);
     if (!g || (g.sensor || null) !== view.sensor) continue;
     const selected = obj.id === model.selected;
+    const hidden = Boolean(g.extra?.hidden);
+    if (hidden && !selected) continue; // not seen on this frame
+    const classes = ["shape"];
+    if (selected) classes.push("selected");
+    if (hidden) classes.push("frame-hidden");
+    if (g.extra?.occluded) classes.push("occluded");
+    if (g.extra?.interpolated) classes.push("interpolated");
     const attrs = {
       "data-id": obj.id,
       "data-shape": obj.shape,
-      class: selected ? "shape selected" : "shape",
+      class: classes.join(" "),
       stroke: colorOf(obj.label),
     };
     let node;

@@ -34,10 +34,40 @@ export function refreshObjectPanel(panel, model) {
   classInput.addEventListener("change", () => model.setLabel(obj.id, classInput.value));
   classLabel.append(classInput);
   panel.append(classLabel);
+  if (model.interpolates(obj) && model.shownGeometry(obj)) panel.append(frameFlags(model, obj));
   for (const attribute of model.classOf(obj.label)?.attributes || []) {
     const set = (v) => model.setAttribute(obj.id, attribute.name, v);
     panel.append(attributeField(attribute, obj.attributes[attribute.name], set));
   }
+}
+
+// A VIDEO object on the frame shown: keyframe or in-between, hidden, occluded.
+function frameFlags(model, obj) {
+  const g = model.shownGeometry(obj);
+  const box = document.createElement("div");
+  box.className = "frame-flags";
+  const kind = document.createElement("p");
+  kind.className = "muted";
+  kind.dataset.frameKind = obj.frames[model.frame] ? "key" : "interpolated";
+  kind.textContent = obj.frames[model.frame]
+    ? "Keyframe"
+    : "Interpolated (move it to make a keyframe)";
+  box.append(kind);
+  for (const [name, text] of [
+    ["hidden", "Hidden on this frame"],
+    ["occluded", "Occluded on this frame"],
+  ]) {
+    const field = document.createElement("label");
+    field.className = "field";
+    const input = document.createElement("input");
+    input.type = "checkbox";
+    input.dataset.frameFlag = name;
+    input.checked = Boolean(g.extra?.[name]);
+    input.addEventListener("change", () => model.setFrameFlag(obj.id, name, input.checked));
+    field.append(input, ` ${text}`);
+    box.append(field);
+  }
+  return box;
 }
 
 // The schema's classifications with their answers (per-frame ones: on the frame shown).
@@ -97,7 +127,7 @@ function attributeField(attribute, value, set) {
 }
 
 export function refreshObjectList(list, count, model) {
-  const here = model.objects.filter((o) => o.frames[model.frame]);
+  const here = model.objects.filter((o) => model.shownGeometry(o));
   count.textContent = `(${here.length})`;
   list.replaceChildren(
     ...here.map((o) => {
