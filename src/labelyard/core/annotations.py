@@ -161,6 +161,7 @@ def validate(
             label_class = _label(item, where, schema, shape)
             _attributes(item.get("attributes"), f"{where}.attributes", label_class)
             _geometry(shape, item, where)
+            _skeleton(label_class, shape, item, where)
         count += len(items)
     return count
 
@@ -338,6 +339,32 @@ def _geometry(shape: str, item: dict[str, Any], where: str) -> None:
                 raise _fail(f"{where}.edges.{name}", "must join two of the polygon's points")
 
 
+def _skeleton(label_class: LabelClass | None, shape: str, item: dict[str, Any], where: str) -> None:
+    """A landmark of a class with a skeleton names exactly the skeleton's points; its edges,
+    if any, are edges of the skeleton."""
+    if shape != "landmark" or label_class is None or label_class.skeleton is None:
+        return
+    skeleton = label_class.skeleton
+    points = item["points"]
+    if set(points) != set(skeleton.points):
+        missing = [p for p in skeleton.points if p not in points]
+        extra = [p for p in points if p not in skeleton.points]
+        raise _fail(
+            f"{where}.points",
+            f"a {label_class.name!r} names the skeleton's points "
+            f"(missing: {', '.join(missing) or 'none'}; unknown: {', '.join(extra) or 'none'})",
+        )
+    edges = item.get("edges")
+    if edges is None:
+        return
+    allowed = {frozenset(e) for e in skeleton.edges}
+    if not isinstance(edges, dict):
+        raise _fail(f"{where}.edges", 'must be {"e1": [name, name], ...}')
+    for name, edge in edges.items():
+        if not isinstance(edge, list) or len(edge) != 2 or frozenset(edge) not in allowed:
+            raise _fail(f"{where}.edges.{name}", "is not an edge of the skeleton")
+
+
 def _close(a: float, b: float) -> bool:
     return abs(a - b) <= _EPSILON
 
@@ -406,6 +433,7 @@ def _tracker(tracker: object, where: str, context: _TrackContext, ids: set[str])
         if sensor is not None and (not isinstance(sensor, str) or sensor not in sensors):
             raise _fail(f"{at}.sensor_id", f"{sensor!r} is not a sensor of this job")
         _geometry(str(shape), geometry, at)
+        _skeleton(label_class, str(shape), geometry, at)
 
 
 def result_document(base: Base, data: dict[str, Any], annotations: Any) -> dict[str, Any]:

@@ -32,6 +32,19 @@ class Attribute:
 
 
 @dataclass(frozen=True, slots=True)
+class Skeleton:
+    """A landmark class's named points (in the order they are placed) and the edges between
+    them (e.g. a human pose)."""
+
+    points: tuple[str, ...]
+    edges: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """As the schema document has it."""
+        return {"points": list(self.points), "edges": [list(e) for e in self.edges]}
+
+
+@dataclass(frozen=True, slots=True)
 class LabelClass:
     """One class: the shapes it may be drawn with and its attributes."""
 
@@ -39,6 +52,7 @@ class LabelClass:
     shapes: tuple[str, ...]
     tracked: bool
     attributes: Mapping[str, Attribute] = field(default_factory=dict)
+    skeleton: Skeleton | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +112,18 @@ class LabelSchema:
         return document
 
     def _classes_json(self) -> list[dict[str, Any]]:
-        return [
-            {
+        classes = []
+        for c in self.classes.values():
+            item: dict[str, Any] = {
                 "name": c.name,
                 "shapes": list(c.shapes),
                 "tracked": c.tracked,
                 "attributes": [_attribute_json(a) for a in c.attributes.values()],
             }
-            for c in self.classes.values()
-        ]
+            if c.skeleton is not None:
+                item["skeleton"] = c.skeleton.to_json()
+            classes.append(item)
+        return classes
 
 
 def _attribute_json(a: Attribute) -> dict[str, Any]:
@@ -151,14 +168,51 @@ def parse_schema(value: object, base: Base) -> LabelSchema:
         if tracked and base not in TRACKING_BASES:
             raise _fail(f"{where}.tracked", f"objects are not tracked in {base.value} projects")
         attributes = _attributes(item.get("attributes", []), where)
+        skeleton = _skeleton(item.get("skeleton"), f"{where}.skeleton")
+        if skeleton is not None and "landmark" not in shapes:
+            raise _fail(f"{where}.skeleton", "a skeleton needs the landmark shape")
         classes[name] = LabelClass(
-            name=name, shapes=tuple(dict.fromkeys(shapes)), tracked=tracked, attributes=attributes
+            name=name,
+            shapes=tuple(dict.fromkeys(shapes)),
+            tracked=tracked,
+            attributes=attributes,
+            skeleton=skeleton,
         )
     return LabelSchema(
         classes=classes,
         assist=_assist(value.get("assist")),
         classifications=_classifications(value.get("classifications", []), base),
     )
+
+
+MAX_SKELETON_POINTS = 200
+
+
+def _skeleton(raw: object, where: str) -> Skeleton | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("points"), list):
+        raise _fail(where, 'must be {"points": [names], "edges": [[name, name], ...]}')
+    points = raw["points"]
+    if not points or len(points) > MAX_SKELETON_POINTS:
+        raise _fail(f"{where}.points", f"must list 1 to {MAX_SKELETON_POINTS} point names")
+    for i, point in enumerate(points):
+        _name(point, f"{where}.points[{i}]")
+    if len(set(points)) != len(points):
+        raise _fail(f"{where}.points", "must not repeat a name")
+    edges: list[tuple[str, str]] = []
+    raw_edges = raw.get("edges", [])
+    if not isinstance(raw_edges, list):
+        raise _fail(f"{where}.edges", "must be a list of [name, name]")
+    for i, edge in enumerate(raw_edges):
+        joined = isinstance(edge, list) and len(edge) == 2 and edge[0] != edge[1]
+        if not joined or not all(p in points for p in edge):
+            raise _fail(f"{where}.edges[{i}]", "must join two different points of the skeleton")
+        pair = (str(edge[0]), str(edge[1]))
+        if pair in edges or pair[::-1] in edges:
+            raise _fail(f"{where}.edges[{i}]", "appears twice")
+        edges.append(pair)
+    return Skeleton(points=tuple(points), edges=tuple(edges))
 
 
 def _attributes(raw_attributes: object, where: str) -> dict[str, Attribute]:
