@@ -96,3 +96,12 @@ export function boxInPixels(points, width, height) {
 export function polygonFromPixels(polygon, width, height) {
   return dropRepeats(polygon.map(([x, y]) => [round(clamp(x / width)), round(clamp(y / height))]));
 }
+
+// The point pairs a landmark's edges join ({e1: [name, name]} over its named points).
+export function skeletonEdges(g) {
+  if (!g.edges || !g.names) return [];
+  const at = Object.fromEntries(g.names.map((name, i) => [name, g.points[i]]));
+  return Object.values(g.edges)
+    .filter(([a, b]) => at[a] && at[b])
+    .map(([a, b]) => [at[a], at[b]]);
+}

@@ -118,7 +118,10 @@ export function pointerDown(model, view, e, readonly, assist = () => {}) {
   if (model.tool === "rectangle") return drawRectangle(model, view, e, [clamp(x), clamp(y)]);
   if (model.tool === "smart") return drawPrompt(model, view, e, [clamp(x), clamp(y)], assist);
   if (model.tool === "brush" || model.tool === "eraser") return paint(model, view, e);
-  if (model.tool === "landmark") return model.add("landmark", [[x, y]], view.sensor);
+  if (model.tool === "landmark") {
+    if (model.skeletonOf(model.label)) return model.placeSkeletonPoint(view.sensor, [x, y]);
+    return model.add("landmark", [[x, y]], view.sensor);
+  }
   // polygon, line and fill: each click adds a point; Enter or a double click finishes
   model.addDrawingPoint(view.sensor, [x, y]);
 }

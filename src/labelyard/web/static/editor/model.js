@@ -407,6 +407,42 @@ export class EditorModel {
     return null;
   }
 
+  // The skeleton of a class ({points: [names], edges: [[a, b]]}), or null.
+  skeletonOf(label) {
+    return this.classOf(label)?.skeleton || null;
+  }
+
+  // The landmark tool on a class with a skeleton: each click places the next named point; the
+  // last one makes the object, its points named and its edges joined as the schema says.
+  // Returns the name of the point the next click places (null once the object is made).
+  placeSkeletonPoint(sensor, point) {
+    const skeleton = this.skeletonOf(this.label);
+    if (!skeleton) return null;
+    const d = this.drawing;
+    if (!d || d.sensor !== sensor || d.shape !== "landmark") {
+      this.drawing = { sensor, shape: "landmark", points: [], skeleton };
+    }
+    this.drawing.points.push(point);
+    if (this.drawing.points.length < skeleton.points.length) {
+      this.onChange("draw");
+      return skeleton.points[this.drawing.points.length];
+    }
+    const points = this.drawing.points;
+    this.drawing = null;
+    const obj = this.add("landmark", points, sensor);
+    const g = obj.frames[this.frame];
+    g.names = [...skeleton.points];
+    g.edges = Object.fromEntries(skeleton.edges.map((edge, i) => [`e${i + 1}`, [...edge]]));
+    this.onChange("edit");
+    return null;
+  }
+
+  // The name of the skeleton point the next click places, while one is being placed.
+  nextSkeletonPoint() {
+    const d = this.drawing;
+    return d?.skeleton ? d.skeleton.points[d.points.length] : null;
+  }
+
   cancelDrawing() {
     if (!this.drawing) return;
     this.drawing = null;
