@@ -134,3 +134,28 @@ test("the model sends in-between frames, marked, and moving one makes a keyframe
   assert.equal(hidden.frames.d.hidden, true);
   assert.equal(hidden.frames.d.interpolated, undefined); // a keyframe now
 });
+
+test("after its last keyframe the selected object is held there, to be moved into a keyframe", () => {
+  const frames = ORDER.map((fid) => ({ frame_id: fid, src: `${fid}.png` }));
+  const model = new EditorModel({
+    base: "VIDEO",
+    data: { video_data: { frames } },
+    draft: null,
+    schema: { classes: [] },
+  });
+  const start = [
+    [0.1, 0.1],
+    [0.2, 0.2],
+  ];
+  const obj = model.add("rectangle", start);
+  model.showFrame("e");
+  assert.equal(model.shownGeometry(obj), null); // not part of the object there
+  assert.deepEqual(model.geometry(obj.id).points, start); // but held for the selection
+  model.move(obj.id, [
+    [0.5, 0.1],
+    [0.6, 0.2],
+  ]);
+  const [sent] = model.annotations();
+  assert.deepEqual(Object.keys(sent.frames).sort(), ["a", "b", "c", "d", "e"]);
+  assert.deepEqual(sent.frames.c.coordinates[0], { x: 0.3, y: 0.1 });
+});

@@ -207,7 +207,20 @@ export class EditorModel {
   // The geometry of an object on the current frame, or null.
   geometry(id) {
     const obj = this.object(id);
-    return obj ? this.shownGeometry(obj) : null;
+    if (!obj) return null;
+    return this.shownGeometry(obj) || (id === this.selected ? this.heldGeometry(obj) : null);
+  }
+
+  // After an interpolated object's last keyframe before the frame shown (not hidden): that
+  // keyframe, held, for the selected object to be moved into a new keyframe. Not sent.
+  heldGeometry(obj) {
+    if (!this.interpolates(obj) || this.shownGeometry(obj)) return null;
+    const i = this.frames.indexOf(this.frame);
+    for (let j = i - 1; j >= 0; j--) {
+      const g = obj.frames[this.frames[j]];
+      if (g) return g.extra?.hidden ? null : { ...g, extra: { held: true } };
+    }
+    return null;
   }
 
   // Whether an object's frames between keyframes are interpolated (VIDEO rectangles, polygons).
@@ -226,7 +239,7 @@ export class EditorModel {
   // The object's keyframe on the frame shown, made from its in-between value if it has none.
   keyframe(obj) {
     if (!obj.frames[this.frame]) {
-      const g = this.shownGeometry(obj);
+      const g = this.shownGeometry(obj) || this.heldGeometry(obj);
       if (!g) return null;
       obj.frames[this.frame] = {
         points: g.points.map((p) => [...p]),
@@ -334,7 +347,7 @@ export class EditorModel {
   // snapshot taken before it when it ends).
   move(id, points) {
     const obj = this.object(id);
-    const g = obj && this.shownGeometry(obj) ? this.keyframe(obj) : null;
+    const g = obj && this.geometry(id) ? this.keyframe(obj) : null;
     if (!g) return;
     g.points = points;
     this.onChange("draw");

@@ -10,7 +10,8 @@ export function renderView(view, model, readonly) {
   const h = view.height;
   const px = (p) => `${p[0] * w},${p[1] * h}`;
   for (const obj of model.objects) {
-    const g = model.shownGeometry(obj);
+    const g =
+      model.shownGeometry(obj) || (obj.id === model.selected ? model.heldGeometry(obj) : null);
     if (!g || (g.sensor || null) !== view.sensor) continue;
     const selected = obj.id === model.selected;
     const hidden = Boolean(g.extra?.hidden);
@@ -20,6 +21,7 @@ export function renderView(view, model, readonly) {
     if (hidden) classes.push("frame-hidden");
     if (g.extra?.occluded) classes.push("occluded");
     if (g.extra?.interpolated) classes.push("interpolated");
+    if (g.extra?.held) classes.push("held");
     const attrs = {
       "data-id": obj.id,
       "data-shape": obj.shape,
