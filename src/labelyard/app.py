@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
                 session_key=bytes.fromhex(session_key),
                 admin_token=admin_token(settings),
                 outbound=outbound,
+                rng=random.Random(settings.random_seed),
                 media=MediaSigner(box, link_seconds=settings.media_link_seconds),
                 box=box,
             )
