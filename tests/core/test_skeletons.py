@@ -83,7 +83,7 @@ def test_a_wrong_pose_names_what_is_wrong() -> None:
     renamed["points"] = {("tail" if k == "hip" else k): v for k, v in renamed["points"].items()}
     with pytest.raises(InvalidInput, match="unknown: tail"):
         notes.validate(image(renamed), base=Base.IMAGE, schema=schema, data=data)
-    with pytest.raises(InvalidInput, match="edges.e9"):
+    with pytest.raises(InvalidInput, match=r"edges\.e9"):
         notes.validate(
             image(pose(edges={"e9": ["head", "hip"]})), base=Base.IMAGE, schema=schema, data=data
         )
