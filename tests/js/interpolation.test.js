@@ -159,3 +159,29 @@ test("after its last keyframe the selected object is held there, to be moved int
   assert.deepEqual(Object.keys(sent.frames).sort(), ["a", "b", "c", "d", "e"]);
   assert.deepEqual(sent.frames.c.coordinates[0], { x: 0.3, y: 0.1 });
 });
+
+test("an object hidden on a frame is brought back by moving it on a later one", () => {
+  const frames = ORDER.map((fid) => ({ frame_id: fid, src: `${fid}.png` }));
+  const model = new EditorModel({
+    base: "VIDEO",
+    data: { video_data: { frames } },
+    draft: null,
+    schema: { classes: [] },
+  });
+  const obj = model.add("rectangle", [
+    [0.1, 0.1],
+    [0.2, 0.2],
+  ]);
+  model.showFrame("b");
+  model.setFrameFlag(obj.id, "hidden", true);
+  model.showFrame("e");
+  assert.equal(model.shownGeometry(obj), null);
+  model.move(obj.id, [
+    [0.4, 0.1],
+    [0.5, 0.2],
+  ]);
+  const [sent] = model.annotations();
+  assert.deepEqual(Object.keys(sent.frames).sort(), ["a", "b", "e"]); // absent while hidden
+  assert.equal(sent.frames.b.hidden, true);
+  assert.equal(sent.frames.e.hidden, undefined);
+});

@@ -211,14 +211,14 @@ export class EditorModel {
     return this.shownGeometry(obj) || (id === this.selected ? this.heldGeometry(obj) : null);
   }
 
-  // After an interpolated object's last keyframe before the frame shown (not hidden): that
-  // keyframe, held, for the selected object to be moved into a new keyframe. Not sent.
+  // After an interpolated object's last keyframe before the frame shown (or a hidden one):
+  // that keyframe, held, for the selected object to be moved into a new keyframe. Not sent.
   heldGeometry(obj) {
     if (!this.interpolates(obj) || this.shownGeometry(obj)) return null;
     const i = this.frames.indexOf(this.frame);
     for (let j = i - 1; j >= 0; j--) {
       const g = obj.frames[this.frames[j]];
-      if (g) return g.extra?.hidden ? null : { ...g, extra: { held: true } };
+      if (g) return { ...g, extra: { held: true } }; // after a hidden one too: to bring it back
     }
     return null;
   }
@@ -255,7 +255,7 @@ export class EditorModel {
   // Mark an object hidden (absent until its next keyframe) or occluded on the frame shown.
   setFrameFlag(id, name, value) {
     const obj = this.object(id);
-    if (!obj || !this.shownGeometry(obj)) return;
+    if (!obj || !this.geometry(id)) return; // shown, or held for the selection
     this.change(() => {
       const g = this.keyframe(obj);
       g.extra = { ...(g.extra || {}) };

@@ -34,7 +34,7 @@ export function refreshObjectPanel(panel, model) {
   classInput.addEventListener("change", () => model.setLabel(obj.id, classInput.value));
   classLabel.append(classInput);
   panel.append(classLabel);
-  if (model.interpolates(obj) && model.shownGeometry(obj)) panel.append(frameFlags(model, obj));
+  if (model.interpolates(obj) && model.geometry(obj.id)) panel.append(frameFlags(model, obj));
   for (const attribute of model.classOf(obj.label)?.attributes || []) {
     const set = (v) => model.setAttribute(obj.id, attribute.name, v);
     panel.append(attributeField(attribute, obj.attributes[attribute.name], set));
@@ -43,15 +43,18 @@ export function refreshObjectPanel(panel, model) {
 
 // A VIDEO object on the frame shown: keyframe or in-between, hidden, occluded.
 function frameFlags(model, obj) {
-  const g = model.shownGeometry(obj);
+  const g = model.geometry(obj.id);
   const box = document.createElement("div");
   box.className = "frame-flags";
   const kind = document.createElement("p");
   kind.className = "muted";
-  kind.dataset.frameKind = obj.frames[model.frame] ? "key" : "interpolated";
-  kind.textContent = obj.frames[model.frame]
-    ? "Keyframe"
-    : "Interpolated (move it to make a keyframe)";
+  const state = obj.frames[model.frame] ? "key" : g.extra?.held ? "held" : "interpolated";
+  kind.dataset.frameKind = state;
+  kind.textContent = {
+    key: "Keyframe",
+    interpolated: "Interpolated (move it to make a keyframe)",
+    held: "After its last keyframe (move it to add one)",
+  }[state];
   box.append(kind);
   for (const [name, text] of [
     ["hidden", "Hidden on this frame"],
