@@ -127,3 +127,51 @@ def test_a_skeleton_is_placed_point_by_point(server: Server, new_page: Any, imag
     assert set(pose["points"]) == {"head", "neck", "hip"}  # (PostgreSQL orders JSON keys)
     assert pose["points"]["neck"]["y"] * 480 == pytest.approx(160, abs=1)
     assert sorted(pose["edges"].values()) == [["head", "neck"], ["neck", "hip"]]
+
+
+def test_a_per_frame_classification_is_answered_frame_by_frame(
+    server: Server, new_page: Any, images: str
+) -> None:
+    team = make_team(server, "VIDEO")
+    questions = [
+        *QUESTIONS,
+        {
+            "name": "visibility",
+            "per_frame": True,
+            "attributes": [{"name": "level", "type": "select", "options": ["good", "poor"]}],
+        },
+    ]
+    with server.admin() as admin:
+        answer = admin.put(
+            f"/admin/v1/projects/{team.project_id}/schema",
+            json={**SCHEMA, "classifications": questions},
+        )
+        assert answer.status_code == 200, answer.text
+    frames = [
+        {"frame_id": str(i), "src": f"{images}/{WIDTH}x{HEIGHT}/q{i}.png"} for i in range(1, 4)
+    ]
+    [job_id] = create_jobs(
+        server, team, [{"reference_id": "pf", "data": {"video_data": {"frames": frames}}}]
+    )
+    page = new_page()
+    sign_in(page, server, team.annotator)
+    start(page, team.project_id, "annotate")
+    weather = page.locator("#classifications [data-classification=weather]")
+    visibility = page.locator("#classifications [data-classification=visibility]")
+    weather.locator("[data-attribute=sky]").select_option("sun")
+    visibility.locator("[data-attribute=level]").select_option("good")
+    page.locator("#frame-strip [data-frame='3']").click()
+    assert visibility.locator("[data-attribute=level]").input_value() == ""  # another frame
+    assert weather.locator("[data-attribute=sky]").input_value() == "sun"  # the whole video's
+    visibility.locator("[data-attribute=level]").select_option("poor")
+    page.locator("#status", has_text="Draft saved").wait_for()
+    page.locator("#submit").click()
+    page.wait_for_url("**/ui/queue?empty=annotate")
+    trackers = accepted_result(server, team, job_id)["data"]["annotation_data"]["annotations"]
+    by_label = {t["label"]: t for t in trackers}
+    assert by_label["weather"]["type"] == "classification"
+    assert by_label["weather"]["attributes"] == {"sky": {"value": "sun"}}
+    assert by_label["visibility"]["frames"] == {
+        "1": {"attributes": {"level": {"value": "good"}}},
+        "3": {"attributes": {"level": {"value": "poor"}}},
+    }
