@@ -17,6 +17,8 @@ PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this 
   (``bench/media.py``); ``--media-jobs 0`` skips it.
 - web: an annotator in Chromium working ``--web-jobs`` jobs: page times, first open, next job
   after submit, a reload for comparison (``bench/web.py``); ``--web-jobs 0`` skips it.
+- assist: the reference assist service (GrabCut) answering a box on a 1920x1080 image, p50 and
+  p90 round trip (``bench/assist.py``); ``--assist-requests 0`` skips it. No target.
 
 A further benchmark is a function ``(base_url, admin_token, args) -> dict of figures`` added to
 ``BENCHMARKS``; each runs on a server of its own.
@@ -35,6 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from assist import bench_assist
 from events import bench_events
 from harness import database, postgres_reachable, serve
 from lidar_web import bench_lidar_web
@@ -115,6 +118,12 @@ def run_lidar_web(base_url: str, admin_token: str, args: argparse.Namespace) -> 
     return bench_lidar_web(base_url, admin_token, args)
 
 
+def run_assist(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    if args.assist_requests <= 0:
+        return {}
+    return bench_assist(args.assist_requests)
+
+
 BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] = [
     ("api", run_api),
     ("lifecycle", run_lifecycle),
@@ -126,6 +135,7 @@ BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] 
     ("web", bench_web),
     ("pointcloud", run_pointcloud),
     ("lidar web", run_lidar_web),
+    ("assist", run_assist),
 ]
 
 # (figure, comparison, bound, only on this backend or None for all)
@@ -216,6 +226,11 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("presign image ms", "presign_image_ms", ".2f"),
         ("presign 100 fr ms", "presign_video_100_frames_ms", ".2f"),
     ],
+    [
+        ("assist requests", "assist_requests", "d"),
+        ("assist 1080p p50 ms", "assist_p50_ms", ".0f"),
+        ("assist 1080p p90 ms", "assist_p90_ms", ".0f"),
+    ],
 ]
 
 
@@ -254,6 +269,12 @@ def main() -> None:
         "--work-jobs", type=int, default=2_000, help="jobs for the lifecycle run (0 skips it)"
     )
     parser.add_argument("--workers", type=int, default=8, help="workers for the lifecycle run")
+    parser.add_argument(
+        "--assist-requests",
+        type=int,
+        default=20,
+        help="assist service round trips on a 1920x1080 image (0 skips them)",
+    )
     parser.add_argument(
         "--events", type=int, default=5_000, help="webhook events to deliver (0 skips it)"
     )

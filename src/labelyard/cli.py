@@ -49,6 +49,10 @@ app.add_typer(workers_app, name="workers")
 app.add_typer(quality_app, name="quality")
 app.add_typer(groups_app, name="groups")
 app.add_typer(storage_app, name="storage")
+assist_app = typer.Typer(
+    help="The reference assist service (the editor's smart tool).", no_args_is_help=True
+)
+app.add_typer(assist_app, name="assist")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(results_app, name="results")
 app.add_typer(project_app, name="project")
@@ -184,6 +188,29 @@ def worker() -> None:
     console.print("labelyard worker started")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(settings))
+
+
+@assist_app.command("serve")
+def assist_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+    allow: Annotated[
+        str,
+        typer.Option(
+            help="Private hosts or CIDRs images may be fetched from (comma-separated), e.g. "
+            "127.0.0.1 for a labelyard on this machine; public addresses are always allowed."
+        ),
+    ] = "",
+    timeout: Annotated[float, typer.Option(help="Seconds to fetch an image.")] = 10.0,
+) -> None:
+    """Serve the GrabCut assist service: POST /assist (docs/web.md, "Smart tool")."""
+    import uvicorn
+
+    from labelyard.assist import create_app, outbound_for
+
+    service = create_app(outbound_for(allow, timeout=timeout))
+    console.print(f"labelyard assist service on http://{host}:{port}/assist")
+    uvicorn.run(service, host=host, port=port, log_level="info")
 
 
 @app.command("migrate")

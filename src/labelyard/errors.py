@@ -21,6 +21,7 @@
     ├── InvalidPageToken                400 invalid_request_error malformed or foreign page token
     ├── InvalidPointCloud               400 FS_0007               a point cloud cannot be read
     ├── RateLimited                     429 rate_limited          too many requests
+    ├── AssistFailed                    502 assist_error          assist service failed (smart tool)
     └── ServerFault                     500 api_error             anything unexpected
 
 Only the standard library is imported here, so every layer may raise these.
@@ -168,3 +169,9 @@ class RateLimited(LabelyardError):
 
 class ServerFault(LabelyardError):
     """Something unexpected happened; details go to the log, never to the client."""
+
+
+class AssistFailed(LabelyardError):
+    """The project's assist service could not be reached or answered outside the contract."""
+
+    code, status, default_message = "assist_error", 502, "the assist service did not answer"

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   bigEnough,
+  boxInPixels,
   clamp,
   colorOf,
   dragHandle,
@@ -10,6 +11,7 @@ import {
   handles,
   normalizeRectangle,
   nudge,
+  polygonFromPixels,
   rectangleBox,
   round,
   translate,
@@ -123,4 +125,25 @@ test("a label always gets the same colour", () => {
   assert.equal(colorOf("car"), colorOf("car"));
   assert.notEqual(colorOf("car"), colorOf("bus"));
   assert.match(colorOf(""), /^hsl\(0 /);
+});
+
+test("the smart tool's box goes out in image pixels and its polygon comes back in fractions", () => {
+  const box = [
+    [0.75, 0.5],
+    [0.25, 0.1],
+  ];
+  assert.deepEqual(boxInPixels(box, 800, 600), [200, 60, 600, 300]);
+  const polygon = [
+    [200, 60],
+    [200, 60],
+    [600, 60],
+    [900, 300],
+    [-4, 300],
+  ];
+  assert.deepEqual(polygonFromPixels(polygon, 800, 600), [
+    [0.25, 0.1],
+    [0.75, 0.1],
+    [1, 0.5],
+    [0, 0.5],
+  ]);
 });

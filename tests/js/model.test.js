@@ -213,3 +213,23 @@ test("loading another job starts over but keeps the tool and label", () => {
   assert.deepEqual([model.objects, model.past, model.selected], [[], [], null]);
   assert.deepEqual([model.tool, model.label], ["rectangle", "object"]);
 });
+
+test("the smart tool is offered only when the project has an assist service", () => {
+  const job = { base: "IMAGE", data: { image_url: "a.png" }, draft: null };
+  const plain = new EditorModel({ ...job, schema: { classes: [] } });
+  assert.equal(plain.setTool("smart"), false);
+  const schema = {
+    classes: [
+      { name: "car", shapes: ["polygon"] },
+      { name: "sign", shapes: ["rectangle"] },
+    ],
+    assist: true,
+  };
+  const assisted = new EditorModel({ ...job, schema });
+  assert.equal(assisted.setTool("smart"), true);
+  assert.deepEqual(
+    assisted.classesFor("smart").map((c) => c.name),
+    ["car"],
+  );
+  assert.equal(assisted.label, "car");
+});

@@ -22,7 +22,13 @@ from typing import Any
 from labelyard.core import annotations3d, masks
 from labelyard.core.model import Base
 from labelyard.core.pointcloud import lidar_files
-from labelyard.core.schema import SHAPES, SHAPES_BY_BASE, LabelClass, LabelSchema
+from labelyard.core.schema import (
+    SHAPES,
+    SHAPES_BY_BASE,
+    Classification,
+    LabelClass,
+    LabelSchema,
+)
 from labelyard.errors import InvalidInput
 
 IMAGE_KEYS = {
@@ -33,8 +39,13 @@ IMAGE_KEYS = {
     "cuboids": "cuboid",
 }
 MASKS = "masks"  # SEGMENTATION only: see core.masks
+CLASSIFICATIONS = "classifications"  # answers to the schema's classifications
+CLASSIFICATION = "classification"  # a tracker of this type holds a video's answers
 MIN_POINTS = {"polygon": 3, "line": 2, "landmark": 1}
 CUBOID_POINTS = 8
+FRAME_FLAGS = ("hidden", "occluded", "interpolated")
+"""Per-frame booleans of a tracker's geometry: not seen on the frame, seen behind something,
+computed between keyframes by the editor (VIDEO keyframe interpolation)."""
 _EPSILON = 1e-9
 
 
@@ -120,7 +131,11 @@ def validate(
             shapes=SHAPES_BY_BASE.get(base, SHAPES),
             points=_point_labels(base, data, point_counts),
         )
+        asked: set[str] = set()
         for i, tracker in enumerate(annotations):
+            if isinstance(tracker, dict) and tracker.get("type") == CLASSIFICATION:
+                _classification(tracker, f"annotations[{i}]", context, ids, asked)
+                continue
             _tracker(tracker, f"annotations[{i}]", context, ids)
         return len(annotations)
     if not isinstance(annotations, dict):
@@ -132,6 +147,9 @@ def validate(
             count += masks.validate_masks(
                 items, f"annotations.{key}", schema=schema, frames=frames, ids=ids
             )
+            continue
+        if key == CLASSIFICATIONS:
+            count += _image_classifications(items, f"annotations.{key}", schema, ids)
             continue
         shape = IMAGE_KEYS.get(key)
         if shape is None:
@@ -148,8 +166,64 @@ def validate(
             label_class = _label(item, where, schema, shape)
             _attributes(item.get("attributes"), f"{where}.attributes", label_class)
             _geometry(shape, item, where)
+            _skeleton(label_class, shape, item, where)
         count += len(items)
     return count
+
+
+def _classification_of(
+    item: dict[str, Any], where: str, schema: LabelSchema, asked: set[str]
+) -> Classification:
+    name = item.get("label")
+    found = schema.classifications.get(name) if isinstance(name, str) else None
+    if found is None:
+        known = ", ".join(schema.classifications) or "none"
+        raise _fail(f"{where}.label", f"{name!r} is not a classification of this project ({known})")
+    if found.name in asked:
+        raise _fail(f"{where}.label", f"{found.name!r} is answered twice")
+    asked.add(found.name)
+    return found
+
+
+def _image_classifications(items: object, where: str, schema: LabelSchema, ids: set[str]) -> int:
+    """``[{"_id", "label": classification name, "attributes"}]``, one per classification."""
+    if not isinstance(items, list):
+        raise _fail(where, "must be a list")
+    asked: set[str] = set()
+    for i, item in enumerate(items):
+        at = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            raise _fail(at, "must be an object")
+        _object_id(item, at, ids)
+        found = _classification_of(item, at, schema, asked)
+        _attributes(item.get("attributes"), f"{at}.attributes", found)
+    return len(items)
+
+
+def _classification(
+    tracker: dict[str, Any], where: str, context: _TrackContext, ids: set[str], asked: set[str]
+) -> None:
+    """A video's answers: ``{"_id", "type": "classification", "label", "attributes"}`` for the
+    whole video, or ``"frames": {frame_id: {"attributes"}}`` for a per-frame one."""
+    _object_id(tracker, where, ids)
+    found = _classification_of(tracker, where, context.schema, asked)
+    if not found.per_frame:
+        if "frames" in tracker:
+            raise _fail(f"{where}.frames", f"{found.name!r} is answered once, not per frame")
+        _attributes(tracker.get("attributes"), f"{where}.attributes", found)
+        return
+    if tracker.get("attributes"):
+        raise _fail(f"{where}.attributes", f"{found.name!r} is answered per frame (frames)")
+    per_frame = tracker.get("frames")
+    if not isinstance(per_frame, dict):
+        raise _fail(f"{where}.frames", 'must map frame ids to {"attributes": ...}')
+    for frame_id, answer in per_frame.items():
+        at = f"{where}.frames.{frame_id}"
+        if frame_id not in context.frames:
+            raise _fail(at, "is not a frame of this job")
+        if not isinstance(answer, dict):
+            raise _fail(at, 'must be {"attributes": ...}')
+        _attributes(answer.get("attributes"), f"{at}.attributes", found)
 
 
 def _object_id(item: dict[str, Any], where: str, ids: set[str]) -> None:
@@ -175,7 +249,7 @@ def _label(item: dict[str, Any], where: str, schema: LabelSchema, shape: str) ->
     return label_class
 
 
-def _attributes(value: object, where: str, label_class: LabelClass | None) -> None:
+def _attributes(value: object, where: str, label_class: LabelClass | Classification | None) -> None:
     if value is None:
         value = {}
     if not isinstance(value, dict):
@@ -270,6 +344,32 @@ def _geometry(shape: str, item: dict[str, Any], where: str) -> None:
                 raise _fail(f"{where}.edges.{name}", "must join two of the polygon's points")
 
 
+def _skeleton(label_class: LabelClass | None, shape: str, item: dict[str, Any], where: str) -> None:
+    """A landmark of a class with a skeleton names exactly the skeleton's points; its edges,
+    if any, are edges of the skeleton."""
+    if shape != "landmark" or label_class is None or label_class.skeleton is None:
+        return
+    skeleton = label_class.skeleton
+    points = item["points"]
+    if set(points) != set(skeleton.points):
+        missing = [p for p in skeleton.points if p not in points]
+        extra = [p for p in points if p not in skeleton.points]
+        raise _fail(
+            f"{where}.points",
+            f"a {label_class.name!r} names the skeleton's points "
+            f"(missing: {', '.join(missing) or 'none'}; unknown: {', '.join(extra) or 'none'})",
+        )
+    edges = item.get("edges")
+    if edges is None:
+        return
+    allowed = {frozenset(e) for e in skeleton.edges}
+    if not isinstance(edges, dict):
+        raise _fail(f"{where}.edges", 'must be {"e1": [name, name], ...}')
+    for name, edge in edges.items():
+        if not isinstance(edge, list) or len(edge) != 2 or frozenset(edge) not in allowed:
+            raise _fail(f"{where}.edges.{name}", "is not an edge of the skeleton")
+
+
 def _close(a: float, b: float) -> bool:
     return abs(a - b) <= _EPSILON
 
@@ -331,16 +431,22 @@ def _tracker(tracker: object, where: str, context: _TrackContext, ids: set[str])
         if shape == "points":
             context.points.check(geometry, at, frame_id)
             continue
+        for name in FRAME_FLAGS:
+            if name in geometry and not isinstance(geometry[name], bool):
+                raise _fail(f"{at}.{name}", "must be true or false")
         sensor = geometry.get("sensor_id")
         if sensor is not None and (not isinstance(sensor, str) or sensor not in sensors):
             raise _fail(f"{at}.sensor_id", f"{sensor!r} is not a sensor of this job")
         _geometry(str(shape), geometry, at)
+        _skeleton(label_class, str(shape), geometry, at)
 
 
 def result_document(base: Base, data: dict[str, Any], annotations: Any) -> dict[str, Any]:
     """The result JSON of a completed job (API.md 3.6)."""
     if not uses_tracks(base):
         full = {key: list(annotations.get(key, [])) for key in IMAGE_KEYS}
+        if annotations.get(CLASSIFICATIONS):
+            full[CLASSIFICATIONS] = list(annotations[CLASSIFICATIONS])
         image: dict[str, Any] = {"annotations": full, "image_url": data.get("image_url")}
         if base is Base.SEGMENTATION:
             entries = masks.result_entries(list(annotations.get(MASKS, [])))
@@ -364,9 +470,14 @@ def prelabels(base: Base, data: dict[str, Any]) -> Any:
         return maker if isinstance(maker, list) else empty(base)
     # A SEGMENTATION job's raster pre-label (``maker_response.raster``) is a PNG URL the editor
     # loads itself; its shapes, if any, are pre-labels as for IMAGE.
-    keys = set(IMAGE_KEYS) | ({"raster"} if base is Base.SEGMENTATION else set())
+    keys = (
+        set(IMAGE_KEYS) | {CLASSIFICATIONS} | ({"raster"} if base is Base.SEGMENTATION else set())
+    )
     if isinstance(maker, dict) and set(maker) <= keys:
-        return {key: maker.get(key, []) for key in IMAGE_KEYS}
+        draft = {key: maker.get(key, []) for key in IMAGE_KEYS}
+        if maker.get(CLASSIFICATIONS):
+            draft[CLASSIFICATIONS] = maker[CLASSIFICATIONS]
+        return draft
     return empty(base)
 
 

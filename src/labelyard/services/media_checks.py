@@ -93,18 +93,11 @@ def _without_query(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-async def diagnose(
-    db: Database,
-    signer: MediaSigner,
-    outbound: Outbound,
-    *,
-    account_id: str,
-    data: Any,
-    src: object,
-    timeout: float,
-) -> dict[str, str]:
-    """Why the browser could not show ``src``, one of the job's media (as the web UI got it):
-    the server reads it now. ``NotFound`` for a URL that is not the job's."""
+async def job_media(
+    db: Database, signer: MediaSigner, *, account_id: str, data: Any, src: object
+) -> tuple[MediaItem, str, list[Connection]]:
+    """The job's media item the browser shows as ``src``, the URL the server can fetch it at
+    (presigned for object URLs), and the account's connections; ``NotFound`` otherwise."""
     if not isinstance(src, str) or not src:
         raise NotFound("src must be a media URL of this job")
     items = media_items(data)
@@ -120,9 +113,23 @@ async def diagnose(
             except NoStorageConnection:
                 shown = item.url
         if item.url == src or _without_query(shown) == wanted:
-            break
-    else:
-        raise NotFound("src is not a media URL of this job")
+            return item, shown, connections
+    raise NotFound("src is not a media URL of this job")
+
+
+async def diagnose(
+    db: Database,
+    signer: MediaSigner,
+    outbound: Outbound,
+    *,
+    account_id: str,
+    data: Any,
+    src: object,
+    timeout: float,
+) -> dict[str, str]:
+    """Why the browser could not show ``src``, one of the job's media (as the web UI got it):
+    the server reads it now. ``NotFound`` for a URL that is not the job's."""
+    item, _, connections = await job_media(db, signer, account_id=account_id, data=data, src=src)
     verdict = await read_item(
         item, signer=signer, connections=connections, outbound=outbound, timeout=timeout
     )

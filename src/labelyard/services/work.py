@@ -63,7 +63,7 @@ def _view(
         "reject_reasons": list(job.reject_reasons or []),
         # What a reviewer may pick from when rejecting.
         "reject_reason_choices": list(project.quality.reject_reasons),
-        "schema": project.schema.to_json(),
+        "schema": project.schema.to_json(for_workers=True),
         "lease_expires_at": rfc3339(until),
     }
     if versions:

@@ -13,11 +13,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from labelyard.core import commands
+from labelyard.core.assist import parse_prompt
 from labelyard.core.sessions import ANONYMOUS, WORKER
 from labelyard.errors import AuthFailure
 from labelyard.http.body import json_body
 from labelyard.http.envelope import ok
-from labelyard.services import media_checks, point_clouds, sso, work, workers
+from labelyard.services import assist, media_checks, point_clouds, sso, work, workers
 from labelyard.services import queue as work_queue
 from labelyard.services.workers import Worker
 from labelyard.web import redirect, render, session
@@ -200,6 +201,20 @@ async def job_point_clouds(request: Request, project_id: str, job_id: str) -> Re
     )
 
 
+async def smart_tool(request: Request, project_id: str, job_id: str) -> Response:
+    """The smart tool: a box or clicks on a held job's image, answered with a polygon by the
+    project's assist service (called server-side through the outbound client)."""
+    prompt = parse_prompt(await _body(request))
+    worker = await _worker(request, project_id)
+    state = session.state_of(request)
+    job = await work.held_view(state.db, worker, job_id=job_id)
+    return ok(
+        await assist.assist(
+            state.db, state.media, state.outbound, worker, data=job["data"], prompt=prompt
+        )
+    )
+
+
 async def act(request: Request, project_id: str, job_id: str, action: str) -> Response:
     """Heartbeat, draft, submit, skip or review, as the worker API does them (a page's lease is
     always ``UI_LEASE_SECONDS``)."""
@@ -236,5 +251,6 @@ ROUTES = (
     ("GET", f"{API}/upcoming", upcoming),
     ("GET", f"{API}/jobs/{{job_id}}/media-problem", media_problem),
     ("GET", f"{API}/jobs/{{job_id}}/pointclouds", job_point_clouds),
+    ("POST", f"{API}/jobs/{{job_id}}/assist", smart_tool),
     ("POST", f"{API}/jobs/{{job_id}}/{{action}}", act),
 )

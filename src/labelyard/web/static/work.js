@@ -5,7 +5,12 @@ import { enlarge, referencesFor, refreshReferences } from "./editor/references.j
 import { $, readJson } from "./page.js";
 import { act, call, mediaProblem, upcomingSources } from "./work/api.js";
 import { commandFor } from "./work/keys.js";
-import { option, refreshObjectList, refreshObjectPanel } from "./work/panels.js";
+import {
+  option,
+  refreshClassifications,
+  refreshObjectList,
+  refreshObjectPanel,
+} from "./work/panels.js";
 import {
   chosenReasons,
   refreshReasonChoices,
@@ -30,6 +35,7 @@ class WorkPage {
     this.editor = new Editor($("#editor"), job, {
       onChange: (kind) => this.onChange(kind),
       onMediaError: (view, src) => this.explainMedia(view, src),
+      onAssist: (prompt) => this.assist(prompt),
     });
     this.model = this.editor.model;
     this.listen();
@@ -49,6 +55,24 @@ class WorkPage {
 
   act(action, body, keepalive) {
     return act(this.csrf, this.job, action, body, keepalive);
+  }
+
+  // The smart tool's prompt, answered by the project's assist service through the server.
+  async assist(prompt) {
+    this.status("Asking the assist service…");
+    try {
+      const answer = await call(
+        this.csrf,
+        this.job.project_id,
+        `/jobs/${this.job.job_id}/assist`,
+        prompt,
+      );
+      this.status("Smart tool: polygon added");
+      return answer;
+    } catch (err) {
+      this.status(`Smart tool: ${err.message}`, true);
+      return null;
+    }
   }
 
   // Load the images of the job "next" will open, so it shows at once.
@@ -208,6 +232,7 @@ class WorkPage {
         .map((c, i) => option(c.name, `${i + 1}. ${c.name}`, c.name === model.label)),
     );
     refreshObjectPanel($("#object-panel"), model);
+    refreshClassifications($("#classifications"), model);
     refreshObjectList($("#object-list"), $("#object-count"), model);
     refreshFrameStrip($("#frame-strip"), model);
     refreshReferences($("#references"), referencesFor(this.job.data, model.frame), (reference) =>

@@ -104,7 +104,8 @@ export function unwrapAttributes(attrs) {
 // and given back untouched, so opening a lidar job's cameras in 2D loses none of them.
 export function otherTrackers(base, annotations) {
   if (!TRACKED.has(base)) return [];
-  return (annotations || []).filter((t) => !(t.type in KEYS));
+  // (classification trackers are the model's too: see classifications.js)
+  return (annotations || []).filter((t) => !(t.type in KEYS) && t.type !== "classification");
 }
 
 // The model's objects of a job of type `base` from its annotations (a draft or pre-labels).
@@ -115,6 +116,7 @@ export function fromAnnotations(base, annotations) {
       if (!(t.type in KEYS)) continue;
       const frames = {};
       for (const [fid, geometry] of Object.entries(t.frames || {})) {
+        if (geometry?.interpolated) continue; // recomputed from the keyframes
         const g = readGeometry(geometry, t.type, true);
         if (g) frames[fid] = g;
       }

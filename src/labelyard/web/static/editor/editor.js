@@ -1,5 +1,6 @@
 // The annotation editor on a page: the model, a view per sensor, their pointer input, and
 // redrawing whenever the model changes.
+import { boxInPixels, polygonFromPixels } from "./geometry.js";
 import { attach } from "./input.js";
 import { EditorModel, sensorName, sensorsOf, sourceOf } from "./model.js";
 import { fromRGBA, isEmpty, legendColours, toRGBA } from "./raster.js";
@@ -13,6 +14,8 @@ export class Editor {
     this.host = host;
     this.readonly = Boolean(options.readonly);
     this.onMediaError = options.onMediaError || (() => {});
+    // onAssist({src, box, label}) -> Promise of {polygon} in image pixels (the smart tool)
+    this.onAssist = options.onAssist || null;
     const onChange = options.onChange || (() => {});
     this.views = [];
     this.model = new EditorModel(job, (kind) => {
@@ -51,7 +54,7 @@ export class Editor {
     this.views = sensors.map((sensor) => {
       const name = sensor ? sensorName(job, sensor) : null;
       const view = new View(this.host, sensor, name, callbacks);
-      attach(this.model, view, this.readonly);
+      attach(this.model, view, this.readonly, (v, box) => this.assist(v, box));
       return view;
     });
     this.model.showFrame(this.model.frame);
@@ -155,6 +158,18 @@ export class Editor {
       });
     }
     return out;
+  }
+
+  // The smart tool: ask the assist service for the object in a box; add it as a polygon.
+  async assist(view, box) {
+    const { naturalWidth: w, naturalHeight: h } = view.image;
+    if (!this.onAssist || !w || !h) return null;
+    const src = view.image.getAttribute("src");
+    const label = this.model.label || null;
+    const answer = await this.onAssist({ src, box: boxInPixels(box, w, h), label });
+    const points = polygonFromPixels(answer?.polygon || [], w, h);
+    if (points.length < 3) return null;
+    return this.model.add("polygon", points, view.sensor);
   }
 
   zoomBy(factor) {

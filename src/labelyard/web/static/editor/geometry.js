@@ -85,3 +85,23 @@ export function colorOf(label) {
   for (const c of label || "") h = (h * 31 + c.charCodeAt(0)) % 360;
   return `hsl(${h} 85% 55%)`;
 }
+
+// The smart tool's prompt: a box drawn in view fractions as [x1, y1, x2, y2] image pixels.
+export function boxInPixels(points, width, height) {
+  const [[x1, y1], [x2, y2]] = normalizeRectangle(points);
+  return [x1 * width, y1 * height, x2 * width, y2 * height];
+}
+
+// An assist service's polygon (image pixels) in view fractions, inside the image, repeats gone.
+export function polygonFromPixels(polygon, width, height) {
+  return dropRepeats(polygon.map(([x, y]) => [round(clamp(x / width)), round(clamp(y / height))]));
+}
+
+// The point pairs a landmark's edges join ({e1: [name, name]} over its named points).
+export function skeletonEdges(g) {
+  if (!g.edges || !g.names) return [];
+  const at = Object.fromEntries(g.names.map((name, i) => [name, g.points[i]]));
+  return Object.values(g.edges)
+    .filter(([a, b]) => at[a] && at[b])
+    .map(([a, b]) => [at[a], at[b]]);
+}

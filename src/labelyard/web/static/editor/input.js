@@ -43,6 +43,23 @@ function drawRectangle(model, view, e, from) {
   );
 }
 
+// The smart tool: a box drawn like a rectangle, handed to `assist(box)` (view fractions).
+function drawPrompt(model, view, e, from, assist) {
+  model.startDrawing(view.sensor, "rectangle", [from, from]);
+  track(
+    e,
+    (ev) => {
+      const [x, y] = view.at(ev);
+      model.setDrawingEnd([clamp(x), clamp(y)]);
+    },
+    () => {
+      const points = model.drawing.points;
+      model.cancelDrawing();
+      if (bigEnough(points, view.width, view.height)) assist(view, normalizeRectangle(points));
+    },
+  );
+}
+
 // Paint (or erase) the mask along the pointer's path.
 function paint(model, view, e) {
   if (!model.beginStroke(model.tool, view.at(e))) return;
@@ -71,14 +88,15 @@ function drag(model, view, e, id, handle) {
       else model.move(id, translate(original, dx, dy));
     },
     () => {
-      if (obj.shape === "rectangle") g.points = normalizeRectangle(g.points);
-      if (!model.commit(before)) model.move(id, g.points);
+      const now = model.geometry(id); // a keyframe now, if the drag made one
+      if (obj.shape === "rectangle" && now) now.points = normalizeRectangle(now.points);
+      if (!model.commit(before) && now) model.move(id, now.points);
     },
   );
 }
 
 // What a press on a view does, by button, modifier and tool.
-export function pointerDown(model, view, e, readonly) {
+export function pointerDown(model, view, e, readonly, assist = () => {}) {
   const onShape = Boolean(e.target.dataset?.id);
   if (e.button === 1 || e.button === 2) return pan(view, e);
   if (e.button === 0 && e.shiftKey && model.tool === "select" && !onShape) return pan(view, e);
@@ -98,15 +116,19 @@ export function pointerDown(model, view, e, readonly) {
   if (!inside) return;
   e.preventDefault();
   if (model.tool === "rectangle") return drawRectangle(model, view, e, [clamp(x), clamp(y)]);
+  if (model.tool === "smart") return drawPrompt(model, view, e, [clamp(x), clamp(y)], assist);
   if (model.tool === "brush" || model.tool === "eraser") return paint(model, view, e);
-  if (model.tool === "landmark") return model.add("landmark", [[x, y]], view.sensor);
+  if (model.tool === "landmark") {
+    if (model.skeletonOf(model.label)) return model.placeSkeletonPoint(view.sensor, [x, y]);
+    return model.add("landmark", [[x, y]], view.sensor);
+  }
   // polygon, line and fill: each click adds a point; Enter or a double click finishes
   model.addDrawingPoint(view.sensor, [x, y]);
 }
 
 // Listen to a view's pointer: presses, and a double click to finish a polygon or line.
-export function attach(model, view, readonly) {
-  view.root.addEventListener("pointerdown", (e) => pointerDown(model, view, e, readonly));
+export function attach(model, view, readonly, assist) {
+  view.root.addEventListener("pointerdown", (e) => pointerDown(model, view, e, readonly, assist));
   view.root.addEventListener("dblclick", () => model.finishDrawing());
   view.root.addEventListener("pointermove", (e) => model.setCursor(view.sensor, view.at(e)));
   view.root.addEventListener("pointerleave", () => model.setCursor(view.sensor, null));

@@ -10,7 +10,9 @@
 //   "cursor" only the brush outline under the pointer moved.
 // A sensor is a camera of a SENSOR_FUSION job; other jobs have the one sensor null.
 import { fromAnnotations, otherTrackers, toAnnotations } from "./annotations.js";
+import { missingAnswer, readAnswers, setAnswer, writeAnswers } from "./classifications.js";
 import { dropRepeats, nudge } from "./geometry.js";
+import { geometryAt, inBetween } from "./interpolation.js";
 import { applyLastSegment, applyStroke, copyMask, emptyMask } from "./raster.js";
 
 export const HISTORY_LIMIT = 200;
@@ -90,6 +92,8 @@ export class EditorModel {
     this.frames = frameIds(job);
     this.frame = this.frames[0];
     this.objects = fromAnnotations(this.base, job.draft);
+    this.questions = job.schema?.classifications || [];
+    this.answers = readAnswers(this.base, job.draft);
     this.others = otherTrackers(this.base, job.draft);
     this.selected = null;
     this.drawing = null;
@@ -125,6 +129,7 @@ export class EditorModel {
   // --- labels and attributes
 
   classesFor(shape) {
+    if (shape === "smart") shape = "polygon"; // the smart tool draws polygons
     if (MASK_TOOLS.includes(shape)) return this.classes; // any class may be painted
     return this.classes.filter((c) => !c.shapes?.length || c.shapes.includes(shape));
   }
@@ -151,7 +156,7 @@ export class EditorModel {
 
   snapshot() {
     const counts = Object.fromEntries(Object.entries(this.masks).map(([f, m]) => [f, m.count]));
-    return JSON.stringify({ objects: this.objects, masks: counts });
+    return JSON.stringify({ objects: this.objects, masks: counts, answers: this.answers });
   }
 
   change(fn) {
@@ -183,6 +188,7 @@ export class EditorModel {
     to.push(this.snapshot());
     const state = JSON.parse(from.pop());
     this.objects = state.objects;
+    this.answers = state.answers || {};
     for (const [frame, count] of Object.entries(state.masks)) {
       const m = this.masks[frame];
       if (m && m.count !== count) {
@@ -200,7 +206,62 @@ export class EditorModel {
 
   // The geometry of an object on the current frame, or null.
   geometry(id) {
-    return this.object(id)?.frames[this.frame] || null;
+    const obj = this.object(id);
+    if (!obj) return null;
+    return this.shownGeometry(obj) || (id === this.selected ? this.heldGeometry(obj) : null);
+  }
+
+  // After an interpolated object's last keyframe before the frame shown (or a hidden one):
+  // that keyframe, held, for the selected object to be moved into a new keyframe. Not sent.
+  heldGeometry(obj) {
+    if (!this.interpolates(obj) || this.shownGeometry(obj)) return null;
+    const i = this.frames.indexOf(this.frame);
+    for (let j = i - 1; j >= 0; j--) {
+      const g = obj.frames[this.frames[j]];
+      if (g) return { ...g, extra: { held: true } }; // after a hidden one too: to bring it back
+    }
+    return null;
+  }
+
+  // Whether an object's frames between keyframes are interpolated (VIDEO rectangles, polygons).
+  interpolates(obj) {
+    return (
+      this.base === "VIDEO" && ["rectangle", "polygon"].includes(obj.shape) && this.tracked(obj)
+    );
+  }
+
+  // An object's geometry on a frame (default: the one shown): a keyframe or an in-between.
+  shownGeometry(obj, frame = this.frame) {
+    if (!this.interpolates(obj)) return obj.frames[frame] || null;
+    return geometryAt(obj, frame, this.frames);
+  }
+
+  // The object's keyframe on the frame shown, made from its in-between value if it has none.
+  keyframe(obj) {
+    if (!obj.frames[this.frame]) {
+      const g = this.shownGeometry(obj) || this.heldGeometry(obj);
+      if (!g) return null;
+      obj.frames[this.frame] = {
+        points: g.points.map((p) => [...p]),
+        sensor: g.sensor,
+        names: g.names,
+        edges: g.edges,
+        extra: {},
+      };
+    }
+    return obj.frames[this.frame];
+  }
+
+  // Mark an object hidden (absent until its next keyframe) or occluded on the frame shown.
+  setFrameFlag(id, name, value) {
+    const obj = this.object(id);
+    if (!obj || !this.geometry(id)) return; // shown, or held for the selection
+    this.change(() => {
+      const g = this.keyframe(obj);
+      g.extra = { ...(g.extra || {}) };
+      if (value) g.extra[name] = true;
+      else delete g.extra[name];
+    });
   }
 
   add(shape, points, sensor = null) {
@@ -250,6 +311,15 @@ export class EditorModel {
     });
   }
 
+  // Answer a classification (on the frame shown, for a per-frame one); undefined clears it.
+  answer(name, attribute, value) {
+    const question = this.questions.find((q) => q.name === name);
+    if (!question) return;
+    this.change(() => {
+      this.answers = setAnswer(this.answers, question, this.frame, attribute, value);
+    });
+  }
+
   select(id) {
     this.selected = id;
     const obj = this.object(id);
@@ -259,6 +329,7 @@ export class EditorModel {
 
   // Whether a tool is of use on this job.
   allows(tool) {
+    if (tool === "smart") return Boolean(this.job.schema?.assist) && !this.masksOnly;
     if (MASK_TOOLS.includes(tool)) return this.segmentation;
     return !(this.masksOnly && SHAPES.includes(tool));
   }
@@ -275,7 +346,8 @@ export class EditorModel {
   // Set an object's points on this frame without keeping history (a drag under way; commit a
   // snapshot taken before it when it ends).
   move(id, points) {
-    const g = this.geometry(id);
+    const obj = this.object(id);
+    const g = obj && this.geometry(id) ? this.keyframe(obj) : null;
     if (!g) return;
     g.points = points;
     this.onChange("draw");
@@ -346,6 +418,42 @@ export class EditorModel {
     if (points.length >= min) return this.add(d.shape, points, d.sensor);
     this.onChange("draw");
     return null;
+  }
+
+  // The skeleton of a class ({points: [names], edges: [[a, b]]}), or null.
+  skeletonOf(label) {
+    return this.classOf(label)?.skeleton || null;
+  }
+
+  // The landmark tool on a class with a skeleton: each click places the next named point; the
+  // last one makes the object, its points named and its edges joined as the schema says.
+  // Returns the name of the point the next click places (null once the object is made).
+  placeSkeletonPoint(sensor, point) {
+    const skeleton = this.skeletonOf(this.label);
+    if (!skeleton) return null;
+    const d = this.drawing;
+    if (!d || d.sensor !== sensor || d.shape !== "landmark") {
+      this.drawing = { sensor, shape: "landmark", points: [], skeleton };
+    }
+    this.drawing.points.push(point);
+    if (this.drawing.points.length < skeleton.points.length) {
+      this.onChange("draw");
+      return skeleton.points[this.drawing.points.length];
+    }
+    const points = this.drawing.points;
+    this.drawing = null;
+    const obj = this.add("landmark", points, sensor);
+    const g = obj.frames[this.frame];
+    g.names = [...skeleton.points];
+    g.edges = Object.fromEntries(skeleton.edges.map((edge, i) => [`e${i + 1}`, [...edge]]));
+    this.onChange("edit");
+    return null;
+  }
+
+  // The name of the skeleton point the next click places, while one is being placed.
+  nextSkeletonPoint() {
+    const d = this.drawing;
+    return d?.skeleton ? d.skeleton.points[d.points.length] : null;
   }
 
   cancelDrawing() {
@@ -471,12 +579,21 @@ export class EditorModel {
   // --- what the page sends
 
   annotations() {
-    const drawn = toAnnotations(this.base, this.objects);
-    return this.others.length ? [...drawn, ...this.others] : drawn;
+    // In-between frames are sent too (marked "interpolated"), so results have every frame.
+    const objects = this.objects.map((o) =>
+      this.interpolates(o) ? { ...o, frames: { ...inBetween(o, this.frames), ...o.frames } } : o,
+    );
+    const drawn = toAnnotations(this.base, objects);
+    const answers = writeAnswers(this.base, this.questions, this.answers);
+    if (!Array.isArray(drawn))
+      return answers.length ? { ...drawn, classifications: answers } : drawn;
+    return [...drawn, ...answers, ...this.others];
   }
 
   // What still keeps the annotations from being valid: a class or a required attribute not set.
   missing() {
+    const unanswered = missingAnswer(this.questions, this.answers);
+    if (unanswered) return unanswered;
     for (const obj of this.objects) {
       if (!obj.label) return `a ${obj.shape} has no class`;
       if (!this.tracked(obj) && Object.keys(obj.frames).length > 1) {

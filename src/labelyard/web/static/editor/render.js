@@ -1,7 +1,7 @@
 // Drawing the model into a view's SVG layer: the objects of the current frame seen by the
 // view's sensor, the selected one's handles, and a shape being drawn.
 import { el, SVG } from "./dom.js";
-import { colorOf, handles, rectangleBox } from "./geometry.js";
+import { colorOf, handles, rectangleBox, skeletonEdges } from "./geometry.js";
 
 export function renderView(view, model, readonly) {
   const svg = view.svg;
@@ -10,13 +10,22 @@ export function renderView(view, model, readonly) {
   const h = view.height;
   const px = (p) => `${p[0] * w},${p[1] * h}`;
   for (const obj of model.objects) {
-    const g = obj.frames[model.frame];
+    const g =
+      model.shownGeometry(obj) || (obj.id === model.selected ? model.heldGeometry(obj) : null);
     if (!g || (g.sensor || null) !== view.sensor) continue;
     const selected = obj.id === model.selected;
+    const hidden = Boolean(g.extra?.hidden);
+    if (hidden && !selected) continue; // not seen on this frame
+    const classes = ["shape"];
+    if (selected) classes.push("selected");
+    if (hidden) classes.push("frame-hidden");
+    if (g.extra?.occluded) classes.push("occluded");
+    if (g.extra?.interpolated) classes.push("interpolated");
+    if (g.extra?.held) classes.push("held");
     const attrs = {
       "data-id": obj.id,
       "data-shape": obj.shape,
-      class: selected ? "shape selected" : "shape",
+      class: classes.join(" "),
       stroke: colorOf(obj.label),
     };
     let node;
@@ -28,6 +37,12 @@ export function renderView(view, model, readonly) {
       node = el("polyline", { ...attrs, points: g.points.map(px).join(" ") }, SVG);
     } else if (obj.shape === "landmark" || obj.shape === "cuboid") {
       node = el("g", attrs, SVG);
+      for (const [a, b] of skeletonEdges(g)) {
+        const line = { x1: a[0] * w, y1: a[1] * h, x2: b[0] * w, y2: b[1] * h };
+        node.append(
+          el("line", { class: "bone", "data-id": obj.id, stroke: attrs.stroke, ...line }, SVG),
+        );
+      }
       for (const p of g.points) {
         const point = { "data-id": obj.id, class: "point", fill: attrs.stroke };
         node.append(el("circle", { ...point, cx: p[0] * w, cy: p[1] * h, r: 5 / view.zoom }, SVG));
@@ -46,6 +61,22 @@ export function renderView(view, model, readonly) {
   if (d && d.sensor === view.sensor) {
     if (d.shape === "rectangle") {
       svg.append(el("rect", { class: "drawing", ...rectangleBox(d.points, w, h) }, SVG));
+    } else if (d.skeleton) {
+      // a skeleton being placed: its points so far, and the name of the next one
+      for (const p of d.points) {
+        svg.append(
+          el("circle", { class: "drawing", cx: p[0] * w, cy: p[1] * h, r: 4 / view.zoom }, SVG),
+        );
+      }
+      const next = d.skeleton.points[d.points.length];
+      const [x, y] = d.points[d.points.length - 1];
+      const hint = {
+        class: "place-hint",
+        x: x * w + 8 / view.zoom,
+        y: y * h,
+        text: `next: ${next}`,
+      };
+      svg.append(el("text", { ...hint, "font-size": 14 / view.zoom }, SVG));
     } else {
       svg.append(el("polyline", { class: "drawing", points: d.points.map(px).join(" ") }, SVG));
     }

@@ -12,6 +12,7 @@ export const TOOL_KEYS = {
   b: "brush",
   e: "eraser",
   f: "fill",
+  s: "smart",
 };
 
 const ARROWS = { arrowleft: [-1, 0], arrowright: [1, 0], arrowup: [0, -1], arrowdown: [0, 1] };

@@ -1,5 +1,6 @@
 // The annotate page's side panels, drawn from the editor's model: the selected object's class
-// and attributes, and the list of objects on the frame.
+// and attributes, the classifications, and the list of objects on the frame.
+import { answerOf } from "../editor/classifications.js";
 
 export function option(value, label, selected) {
   const node = document.createElement("option");
@@ -33,18 +34,69 @@ export function refreshObjectPanel(panel, model) {
   classInput.addEventListener("change", () => model.setLabel(obj.id, classInput.value));
   classLabel.append(classInput);
   panel.append(classLabel);
+  if (model.interpolates(obj) && model.geometry(obj.id)) panel.append(frameFlags(model, obj));
   for (const attribute of model.classOf(obj.label)?.attributes || []) {
-    panel.append(attributeField(model, obj, attribute));
+    const set = (v) => model.setAttribute(obj.id, attribute.name, v);
+    panel.append(attributeField(attribute, obj.attributes[attribute.name], set));
   }
 }
 
-function attributeField(model, obj, attribute) {
-  const value = obj.attributes[attribute.name];
+// A VIDEO object on the frame shown: keyframe or in-between, hidden, occluded.
+function frameFlags(model, obj) {
+  const g = model.geometry(obj.id);
+  const box = document.createElement("div");
+  box.className = "frame-flags";
+  const kind = document.createElement("p");
+  kind.className = "muted";
+  const state = obj.frames[model.frame] ? "key" : g.extra?.held ? "held" : "interpolated";
+  kind.dataset.frameKind = state;
+  kind.textContent = {
+    key: "Keyframe",
+    interpolated: "Interpolated (move it to make a keyframe)",
+    held: "After its last keyframe (move it to add one)",
+  }[state];
+  box.append(kind);
+  for (const [name, text] of [
+    ["hidden", "Hidden on this frame"],
+    ["occluded", "Occluded on this frame"],
+  ]) {
+    const field = document.createElement("label");
+    field.className = "field";
+    const input = document.createElement("input");
+    input.type = "checkbox";
+    input.dataset.frameFlag = name;
+    input.checked = Boolean(g.extra?.[name]);
+    input.addEventListener("change", () => model.setFrameFlag(obj.id, name, input.checked));
+    field.append(input, ` ${text}`);
+    box.append(field);
+  }
+  return box;
+}
+
+// The schema's classifications with their answers (per-frame ones: on the frame shown).
+export function refreshClassifications(panel, model) {
+  panel.replaceChildren();
+  panel.hidden = !model.questions.length;
+  for (const question of model.questions) {
+    const group = document.createElement("fieldset");
+    group.dataset.classification = question.name;
+    const legend = document.createElement("legend");
+    legend.textContent = question.per_frame ? `${question.name} (this frame)` : question.name;
+    group.append(legend);
+    for (const attribute of question.attributes) {
+      const value = answerOf(model.answers, question, model.frame, attribute.name);
+      const set = (v) => model.answer(question.name, attribute.name, v);
+      group.append(attributeField(attribute, value, set));
+    }
+    panel.append(group);
+  }
+}
+
+function attributeField(attribute, value, set) {
   const field = document.createElement("label");
   field.className = "field";
   field.textContent = attribute.name + (attribute.required ? " *" : "");
   let input;
-  const set = (v) => model.setAttribute(obj.id, attribute.name, v);
   if (attribute.type === "select") {
     input = document.createElement("select");
     input.append(
@@ -78,7 +130,7 @@ function attributeField(model, obj, attribute) {
 }
 
 export function refreshObjectList(list, count, model) {
-  const here = model.objects.filter((o) => o.frames[model.frame]);
+  const here = model.objects.filter((o) => model.shownGeometry(o));
   count.textContent = `(${here.length})`;
   list.replaceChildren(
     ...here.map((o) => {
