@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
 import secrets
+import signal
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,8 +45,49 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
     return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The labelyard HTTP application for ``settings``; connects and migrates on start."""
+SERVE_PARENT_ENV = "LABELYARD_SERVE_PARENT"
+"""Set by ``labelyard serve --workers N`` for its worker processes: the parent's pid (a worker
+dies with its parent) and the sign that start-up work (migrations, secrets) is already done."""
+
+_PR_SET_PDEATHSIG = 1
+
+
+def worker_app() -> FastAPI:
+    """The application of one ``serve --workers N`` process (uvicorn's factory): settings from
+    the environment the parent prepared; no migrations (the parent ran them before forking)."""
+    from labelyard.logs import configure
+
+    parent = int(os.environ.get(SERVE_PARENT_ENV, "0"))
+    if parent and sys.platform == "linux":
+        # Die with the parent even when it is SIGKILLed: no orphan keeps the port.
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+    settings = Settings()
+    configure(settings.log_level, settings.log_format)
+    return create_app(settings, migrated=bool(parent))
+
+
+async def load_secrets(db: Database) -> tuple[str, str, str]:
+    """The page-token, file-link and web-session keys, created by whichever process asks first."""
+    async with db.write() as conn:
+        return (
+            await get_or_create_secret(
+                conn, name="page_token_key", factory=lambda: secrets.token_hex(32)
+            ),
+            await get_or_create_secret(
+                conn, name="file_link_key", factory=lambda: secrets.token_hex(32)
+            ),
+            await get_or_create_secret(
+                conn, name="web_session_key", factory=lambda: secrets.token_hex(32)
+            ),
+        )
+
+
+def create_app(settings: Settings, *, migrated: bool = False) -> FastAPI:
+    """The labelyard HTTP application for ``settings``; connects (and migrates, unless
+    ``migrated``) on start."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,17 +95,9 @@ def create_app(settings: Settings) -> FastAPI:
         db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
         outbound = outbound_from_settings(settings)
         try:
-            await migrate(db)
-            async with db.write() as conn:
-                token_key = await get_or_create_secret(
-                    conn, name="page_token_key", factory=lambda: secrets.token_hex(32)
-                )
-                file_key = await get_or_create_secret(
-                    conn, name="file_link_key", factory=lambda: secrets.token_hex(32)
-                )
-                session_key = await get_or_create_secret(
-                    conn, name="web_session_key", factory=lambda: secrets.token_hex(32)
-                )
+            if not migrated:
+                await migrate(db)
+            token_key, file_key, session_key = await load_secrets(db)
             app.state.labelyard = AppState(
                 settings=settings,
                 db=db,
