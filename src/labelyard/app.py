@@ -8,11 +8,15 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.types import ASGIApp
 
 from labelyard import __version__, api, web
 from labelyard.api import docs
@@ -22,9 +26,8 @@ from labelyard.config import Settings
 from labelyard.core.buckets import TokenBuckets
 from labelyard.datadir import prepare_data_dir
 from labelyard.http import errors
-from labelyard.http.limits import BodyLimitMiddleware, RateLimitMiddleware
-from labelyard.http.metrics import Metrics, MetricsMiddleware
-from labelyard.http.observability import RequestContextMiddleware
+from labelyard.http.edge import Edge
+from labelyard.http.metrics import Metrics
 from labelyard.outbound import outbound_from_settings
 from labelyard.state import AppState
 from labelyard.store.engine import Database
@@ -52,7 +55,7 @@ dies with its parent) and the sign that start-up work (migrations, secrets) is a
 _PR_SET_PDEATHSIG = 1
 
 
-def worker_app() -> FastAPI:
+def worker_app() -> Labelyard:
     """The application of one ``serve --workers N`` process (uvicorn's factory): settings from
     the environment the parent prepared; no migrations (the parent ran them before forking)."""
     from labelyard.logs import configure
@@ -85,7 +88,23 @@ async def load_secrets(db: Database) -> tuple[str, str, str]:
         )
 
 
-def create_app(settings: Settings, *, migrated: bool = False) -> FastAPI:
+class Labelyard(FastAPI):
+    """FastAPI with one edge layer (``http.edge.Edge``) in place of Starlette's and FastAPI's
+    outer middlewares: the stack is Edge → exception handlers → router."""
+
+    edge: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        handlers = {k: v for k, v in self.exception_handlers.items() if k not in (500, Exception)}
+        inner: ASGIApp = ExceptionMiddleware(
+            AsyncExitStackMiddleware(self.router), handlers=handlers, debug=self.debug
+        )
+        for cls, args, kwargs in reversed(self.user_middleware):  # none of ours; kept for others
+            inner = cls(inner, *args, **kwargs)
+        return self.edge(inner) if self.edge is not None else inner
+
+
+def create_app(settings: Settings, *, migrated: bool = False) -> Labelyard:
     """The labelyard HTTP application for ``settings``; connects (and migrates, unless
     ``migrated``) on start."""
 
@@ -113,7 +132,7 @@ def create_app(settings: Settings, *, migrated: bool = False) -> FastAPI:
             await outbound.aclose()
             await db.dispose()
 
-    app = FastAPI(
+    app = Labelyard(
         title="labelyard",
         version=__version__,
         description=DESCRIPTION,
@@ -126,7 +145,6 @@ def create_app(settings: Settings, *, migrated: bool = False) -> FastAPI:
     api.mount(app)
     docs.mount(app)
     web.mount(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     per_credential = failures = None
     if settings.rate_limit_per_second > 0:
         per_credential = TokenBuckets(
@@ -138,9 +156,11 @@ def create_app(settings: Settings, *, migrated: bool = False) -> FastAPI:
             settings.auth_failures_burst,
             clock=time.monotonic,
         )
-    if per_credential or failures:
-        app.add_middleware(RateLimitMiddleware, per_credential=per_credential, failures=failures)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(errors.FaultBarrier)
-    app.add_middleware(RequestContextMiddleware)
+    app.edge = partial(
+        Edge,
+        metrics=app.state.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        per_credential=per_credential,
+        failures=failures,
+    )
     return app
