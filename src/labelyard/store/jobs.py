@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, select, true
+from sqlalchemy import Insert, Select, bindparam, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -77,10 +77,37 @@ async def jobs_by_reference(
     return found
 
 
+# The hot reads are built once, with bound parameters: a request only binds values (SQLAlchemy's
+# compiled cache finds the statement by identity, with no per-request construction).
+_GET_JOB = select(*JOB_READ_COLUMNS).where(
+    job.c.project_id == bindparam("project_id"), job.c.id == bindparam("id")
+)
+
+
 async def get_job(conn: AsyncConnection, *, project_id: str, id: str) -> Record | None:
     """One job of the project."""
-    query = select(*JOB_READ_COLUMNS).where(job.c.project_id == project_id, job.c.id == id)
-    return (await conn.execute(query)).first()
+    return (await conn.execute(_GET_JOB, {"project_id": project_id, "id": id})).first()
+
+
+def _page_statement(*, by_status: bool) -> Select[Any]:
+    page = select(*PAGE_COLUMNS).where(
+        job.c.project_id == bindparam("project_id"),
+        job.c.batch_id == bindparam("batch_id"),
+        job.c.seq > bindparam("after"),
+    )
+    if by_status:
+        page = page.where(job.c.status.in_(bindparam("statuses", expanding=True)))
+    rows_of_page = page.order_by(job.c.seq).limit(bindparam("limit")).subquery("page")
+    return (
+        select(batch.c.name.label("batch_name"), *rows_of_page.c)
+        .select_from(batch.outerjoin(rows_of_page, true()))
+        .where(batch.c.project_id == bindparam("project_id"), batch.c.id == bindparam("batch_id"))
+        .order_by(rows_of_page.c.seq)
+    )
+
+
+_PAGE = _page_statement(by_status=False)
+_PAGE_BY_STATUS = _page_statement(by_status=True)
 
 
 async def page_jobs(
@@ -98,19 +125,15 @@ async def page_jobs(
     page, which is a ``LIMIT``-ed range read of the ``(project_id, batch_id, seq)`` index, so it
     costs the same at any depth on both engines.
     """
-    page = select(*PAGE_COLUMNS).where(
-        job.c.project_id == project_id, job.c.batch_id == batch_id, job.c.seq > after
-    )
+    values: dict[str, Any] = {
+        "project_id": project_id,
+        "batch_id": batch_id,
+        "after": after,
+        "limit": limit,
+    }
     if statuses:
-        page = page.where(job.c.status.in_(statuses))
-    rows_of_page = page.order_by(job.c.seq).limit(limit).subquery("page")
-    query = (
-        select(batch.c.name.label("batch_name"), *rows_of_page.c)
-        .select_from(batch.outerjoin(rows_of_page, true()))
-        .where(batch.c.project_id == project_id, batch.c.id == batch_id)
-        .order_by(rows_of_page.c.seq)
-    )
-    rows = list((await conn.execute(query)).all())
+        values["statuses"] = list(statuses)
+    rows = list((await conn.execute(_PAGE_BY_STATUS if statuses else _PAGE, values)).all())
     if not rows:
         return None
     return rows[0].batch_name, [row for row in rows if row.id is not None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,6 +36,20 @@ async def list_projects(conn: AsyncConnection, *, account_id: str | None) -> lis
     return list((await conn.execute(query.order_by(project.c.name, project.c.id))).all())
 
 
+# Built once with bound parameters: every API request authenticates with it.
+_PROJECT_FOR_KEY = (
+    select(
+        api_key.c.account_id.label("key_account_id"),
+        project.c.id,
+        project.c.account_id,
+        project.c.name,
+        project.c.base,
+    )
+    .select_from(api_key.outerjoin(project, project.c.id == bindparam("project_id")))
+    .where(api_key.c.key_hash == bindparam("key_hash"), api_key.c.revoked_at.is_(None))
+)
+
+
 async def project_for_key(
     conn: AsyncConnection, *, key_hash: str, project_id: str
 ) -> Record | None:
@@ -44,18 +58,8 @@ async def project_for_key(
     ``None`` means the key is unknown or revoked; ``project_id`` NULL in the row means no such
     project.
     """
-    query = (
-        select(
-            api_key.c.account_id.label("key_account_id"),
-            project.c.id,
-            project.c.account_id,
-            project.c.name,
-            project.c.base,
-        )
-        .select_from(api_key.outerjoin(project, project.c.id == project_id))
-        .where(api_key.c.key_hash == key_hash, api_key.c.revoked_at.is_(None))
-    )
-    return (await conn.execute(query)).first()
+    values = {"key_hash": key_hash, "project_id": project_id}
+    return (await conn.execute(_PROJECT_FOR_KEY, values)).first()
 
 
 async def insert_workflow(
