@@ -9,6 +9,8 @@ PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this 
   simulated workers (``bench/lifecycle.py``); ``--work-jobs 0`` skips it.
 - client: ``labelyard jobs import`` of ``--client-rows`` JSONL rows next to the raw bulk
   endpoint's rate (``bench/client.py``); ``--client-rows 0`` skips it.
+- load: 32 connections of get-batch-jobs, then of create-job, by ``wrk`` when installed (the
+  bench target installs it), else by a Python client (``bench/wrk.py``, ``bench/load.py``).
 - web: an annotator in Chromium working ``--web-jobs`` jobs: page times, first open, next job
   after submit, a reload for comparison (``bench/web.py``); ``--web-jobs 0`` skips it.
 
@@ -33,6 +35,7 @@ from events import bench_events
 from harness import database, postgres_reachable, serve
 from lifecycle import bench_lifecycle
 from load import bench_load
+from wrk import bench_wrk, wrk_available
 
 from api import bench_api
 from client import bench_client
@@ -43,7 +46,7 @@ Figures = dict[str, Any]
 
 
 def run_api(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
-    return bench_api(base_url, admin_token, jobs=args.jobs)
+    return bench_api(base_url, admin_token, jobs=args.jobs, env=args.served_env)
 
 
 def run_lifecycle(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
@@ -66,13 +69,16 @@ def run_load(base_url: str, admin_token: str, args: argparse.Namespace) -> Figur
     """One replica on SQLite; on PostgreSQL a second replica joins on the same database."""
     if args.load_seconds <= 0:
         return {}
+    load = bench_load
+    if wrk_available():
+        load = bench_wrk
+    else:
+        print("  load: wrk not installed (apt-get install wrk); using the Python client")
     if args.backend_now == "sqlite":
-        figures = bench_load([base_url], admin_token, seconds=args.load_seconds)
+        figures = load([base_url], admin_token, seconds=args.load_seconds)
     else:
         with serve(args.served_env) as second:
-            figures = bench_load(
-                [base_url, second.base_url], admin_token, seconds=args.load_seconds
-            )
+            figures = load([base_url, second.base_url], admin_token, seconds=args.load_seconds)
     return {f"load_{name}": value for name, value in figures.items()}
 
 
@@ -92,12 +98,29 @@ BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] 
     ("web", bench_web),
 ]
 
-# (figure, comparison, bound, only on this backend or None for all)
+# (figure, comparison, bound, only on this backend or None for all): issue 14's targets.
 TARGETS: list[tuple[str, str, float, str | None]] = [
-    ("create_jobs_per_s", ">=", 10_000, "sqlite"),
-    ("first_page_ms", "<=", 5.0, None),
+    ("first_page_ms", "<=", 1.5, None),
+    ("page_vs_inprocess", "<=", 6.0, None),
     ("deep_first_ratio", "<=", 1.3, None),
+    ("walk_100_s", "<=", 2.5, None),
+    ("walk_1000_s", "<=", 0.8, None),
+    ("job_get_ms", "<=", 1.5, None),
+    ("create_jobs_per_s", ">=", 40_000, "sqlite"),
+    ("create_jobs_per_s", ">=", 25_000, "postgresql"),
+    ("load_get_batch_jobs_rps", ">=", 1_500, None),
+    ("load_get_batch_jobs_p99_ms", "<=", 50, None),
+    ("load_get_batch_jobs_errors", "<=", 0, None),
+    ("load_create_job_rps", ">=", 800, None),
+    ("load_create_job_p99_ms", "<=", 100, None),
+    ("load_create_job_errors", "<=", 0, None),
+    ("work_completed_per_s", ">=", 500, None),
+    ("export_ndjson_jobs_per_s", ">=", 100_000, None),
+    ("export_coco_jobs_per_s", ">=", 50_000, None),
 ]
+
+# A figure printed beside the in-process limit measured in the same run.
+LIMITS = {"first_page_ms": "inprocess_page_ms", "deep_page_ms": "inprocess_page_ms"}
 
 TABLES: list[list[tuple[str, str, str]]] = [
     [  # (heading, figure, format)
@@ -105,6 +128,13 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("first page ms", "first_page_ms", ".2f"),
         ("deep page ms", "deep_page_ms", ".2f"),
         ("deep/first", "deep_first_ratio", ".2f"),
+        ("in-process page ms", "inprocess_page_ms", ".2f"),
+        ("first/in-process", "page_vs_inprocess", ".1f"),
+    ],
+    [
+        ("walk @100 s", "walk_100_s", ".2f"),
+        ("walk @1000 s", "walk_1000_s", ".2f"),
+        ("job GET ms", "job_get_ms", ".2f"),
     ],
     [
         ("completed jobs/s", "work_completed_per_s", ".1f"),
@@ -167,8 +197,9 @@ def print_table(rows: dict[str, Figures], columns: list[tuple[str, str, str]]) -
 
 
 def print_targets(rows: dict[str, Figures]) -> bool:
-    """Each target against each backend it applies to; True if all were met."""
-    print("\ntargets")
+    """Each target against each backend it applies to, with the in-process limit where there
+    is one; True if all were met."""
+    print("\ntargets (figure, target, backend, measured, in-process limit of the same run)")
     all_met = True
     for figure, op, bound, only in TARGETS:
         for backend, row in rows.items():
@@ -178,7 +209,11 @@ def print_targets(rows: dict[str, Figures]) -> bool:
             met = value >= bound if op == ">=" else value <= bound
             all_met = all_met and met
             verdict = "met" if met else "NOT met"
-            print(f"  {figure:18} {op} {bound:<8,g} {backend:11} {value:>10,.2f}  {verdict}")
+            limit = row.get(LIMITS.get(figure, ""))
+            beside = f"  (in-process {limit:.2f})" if limit is not None else ""
+            print(
+                f"  {figure:28} {op} {bound:<8,g} {backend:11} {value:>10,.2f}  {verdict}{beside}"
+            )
     return all_met
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
+from labelyard.store.bulk import insert_many
 from labelyard.store.tables import event, project_feed
 
 
@@ -41,8 +42,9 @@ async def insert_events(
         .returning(project_feed.c.last_seq)
     )
     first = int(result.scalar_one()) - len(events) + 1
-    await conn.execute(
-        event.insert(),
+    await insert_many(
+        conn,
+        event,
         [
             {
                 "project_id": project_id,

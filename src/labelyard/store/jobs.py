@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, Select, bindparam, select, true
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, bindparam, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
+from labelyard.store.bulk import insert_many
 from labelyard.store.tables import batch, job
 
 # Keeps IN lists well under SQLite's and asyncpg's bound-parameter limits.
@@ -40,25 +40,26 @@ PAGE_COLUMNS = (
 )
 
 
-def _insert(conn: AsyncConnection) -> Insert:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(job).on_conflict_do_nothing(
-            index_elements=[job.c.project_id, job.c.reference_id]
-        )
-    return sqlite.insert(job).on_conflict_do_nothing(
-        index_elements=[job.c.project_id, job.c.reference_id]
-    )
-
-
 async def insert_jobs(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Insert jobs whose ``(project_id, reference_id)`` is new; returns the ids inserted.
 
     The unique constraint decides, so concurrent creates of one reference id insert one row.
+    One driver call for all rows (``store.bulk``); only when some collided are the ids that
+    made it read back.
     """
     if not rows:
         return set()
-    result = await conn.execute(_insert(conn).returning(job.c.id), list(rows))
-    return set(result.scalars())
+    inserted = await insert_many(conn, job, rows, unique=("project_id", "reference_id"))
+    ids = [str(row["id"]) for row in rows]
+    if inserted == len(rows):
+        return set(ids)
+    found: set[str] = set()
+    project_id = rows[0]["project_id"]
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        query = select(job.c.id).where(job.c.project_id == project_id, job.c.id.in_(chunk))
+        found.update(str(i) for i in (await conn.execute(query)).scalars())
+    return found
 
 
 async def jobs_by_reference(
