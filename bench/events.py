@@ -74,6 +74,7 @@ def bench_events(
         | {
             "LABELYARD_WEBHOOKS_ALLOW_PRIVATE": "1",
             "LABELYARD_WORKER_POLL_SECONDS": "0.05",
+            "LABELYARD_MEDIA_CHECKS": "0",  # webhooks only (bench/media.py times the checks)
         }
     )
     started = time.perf_counter()

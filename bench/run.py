@@ -11,6 +11,8 @@ PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this 
   endpoint's rate (``bench/client.py``); ``--client-rows 0`` skips it.
 - load: 32 connections of get-batch-jobs, then of create-job, by ``wrk`` when installed (the
   bench target installs it), else by a Python client (``bench/wrk.py``, ``bench/load.py``).
+- media: one worker checking ``--media-jobs`` new jobs' images against a local image server
+  (``bench/media.py``); ``--media-jobs 0`` skips it.
 - web: an annotator in Chromium working ``--web-jobs`` jobs: page times, first open, next job
   after submit, a reload for comparison (``bench/web.py``); ``--web-jobs 0`` skips it.
 
@@ -35,6 +37,7 @@ from events import bench_events
 from harness import database, postgres_reachable, serve
 from lifecycle import bench_lifecycle
 from load import bench_load
+from media import bench_media, bench_presign
 from wrk import bench_wrk, wrk_available
 
 from api import bench_api
@@ -65,6 +68,16 @@ def run_events(base_url: str, admin_token: str, args: argparse.Namespace) -> Fig
     return {f"webhook_{name}": value for name, value in figures.items()}
 
 
+def run_media(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    if args.media_jobs <= 0:
+        return {}
+    figures = bench_media(base_url, admin_token, args.served_env, jobs=args.media_jobs)
+    presign = bench_presign()
+    return {f"media_check_{name}": value for name, value in figures.items()} | {
+        f"presign_{name}": value for name, value in presign.items()
+    }
+
+
 def run_load(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
     """One replica on SQLite; on PostgreSQL a second replica joins on the same database."""
     if args.load_seconds <= 0:
@@ -92,6 +105,7 @@ BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] 
     ("api", run_api),
     ("lifecycle", run_lifecycle),
     ("events", run_events),
+    ("media", run_media),
     ("load", run_load),
     ("exports", run_exports),
     ("client", bench_client),
@@ -117,6 +131,8 @@ TARGETS: list[tuple[str, str, float, str | None]] = [
     ("work_completed_per_s", ">=", 500, None),
     ("export_ndjson_jobs_per_s", ">=", 100_000, None),
     ("export_coco_jobs_per_s", ">=", 50_000, None),
+    ("media_check_jobs_per_s", ">=", 200, None),
+    ("presign_image_ms", "<=", 5.0, None),
 ]
 
 # A figure printed beside the in-process limit measured in the same run.
@@ -183,6 +199,14 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("delivered", "webhook_delivered", ",d"),
         ("duplicates", "webhook_duplicates", "d"),
     ],
+    [
+        ("media checks jobs/s", "media_check_jobs_per_s", ",.0f"),
+        ("checked jobs", "media_check_jobs", ",d"),
+        ("failed", "media_check_failed", ",d"),
+        ("expected failed", "media_check_expected_failed", ",d"),
+        ("presign image ms", "presign_image_ms", ".2f"),
+        ("presign 100 fr ms", "presign_video_100_frames_ms", ".2f"),
+    ],
 ]
 
 
@@ -228,6 +252,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8, help="workers for the lifecycle run")
     parser.add_argument(
         "--events", type=int, default=5_000, help="webhook events to deliver (0 skips it)"
+    )
+    parser.add_argument(
+        "--media-jobs", type=int, default=5_000, help="jobs whose media are checked (0 skips it)"
     )
     parser.add_argument(
         "--load-seconds", type=float, default=20.0, help="length of the load run (0 skips it)"

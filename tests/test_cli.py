@@ -217,3 +217,49 @@ def test_workers_password_lets_a_worker_sign_in_to_the_web_ui(server: Server) ->
         assert "httponly" in cookie and "samesite=lax" in cookie and "path=/ui" in cookie
         queue = browser.get("/ui/queue")
         assert queue.status_code == 200 and "ana" in queue.text
+
+
+def test_storage_add_list_remove_never_print_the_secret(server: Server) -> None:
+    account = cli_json(server, "accounts", "create", "--name", "media")["account_id"]
+    secret = "cli-secret-0b5e41"
+    env = {
+        **os.environ,
+        "LABELYARD_DATA_DIR": str(server.settings.data_dir),
+        "LABELYARD_DATABASE_URL": server.settings.database_url,
+        "LABELYARD_STORAGE_SECRET_ACCESS_KEY": secret,
+    }
+    added = subprocess.run(
+        [
+            *LABELYARD,
+            "storage",
+            "add",
+            "--account",
+            account,
+            "--scheme",
+            "gs",
+            "--bucket-prefix",
+            "gs://acme-frames/",
+            "--access-key-id",
+            "GOOGHMAC1",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    assert secret not in added.stdout + added.stderr
+    created = json.loads(added.stdout)
+    assert created["endpoint_url"] == "https://storage.googleapis.com"  # GCS's XML API
+    assert created["bucket_prefix"] == "acme-frames/" and created["region"] == "auto"
+    listed = cli(server, "storage", "list", "--account", account)
+    assert listed.returncode == 0 and "gs://acme-frames/" in listed.stdout
+    assert secret not in listed.stdout + listed.stderr
+    with server.admin() as admin:
+        api = admin.get(f"/admin/v1/accounts/{account}/storage").json()["data"]["connections"]
+    assert [c["connection_id"] for c in api] == [created["connection_id"]]
+    removed = cli(server, "storage", "remove", created["connection_id"], "--account", account)
+    assert removed.returncode == 0, removed.stderr
+    assert "no storage connections" in cli(server, "storage", "list", "--account", account).stdout

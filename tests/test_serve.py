@@ -61,7 +61,15 @@ def test_first_serve_prints_curl_commands_that_work(tmp_path: Path) -> None:
         page = run(listing)
         assert page["success"] is True
         jobs = page["data"]["jobs"]  # type: ignore[index]
-        assert [job["id"] for job in jobs] == [created["data"]["job_id"]]  # type: ignore[index]
+        # The demo's four street pictures, then the job the printed command made.
+        assert [job["reference_id"] for job in jobs] == [
+            "street-1",
+            "street-2",
+            "street-3",
+            "street-4",
+            "my-first-job",
+        ]
+        assert jobs[-1]["id"] == created["data"]["job_id"]  # type: ignore[index]
         assert (tmp_path / "data" / "admin_token").read_text().strip() == admin_token
         me = httpx.post(
             f"{base}/admin/v1/accounts",

@@ -29,6 +29,8 @@ from labelyard.http import errors
 from labelyard.http.edge import Edge
 from labelyard.http.metrics import Metrics
 from labelyard.outbound import outbound_from_settings
+from labelyard.secretbox import secret_box
+from labelyard.services.media import MediaSigner
 from labelyard.state import AppState
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
@@ -126,6 +128,7 @@ def create_app(settings: Settings, *, migrated: bool = False) -> Labelyard:
                 session_key=bytes.fromhex(session_key),
                 admin_token=admin_token(settings),
                 outbound=outbound,
+                media=MediaSigner(secret_box(settings), link_seconds=settings.media_link_seconds),
             )
             yield
         finally:

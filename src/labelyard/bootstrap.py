@@ -7,15 +7,19 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from labelyard.blobs import BlobStore
 from labelyard.config import Settings
+from labelyard.core.model import Base, Project
 from labelyard.datadir import prepare_data_dir
-from labelyard.services import accounts, projects, workers
+from labelyard.demo import DEMO_MEDIA_PREFIX, DEMO_MEDIA_ROUTE, DEMO_SCHEMA, demo_pictures
+from labelyard.services import accounts, jobs, projects, workers
 from labelyard.store import accounts as account_store
 from labelyard.store.engine import Database
 
 ADMIN_TOKEN_FILE = "admin_token"
 DEMO_ACCOUNT = "demo"
 DEMO_PROJECT = "Demo images"
+DEMO_VIDEO_PROJECT = "Demo video"
 DEMO_WORKER = "demo annotator"
 
 
@@ -49,25 +53,77 @@ class Demo:
     default_batch_id: str
     api_key: str
     worker_token: str
+    video_project_id: str
+    video_api_key: str
+    image_url: str
 
 
-async def create_demo_if_empty(db: Database) -> Demo | None:
-    """A demo account with an IMAGE project, if the database has no account yet."""
+async def create_demo_if_empty(db: Database, blobs: BlobStore, base_url: str) -> Demo | None:
+    """If the database has no account yet: a demo account with an IMAGE project and a VIDEO
+    project (a street-scene label schema each), sample pictures drawn locally and kept in the
+    blob store, a few jobs on them, and a demo annotator."""
     async with db.read() as conn:
         if await account_store.any_account(conn):
             return None
     issued = await accounts.create_account(db, name=DEMO_ACCOUNT)
-    created = await projects.create_project(
+    pictures = demo_pictures()
+    for name, data in pictures.items():
+        await blobs.put(DEMO_MEDIA_PREFIX + name, data)
+    media = f"{base_url}{DEMO_MEDIA_ROUTE}"
+    stills = sorted(name for name in pictures if name.startswith("street-"))
+    frames = sorted(name for name in pictures if name.startswith("drive-"))
+
+    images = await projects.create_project(
         db, name=DEMO_PROJECT, base="IMAGE", account_id=issued.account_id
+    )
+    await projects.set_label_schema(db, project_id=images["project_id"], schema=DEMO_SCHEMA)
+    await jobs.create_jobs(
+        db,
+        _project(images, DEMO_PROJECT, Base.IMAGE),
+        [
+            {
+                "reference_id": name.removesuffix(".png"),
+                "work_flow_id": images["work_flow_id"],
+                "data": {"image_url": media + name},
+            }
+            for name in stills
+        ],
+    )
+    video = await projects.create_project(
+        db, name=DEMO_VIDEO_PROJECT, base="VIDEO", account_id=issued.account_id
+    )
+    await projects.set_label_schema(db, project_id=video["project_id"], schema=DEMO_SCHEMA)
+    await jobs.create_job(
+        db,
+        _project(video, DEMO_VIDEO_PROJECT, Base.VIDEO),
+        {
+            "reference_id": "drive",
+            "work_flow_id": video["work_flow_id"],
+            "data": {
+                "video_data": {
+                    "frames": [
+                        {"frame_id": name.removesuffix(".png"), "src": media + name}
+                        for name in frames
+                    ]
+                }
+            },
+        },
     )
     worker = await workers.create_worker(
         db, account_id=issued.account_id, name=DEMO_WORKER, role="both"
     )
     return Demo(
         account_id=issued.account_id,
-        project_id=created["project_id"],
-        work_flow_id=created["work_flow_id"],
-        default_batch_id=created["default_batch_id"],
-        api_key=created["api_key"],
+        project_id=images["project_id"],
+        work_flow_id=images["work_flow_id"],
+        default_batch_id=images["default_batch_id"],
+        api_key=images["api_key"],
         worker_token=worker["token"],
+        video_project_id=video["project_id"],
+        video_api_key=video["api_key"],
+        image_url=media + stills[0],
     )
+
+
+def _project(created: dict[str, str], name: str, base: Base) -> Project:
+    return Project(id=created["project_id"], account_id=created["account_id"], name=name, base=base)

@@ -32,12 +32,17 @@ projects_app = typer.Typer(help="Projects.", no_args_is_help=True)
 workflows_app = typer.Typer(help="Workflows.", no_args_is_help=True)
 schema_app = typer.Typer(help="Label schemas.", no_args_is_help=True)
 workers_app = typer.Typer(help="Workers (annotators, reviewers, programs).", no_args_is_help=True)
+storage_app = typer.Typer(
+    help="Storage connections: let the web UI show an account's s3:// and gs:// media.",
+    no_args_is_help=True,
+)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(projects_app, name="projects")
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(schema_app, name="schema")
 app.add_typer(workers_app, name="workers")
+app.add_typer(storage_app, name="storage")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(results_app, name="results")
 
@@ -103,15 +108,20 @@ def serve(
         overrides["workers"] = workers
     settings = Settings(**overrides)
     processes = settings.workers or os.cpu_count() or 1
+    from labelyard.blobs.config import from_settings as blob_store
+
+    base = settings.resolved_public_base_url()
 
     async def prepare(db: Database) -> Any:
         # Once, before any server process starts: migrations (by _run), signing keys, demo.
         await load_secrets(db)
-        return await create_demo_if_empty(db)
+        return await create_demo_if_empty(db, blob_store(settings), base)
 
     demo = _run(prepare, settings)
     token, new_token = ensure_admin_token(settings)
-    base = settings.resolved_public_base_url()
+    from labelyard.secretbox import secret_key
+
+    secret_key(settings)  # generated (if not configured) before the worker processes read it
     console.print(
         f"labelyard serving on [bold]{base}[/bold]  (web UI: {base}/ui, API docs: {base}/docs)"
         + (f", {processes} processes" if processes > 1 else "")
@@ -147,13 +157,16 @@ def serve(
 def _print_demo(base: str, demo: Any) -> None:
     job = json.dumps(
         {
-            "reference_id": "demo-1",
+            "reference_id": "my-first-job",
             "work_flow_id": demo.work_flow_id,
-            "data": {"image_url": "https://example.com/images/1.jpg"},
+            "data": {"image_url": demo.image_url},
         }
     )
     key = shlex.quote(f"x-api-key: {demo.api_key}")
-    console.print("A demo account and IMAGE project were created. Try:")
+    console.print(
+        "A demo account was created: an IMAGE project with 4 street pictures and a VIDEO project "
+        "with one 8-frame job, waiting to be annotated. Add a job of your own:"
+    )
     print(
         f"curl -s -X POST {base}/v1/projects/{demo.project_id}/jobs -H {key} "
         f"-H 'content-type: application/json' -d {shlex.quote(job)}",
@@ -325,6 +338,85 @@ def workers_revoke(worker_id: Annotated[str, typer.Argument(help="Worker id.")])
 
     _run(lambda db: workers.revoke_worker(db, worker_id=worker_id))
     console.print(f"revoked {worker_id}")
+
+
+@storage_app.command("add")
+def storage_add(
+    account: Annotated[str, typer.Option(help="Account id.")],
+    scheme: Annotated[str, typer.Option(help="s3 (AWS S3 or S3-compatible) or gs (GCS, HMAC).")],
+    bucket_prefix: Annotated[
+        str, typer.Option(help="The bucket, or bucket/folder, whose media this connection signs.")
+    ],
+    access_key_id: Annotated[str, typer.Option(help="Access key id (GCS: HMAC key id).")],
+    secret_access_key: Annotated[
+        str,
+        typer.Option(
+            envvar="LABELYARD_STORAGE_SECRET_ACCESS_KEY",
+            prompt="Secret access key",
+            hide_input=True,
+            help="Prompted for when not in the environment variable; never printed.",
+        ),
+    ],
+    endpoint: Annotated[
+        str, typer.Option(help="Endpoint URL (S3-compatible stores; gs defaults to GCS).")
+    ] = "",
+    region: Annotated[str, typer.Option(help="Region (default us-east-1; gs: auto).")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a storage connection to an account; its secret is encrypted at rest."""
+    from labelyard.secretbox import secret_box
+    from labelyard.services import storage
+
+    settings = Settings()
+    box = secret_box(settings)
+    created = _run(
+        lambda db: storage.add_connection(
+            db,
+            box,
+            account_id=account,
+            scheme=scheme,
+            endpoint_url=endpoint,
+            region=region,
+            bucket_prefix=bucket_prefix,
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
+        ),
+        settings,
+    )
+    _emit(created, as_json)
+
+
+@storage_app.command("list")
+def storage_list(
+    account: Annotated[str, typer.Option(help="Account id.")], as_json: JsonFlag = False
+) -> None:
+    """List an account's storage connections (secrets are never shown)."""
+    from labelyard.services import storage
+
+    listed = _run(lambda db: storage.list_connections(db, account_id=account))
+    if as_json:
+        print(json.dumps(listed))
+        return
+    for item in listed["connections"]:
+        endpoint = item["endpoint_url"] or "(AWS)"
+        print(
+            f"{item['connection_id']}  {item['scheme']}://{item['bucket_prefix']}  "
+            f"{endpoint}  {item['region']}  key {item['access_key_id']}"
+        )
+    if not listed["connections"]:
+        print("no storage connections")
+
+
+@storage_app.command("remove")
+def storage_remove(
+    connection_id: Annotated[str, typer.Argument(help="Connection id.")],
+    account: Annotated[str, typer.Option(help="Account id.")],
+) -> None:
+    """Remove a storage connection."""
+    from labelyard.services import storage
+
+    _run(lambda db: storage.remove_connection(db, account_id=account, connection_id=connection_id))
+    console.print(f"removed {connection_id}")
 
 
 @app.command("export")

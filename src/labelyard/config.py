@@ -11,6 +11,7 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_PORT = 8080
 DEFAULT_LEASE_SECONDS = 15 * 60
 DEFAULT_FILE_LINK_SECONDS = 5 * 60
+DEFAULT_MEDIA_LINK_SECONDS = 60 * 60
 
 
 class Settings(BaseSettings):
@@ -26,6 +27,10 @@ class Settings(BaseSettings):
 
     admin_token: str = ""
     """Bearer token for ``/admin/v1``; empty means generated once and kept in ``data_dir``."""
+
+    secret_key: str = ""
+    """Fernet key encrypting stored secrets (storage connections); empty means generated once
+    and kept in ``data_dir/secret_key``. Give every replica and worker the same value."""
 
     public_base_url: str = ""
     """How clients reach this server (used in result links); empty means ``http://host:port``."""
@@ -81,6 +86,9 @@ class Settings(BaseSettings):
     file_link_seconds: int = DEFAULT_FILE_LINK_SECONDS
     """How long a signed ``/files/...`` link from ``/v1/attachments`` stays valid."""
 
+    media_link_seconds: int = DEFAULT_MEDIA_LINK_SECONDS
+    """How long a presigned link to private-bucket media, handed to the web UI, stays valid."""
+
     webhook_max_attempts: int = 8
     """Deliveries of one event to one endpoint, the first included, before giving up."""
 
@@ -103,6 +111,28 @@ class Settings(BaseSettings):
     export_lock_seconds: float = 300.0
     """How long a worker holds an export between progress updates; a dead worker's export is
     started again by another once this has passed."""
+
+    media_checks: bool = True
+    """Let ``labelyard worker`` read every new job's media and hold back jobs whose media fail."""
+
+    media_check_concurrency: int = 16
+    """Media reads a worker has in flight at once."""
+
+    media_check_per_host_per_second: float = 50.0
+    """Media reads a second a worker sends to one host (stores limit rates per host); 0: no
+    limit."""
+
+    media_check_timeout_seconds: float = 10.0
+    """How long one media read may take."""
+
+    media_check_max_attempts: int = 4
+    """Checks of a job whose store answers with errors (timeouts, 5xx, 429) before failing it."""
+
+    media_check_retry_base_seconds: float = 30.0
+    """First delay before checking such a job again; each next one is 4 times longer."""
+
+    media_check_max_urls: int = 50
+    """Media URLs read per job at most (spread over its frames, first and last included)."""
 
     worker_poll_seconds: float = 1.0
     """How often an idle ``labelyard worker`` looks for work."""

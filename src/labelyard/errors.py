@@ -17,6 +17,7 @@
     ├── InvalidPriority                 400 FS_00012              priority_weight not an int 1..10
     ├── DuplicateBatchName              400 BATCH_CREATION        batch name already used
     ├── Conflict                        409 conflict              lease lost, job in wrong state
+    │   └── NoStorageConnection         409 conflict              no storage connection for a URL
     ├── InvalidPageToken                400 invalid_request_error malformed or foreign page token
     ├── RateLimited                     429 rate_limited          too many requests
     └── ServerFault                     500 api_error             anything unexpected
@@ -134,6 +135,12 @@ class Conflict(LabelyardError):
     """The job is not in a state where this action applies (a lost lease, a finished job)."""
 
     code, status, default_message = "conflict", 409, "the job is not in a state for this"
+
+
+class NoStorageConnection(Conflict):
+    """No storage connection of the account serves this ``s3://`` / ``gs://`` URL."""
+
+    default_message = "no storage connection of this account serves this URL"
 
 
 class InvalidPageToken(LabelyardError):

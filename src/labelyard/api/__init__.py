@@ -33,6 +33,7 @@ from labelyard.api.schemas import (
     Review,
     SchemaSet,
     Skip,
+    StorageCreate,
     WebhookCreate,
     WebhookUpdate,
     WorkerCreate,
@@ -41,7 +42,8 @@ from labelyard.api.schemas import (
     body_of,
 )
 
-OPEN_ROUTES = ("/healthz", "/readyz", "/metrics")
+# The demo pictures the first start draws (bootstrap) are open too: the demo jobs name them.
+OPEN_ROUTES = ("/healthz", "/readyz", "/metrics", "/demo-media/{name}")
 # Served to anyone holding a link signed by /v1/attachments; 403 without a valid signature.
 SIGNED_ROUTES = ("/files/{key:path}",)
 
@@ -149,6 +151,13 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
     ),
     (
         "POST",
+        ("/v1/projects/{project_id}/jobs/{job_id}/media/retry",),
+        jobs.retry_media,
+        None,
+        "Check a job's media again after fixing it (extension)",
+    ),
+    (
+        "POST",
         ("/v1/projects/{project_id}/batch/{batch_id}/abort",),
         batches.abort,
         None,
@@ -230,6 +239,27 @@ ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
         "Create a worker (annotator, reviewer or both)",
     ),
     (
+        "POST",
+        "/admin/v1/accounts/{account_id}/storage",
+        admin.add_storage,
+        StorageCreate,
+        "Add a storage connection (S3, S3-compatible, GCS with HMAC keys)",
+    ),
+    (
+        "GET",
+        "/admin/v1/accounts/{account_id}/storage",
+        admin.list_storage,
+        None,
+        "List the account's storage connections (without secrets)",
+    ),
+    (
+        "DELETE",
+        "/admin/v1/accounts/{account_id}/storage/{connection_id}",
+        admin.remove_storage,
+        None,
+        "Remove a storage connection",
+    ),
+    (
         "PUT",
         "/admin/v1/workers/{worker_id}/login",
         admin.set_worker_login,
@@ -286,6 +316,7 @@ def mount(app: FastAPI) -> None:
     app.add_api_route(
         "/files/{key:path}", files.file, methods=["GET"], tags=["files"], responses=RAW_JSON
     )
+    app.add_api_route("/demo-media/{name}", files.demo_media, methods=["GET"], tags=["files"])
     app.add_api_route("/healthz", ops.healthz, methods=["GET"], tags=["ops"])
     app.add_api_route("/readyz", ops.readyz, methods=["GET"], tags=["ops"])
     # Load balancers and uptime checkers often probe with HEAD.

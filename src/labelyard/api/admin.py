@@ -9,7 +9,7 @@ from starlette.responses import Response
 from labelyard.api.deps import Body, State
 from labelyard.errors import InvalidInput
 from labelyard.http.envelope import ok
-from labelyard.services import accounts, projects, workers
+from labelyard.services import accounts, projects, storage, workers
 
 
 def _fields(body: object) -> dict[str, object]:
@@ -95,3 +95,31 @@ async def create_worker(state: State, account_id: str, body: Body) -> Response:
         state.db, account_id=account_id, name=fields.get("name"), role=fields.get("role")
     )
     return ok(created)
+
+
+async def add_storage(state: State, account_id: str, body: Body) -> Response:
+    """A storage connection of the account (its secret is sealed and never returned)."""
+    fields = _fields(body)
+    created = await storage.add_connection(
+        state.db,
+        state.media.box,
+        account_id=account_id,
+        scheme=fields.get("scheme"),
+        endpoint_url=fields.get("endpoint_url"),
+        region=fields.get("region"),
+        bucket_prefix=fields.get("bucket_prefix"),
+        access_key_id=fields.get("access_key_id"),
+        secret_access_key=fields.get("secret_access_key"),
+    )
+    return ok(created)
+
+
+async def list_storage(state: State, account_id: str) -> Response:
+    """The account's storage connections, without secrets."""
+    return ok(await storage.list_connections(state.db, account_id=account_id))
+
+
+async def remove_storage(state: State, account_id: str, connection_id: str) -> Response:
+    """Remove a storage connection."""
+    await storage.remove_connection(state.db, account_id=account_id, connection_id=connection_id)
+    return ok({"connection_id": connection_id, "removed": True})

@@ -8,7 +8,10 @@ from fastapi import Security
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from labelyard.api.deps import State, api_key_header
+from labelyard.demo import read_demo_picture
 from labelyard.services import results
+
+DEMO_CACHE = "public, max-age=86400"
 
 
 async def attachment(
@@ -39,3 +42,9 @@ async def file(
     if body.path is not None:
         return FileResponse(body.path, media_type=body.media_type)
     return Response(body.content, media_type=body.media_type)
+
+
+async def demo_media(state: State, name: str) -> Response:
+    """A picture of the first start's demo jobs (open: nothing private is kept under it)."""
+    body = await read_demo_picture(state.blobs, name)
+    return Response(body, media_type="image/png", headers={"cache-control": DEMO_CACHE})

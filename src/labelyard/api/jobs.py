@@ -7,7 +7,7 @@ from starlette.responses import Response
 from labelyard.api.deps import Body, BulkBody, ProjectAccess, State
 from labelyard.core import commands
 from labelyard.http.envelope import ok
-from labelyard.services import job_actions, jobs, results
+from labelyard.services import job_actions, jobs, media_checks, results
 
 
 async def create(project: ProjectAccess, state: State, body: Body) -> Response:
@@ -68,3 +68,8 @@ async def priority(project: ProjectAccess, state: State, job_id: str, body: Body
             state.db, project, job_id=job_id, priority=commands.parse_priority(body)
         )
     )
+
+
+async def retry_media(project: ProjectAccess, state: State, job_id: str) -> Response:
+    """Check the job's media again (after fixing it); it is handed out once the check passes."""
+    return ok(await media_checks.retry(state.db, project, job_id=job_id))

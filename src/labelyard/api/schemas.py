@@ -87,6 +87,15 @@ class WorkerCreate(BaseModel):
     role: Literal["annotator", "reviewer", "both"]
 
 
+class StorageCreate(BaseModel):
+    scheme: Literal["s3", "gs"]
+    endpoint_url: str | None = Field(default=None, description="empty for AWS S3; gs: GCS XML API")
+    region: str | None = None
+    bucket_prefix: str = Field(min_length=1, max_length=255, description="bucket[/folder]")
+    access_key_id: str = Field(min_length=1, max_length=255)
+    secret_access_key: str = Field(min_length=1, description="sealed at rest, never returned")
+
+
 class WorkerLogin(BaseModel):
     username: str = Field(min_length=1, max_length=255)
     password: str = Field(min_length=8)

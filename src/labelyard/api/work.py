@@ -13,6 +13,7 @@ from labelyard.core import commands
 from labelyard.http.envelope import ok
 from labelyard.services import work, workers
 from labelyard.services.workers import Worker
+from labelyard.state import AppState
 
 
 async def worker_access(
@@ -39,54 +40,40 @@ async def claim(worker: WorkerAccess, state: State, body: Body) -> Response:
     return ok(job) if job is not None else Response(status_code=204)
 
 
-async def heartbeat(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
-    """Extend the lease on a job."""
+async def _act(worker: Worker, state: AppState, job_id: str, action: str, body: object) -> Response:
     return ok(
-        await work.heartbeat(
+        await work.act(
             state.db,
+            state.blobs,
             worker,
             job_id=job_id,
-            lease_seconds=commands.parse_heartbeat(body),
+            action=commands.parse_job_action(action, body),
             default_lease=state.settings.lease_seconds,
+            base_url=state.base_url,
         )
     )
+
+
+async def heartbeat(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
+    """Extend the lease on a job."""
+    return await _act(worker, state, job_id, "heartbeat", body)
 
 
 async def draft(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Save work in progress."""
-    return ok(
-        await work.save_draft(state.db, worker, job_id=job_id, work=commands.parse_work(body))
-    )
+    return await _act(worker, state, job_id, "draft", body)
 
 
 async def submit(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Hand in the annotations of an annotate step."""
-    return ok(
-        await work.submit(
-            state.db,
-            state.blobs,
-            worker,
-            job_id=job_id,
-            work=commands.parse_work(body),
-            base_url=state.base_url,
-        )
-    )
+    return await _act(worker, state, job_id, "submit", body)
 
 
 async def skip(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Give a job back without working it."""
-    return ok(await work.skip(state.db, worker, job_id=job_id, reason=commands.parse_skip(body)))
+    return await _act(worker, state, job_id, "skip", body)
 
 
 async def review(worker: WorkerAccess, state: State, job_id: str, body: Body) -> Response:
     """Accept or reject a job in a review step."""
-    return ok(
-        await work.review(
-            state.db,
-            state.blobs,
-            worker,
-            job_id=job_id,
-            decision=commands.parse_review(body),
-            base_url=state.base_url,
-        )
-    )
+    return await _act(worker, state, job_id, "review", body)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from labelyard.core import events, lifecycle
 from labelyard.core.ids import require_uuid
 from labelyard.core.validation import MAX_NAME_LENGTH, MAX_TEXT_LENGTH, require_name, require_text
-from labelyard.errors import InvalidInput, MissingParameter
+from labelyard.errors import InvalidInput, MissingParameter, NotFound
 
 MAX_COMMENT_LENGTH = MAX_TEXT_LENGTH  # a reviewer's comment, a skip reason
 
@@ -128,6 +128,53 @@ def parse_reopen(body: object) -> str | None:
 def parse_priority(body: object) -> int:
     """``{"priority_weight"}``."""
     return lifecycle.priority(body.get("priority_weight") if isinstance(body, dict) else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Extend the lease (None: by the server's default)."""
+
+    lease_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """Save work in progress."""
+
+    annotations: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Submit:
+    """Hand in an annotate step's work."""
+
+    annotations: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """Give the job back, with why."""
+
+    reason: str | None = None
+
+
+JobAction = Heartbeat | Draft | Submit | Skip | Review
+JOB_ACTIONS = ("heartbeat", "draft", "submit", "skip", "review")
+
+
+def parse_job_action(action: str, body: object) -> JobAction:
+    """The worker API's action on a held job (``.../jobs/{job_id}/{action}``) and its body."""
+    if action == "heartbeat":
+        return Heartbeat(parse_heartbeat(body))
+    if action == "draft":
+        return Draft(parse_work(body).annotations)
+    if action == "submit":
+        return Submit(parse_work(body).annotations)
+    if action == "skip":
+        return Skip(parse_skip(body))
+    if action == "review":
+        return parse_review(body)
+    raise NotFound("no such route")
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ Event types:
     job.aborted          the owner aborted a job
     job.reopened         the owner sent a completed or aborted job back into a step
     batch.completed      every job of a batch is completed or aborted
+    job.media_failed     the worker could not read a job's media; it is not handed out
 
 Deliveries follow the Standard Webhooks scheme: headers ``webhook-id`` (the event id, the same
 on every retry, so receivers dedupe by it), ``webhook-timestamp`` (Unix seconds) and
@@ -34,6 +35,7 @@ JOB_COMPLETED = "job.completed"
 JOB_ABORTED = "job.aborted"
 JOB_REOPENED = "job.reopened"
 BATCH_COMPLETED = "batch.completed"
+JOB_MEDIA_FAILED = "job.media_failed"
 EVENT_TYPES = (
     JOB_CREATED,
     JOB_STATUS_CHANGED,
@@ -41,7 +43,10 @@ EVENT_TYPES = (
     JOB_ABORTED,
     JOB_REOPENED,
     BATCH_COMPLETED,
+    JOB_MEDIA_FAILED,
 )
+CALLBACK_EVENT_TYPES = (JOB_COMPLETED, JOB_MEDIA_FAILED)
+"""What the legacy callback_url receives: completed jobs, and jobs whose media failed."""
 ALL = "*"
 SECRET_PREFIX = "whsec_"
 SNIPPET_CHARS = 200
@@ -86,6 +91,21 @@ def created_event(job: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         "tag": job["tag"],
         "status": job["status"],
         "priority_weight": job["priority_weight"],
+    }
+
+
+def media_failed_event(
+    job: Mapping[str, Any], *, media_error: str, failures: Iterable[Mapping[str, str]]
+) -> tuple[str, dict[str, Any]]:
+    """The event of a job whose media the worker could not read."""
+    return JOB_MEDIA_FAILED, {
+        "job_id": job["id"],
+        "reference_id": job["reference_id"],
+        "batch_id": job["batch_id"],
+        "tag": job["tag"],
+        "status": job["status"],
+        "media_error": media_error,
+        "failures": [dict(failure) for failure in failures],
     }
 
 

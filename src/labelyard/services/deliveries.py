@@ -72,6 +72,26 @@ async def fan_out(db: Database) -> int:
 def payload(delivery: Record) -> dict[str, Any]:
     """What is posted: the event, or for the legacy callback the hosted API's shape."""
     body = delivery.event_body
+    if delivery.kind == CALLBACK and delivery.event_type == rules.JOB_MEDIA_FAILED:
+        return {
+            "annotations": [
+                {
+                    "reference_id": body.get("reference_id"),
+                    "job_id": body.get("job_id"),
+                    "status": "FAILED",
+                    "tag": body.get("tag"),
+                    "result": "",
+                    "error": {
+                        "meta_data": {
+                            "failures": [
+                                {"field": f.get("field"), "type": f.get("type")}
+                                for f in body.get("failures", [])
+                            ]
+                        }
+                    },
+                }
+            ]
+        }
     if delivery.kind == CALLBACK:
         return {
             "annotations": [

@@ -20,7 +20,7 @@ from labelyard.errors import (
     MissingParameter,
     NotFound,
 )
-from labelyard.services import utcnow
+from labelyard.services import media_checks, utcnow
 from labelyard.services.events import emit
 from labelyard.services.results import result_url
 from labelyard.store import Record
@@ -175,6 +175,8 @@ async def _insert(
         )
     created = [created_event(row) for _, row in rows if row["id"] in created_ids]
     await emit(conn, project_id=project.id, events=created, now=now)
+    new_ids = [row["id"] for _, row in rows if row["id"] in created_ids]
+    await media_checks.queue_for_new_jobs(conn, project_id=project.id, job_ids=new_ids, now=now)
 
 
 def _job_view(row: Record, blobs: BlobStore, base_url: str) -> dict[str, Any]:
@@ -188,7 +190,7 @@ def _job_view(row: Record, blobs: BlobStore, base_url: str) -> dict[str, Any]:
         "priority_weight": row.priority_weight,
         "tag": row.tag,
         "result": result_url(blobs, base_url, row.result_key) if row.status == "completed" else "",
-    }
+    } | ({"media_error": row.media_error} if row.media_error else {})
 
 
 async def get_job(

@@ -19,6 +19,7 @@ from labelyard.core.schema import LabelSchema, parse_schema
 from labelyard.errors import Forbidden, NotFound
 from labelyard.services import results
 from labelyard.services.lifecycle import step_name
+from labelyard.services.media import MediaSigner
 from labelyard.store import Record
 from labelyard.store import history as history_store
 from labelyard.store import overview as store
@@ -69,7 +70,7 @@ async def job_counts(db: Database, project: Project) -> dict[str, dict[str, int]
 
 
 async def job_in_full(
-    db: Database, blobs: BlobStore, owned: OwnedProject, *, job_id: str
+    db: Database, blobs: BlobStore, media: MediaSigner, owned: OwnedProject, *, job_id: str
 ) -> JobInFull:
     """The job in full, its transitions (oldest first), the workers' names, its viewer data."""
     project = owned.project
@@ -87,7 +88,8 @@ async def job_in_full(
         "job_id": job.id,
         "project_id": project.id,
         "base": project.base.value,
-        "data": job.data,
+        # Private-bucket media as presigned links; the stored data is unchanged.
+        "data": await media.browser_data(db, account_id=project.account_id, data=job.data),
         "draft": await _shown_annotations(db, blobs, owned, job),
         "schema": owned.schema.to_json(),
         "step": "view",

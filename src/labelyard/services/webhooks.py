@@ -219,8 +219,8 @@ def delivery_row(
 
 
 async def set_callback(db: Database, project: Project, url: str | None) -> dict[str, Any]:
-    """The hosted API's legacy ``callback_url``: completed jobs are posted to it (None removes
-    it)."""
+    """The hosted API's legacy ``callback_url``: completed jobs, and jobs whose media failed, are
+    posted to it (None removes it)."""
     now = utcnow()
     async with db.write() as conn:
         existing = await store.list_endpoints(conn, project_id=project.id, kind=CALLBACK)
@@ -235,7 +235,7 @@ async def set_callback(db: Database, project: Project, url: str | None) -> dict[
             id=new_id(),
             kind=CALLBACK,
             url=url,
-            event_types=[rules.JOB_COMPLETED],
+            event_types=list(rules.CALLBACK_EVENT_TYPES),
             description="legacy callback_url",
             secret=secret,
             enabled=True,

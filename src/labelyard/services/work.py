@@ -15,7 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from labelyard.blobs import BlobStore
 from labelyard.core import annotations as notes
 from labelyard.core import lifecycle
-from labelyard.core.commands import Claim, Review, Work
+from labelyard.core.commands import (
+    Claim,
+    Draft,
+    Heartbeat,
+    JobAction,
+    Review,
+    Skip,
+    Submit,
+    Work,
+)
 from labelyard.core.ids import require_uuid
 from labelyard.core.lifecycle import JobState
 from labelyard.core.model import rfc3339
@@ -51,6 +60,36 @@ def _draft(job: Record, project: WorkProject) -> Any:
     if job.draft is not None:
         return job.draft
     return notes.starting_draft(project.base, project.schema, job.data)
+
+
+async def act(
+    db: Database,
+    blobs: BlobStore,
+    worker: Worker,
+    *,
+    job_id: str,
+    action: JobAction,
+    default_lease: int,
+    base_url: str,
+) -> dict[str, Any]:
+    """Do ``action`` on a job this worker holds (the worker API's and the editor's calls)."""
+    if isinstance(action, Heartbeat):
+        return await heartbeat(
+            db,
+            worker,
+            job_id=job_id,
+            lease_seconds=action.lease_seconds,
+            default_lease=default_lease,
+        )
+    if isinstance(action, Draft):
+        return await save_draft(db, worker, job_id=job_id, work=Work(action.annotations))
+    if isinstance(action, Skip):
+        return await skip(db, worker, job_id=job_id, reason=action.reason)
+    if isinstance(action, Submit):
+        return await submit(
+            db, blobs, worker, job_id=job_id, work=Work(action.annotations), base_url=base_url
+        )
+    return await review(db, blobs, worker, job_id=job_id, decision=action, base_url=base_url)
 
 
 async def claim(

@@ -26,6 +26,7 @@ JOB_READ_COLUMNS = (
     job.c.tag,
     job.c.payload_hash,
     job.c.result_key,
+    job.c.media_error,
 )
 
 PAGE_COLUMNS = (

@@ -72,6 +72,7 @@ async def job_detail(conn: AsyncConnection, *, project_id: str, job_id: str) -> 
             job.c.draft,
             job.c.comment,
             job.c.result_key,
+            job.c.media_error,
             job.c.created_at,
             workflow.c.steps,
             batch.c.name.label("batch_name"),

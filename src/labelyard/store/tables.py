@@ -76,6 +76,27 @@ api_key = Table(
     Index(None, "account_id"),
 )
 
+# An account's connections to its object stores (S3, S3-compatible, GCS through its XML API):
+# job media under ``s3://`` / ``gs://`` URLs whose bucket path starts with ``bucket_prefix``
+# reach the browser as presigned links made with these credentials.
+storage_connection = Table(
+    "storage_connection",
+    metadata,
+    Column("account_id", Id, nullable=False),
+    Column("id", Id, nullable=False),
+    Column("scheme", String(8), nullable=False),  # "s3" or "gs"
+    Column("endpoint_url", Text, nullable=False, default=""),
+    Column("region", String(64), nullable=False, default=""),
+    Column("bucket_prefix", String(255), nullable=False),
+    Column("access_key_id", String(255), nullable=False),
+    # Encrypted with the server's secret key (labelyard.secretbox); never returned.
+    Column("secret_sealed", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("account_id", "id"),
+    UniqueConstraint("account_id", "scheme", "bucket_prefix"),
+    ForeignKeyConstraint(["account_id"], ["account.id"]),
+)
+
 project = Table(
     "project",
     metadata,
@@ -155,6 +176,9 @@ job = Table(
     Column("draft", Json),
     Column("comment", Text),
     Column("result_key", String(255)),
+    # Why the job's media could not be read (set by the worker's media check); such a job is
+    # not handed to annotators until the owner retries the check and it passes.
+    Column("media_error", Text),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("completed_at", Timestamp),
@@ -174,6 +198,23 @@ Index(
     job.c.created_at,
     job.c.seq,
 )
+
+# Media checks to run: one row per job whose media the worker has yet to read (written with the
+# job, or by the owner's retry); removed once the check has an outcome.
+media_check = Table(
+    "media_check",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("job_id", Id, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Timestamp, nullable=False),
+    Column("locked_until", Timestamp),
+    Column("last_error", Text),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "job_id"),
+)
+# The workers' queue of due checks, across projects.
+Index("ix_media_check_due", media_check.c.next_attempt_at)
 
 worker = Table(
     "worker",

@@ -69,8 +69,8 @@ async def next_free_job(
     """The job this worker should take next in ``queue``, locked for this transaction (unless
     ``lock`` is false: a look ahead that takes nothing).
 
-    Free means: waiting in that step, with no lease or an expired one, and not skipped by this
-    worker. Highest ``priority_weight`` first, then oldest.
+    Free means: waiting in that step, with no lease or an expired one, no media error, and not
+    skipped by this worker. Highest ``priority_weight`` first, then oldest.
     """
     query = (
         select(*WORK_COLUMNS)
@@ -79,6 +79,7 @@ async def next_free_job(
             job.c.project_id == project_id,
             job.c.queue == queue,
             or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
+            job.c.media_error.is_(None),  # media the worker could not read: not handed out
             ~_skipped_by(worker_id),
         )
         .order_by(job.c.priority_weight.desc(), job.c.created_at, job.c.seq)
@@ -119,6 +120,7 @@ async def waiting_counts(
             project.c.account_id == account_id,
             job.c.queue.is_not(None),
             or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
+            job.c.media_error.is_(None),
             ~_skipped_by(worker_id),
         )
         .group_by(job.c.project_id, job.c.queue)

@@ -114,7 +114,7 @@ async def batch_page(request: Request, project_id: str, batch_id: str) -> Respon
 async def job_page(request: Request, project_id: str, job_id: str) -> Response:
     owned = await _owned(request, project_id)
     state = session.state_of(request)
-    full = await overview.job_in_full(state.db, state.blobs, owned, job_id=job_id)
+    full = await overview.job_in_full(state.db, state.blobs, state.media, owned, job_id=job_id)
     return render(
         request,
         "owner_job.html",

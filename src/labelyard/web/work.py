@@ -14,15 +14,14 @@ from starlette.responses import Response
 
 from labelyard.core import commands
 from labelyard.core.sessions import ANONYMOUS, WORKER
-from labelyard.errors import AuthFailure, NotFound
+from labelyard.errors import AuthFailure
 from labelyard.http.body import json_body
 from labelyard.http.envelope import ok
+from labelyard.services import media_checks, work, workers
 from labelyard.services import queue as work_queue
-from labelyard.services import work, workers
 from labelyard.services.workers import Worker
 from labelyard.web import redirect, render, session
 
-ACTIONS = ("heartbeat", "draft", "submit", "skip", "review")
 UI_LEASE_SECONDS = 30 * 60  # a page heartbeats while open; a closed tab frees its job after this
 
 
@@ -62,6 +61,13 @@ async def _worker(request: Request, project_id: str) -> Worker:
     )
 
 
+async def _for_browser(request: Request, worker: Worker, job: dict[str, Any]) -> dict[str, Any]:
+    """The job with its private-bucket media as presigned links (the stored data is unchanged)."""
+    state = session.state_of(request)
+    data = await state.media.browser_data(state.db, account_id=worker.account_id, data=job["data"])
+    return {**job, "data": data}
+
+
 async def queue(request: Request) -> Response:
     row = await session.require_worker(request)
     state = session.state_of(request)
@@ -95,6 +101,7 @@ async def job_page(request: Request, project_id: str, job_id: str) -> Response:
     """The annotate or review page of a job this worker holds."""
     worker = await _worker(request, project_id)
     job = await work.held_view(session.state_of(request).db, worker, job_id=job_id)
+    job = await _for_browser(request, worker, job)
     return render(request, "work.html", job=job, worker=worker)
 
 
@@ -114,60 +121,55 @@ async def claim_next(request: Request, project_id: str) -> Response:
         commands.parse_claim({"step": step, "lease_seconds": UI_LEASE_SECONDS}),
         default_lease=UI_LEASE_SECONDS,
     )
-    return ok(job) if job is not None else Response(status_code=204)
+    if job is None:
+        return Response(status_code=204)
+    return ok(await _for_browser(request, worker, job))
 
 
 async def upcoming(request: Request, project_id: str) -> Response:
     """The images of the job "next" would open, for the editor to load ahead."""
     worker = await _worker(request, project_id)
     step = request.query_params.get("step", "")
-    sources = await work_queue.upcoming_sources(session.state_of(request).db, worker, step=step)
-    return ok({"sources": sources})
+    state = session.state_of(request)
+    sources = await work_queue.upcoming_sources(state.db, worker, step=step)
+    urls = await state.media.browser_urls(state.db, account_id=worker.account_id, urls=sources)
+    return ok({"sources": urls})
+
+
+async def media_problem(request: Request, project_id: str, job_id: str) -> Response:
+    """Why an image of a held job does not load in the browser: the server reads it now."""
+    worker = await _worker(request, project_id)
+    state = session.state_of(request)
+    job = await work.held_view(state.db, worker, job_id=job_id)
+    found = await media_checks.diagnose(
+        state.db,
+        state.media,
+        state.outbound,
+        account_id=worker.account_id,
+        data=job["data"],
+        src=request.query_params.get("src"),
+        timeout=state.settings.media_check_timeout_seconds,
+    )
+    return ok(found)
 
 
 async def act(request: Request, project_id: str, job_id: str, action: str) -> Response:
-    """Heartbeat, draft, submit, skip or review, as the worker API does them."""
+    """Heartbeat, draft, submit, skip or review, as the worker API does them (a page's lease is
+    always ``UI_LEASE_SECONDS``)."""
     body = await _body(request)
-    if action not in ACTIONS:
-        raise NotFound("no such route")
+    if action == "heartbeat":
+        body = {}
+    command = commands.parse_job_action(action, body)
     worker = await _worker(request, project_id)
     state = session.state_of(request)
-    if action == "heartbeat":
-        return ok(
-            await work.heartbeat(
-                state.db,
-                worker,
-                job_id=job_id,
-                lease_seconds=None,
-                default_lease=UI_LEASE_SECONDS,
-            )
-        )
-    if action == "draft":
-        return ok(
-            await work.save_draft(state.db, worker, job_id=job_id, work=commands.parse_work(body))
-        )
-    if action == "skip":
-        return ok(
-            await work.skip(state.db, worker, job_id=job_id, reason=commands.parse_skip(body))
-        )
-    if action == "submit":
-        return ok(
-            await work.submit(
-                state.db,
-                state.blobs,
-                worker,
-                job_id=job_id,
-                work=commands.parse_work(body),
-                base_url=state.base_url,
-            )
-        )
     return ok(
-        await work.review(
+        await work.act(
             state.db,
             state.blobs,
             worker,
             job_id=job_id,
-            decision=commands.parse_review(body),
+            action=command,
+            default_lease=UI_LEASE_SECONDS,
             base_url=state.base_url,
         )
     )
@@ -184,5 +186,6 @@ ROUTES = (
     ("GET", "/ui/work/{project_id}/{job_id}", job_page),
     ("POST", f"{API}/claim", claim_next),
     ("GET", f"{API}/upcoming", upcoming),
+    ("GET", f"{API}/jobs/{{job_id}}/media-problem", media_problem),
     ("POST", f"{API}/jobs/{{job_id}}/{{action}}", act),
 )

@@ -1,8 +1,9 @@
 // The annotate / review page: the editor, its side panels, autosave, submit, review, next job.
 import { Editor } from "./editor/editor.js";
 import { refreshFrameStrip } from "./editor/frame-strip.js";
+import { enlarge, referencesFor, refreshReferences } from "./editor/references.js";
 import { $, readJson } from "./page.js";
-import { act, call, upcomingSources } from "./work/api.js";
+import { act, call, mediaProblem, upcomingSources } from "./work/api.js";
 import { commandFor } from "./work/keys.js";
 import { option, refreshObjectList, refreshObjectPanel } from "./work/panels.js";
 
@@ -20,7 +21,10 @@ class WorkPage {
     this.busy = false;
     this.preloaded = [];
     this.editor = null;
-    this.editor = new Editor($("#editor"), job, { onChange: (kind) => this.onChange(kind) });
+    this.editor = new Editor($("#editor"), job, {
+      onChange: (kind) => this.onChange(kind),
+      onMediaError: (view, src) => this.explainMedia(view, src),
+    });
     this.model = this.editor.model;
     this.listen();
     setInterval(
@@ -49,6 +53,17 @@ class WorkPage {
       image.src = src;
       return image;
     });
+  }
+
+  // An image of the job did not load: ask the server why, say it in the view, offer Skip.
+  async explainMedia(view, src) {
+    const job = this.job;
+    view.explain(src, "The image could not be loaded; checking why…");
+    const found = await mediaProblem(job, src).catch(() => null);
+    if (this.job !== job) return; // another job opened meanwhile
+    const reason = found?.reason || "The image could not be loaded in this browser.";
+    view.explain(found?.url || src, reason, (why) => this.finish("skip", { reason: why }));
+    this.status(`An image of this job cannot be shown: ${reason}`, true);
   }
 
   // --- autosave and the lease
@@ -179,6 +194,9 @@ class WorkPage {
     refreshObjectPanel($("#object-panel"), model);
     refreshObjectList($("#object-list"), $("#object-count"), model);
     refreshFrameStrip($("#frame-strip"), model);
+    refreshReferences($("#references"), referencesFor(this.job.data, model.frame), (reference) =>
+      enlarge($("#reference-dialog"), reference),
+    );
     $("#undo").disabled = !model.past.length;
     $("#redo").disabled = !model.future.length;
     $("#delete").disabled = !model.selected;
@@ -280,6 +298,7 @@ class WorkPage {
     click("#next-frame", () => model.step(1));
     click("#copy-next", () => model.copyToNextFrame());
     click("#play", () => this.togglePlay());
+    click("#reference-dialog", () => $("#reference-dialog").close());
     if (model.segmentation) this.listenMask();
     document.addEventListener("keydown", (e) => {
       const command = commandFor(

@@ -7,11 +7,12 @@ import { renderView } from "./render.js";
 import { View } from "./view.js";
 
 export class Editor {
-  // host: an element; job: {base, data, draft, schema}; options: {readonly, onChange(kind)}
-  // where kind is one of the model's (see model.js) but "draw".
+  // host: an element; job: {base, data, draft, schema}; options: {readonly, onChange(kind),
+  // onMediaError(view, src)} where kind is one of the model's (see model.js) but "draw".
   constructor(host, job, options = {}) {
     this.host = host;
     this.readonly = Boolean(options.readonly);
+    this.onMediaError = options.onMediaError || (() => {});
     const onChange = options.onChange || (() => {});
     this.views = [];
     this.model = new EditorModel(job, (kind) => {
@@ -45,6 +46,7 @@ export class Editor {
         this.render();
       },
       onZoom: (view) => renderView(view, this.model, this.readonly),
+      onError: (view, src) => this.onMediaError(view, src),
     };
     this.views = sensors.map((sensor) => {
       const name = sensor ? sensorName(job, sensor) : null;

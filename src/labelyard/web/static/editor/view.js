@@ -4,8 +4,8 @@ import { el, SVG } from "./dom.js";
 export class View {
   // host: the element to add the view to; sensor: the camera shown, else null; name: its
   // caption (null for none); onLoad(view) runs when an image has loaded, onZoom(view) after a
-  // zoom or fit.
-  constructor(host, sensor, name, { onLoad, onZoom }) {
+  // zoom or fit, onError(view, src) when an image cannot be shown (the view then says so).
+  constructor(host, sensor, name, { onLoad, onZoom, onError }) {
     this.sensor = sensor;
     this.onZoom = onZoom;
     this.root = el("div", { class: "view", "data-sensor": sensor || "" });
@@ -17,7 +17,14 @@ export class View {
     this.mask = el("canvas", { class: "mask-layer", width: 1, height: 1 });
     this.mask.hidden = true;
     this.stage.append(this.image, this.mask, this.svg);
-    this.root.append(this.stage);
+    this.problem = el("div", { class: "view-problem", role: "alert" });
+    this.problem.hidden = true;
+    // The message is read, selected and clicked, never drawn on.
+    for (const kind of ["pointerdown", "wheel", "dblclick"]) {
+      this.problem.addEventListener(kind, (e) => e.stopPropagation());
+    }
+    this.root.append(this.stage, this.problem);
+    this.onError = onError || (() => {});
     host.append(this.root);
     this.zoom = 1;
     this.x = 0;
@@ -34,6 +41,9 @@ export class View {
       onLoad(this);
       this.root.classList.add("loaded");
     });
+    this.image.addEventListener("error", () => {
+      if (this.image.getAttribute("src")) this.failed(this.image.getAttribute("src"));
+    });
     this.root.addEventListener(
       "wheel",
       (e) => {
@@ -46,10 +56,45 @@ export class View {
   }
 
   show(src) {
+    if (this.image.getAttribute("src") === src && !this.problem.hidden) return;
     if (this.image.getAttribute("src") !== src) {
-      this.root.classList.remove("loaded");
+      this.root.classList.remove("loaded", "failed");
+      this.problem.hidden = true;
+      if (src && !/^(https?:|data:|blob:|\/)/i.test(src)) {
+        // A link the browser cannot open at all (s3://, gs:// no connection signed).
+        this.image.removeAttribute("src");
+        this.failed(src);
+        return;
+      }
       this.image.src = src || "";
     }
+  }
+
+  failed(src) {
+    this.root.classList.remove("loaded");
+    this.root.classList.add("failed");
+    this.explain(src, "The image could not be loaded.");
+    this.onError(this, src);
+  }
+
+  // Say in the view which media could not be shown and why; `skip(reason)`, if given, is
+  // offered as a button with an editable reason.
+  explain(src, reason, skip = null) {
+    const url = String(src).split("?")[0];
+    const parts = [
+      el("strong", { text: "This image cannot be shown" }),
+      el("code", { class: "problem-url", text: url }),
+      el("p", { class: "problem-reason", text: reason }),
+    ];
+    if (skip) {
+      const why = el("input", { class: "problem-skip-reason", "aria-label": "Reason to skip" });
+      why.value = `Media cannot be loaded: ${reason}`;
+      const button = el("button", { type: "button", class: "problem-skip", text: "Skip this job" });
+      button.addEventListener("click", () => skip(why.value.trim() || reason));
+      parts.push(why, button);
+    }
+    this.problem.replaceChildren(...parts);
+    this.problem.hidden = false;
   }
 
   get width() {

@@ -28,3 +28,14 @@ export async function upcomingSources(job) {
   const { data } = await response.json();
   return data.sources;
 }
+
+// Why the server thinks one of the job's media (as the page got it) does not load:
+// {field, url, reason}, or null if it cannot say.
+export async function mediaProblem(job, src) {
+  const query = `src=${encodeURIComponent(src)}`;
+  const path = `/ui/api/work/${job.project_id}/jobs/${job.job_id}/media-problem?${query}`;
+  const response = await fetch(path);
+  if (!response.ok) return null;
+  const { data } = await response.json();
+  return data;
+}
