@@ -269,10 +269,21 @@ def main() -> None:
         "--web-jobs", type=int, default=30, help="jobs an annotator works in Chromium (0 skips)"
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
+    parser.add_argument(
+        "--serve-workers",
+        type=int,
+        default=0,
+        help="processes of each labelyard serve (0: its default, one per core)",
+    )
+    parser.add_argument(
+        "--only", default="", help="comma-separated benchmarks to run (default: all of them)"
+    )
     args = parser.parse_args()
+    only = {name for name in args.only.split(",") if name}
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"machine: nproc {cores}, Python {platform.python_version()}, {platform.platform()}")
+    print(f"serve processes: {args.serve_workers or 'default (one per core)'}")
     backends = ["sqlite", "postgresql"] if args.backend == "all" else [args.backend]
     if "postgresql" in backends and (reason := postgres_reachable()):
         print(f"postgresql: skipped, unreachable ({reason})")
@@ -283,11 +294,16 @@ def main() -> None:
         print(f"\n== {backend}", flush=True)
         rows[backend] = {}
         for name, bench in BENCHMARKS:
-            with database(backend) as env, serve(env) as served:
-                args.served_env, args.backend_now = env, backend
-                figures = bench(served.base_url, served.admin_token, args)
-                if figures.get("work_errors"):
-                    print(f"server stderr (last 4000 characters):\n{served.log()[-4000:]}")
+            if only and name not in only:
+                continue
+            with database(backend) as env:
+                if args.serve_workers:
+                    env["LABELYARD_WORKERS"] = str(args.serve_workers)
+                with serve(env) as served:
+                    args.served_env, args.backend_now = env, backend
+                    figures = bench(served.base_url, served.admin_token, args)
+                    if figures.get("work_errors"):
+                        print(f"server stderr (last 4000 characters):\n{served.log()[-4000:]}")
             for figure, value in figures.items():
                 print(f"  {name:10} {figure:24} {value:>12,.2f}", flush=True)
             rows[backend] |= figures

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -64,7 +63,7 @@ async def insert_many(
         inserted = int(cursor.rowcount)
         await cursor.close()
         return inserted
-    types = [table.c[name].type.compile(dialect=postgresql.dialect()) for name in columns]
+    types = [table.c[name].type.compile(dialect=conn.dialect) for name in columns]
     arrays = ", ".join(f"${i + 1}::{kind}[]" for i, kind in enumerate(types))
     sql = f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays}){conflict}'
     if not driver.is_in_transaction():  # the driver starts SQLAlchemy's transaction lazily
