@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -87,6 +88,67 @@ def in_process_page_ms(env: dict[str, str], project_id: str, batch_id: str) -> f
                 if i >= 20:
                     samples.append(time.perf_counter() - began)
             return statistics.median(samples) * 1000
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def in_process_insert_rate(
+    env: dict[str, str], project_id: str, batch_id: str, workflow_id: str, *, jobs: int = 20_000
+) -> float:
+    """The floor under bulk create: the same job rows (past the end of the batch) inserted by
+    ``store.bulk.insert_many`` in transactions of 10,000, in this process, with no HTTP,
+    validation, events or counters; jobs per second. The rows are removed afterwards."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete
+
+    from labelyard.config import Settings
+    from labelyard.store.bulk import insert_many
+    from labelyard.store.engine import Database
+    from labelyard.store.tables import job
+
+    url = Settings(
+        data_dir=env["LABELYARD_DATA_DIR"], database_url=env.get("LABELYARD_DATABASE_URL", "")
+    ).resolved_database_url()
+
+    async def run() -> float:
+        db = Database(url, pool_size=1)
+        try:
+            now = datetime.now(UTC)
+            rows = [
+                {
+                    "project_id": project_id,
+                    "id": str(uuid.uuid4()),
+                    "batch_id": batch_id,
+                    "seq": 10_000_000 + i,
+                    "reference_id": f"floor-{i}",
+                    "payload_hash": "0" * 64,
+                    "workflow_id": workflow_id,
+                    "tag": "default",
+                    "type": "IMAGE",
+                    "priority_weight": 0,
+                    "status": "created",
+                    "frames": 1,
+                    "annotations": 0,
+                    "data": {"image_url": f"https://img.example/{i}.jpg"},
+                    "step_index": 0,
+                    "queue": "annotate",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(jobs)
+            ]
+            started = time.perf_counter()
+            for start in range(0, jobs, BULK):
+                async with db.write() as conn:
+                    chunk = rows[start : start + BULK]
+                    await insert_many(conn, job, chunk, unique=("project_id", "reference_id"))
+            seconds = time.perf_counter() - started
+            async with db.write() as conn:
+                await conn.execute(delete(job).where(job.c.reference_id.like("floor-%")))
+            return jobs / seconds
         finally:
             await db.dispose()
 
@@ -187,7 +249,13 @@ def bench_api(
     figures: dict[str, Any] = {}
     if env is not None:
         limit = in_process_page_ms(env, pid, batch)
-        figures = {"inprocess_page_ms": limit, "page_vs_inprocess": first / limit}
+        floor = in_process_insert_rate(env, pid, batch, project["work_flow_id"])
+        figures = {
+            "inprocess_page_ms": limit,
+            "page_vs_inprocess": first / limit,
+            "inprocess_insert_jobs_per_s": floor,
+            "create_vs_inprocess": jobs / create_seconds / floor,
+        }
     return figures | {
         "jobs": jobs,
         "create_jobs_per_s": jobs / create_seconds,
