@@ -90,14 +90,16 @@ async def insert_workflow(
         raise InvalidInput(f"a workflow tagged {tag!r} already exists in this project") from None
 
 
+_LIST_WORKFLOWS = (
+    select(workflow.c.id, workflow.c.name, workflow.c.tag, workflow.c.steps)
+    .where(workflow.c.project_id == bindparam("project_id"))
+    .order_by(workflow.c.is_default.desc(), workflow.c.created_at)
+)
+
+
 async def list_workflows(conn: AsyncConnection, *, project_id: str) -> list[Record]:
-    """The project's workflows, default first."""
-    query = (
-        select(workflow.c.id, workflow.c.name, workflow.c.tag, workflow.c.steps)
-        .where(workflow.c.project_id == project_id)
-        .order_by(workflow.c.is_default.desc(), workflow.c.created_at)
-    )
-    return list((await conn.execute(query)).all())
+    """The project's workflows, default first (every create reads them: built once)."""
+    return list((await conn.execute(_LIST_WORKFLOWS, {"project_id": project_id})).all())
 
 
 async def set_label_schema(conn: AsyncConnection, *, id: str, label_schema: Any) -> bool:
