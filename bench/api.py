@@ -22,7 +22,7 @@ def _walk_seconds(client: httpx.Client, url: str, limit: int, jobs: int) -> floa
         params = {"limit": str(limit), **({"page_token": token} if token else {})}
         reply = client.get(url, params=params)
         reply.raise_for_status()
-        page = reply.json()["data"]
+        page = orjson.loads(reply.content)["data"]  # the client's own parsing kept small
         seen += len(page["jobs"])
         token = page["next_page_token"]
         if not token:
