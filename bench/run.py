@@ -11,6 +11,10 @@ PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this 
   endpoint's rate (``bench/client.py``); ``--client-rows 0`` skips it.
 - load: 32 connections of get-batch-jobs, then of create-job, by ``wrk`` when installed (the
   bench target installs it), else by a Python client (``bench/wrk.py``, ``bench/load.py``).
+- pointcloud: converting a 1M-point binary_compressed PCD to the browser layout, once
+  (``bench/pointcloud.py``); ``--pointcloud-points 0`` skips it.
+- lidar web: the 3D editor in Chromium (SwiftShader WebGL): Start to the first rendered frame,
+  frame switches, orbit frames per second (``bench/lidar_web.py``); ``--lidar-frames 0`` skips.
 - media: one worker checking ``--media-jobs`` new jobs' images against a local image server
   (``bench/media.py``); ``--media-jobs 0`` skips it.
 - web: an annotator in Chromium working ``--web-jobs`` jobs: page times, first open, next job
@@ -35,9 +39,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from events import bench_events
 from harness import database, postgres_reachable, serve
+from lidar_web import bench_lidar_web
 from lifecycle import bench_lifecycle
 from load import bench_load
 from media import bench_media, bench_presign
+from pointcloud import bench_pointcloud
 from wrk import bench_wrk, wrk_available
 
 from api import bench_api
@@ -101,6 +107,20 @@ def run_exports(base_url: str, admin_token: str, args: argparse.Namespace) -> Fi
     return bench_exports(args.served_env, jobs=args.export_jobs)
 
 
+def run_pointcloud(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    """Conversion needs no server or database: measured once, on the first backend."""
+    if args.pointcloud_points <= 0 or args.backend_now != args.first_backend:
+        return {}
+    return bench_pointcloud(args.pointcloud_points)
+
+
+def run_lidar_web(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    """The 3D editor in Chromium: measured once, on the first backend."""
+    if args.backend_now != args.first_backend:
+        return {}
+    return bench_lidar_web(base_url, admin_token, args)
+
+
 BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] = [
     ("api", run_api),
     ("lifecycle", run_lifecycle),
@@ -110,6 +130,8 @@ BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] 
     ("exports", run_exports),
     ("client", bench_client),
     ("web", bench_web),
+    ("pointcloud", run_pointcloud),
+    ("lidar web", run_lidar_web),
 ]
 
 # (figure, comparison, bound, only on this backend or None for all): issue 14's targets.
@@ -131,6 +153,10 @@ TARGETS: list[tuple[str, str, float, str | None]] = [
     ("work_completed_per_s", ">=", 500, None),
     ("export_ndjson_jobs_per_s", ">=", 100_000, None),
     ("export_coco_jobs_per_s", ">=", 50_000, None),
+    ("pointcloud_lzf_convert_s", "<=", 1.0, None),
+    ("pointcloud_literal_convert_s", "<=", 1.0, None),
+    ("lidar_first_render_ms", "<=", 1000, None),
+    ("lidar_frame_switch_ms", "<=", 150, None),
     ("media_check_jobs_per_s", ">=", 200, None),
     ("presign_image_ms", "<=", 5.0, None),
 ]
@@ -199,6 +225,19 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("next job p50 ms", "web_next_job_p50_ms", ".0f"),
         ("next job max ms", "web_next_job_max_ms", ".0f"),
         ("reload ms", "web_reload_ms", ".0f"),
+    ],
+    [
+        ("cloud points", "pointcloud_points", ",.0f"),
+        ("PCD lzf convert s", "pointcloud_lzf_convert_s", ".3f"),
+        ("lzf size/raw", "pointcloud_lzf_ratio", ".2f"),
+        ("PCD literal convert s", "pointcloud_literal_convert_s", ".3f"),
+    ],
+    [
+        ("3D points/frame", "lidar_points", ",.0f"),
+        ("3D first render ms", "lidar_first_render_ms", ".0f"),
+        ("frame switch ms", "lidar_frame_switch_ms", ".0f"),
+        ("orbit fps (frame)", "lidar_orbit_fps_frame", ".1f"),
+        ("orbit fps (1M)", "lidar_orbit_fps_1m", ".1f"),
     ],
     [
         ("webhook events/s", "webhook_events_per_s", ",.0f"),
@@ -274,6 +313,13 @@ def main() -> None:
     parser.add_argument(
         "--web-jobs", type=int, default=30, help="jobs an annotator works in Chromium (0 skips)"
     )
+    parser.add_argument(
+        "--pointcloud-points", type=int, default=1_000_000, help="points to convert (0 skips)"
+    )
+    parser.add_argument(
+        "--lidar-frames", type=int, default=50, help="frames of the 3D editor job (0 skips it)"
+    )
+    parser.add_argument("--lidar-points", type=int, default=120_000, help="points per frame")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
     parser.add_argument(
         "--serve-workers",
@@ -296,6 +342,7 @@ def main() -> None:
         backends.remove("postgresql")
 
     rows: dict[str, Figures] = {}
+    args.first_backend = backends[0]
     for backend in backends:
         print(f"\n== {backend}", flush=True)
         rows[backend] = {}

@@ -133,7 +133,9 @@ def run_worker(server: Server, until: Callable[[], bool], timeout: float = 30) -
                     assert time.monotonic() < deadline, "worker: condition not met in time"
                     busy = await checker.run_due()
                     busy += await deliveries.fan_out(db)
-                    busy += await webhooks.deliver_due(db, outbound, settings, rng)
+                    busy += await webhooks.deliver_due(
+                        db, outbound, secret_box(settings), settings, rng
+                    )
                     if not busy:
                         await asyncio.sleep(0.02)
             finally:

@@ -83,7 +83,13 @@ def test_first_serve_prints_curl_commands_that_work(tmp_path: Path) -> None:
             csrf = login.split('name="csrf" value="', 1)[1].split('"', 1)[0]
             form = {"csrf": csrf, "method": "token", "secret": worker_token}
             assert browser.post("/ui/login", data=form).headers["location"] == "/ui/queue"
-            assert "Demo images" in browser.get("/ui/queue").text
+            queue = browser.get("/ui/queue").text
+            assert "Demo images" in queue
+            # The SENSOR_FUSION demo: a street scene whose lidar is converted already.
+            assert "Demo street (lidar)" in queue
+            image = browser.get("/demo-media/sf-front-000.png")
+            assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+            assert browser.get("/demo-media/sf-lidar-000.pcd").content.startswith(b"# .PCD")
     # A second start finds the data: no new demo, no new token printed.
     with serving(command, env) as again:
         assert again.stdout is not None

@@ -15,6 +15,7 @@ import httpx
 
 from labelyard.config import Settings
 from labelyard.outbound import Outbound, OutboundPolicy, outbound_from_settings
+from labelyard.secretbox import secret_box
 from labelyard.services import deliveries
 from labelyard.store.engine import Database
 from labelyard.worker import webhooks as delivery
@@ -47,7 +48,9 @@ def run_worker(
             while not until():
                 assert time.monotonic() < deadline, "worker: condition not met in time"
                 busy = await deliveries.fan_out(db)
-                busy += await delivery.deliver_due(db, outbound, settings, rng)
+                busy += await delivery.deliver_due(
+                    db, outbound, secret_box(settings), settings, rng
+                )
                 if not busy:
                     await asyncio.sleep(0.02)
         finally:
@@ -334,7 +337,9 @@ def test_attempts_show_only_a_short_excerpt_of_the_answer(
         try:
             for _ in range(50):
                 await deliveries.fan_out(db)
-                if await delivery.deliver_due(db, outbound, settings, random.Random(1)):
+                if await delivery.deliver_due(
+                    db, outbound, secret_box(settings), settings, random.Random(1)
+                ):
                     break
                 await asyncio.sleep(0.02)
         finally:
@@ -347,3 +352,72 @@ def test_attempts_show_only_a_short_excerpt_of_the_answer(
     assert (
         answer.startswith(attempt["response_snippet"]) and len(attempt["response_snippet"]) == 200
     )
+
+
+def stored_secrets(server: Server) -> list[str]:
+    """Every endpoint's signing secret as the database holds it."""
+    from sqlalchemy import text
+
+    async def read() -> list[str]:
+        db = Database(server.settings.resolved_database_url(), pool_size=1)
+        try:
+            async with db.read() as conn:
+                return [
+                    row[0]
+                    for row in await conn.execute(text("SELECT secret FROM webhook_endpoint"))
+                ]
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
+def test_signing_secrets_are_stored_sealed_and_deliveries_are_still_signed(
+    server: Server, project: ProjectHandle
+) -> None:
+    with receiver(lambda _r, _i: (200, 0)) as rx:
+        endpoint = hook(project, rx.url)
+        rotated = data_of(
+            project.api.post(f"/v1/projects/{project.project_id}/webhooks/{endpoint['id']}/rotate")
+        )
+        callback = data_of(
+            project.api.put(
+                f"/v1/projects/{project.project_id}/callback", json={"callback_url": rx.url}
+            )
+        )
+        stored = stored_secrets(server)
+        for shown in (endpoint["secret"], rotated["secret"], callback["secret"]):
+            assert shown.startswith("whsec_")
+            assert all(shown not in value for value in stored)
+        assert not any(value.startswith("whsec_") for value in stored)
+        project.api.post(f"/v1/projects/{project.project_id}/jobs", json=project.job("sealed"))
+        run_worker(server, lambda: len(rx.requests) >= 1)
+    assert verify(rotated["secret"], rx.requests[0])
+
+
+def test_secrets_stored_plainly_by_an_older_version_are_sealed(server: Server) -> None:
+    from sqlalchemy import text
+
+    from labelyard.secretbox import secret_box
+    from labelyard.services.webhooks import seal_plain_secrets, signing_secret
+
+    plain = "whsec_" + base64.b64encode(b"k" * 24).decode()
+
+    async def run() -> tuple[int, str]:
+        db = Database(server.settings.resolved_database_url(), pool_size=1)
+        box = secret_box(server.settings)
+        try:
+            async with db.write() as conn:
+                await conn.execute(text("UPDATE webhook_endpoint SET secret = :s"), {"s": plain})
+            sealed = await seal_plain_secrets(db, box)
+            async with db.read() as conn:
+                row = (await conn.execute(text("SELECT secret FROM webhook_endpoint"))).first()
+            assert row is not None
+            return sealed, signing_secret(box, row[0])
+        finally:
+            await db.dispose()
+
+    project_count = len(stored_secrets(server))
+    sealed, opened = asyncio.run(run())
+    assert sealed == project_count and opened == plain
+    assert all(not value.startswith("whsec_") for value in stored_secrets(server))

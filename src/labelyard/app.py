@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import secrets
 import signal
@@ -30,11 +31,14 @@ from labelyard.http.edge import Edge
 from labelyard.http.metrics import Metrics
 from labelyard.outbound import outbound_from_settings
 from labelyard.secretbox import secret_box
+from labelyard.services import webhooks
 from labelyard.services.media import MediaSigner
 from labelyard.state import AppState
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
 from labelyard.store.secrets import get_or_create_secret
+
+log = logging.getLogger("labelyard")
 
 DESCRIPTION = """
 labelyard speaks the Playment / GT Studio jobs API (`/v0`, `/v1`, `/projectsvc`) with
@@ -119,6 +123,9 @@ def create_app(settings: Settings, *, migrated: bool = False) -> Labelyard:
             if not migrated:
                 await migrate(db)
             token_key, file_key, session_key = await load_secrets(db)
+            box = secret_box(settings)
+            if sealed := await webhooks.seal_plain_secrets(db, box):
+                log.info("sealed %d webhook signing secrets stored by an older version", sealed)
             app.state.labelyard = AppState(
                 settings=settings,
                 db=db,
@@ -128,7 +135,8 @@ def create_app(settings: Settings, *, migrated: bool = False) -> Labelyard:
                 session_key=bytes.fromhex(session_key),
                 admin_token=admin_token(settings),
                 outbound=outbound,
-                media=MediaSigner(secret_box(settings), link_seconds=settings.media_link_seconds),
+                media=MediaSigner(box, link_seconds=settings.media_link_seconds),
+                box=box,
             )
             yield
         finally:

@@ -12,7 +12,7 @@ from labelyard.config import Settings
 from labelyard.core.model import Base, Project
 from labelyard.datadir import prepare_data_dir
 from labelyard.demo import DEMO_MEDIA_PREFIX, DEMO_MEDIA_ROUTE, DEMO_SCHEMA, demo_pictures
-from labelyard.services import accounts, jobs, projects, workers
+from labelyard.services import accounts, jobs, projects, utcnow, workers
 from labelyard.store import accounts as account_store
 from labelyard.store.engine import Database
 
@@ -21,6 +21,14 @@ DEMO_ACCOUNT = "demo"
 DEMO_PROJECT = "Demo images"
 DEMO_VIDEO_PROJECT = "Demo video"
 DEMO_WORKER = "demo annotator"
+DEMO_STREET_PROJECT = "Demo street (lidar)"
+DEMO_STREET_PREFIX = "sf-"
+DEMO_STREET_SCHEMA = {
+    "classes": [
+        {"name": "car", "attributes": [{"name": "parked", "type": "boolean"}]},
+        {"name": "pedestrian"},
+    ]
+}
 
 
 def ensure_admin_token(settings: Settings) -> tuple[str, bool]:
@@ -127,3 +135,55 @@ async def create_demo_if_empty(db: Database, blobs: BlobStore, base_url: str) ->
 
 def _project(created: dict[str, str], name: str, base: Base) -> Project:
     return Project(id=created["project_id"], account_id=created["account_id"], name=name, base=base)
+
+
+async def create_street_demo(
+    db: Database, blobs: BlobStore, base_url: str, *, account_id: str
+) -> str:
+    """A SENSOR_FUSION project with one job of the generated street scene (``demo_scene``): its
+    camera images and lidar files kept in the blob store and served at ``/demo-media/`` like
+    the other demo pictures, its lidar files converted at once, so the 3D editor opens without
+    a worker. Answers the project id."""
+    from labelyard import demo_scene  # numpy: only on a first start
+    from labelyard.blobs import point_cloud_key
+    from labelyard.core.pointcloud import browser_layout, parse_point_cloud
+    from labelyard.store import point_clouds as point_cloud_store
+
+    files = demo_scene.demo_files()
+    for name, content in files.items():
+        await blobs.put(DEMO_MEDIA_PREFIX + DEMO_STREET_PREFIX + name, content)
+    created = await projects.create_project(
+        db, name=DEMO_STREET_PROJECT, base="SENSOR_FUSION", account_id=account_id
+    )
+    await projects.set_label_schema(db, project_id=created["project_id"], schema=DEMO_STREET_SCHEMA)
+    project = _project(created, DEMO_STREET_PROJECT, Base.SENSOR_FUSION)
+    media = f"{base_url}{DEMO_MEDIA_ROUTE}{DEMO_STREET_PREFIX}"
+
+    def url(kind: str, frame: int) -> str:
+        extension = "pcd" if kind == "lidar" else "png"
+        return f"{media}{kind}-{frame:03d}.{extension}"
+
+    body = {
+        "reference_id": "street-1",
+        "work_flow_id": created["work_flow_id"],
+        "data": {"sensor_data": demo_scene.sensor_data(demo_scene.DEMO_FRAMES, url)},
+    }
+    job = await jobs.create_job(db, project, body)
+    now = utcnow()
+    for frame in range(demo_scene.DEMO_FRAMES):
+        cloud = parse_point_cloud(files[f"lidar-{frame:03d}.pcd"], name="demo.pcd")
+        key = point_cloud_key(project.id, job["job_id"], frame)
+        await blobs.put(key, browser_layout(cloud))
+        async with db.write() as conn:
+            await point_cloud_store.update_point_cloud(
+                conn,
+                project_id=project.id,
+                job_id=job["job_id"],
+                position=frame,
+                status=point_cloud_store.READY,
+                blob_key=key,
+                points=cloud.count,
+                source_points=cloud.source_count,
+                updated_at=now,
+            )
+    return project.id

@@ -97,7 +97,7 @@ def serve(
     import uvicorn
 
     from labelyard.app import SERVE_PARENT_ENV, create_app, load_secrets, proxy_options
-    from labelyard.bootstrap import create_demo_if_empty, ensure_admin_token
+    from labelyard.bootstrap import create_demo_if_empty, create_street_demo, ensure_admin_token
 
     overrides: dict[str, Any] = {}
     if host is not None:
@@ -118,6 +118,13 @@ def serve(
         return await create_demo_if_empty(db, blob_store(settings), base)
 
     demo = _run(prepare, settings)
+    if demo is not None:
+        _run(
+            lambda db: create_street_demo(
+                db, blob_store(settings), base, account_id=demo.account_id
+            ),
+            settings,
+        )
     token, new_token = ensure_admin_token(settings)
     from labelyard.secretbox import secret_key
 
@@ -164,8 +171,9 @@ def _print_demo(base: str, demo: Any) -> None:
     )
     key = shlex.quote(f"x-api-key: {demo.api_key}")
     console.print(
-        "A demo account was created: an IMAGE project with 4 street pictures and a VIDEO project "
-        "with one 8-frame job, waiting to be annotated. Add a job of your own:"
+        "A demo account was created: an IMAGE project with 4 street pictures, a VIDEO project "
+        "with one 8-frame job and a SENSOR_FUSION project with a lidar street scene for the 3D "
+        "editor, waiting to be annotated. Add a job of your own:"
     )
     print(
         f"curl -s -X POST {base}/v1/projects/{demo.project_id}/jobs -H {key} "
@@ -422,7 +430,7 @@ def storage_remove(
 @app.command("export")
 def export_command(
     project: Annotated[str, typer.Option(help="Project id.")],
-    fmt: Annotated[str, typer.Option("--format", help="ndjson|coco|yolo|voc")],
+    fmt: Annotated[str, typer.Option("--format", help="ndjson|coco|yolo|voc|kitti3d")],
     out: Annotated[Path, typer.Option(help="File to write (.ndjson, .json or .zip).")],
     batch: Annotated[str | None, typer.Option(help="Only this batch (default: all).")] = None,
     status: Annotated[str, typer.Option(help="Job statuses, comma-separated.")] = "completed",

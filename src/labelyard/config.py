@@ -112,6 +112,18 @@ class Settings(BaseSettings):
     """How long a worker holds an export between progress updates; a dead worker's export is
     started again by another once this has passed."""
 
+    point_cloud_max_bytes: int = 1024 * 1024 * 1024
+    """The largest lidar file (PCD or .bin) the worker fetches for the 3D editor."""
+
+    point_cloud_timeout_seconds: float = 120.0
+    """How long fetching one lidar file may take."""
+
+    point_cloud_lock_seconds: float = 300.0
+    """How long a worker holds a point cloud it converts; another takes it over after that."""
+
+    point_cloud_max_attempts: int = 5
+    """Fetches of one lidar file, the first included, before its job gets a media error."""
+
     media_checks: bool = True
     """Let ``labelyard worker`` read every new job's media and hold back jobs whose media fail."""
 

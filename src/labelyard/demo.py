@@ -18,7 +18,8 @@ from labelyard.blobs import BlobNotFound, BlobStore
 WIDTH, HEIGHT = 960, 600
 DEMO_MEDIA_PREFIX = "demo/"
 DEMO_MEDIA_ROUTE = "/demo-media/"
-NAME = re.compile(r"[a-z0-9-]{1,64}\.png")
+# PNG pictures, and the lidar files (PCD) of the 3D editor's street demo (bootstrap).
+NAME = re.compile(r"[a-z0-9-]{1,64}\.(?:png|pcd)")
 STILLS = 4
 VIDEO_FRAMES = 8
 

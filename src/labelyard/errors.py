@@ -19,6 +19,7 @@
     ├── Conflict                        409 conflict              lease lost, job in wrong state
     │   └── NoStorageConnection         409 conflict              no storage connection for a URL
     ├── InvalidPageToken                400 invalid_request_error malformed or foreign page token
+    ├── InvalidPointCloud               400 FS_0007               a point cloud cannot be read
     ├── RateLimited                     429 rate_limited          too many requests
     └── ServerFault                     500 api_error             anything unexpected
 
@@ -147,6 +148,12 @@ class InvalidPageToken(LabelyardError):
     """The page token is malformed or was issued for another batch or query."""
 
     code, status, default_message = "invalid_request_error", 400, "invalid page_token"
+
+
+class InvalidPointCloud(LabelyardError):
+    """A lidar file is not a readable PCD or KITTI .bin (the message says what is wrong)."""
+
+    code, status, default_message = "FS_0007", 400, "the point cloud cannot be read"
 
 
 class RateLimited(LabelyardError):

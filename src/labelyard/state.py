@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from labelyard.blobs import BlobStore
 from labelyard.config import Settings
 from labelyard.outbound import Outbound
+from labelyard.secretbox import SecretBox
 from labelyard.services.media import MediaSigner
 from labelyard.services.signin import Passwords
 from labelyard.store.engine import Database
@@ -27,6 +28,8 @@ class AppState:
     """The one client for calls to URLs clients give (``labelyard.outbound``)."""
     media: MediaSigner
     """Presigns private-bucket media for the web UI (holds the server's secret box)."""
+    box: SecretBox
+    """Seals and opens secrets kept at rest (webhook signing secrets, storage credentials)."""
     passwords: Passwords = field(default_factory=Passwords)
     """Web sign-in by password, with this process's throttles."""
 

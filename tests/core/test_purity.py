@@ -1,5 +1,5 @@
 """labelyard.core does no I/O: it imports only the standard library, orjson and labelyard's own
-errors and core modules (core/README.md)."""
+errors and core modules, and numpy for point clouds (core/README.md)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import labelyard.core
 
-# PIL: core.masks decodes mask PNGs from bytes it is given (no files, no network).
-ALLOWED = {"orjson", "PIL", "labelyard.errors", "labelyard.core"}
+# PIL: core.masks decodes mask PNGs from bytes it is given (no files, no network); numpy:
+# core.pointcloud reads point clouds from bytes.
+ALLOWED = {"orjson", "PIL", "numpy", "labelyard.errors", "labelyard.core"}
 FORBIDDEN_CALLS = {"open", "print", "input"}
 
 

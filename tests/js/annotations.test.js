@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   fromAnnotations,
+  otherTrackers,
   pointNames,
   toAnnotations,
 } from "../../src/labelyard/web/static/editor/annotations.js";
@@ -119,4 +120,37 @@ test("geometry without coordinates or points is left out", () => {
     polygons: [{ _id: "p", label: "x" }],
   });
   assert.deepEqual(objects, []);
+});
+
+test("trackers the 2D editor does not draw (3D cuboids) are given back untouched", () => {
+  const cuboid = {
+    _id: "c1",
+    type: "cuboid3d",
+    label: "car",
+    attributes: {},
+    frames: { f0: { position: { x: 1, y: 2, z: 0 }, dimensions: { x: 4, y: 2, z: 1.5 } } },
+  };
+  const box = {
+    _id: "r1",
+    type: "rectangle",
+    label: "car",
+    attributes: {},
+    frames: {
+      f0: {
+        coordinates: [
+          { x: 0.1, y: 0.1 },
+          { x: 0.2, y: 0.1 },
+          { x: 0.2, y: 0.2 },
+          { x: 0.1, y: 0.2 },
+        ],
+      },
+    },
+  };
+  const objects = fromAnnotations("SENSOR_FUSION", [cuboid, box]);
+  assert.deepEqual(
+    objects.map((o) => o.id),
+    ["r1"],
+  );
+  assert.deepEqual(otherTrackers("SENSOR_FUSION", [cuboid, box]), [cuboid]);
+  assert.deepEqual(otherTrackers("IMAGE", { rectangles: [] }), []);
 });

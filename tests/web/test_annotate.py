@@ -352,9 +352,15 @@ def test_sensor_fusion_cameras_side_by_side_annotated_in_2d(
     )
     page = new_page()
     sign_in(page, server, team.annotator)
-    start(page, team.project_id, "annotate")
+    # A job with a lidar opens in the 3D editor; its cameras can be annotated in 2D instead.
+    page.locator(f"tr[data-project='{team.project_id}'][data-step='annotate'] button").click()
+    page.wait_for_url("**/ui/work/**")
+    page.locator("#workspace3d").wait_for()
+    page.locator(".canvas .notice a", has_text="Cameras in 2D").click()
+    page.wait_for_url("**?view=2d")
+    page.locator(".view.loaded").first.wait_for()
     assert page.locator(".view").count() == 2
-    assert "3D" in page.locator(".canvas .notice").first.inner_text()
+    assert "3D editor" in page.locator(".canvas .notice").first.inner_text()
     rear = page.locator(".view[data-sensor=rear]")
     rear.locator(".frame-image").wait_for()
     page.locator(".view[data-sensor=rear].loaded").wait_for()

@@ -18,7 +18,7 @@ from labelyard.api import admin, batches, changes, files, jobs, ops, projects, w
 from labelyard.api.deps import admin_access
 from labelyard.api.exports import EXPORT_ROUTES
 from labelyard.api.fast import fast
-from labelyard.api.responses import CLAIM, ENVELOPE, RAW_JSON, REDIRECT
+from labelyard.api.responses import CLAIM, ENVELOPE, PICTURE, RAW_JSON, REDIRECT
 from labelyard.api.schemas import (
     AccountCreate,
     Annotations,
@@ -327,7 +327,9 @@ def mount(app: FastAPI) -> None:
     app.add_api_route(
         "/files/{key:path}", files.file, methods=["GET"], tags=["files"], responses=RAW_JSON
     )
-    app.add_api_route("/demo-media/{name}", files.demo_media, methods=["GET"], tags=["files"])
+    app.add_api_route(
+        "/demo-media/{name}", files.demo_media, methods=["GET"], tags=["files"], responses=PICTURE
+    )
     app.add_api_route("/healthz", ops.healthz, methods=["GET"], tags=["ops"])
     app.add_api_route("/readyz", ops.readyz, methods=["GET"], tags=["ops"])
     # Load balancers and uptime checkers often probe with HEAD.

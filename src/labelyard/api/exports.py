@@ -15,7 +15,7 @@ from labelyard.services import exports
 
 
 class ExportCreate(BaseModel):
-    format: Literal["ndjson", "coco", "yolo", "voc"]
+    format: Literal["ndjson", "coco", "yolo", "voc", "kitti3d"]
     status: str | list[str] | None = Field(
         default=None, description="job statuses, a list or comma-separated (default completed)"
     )

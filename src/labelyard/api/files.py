@@ -47,4 +47,5 @@ async def file(
 async def demo_media(state: State, name: str) -> Response:
     """A picture of the first start's demo jobs (open: nothing private is kept under it)."""
     body = await read_demo_picture(state.blobs, name)
-    return Response(body, media_type="image/png", headers={"cache-control": DEMO_CACHE})
+    media_type = "image/png" if name.endswith(".png") else "application/octet-stream"
+    return Response(body, media_type=media_type, headers={"cache-control": DEMO_CACHE})

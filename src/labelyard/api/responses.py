@@ -50,6 +50,10 @@ RAW_JSON: dict[int | str, dict[str, Any]] = {
     **ERRORS,
 }
 
+PICTURE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "a demo picture (PNG)", "content": {"image/png": {}}},
+    **ERRORS,
+}
 REDIRECT: dict[int | str, dict[str, Any]] = {
     302: {"description": "Location: a short-lived signed link"},
     **ERRORS,

@@ -13,7 +13,9 @@ from labelyard.services import webhooks
 async def create(project: ProjectAccess, state: State, body: Body) -> Response:
     """Add an endpoint; the answer carries its signing secret, once."""
     return ok(
-        await webhooks.create_endpoint(state.db, project, commands.parse_webhook_create(body))
+        await webhooks.create_endpoint(
+            state.db, state.box, project, commands.parse_webhook_create(body)
+        )
     )
 
 
@@ -42,7 +44,7 @@ async def delete(project: ProjectAccess, state: State, webhook_id: str) -> Respo
 
 async def rotate(project: ProjectAccess, state: State, webhook_id: str) -> Response:
     """A new signing secret, shown once."""
-    return ok(await webhooks.rotate_secret(state.db, project, endpoint_id=webhook_id))
+    return ok(await webhooks.rotate_secret(state.db, state.box, project, endpoint_id=webhook_id))
 
 
 async def attempts(
@@ -75,7 +77,9 @@ async def redeliver(project: ProjectAccess, state: State, webhook_id: str, body:
 
 async def set_callback(project: ProjectAccess, state: State, body: Body) -> Response:
     """Set (or with "" remove) the legacy ``callback_url`` that receives completed jobs."""
-    return ok(await webhooks.set_callback(state.db, project, commands.parse_callback(body)))
+    return ok(
+        await webhooks.set_callback(state.db, state.box, project, commands.parse_callback(body))
+    )
 
 
 async def get_callback(project: ProjectAccess, state: State) -> Response:

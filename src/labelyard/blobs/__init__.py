@@ -54,6 +54,11 @@ def result_key(project_id: str, job_id: str) -> str:
     return f"results/{project_id}/{job_id}.json"
 
 
+def segmentation_key(project_id: str, job_id: str) -> str:
+    """Where a point-segmentation job's result PCD (x y z label_key) is kept."""
+    return f"results/{project_id}/{job_id}.pcd"
+
+
 def mask_key(project_id: str, job_id: str, index: int) -> str:
     """Where the ``index``-th mask PNG of a job's result is kept (next to its result JSON)."""
     return f"results/{project_id}/{job_id}/mask-{index}.png"
@@ -62,3 +67,8 @@ def mask_key(project_id: str, job_id: str, index: int) -> str:
 def export_key(project_id: str, export_id: str, extension: str) -> str:
     """Where an export's file is kept (``extension`` without the dot)."""
     return f"exports/{project_id}/{export_id}.{extension}"
+
+
+def point_cloud_key(project_id: str, job_id: str, position: int) -> str:
+    """Where the browser layout of a job's ``position``-th lidar file is kept."""
+    return f"pointclouds/{project_id}/{job_id}/{position}.lypc"

@@ -16,12 +16,13 @@ least 1, a cuboid 8 (front face then back face, as drawn on the image).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from labelyard.core import masks
+from labelyard.core import annotations3d, masks
 from labelyard.core.model import Base
-from labelyard.core.schema import LabelClass, LabelSchema
+from labelyard.core.pointcloud import lidar_files
+from labelyard.core.schema import SHAPES, SHAPES_BY_BASE, LabelClass, LabelSchema
 from labelyard.errors import InvalidInput
 
 IMAGE_KEYS = {
@@ -90,16 +91,32 @@ def _fail(where: str, message: str) -> InvalidInput:
     return InvalidInput(f"{where}: {message}")
 
 
-def validate(annotations: object, *, base: Base, schema: LabelSchema, data: dict[str, Any]) -> int:
-    """Raise ``InvalidInput`` naming the offending path, else return the number of objects."""
+def validate(
+    annotations: object,
+    *,
+    base: Base,
+    schema: LabelSchema,
+    data: dict[str, Any],
+    point_counts: Mapping[tuple[str, str], int] | None = None,
+) -> int:
+    """Raise ``InvalidInput`` naming the offending path, else return the number of objects.
+
+    ``point_counts`` (points of each converted lidar file by ``(frame_id, sensor_id)``) bounds
+    point-segmentation indices; without it they are checked for shape and overlap only.
+    """
     ids: set[str] = set()
     if uses_tracks(base):
         if not isinstance(annotations, list):
             raise _fail("annotations", "must be a list of trackers")
-        frames = set(frame_ids(base, data))
-        sensors = sensor_ids(data)
+        context = _TrackContext(
+            schema=schema,
+            frames=set(frame_ids(base, data)),
+            sensors=sensor_ids(data),
+            shapes=SHAPES_BY_BASE.get(base, SHAPES),
+            points=_point_labels(base, data, point_counts),
+        )
         for i, tracker in enumerate(annotations):
-            _tracker(tracker, f"annotations[{i}]", schema, frames, sensors, ids)
+            _tracker(tracker, f"annotations[{i}]", context, ids)
         return len(annotations)
     if not isinstance(annotations, dict):
         raise _fail("annotations", f"must be an object with {', '.join(IMAGE_KEYS)}")
@@ -252,22 +269,46 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= _EPSILON
 
 
-def _tracker(
-    tracker: object,
-    where: str,
-    schema: LabelSchema,
-    frames: set[str],
-    sensors: set[str],
-    ids: set[str],
-) -> None:
+class _TrackContext:
+    """What trackers of one job are checked against."""
+
+    def __init__(
+        self,
+        *,
+        schema: LabelSchema,
+        frames: set[str],
+        sensors: set[str],
+        shapes: tuple[str, ...],
+        points: annotations3d.PointLabels,
+    ) -> None:
+        self.schema = schema
+        self.frames = frames
+        self.sensors = sensors
+        self.shapes = shapes
+        self.points = points
+
+
+def _point_labels(
+    base: Base, data: dict[str, Any], counts: Mapping[tuple[str, str], int] | None
+) -> annotations3d.PointLabels:
+    first: dict[str, str] = {}
+    for found in lidar_files(base.value, data):
+        first.setdefault(found.frame_id, found.sensor_id)
+    return annotations3d.PointLabels(counts=counts, lidar_of_frame=first)
+
+
+def _tracker(tracker: object, where: str, context: _TrackContext, ids: set[str]) -> None:
     if not isinstance(tracker, dict):
         raise _fail(where, "must be an object")
     _object_id(tracker, where, ids)
     shape = tracker.get("type")
-    if shape not in IMAGE_KEYS.values():
-        raise _fail(f"{where}.type", f"must be one of {', '.join(IMAGE_KEYS.values())}")
+    if shape not in context.shapes:
+        raise _fail(f"{where}.type", f"must be one of {', '.join(context.shapes)}")
+    schema, frames, sensors = context.schema, context.frames, context.sensors
     label_class = _label(tracker, where, schema, str(shape))
     _attributes(tracker.get("attributes"), f"{where}.attributes", label_class)
+    if shape == "cuboid3d":
+        annotations3d.check_stationary(tracker, where)
     per_frame = tracker.get("frames")
     if not isinstance(per_frame, dict) or not per_frame:
         raise _fail(f"{where}.frames", "must map at least one frame id to its geometry")
@@ -279,6 +320,12 @@ def _tracker(
             raise _fail(at, "is not a frame of this job")
         if not isinstance(geometry, dict):
             raise _fail(at, "must be an object")
+        if shape == "cuboid3d":
+            annotations3d.check_cuboid3d(geometry, at)
+            continue
+        if shape == "points":
+            context.points.check(geometry, at, frame_id)
+            continue
         sensor = geometry.get("sensor_id")
         if sensor is not None and (not isinstance(sensor, str) or sensor not in sensors):
             raise _fail(f"{at}.sensor_id", f"{sensor!r} is not a sensor of this job")

@@ -10,6 +10,12 @@ from labelyard.core.model import Base
 from labelyard.errors import InvalidInput
 
 SHAPES = ("rectangle", "polygon", "line", "landmark", "cuboid")
+# Shapes in lidar space: a 3D box, and a set of labelled points (point segmentation).
+SHAPES_3D = ("cuboid3d", "points")
+SHAPES_BY_BASE = {
+    Base.SENSOR_FUSION: (*SHAPES, "cuboid3d"),
+    Base.POINT_CLOUD_SEGMENTATION: SHAPES_3D,
+}
 ATTRIBUTE_TYPES = ("select", "multiselect", "text", "number", "boolean")
 TRACKING_BASES = (Base.VIDEO, Base.SENSOR_FUSION, Base.POINT_CLOUD_SEGMENTATION)
 
@@ -92,13 +98,14 @@ def parse_schema(value: object, base: Base) -> LabelSchema:
         name = _name(item.get("name"), f"{where}.name")
         if name in classes:
             raise _fail(f"{where}.name", f"{name!r} appears twice")
-        shapes = item.get("shapes", list(SHAPES))
+        allowed = SHAPES_BY_BASE.get(base, SHAPES)
+        shapes = item.get("shapes", list(allowed))
         if (
             not isinstance(shapes, list)
             or not shapes
-            or any(shape not in SHAPES for shape in shapes)
+            or any(shape not in allowed for shape in shapes)
         ):
-            raise _fail(f"{where}.shapes", f"must be a non-empty list of {', '.join(SHAPES)}")
+            raise _fail(f"{where}.shapes", f"must be a non-empty list of {', '.join(allowed)}")
         tracked = item.get("tracked", base in TRACKING_BASES)
         if not isinstance(tracked, bool):
             raise _fail(f"{where}.tracked", "must be a boolean")

@@ -6,7 +6,7 @@ goes, so memory stays flat however many jobs there are:
 - ``spec``: what an export is asked for (format, job statuses, batch), validated.
 - ``runner``: the loop that turns pages of jobs into a file, with progress and a bounded
   report of the jobs it had to leave out.
-- ``ndjson``, ``coco``, ``yolo``, ``voc``: one writer per format.
+- ``ndjson``, ``coco``, ``yolo``, ``voc``, ``kitti3d``: one writer per format.
 - ``sizes``: pixel sizes of images (from job data, a local file's header, or the first bytes
   of an http(s) image).
 - ``archive``: a zip written entry by entry, its central directory spooled to disk.

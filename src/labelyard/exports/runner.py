@@ -17,6 +17,7 @@ from typing import Any
 from labelyard.core.model import Base
 from labelyard.exports.classes import Classes
 from labelyard.exports.coco import CocoWriter
+from labelyard.exports.kitti import KittiWriter
 from labelyard.exports.names import FileNames
 from labelyard.exports.ndjson import NdjsonWriter
 from labelyard.exports.sizes import ImageSize, ImageSizer, NoSize, Sizing
@@ -91,6 +92,8 @@ def open_writer(
         return CocoWriter(path, classes=classes, names=FileNames(), info=info)
     if fmt is Format.YOLO:
         return YoloWriter(path, classes=classes, names=FileNames(), modified=now)
+    if fmt is Format.KITTI3D:
+        return KittiWriter(path, modified=now)
     return VocWriter(path, classes=classes, names=FileNames(), modified=now)
 
 

@@ -18,6 +18,7 @@ class Format(enum.StrEnum):
     COCO = "coco"
     YOLO = "yolo"
     VOC = "voc"
+    KITTI3D = "kitti3d"
 
     @property
     def extension(self) -> str:
@@ -30,7 +31,13 @@ class Format(enum.StrEnum):
         return _MEDIA_TYPES[self.extension]
 
 
-_EXTENSIONS = {Format.NDJSON: "ndjson", Format.COCO: "json", Format.YOLO: "zip", Format.VOC: "zip"}
+_EXTENSIONS = {
+    Format.NDJSON: "ndjson",
+    Format.COCO: "json",
+    Format.YOLO: "zip",
+    Format.VOC: "zip",
+    Format.KITTI3D: "zip",
+}
 _MEDIA_TYPES = {
     "ndjson": "application/x-ndjson",
     "json": "application/json",
@@ -38,6 +45,7 @@ _MEDIA_TYPES = {
 }
 EXTENSIONS = frozenset(_EXTENSIONS.values())
 IMAGE_BASES = (Base.IMAGE, Base.SEGMENTATION)
+LIDAR_BASES = (Base.SENSOR_FUSION, Base.POINT_CLOUD_SEGMENTATION)
 DEFAULT_STATUSES = (JobStatus.COMPLETED.value,)
 
 
@@ -81,6 +89,13 @@ def parse_spec(*, format: object, statuses: object = None, batch_id: object = No
 
 def check_base(fmt: Format, base: Base) -> None:
     """``InvalidInput`` unless ``fmt`` can express annotations of a ``base`` project."""
+    if fmt is Format.KITTI3D:
+        if base not in LIDAR_BASES:
+            raise InvalidInput(
+                "kitti3d exports are for SENSOR_FUSION and POINT_CLOUD_SEGMENTATION projects; "
+                f"this project is {base.value}"
+            )
+        return
     if fmt is not Format.NDJSON and base not in IMAGE_BASES:
         raise InvalidInput(
             f"{fmt.value} exports are for IMAGE and SEGMENTATION projects; "

@@ -20,12 +20,13 @@ from labelyard.errors import (
     MissingParameter,
     NotFound,
 )
-from labelyard.services import media_checks, utcnow
+from labelyard.services import media_checks, point_clouds, utcnow
 from labelyard.services.events import emit
 from labelyard.services.results import result_url
 from labelyard.store import Record
 from labelyard.store import batches as batch_store
 from labelyard.store import jobs as store
+from labelyard.store import point_clouds as point_cloud_store
 from labelyard.store import projects as project_store
 from labelyard.store.engine import Database
 
@@ -174,13 +175,20 @@ async def _insert(
             conn, project_id=project.id, id=batch_id, total_jobs=jobs, total_frames=frames
         )
     created = [created_event(row) for _, row in rows if row["id"] in created_ids]
+    # Lidar files are queued for conversion with their jobs: a crash never loses one.
+    fresh = [row for _, row in rows if row["id"] in created_ids]
+    await point_cloud_store.insert_point_clouds(
+        conn, point_clouds.queue_rows(project_id=project.id, base=project.base, jobs=fresh, now=now)
+    )
     await emit(conn, project_id=project.id, events=created, now=now)
     new_ids = [row["id"] for _, row in rows if row["id"] in created_ids]
     await media_checks.queue_for_new_jobs(conn, project_id=project.id, job_ids=new_ids, now=now)
 
 
-def _job_view(row: Record, blobs: BlobStore, base_url: str) -> dict[str, Any]:
-    return {
+def _job_view(
+    row: Record, blobs: BlobStore, base_url: str, failed: list[Record] | None = None
+) -> dict[str, Any]:
+    view = {
         "project_id": row.project_id,
         "reference_id": row.reference_id,
         "job_id": row.id,
@@ -190,7 +198,13 @@ def _job_view(row: Record, blobs: BlobStore, base_url: str) -> dict[str, Any]:
         "priority_weight": row.priority_weight,
         "tag": row.tag,
         "result": result_url(blobs, base_url, row.result_key) if row.status == "completed" else "",
-    } | ({"media_error": row.media_error} if row.media_error else {})
+    }
+    # Present only when media cannot be read: the media check's (the job's column) and the lidar
+    # files' that the worker could not fetch or convert (FS_0007).
+    errors = [e for e in (row.media_error, point_clouds.media_error_text(failed or [])) if e]
+    if errors:
+        view["media_error"] = "; ".join(errors)
+    return view
 
 
 async def get_job(
@@ -200,9 +214,16 @@ async def get_job(
     job_id = require_uuid(job_id, "job_id")
     async with db.read() as conn:
         row = await store.get_job(conn, project_id=project.id, id=job_id)
+        failed = (
+            await point_cloud_store.failed_point_clouds(
+                conn, project_id=project.id, job_ids=[job_id]
+            )
+            if project.base in point_clouds.LIDAR_BASES
+            else []
+        )
     if row is None:
         raise NotFound(f"no job {job_id} in this project")
-    return _job_view(row, blobs, base_url)
+    return _job_view(row, blobs, base_url, failed)
 
 
 async def find_job(

@@ -17,14 +17,18 @@ from labelyard.store import exports as export_store
 from labelyard.store import jobs as job_store
 from labelyard.store.engine import Database
 
-# The only files handed out: results/<project_id>/<job_id>.json, a result's mask PNGs
-# results/<project_id>/<job_id>/mask-<n>.png and exports/<project_id>/<export_id>.<ndjson|json|zip>
+# The only files handed out: results/<project_id>/<job_id>.json (and .pcd, a point-segmentation
+# result's labels), a result's mask PNGs results/<project_id>/<job_id>/mask-<n>.png,
+# exports/<project_id>/<export_id>.<ndjson|json|zip> and the 3D editor's converted lidar files
+# pointclouds/<project_id>/<job_id>/<position>.lypc (signed for the editor, never attachments)
 _FILE_KEY = re.compile(
-    r"(results)/([0-9a-f-]{36})/([0-9a-f-]{36})\.json"
+    r"(results)/([0-9a-f-]{36})/([0-9a-f-]{36})\.(?:json|pcd)"
     r"|(results)/([0-9a-f-]{36})/([0-9a-f-]{36})/mask-[0-9]{1,6}\.png"
     r"|(exports)/([0-9a-f-]{36})/([0-9a-f-]{36})\.(?:ndjson|json|zip)"
+    r"|(pointclouds)/([0-9a-f-]{36})/([0-9a-f-]{36})/[0-9]{1,6}\.lypc"
 )
 MEDIA_TYPES = {
+    ".pcd": "application/octet-stream",
     ".json": "application/json",
     ".ndjson": "application/x-ndjson",
     ".zip": "application/zip",
@@ -82,6 +86,8 @@ async def attachment_link(
     if key is None or parsed is None:
         raise Forbidden("this URL was not issued by this server")
     kind, project_id, item_id = parsed
+    if kind == "pointclouds":
+        raise Forbidden("this URL is not a result or export")
     project = await accounts.authorize(db, api_key=api_key, project_id=project_id)
     async with db.read() as conn:
         if kind in ("results", "masks"):
@@ -90,8 +96,9 @@ async def attachment_link(
         else:
             row = await export_store.get_export(conn, project_id=project.id, id=item_id)
             current = row is not None and row.status == export_store.DONE
-    # A mask is current while its job's result is: it is written with it, under its name.
-    owner_key = f"results/{project_id}/{item_id}.json" if kind == "masks" else key
+    # A mask or a point-segmentation PCD is current while its job's result is: it is written
+    # with it, under its name.
+    owner_key = f"results/{project_id}/{item_id}.json" if kind in ("masks", "results") else key
     if not current or row is None or row.result_key != owner_key:
         raise Forbidden("this URL is not a current result or export of this project")
     return blobs.signed_link(

@@ -11,6 +11,7 @@ from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import Project, rfc3339
 from labelyard.core.pagination import parse_limit
 from labelyard.errors import InvalidInput, NotFound
+from labelyard.secretbox import SecretBox
 from labelyard.services import utcnow
 from labelyard.store import Record
 from labelyard.store import events as event_store
@@ -34,13 +35,35 @@ def _view(row: Record) -> dict[str, Any]:
     }
 
 
-def _new_secret() -> str:
-    return rules.new_secret(secrets.token_bytes(24))
+def _new_secret(box: SecretBox) -> tuple[str, str]:
+    """A new signing secret and its sealed form (the only one stored)."""
+    secret = rules.new_secret(secrets.token_bytes(24))
+    return secret, box.seal(secret)
 
 
-async def create_endpoint(db: Database, project: Project, hook: WebhookCreate) -> dict[str, Any]:
+def signing_secret(box: SecretBox, stored: str) -> str:
+    """The secret to sign deliveries with, from its stored (sealed) form; endpoints made before
+    secrets were sealed hold it plainly until ``seal_plain_secrets`` runs."""
+    return stored if stored.startswith(rules.SECRET_PREFIX) else box.open(stored)
+
+
+async def seal_plain_secrets(db: Database, box: SecretBox) -> int:
+    """Seal the signing secrets still stored plainly (endpoints made by older versions)."""
+    async with db.write() as conn:
+        plain = await store.plain_secrets(conn, prefix=rules.SECRET_PREFIX)
+        for row in plain:
+            await store.update_endpoint(
+                conn, project_id=row.project_id, id=row.id, secret=box.seal(row.secret)
+            )
+    return len(plain)
+
+
+async def create_endpoint(
+    db: Database, box: SecretBox, project: Project, hook: WebhookCreate
+) -> dict[str, Any]:
     """A new endpoint; its signing secret is in this answer only."""
-    endpoint_id, secret, now = new_id(), _new_secret(), utcnow()
+    endpoint_id, now = new_id(), utcnow()
+    secret, sealed = _new_secret(box)
     async with db.write() as conn:
         await store.insert_endpoint(
             conn,
@@ -50,7 +73,7 @@ async def create_endpoint(db: Database, project: Project, hook: WebhookCreate) -
             url=hook.url,
             event_types=hook.event_types,
             description=hook.description,
-            secret=secret,
+            secret=sealed,
             enabled=True,
             created_at=now,
             updated_at=now,
@@ -115,13 +138,15 @@ async def delete_endpoint(db: Database, project: Project, *, endpoint_id: str) -
     return {"id": row.id, "deleted": True}
 
 
-async def rotate_secret(db: Database, project: Project, *, endpoint_id: str) -> dict[str, Any]:
+async def rotate_secret(
+    db: Database, box: SecretBox, project: Project, *, endpoint_id: str
+) -> dict[str, Any]:
     """A new signing secret (shown once); deliveries from now on are signed with it."""
     row = await _get(db, project, endpoint_id)
-    secret = _new_secret()
+    secret, sealed = _new_secret(box)
     async with db.write() as conn:
         await store.update_endpoint(
-            conn, project_id=project.id, id=row.id, secret=secret, updated_at=utcnow()
+            conn, project_id=project.id, id=row.id, secret=sealed, updated_at=utcnow()
         )
     return {"id": row.id, "secret": secret}
 
@@ -218,7 +243,9 @@ def delivery_row(
     }
 
 
-async def set_callback(db: Database, project: Project, url: str | None) -> dict[str, Any]:
+async def set_callback(
+    db: Database, box: SecretBox, project: Project, url: str | None
+) -> dict[str, Any]:
     """The hosted API's legacy ``callback_url``: completed jobs, and jobs whose media failed, are
     posted to it (None removes it)."""
     now = utcnow()
@@ -228,7 +255,7 @@ async def set_callback(db: Database, project: Project, url: str | None) -> dict[
             await store.delete_endpoint(conn, project_id=project.id, id=row.id)
         if url is None:
             return {"callback_url": ""}
-        secret = _new_secret()
+        secret, sealed = _new_secret(box)
         await store.insert_endpoint(
             conn,
             project_id=project.id,
@@ -237,7 +264,7 @@ async def set_callback(db: Database, project: Project, url: str | None) -> dict[
             url=url,
             event_types=list(rules.CALLBACK_EVENT_TYPES),
             description="legacy callback_url",
-            secret=secret,
+            secret=sealed,
             enabled=True,
             created_at=now,
             updated_at=now,

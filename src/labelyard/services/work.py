@@ -27,9 +27,9 @@ from labelyard.core.commands import (
 )
 from labelyard.core.ids import require_uuid
 from labelyard.core.lifecycle import JobState
-from labelyard.core.model import rfc3339
+from labelyard.core.model import Base, rfc3339
 from labelyard.errors import NotFound
-from labelyard.services import utcnow
+from labelyard.services import point_clouds, utcnow
 from labelyard.services.lifecycle import apply, state_of
 from labelyard.services.workers import Worker, WorkProject
 from labelyard.store import Record
@@ -167,9 +167,34 @@ async def heartbeat(
     return {"job_id": job.id, "lease_expires_at": rfc3339(until)}
 
 
-def _validated(annotations: Any, project: WorkProject, job: Record) -> Any:
-    notes.validate(annotations, base=project.base, schema=project.schema, data=job.data)
+async def _validated(
+    conn: AsyncConnection, annotations: Any, project: WorkProject, job: Record
+) -> Any:
+    # Point-segmentation indices are bounded by the converted lidar files' point counts.
+    counts = (
+        await point_clouds.point_counts(conn, project_id=project.id, job_id=job.id)
+        if project.base is Base.POINT_CLOUD_SEGMENTATION
+        else None
+    )
+    notes.validate(
+        annotations, base=project.base, schema=project.schema, data=job.data, point_counts=counts
+    )
     return annotations
+
+
+async def _apply(
+    conn: AsyncConnection,
+    job: Record,
+    change: lifecycle.Change,
+    *,
+    project: WorkProject,
+    now: datetime,
+    blobs: BlobStore,
+    base_url: str,
+) -> dict[str, Any]:
+    if change.result is not None and project.base is Base.POINT_CLOUD_SEGMENTATION:
+        change = await point_clouds.with_segmentation(conn, blobs, job, change, base_url=base_url)
+    return await apply(conn, job, change, now=now, blobs=blobs, base_url=base_url)
 
 
 async def save_draft(db: Database, worker: Worker, *, job_id: str, work: Work) -> dict[str, Any]:
@@ -177,7 +202,7 @@ async def save_draft(db: Database, worker: Worker, *, job_id: str, work: Work) -
     now = utcnow()
     async with db.write() as conn:
         job, _ = await _held(conn, worker, job_id, now)
-        annotations = _validated(work.annotations, worker.project, job)
+        annotations = await _validated(conn, work.annotations, worker.project, job)
         await store.update_job(
             conn, project_id=worker.project.id, job_id=job.id, draft=annotations, updated_at=now
         )
@@ -197,11 +222,13 @@ async def submit(
             state,
             base=project.base,
             data=job.data,
-            annotations=_validated(work.annotations, project, job),
+            annotations=await _validated(conn, work.annotations, project, job),
             worker_id=worker.id,
             now=now,
         )
-        return await apply(conn, job, change, now=now, blobs=blobs, base_url=base_url)
+        return await _apply(
+            conn, job, change, project=project, now=now, blobs=blobs, base_url=base_url
+        )
 
 
 async def skip(db: Database, worker: Worker, *, job_id: str, reason: str | None) -> dict[str, Any]:
@@ -234,9 +261,11 @@ async def review(
                 state,
                 base=project.base,
                 data=job.data,
-                annotations=_validated(annotations, project, job),
+                annotations=await _validated(conn, annotations, project, job),
                 worker_id=worker.id,
                 comment=decision.comment,
                 now=now,
             )
-        return await apply(conn, job, change, now=now, blobs=blobs, base_url=base_url)
+        return await _apply(
+            conn, job, change, project=project, now=now, blobs=blobs, base_url=base_url
+        )

@@ -299,7 +299,7 @@ webhook_endpoint = Table(
     Column("event_types", Json, nullable=False),
     Column("description", Text, nullable=False, default=""),
     # Needed in the clear to sign deliveries; never returned after creation or rotation.
-    Column("secret", String(128), nullable=False),
+    Column("secret", String(512), nullable=False),  # sealed (labelyard.secretbox)
     Column("enabled", Boolean, nullable=False, default=True),
     Column("disabled_reason", Text),
     Column("failing_since", Timestamp),
@@ -375,3 +375,32 @@ export = Table(
     PrimaryKeyConstraint("project_id", "id"),
 )
 Index("ix_export_queue", export.c.status, export.c.created_at)
+
+# --- Media: lidar files converted once for the 3D editor ---------------------------------------
+
+# One row per lidar file of a SENSOR_FUSION / POINT_CLOUD_SEGMENTATION job, written with the job;
+# the worker fetches and converts it (status queued -> running -> ready | failed).
+point_cloud = Table(
+    "point_cloud",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("job_id", Id, nullable=False),
+    Column("position", Integer, nullable=False),  # frame order, then sensor order
+    Column("frame_id", Text, nullable=False),
+    Column("sensor_id", Text, nullable=False),
+    Column("field", Text, nullable=False),  # the JSON path of the URL in the job's data
+    Column("source_url", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Timestamp, nullable=False),
+    Column("locked_until", Timestamp),
+    Column("blob_key", String(255)),
+    Column("points", BigInteger),
+    Column("source_points", BigInteger),
+    Column("error", Text),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "job_id", "position"),
+)
+# The workers' queue of lidar files to convert, across projects.
+Index("ix_point_cloud_due", point_cloud.c.status, point_cloud.c.next_attempt_at)

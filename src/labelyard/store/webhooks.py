@@ -37,6 +37,14 @@ async def get_endpoint(conn: AsyncConnection, *, project_id: str, id: str) -> Re
     return (await conn.execute(query)).first()
 
 
+async def plain_secrets(conn: AsyncConnection, *, prefix: str) -> list[Record]:
+    """Endpoints whose signing secret is stored plainly (it starts with ``prefix``)."""
+    query = select(
+        webhook_endpoint.c.project_id, webhook_endpoint.c.id, webhook_endpoint.c.secret
+    ).where(webhook_endpoint.c.secret.startswith(prefix, autoescape=True))
+    return list((await conn.execute(query)).all())
+
+
 async def update_endpoint(
     conn: AsyncConnection, *, project_id: str, id: str, **values: Any
 ) -> bool:

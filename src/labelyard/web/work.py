@@ -17,7 +17,7 @@ from labelyard.core.sessions import ANONYMOUS, WORKER
 from labelyard.errors import AuthFailure
 from labelyard.http.body import json_body
 from labelyard.http.envelope import ok
-from labelyard.services import media_checks, work, workers
+from labelyard.services import media_checks, point_clouds, work, workers
 from labelyard.services import queue as work_queue
 from labelyard.services.workers import Worker
 from labelyard.web import redirect, render, session
@@ -100,9 +100,23 @@ async def start(request: Request) -> Response:
 async def job_page(request: Request, project_id: str, job_id: str) -> Response:
     """The annotate or review page of a job this worker holds."""
     worker = await _worker(request, project_id)
-    job = await work.held_view(session.state_of(request).db, worker, job_id=job_id)
+    state = session.state_of(request)
+    job = await work.held_view(state.db, worker, job_id=job_id)
     job = await _for_browser(request, worker, job)
-    return render(request, "work.html", job=job, worker=worker)
+    three_d = point_clouds.uses_3d_editor(job["base"], job["data"])
+    if three_d and request.query_params.get("view") != "2d":
+        # The lidar files' links come with the page: the first cloud is fetched at once.
+        clouds = await point_clouds.editor_point_clouds(
+            state.db,
+            state.blobs,
+            project_id=worker.project.id,
+            job_id=job["job_id"],
+            base_url=state.base_url,
+            file_key=state.file_key,
+            ttl=state.settings.file_link_seconds,
+        )
+        return render(request, "work3d.html", job=job, worker=worker, clouds=clouds)
+    return render(request, "work.html", job=job, worker=worker, three_d=three_d)
 
 
 async def _body(request: Request) -> Any:
@@ -153,6 +167,24 @@ async def media_problem(request: Request, project_id: str, job_id: str) -> Respo
     return ok(found)
 
 
+async def job_point_clouds(request: Request, project_id: str, job_id: str) -> Response:
+    """The 3D editor's lidar files of a job this worker holds: state, signed links, errors."""
+    worker = await _worker(request, project_id)
+    state = session.state_of(request)
+    job = await work.held_view(state.db, worker, job_id=job_id)
+    return ok(
+        await point_clouds.editor_point_clouds(
+            state.db,
+            state.blobs,
+            project_id=worker.project.id,
+            job_id=job["job_id"],
+            base_url=state.base_url,
+            file_key=state.file_key,
+            ttl=state.settings.file_link_seconds,
+        )
+    )
+
+
 async def act(request: Request, project_id: str, job_id: str, action: str) -> Response:
     """Heartbeat, draft, submit, skip or review, as the worker API does them (a page's lease is
     always ``UI_LEASE_SECONDS``)."""
@@ -187,5 +219,6 @@ ROUTES = (
     ("POST", f"{API}/claim", claim_next),
     ("GET", f"{API}/upcoming", upcoming),
     ("GET", f"{API}/jobs/{{job_id}}/media-problem", media_problem),
+    ("GET", f"{API}/jobs/{{job_id}}/pointclouds", job_point_clouds),
     ("POST", f"{API}/jobs/{{job_id}}/{{action}}", act),
 )

@@ -1,5 +1,5 @@
-"""The worker's loop: fan events out to deliveries, deliver due webhooks, run queued exports;
-and beside it, in a loop of its own, check new jobs' media.
+"""The worker's loop: fan events out to deliveries, deliver due webhooks, run queued exports,
+convert lidar files for the 3D editor; and beside it, in a loop of its own, check new jobs' media.
 
 Any number of workers may run, on SQLite and PostgreSQL: every piece of work is claimed from the
 database (``FOR UPDATE SKIP LOCKED`` / ``BEGIN IMMEDIATE``) with a lease, so a worker that dies
@@ -21,8 +21,8 @@ from labelyard.blobs.config import from_settings as blob_store
 from labelyard.config import Settings
 from labelyard.datadir import prepare_data_dir
 from labelyard.outbound import Outbound, outbound_from_settings
-from labelyard.secretbox import secret_box
-from labelyard.services import deliveries, export_runs
+from labelyard.secretbox import SecretBox, secret_box
+from labelyard.services import deliveries, export_runs, point_clouds
 from labelyard.services.media import MediaSigner
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
@@ -51,7 +51,8 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     blobs = blob_store(settings)
     outbound = outbound_from_settings(settings)
     rng = random.Random()
-    signer = MediaSigner(secret_box(settings), link_seconds=settings.media_link_seconds)
+    box = secret_box(settings)
+    signer = MediaSigner(box, link_seconds=settings.media_link_seconds)
     media = MediaChecker(db, signer, outbound, settings)
     checks: asyncio.Task[None] | None = None
     try:
@@ -60,7 +61,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             log.info("removed %d scratch folders of exports that were interrupted", swept)
         checks = asyncio.create_task(run_checks(media, stop, settings.worker_poll_seconds))
         while not stop.is_set():
-            busy = await work_once(db, blobs, settings, outbound, rng)
+            busy = await work_once(db, blobs, settings, outbound, box, rng, signer)
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
@@ -79,13 +80,20 @@ async def work_once(
     blobs: BlobStore,
     settings: Settings,
     outbound: Outbound,
+    box: SecretBox,
     rng: random.Random,
+    signer: MediaSigner | None = None,
 ) -> bool:
     """One round of every kind of work; True if anything was done."""
+    fetcher = point_clouds.OutboundFetcher(outbound)
     steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
         ("fan-out", lambda: deliveries.fan_out(db)),
-        ("deliveries", lambda: webhooks.deliver_due(db, outbound, settings, rng)),
+        ("deliveries", lambda: webhooks.deliver_due(db, outbound, box, settings, rng)),
         ("exports", lambda: export_runs.run_next_export(db, blobs, settings, outbound)),
+        (
+            "point clouds",
+            lambda: point_clouds.convert_next(db, blobs, settings, fetcher, signer=signer),
+        ),
     ]
     busy = False
     for name, step in steps:

@@ -21,8 +21,10 @@ import orjson
 from labelyard.config import Settings
 from labelyard.core import events as rules
 from labelyard.outbound import Outbound, OutboundRefused, OutboundUnreachable
+from labelyard.secretbox import SecretBox
 from labelyard.services import deliveries, utcnow
 from labelyard.services.deliveries import payload
+from labelyard.services.webhooks import signing_secret
 
 if TYPE_CHECKING:  # rows and the database are passed in by the worker loop
     from labelyard.store import Record
@@ -34,7 +36,7 @@ USER_AGENT = "labelyard-webhooks/1"
 
 
 async def _send(
-    outbound: Outbound, delivery: Record, settings: Settings
+    outbound: Outbound, box: SecretBox, delivery: Record, settings: Settings
 ) -> tuple[int | None, str | None, str, int, bool]:
     """POST one delivery; (status, error, response snippet, latency ms, refused for good)."""
     body = orjson.dumps(payload(delivery))
@@ -44,7 +46,9 @@ async def _send(
         "user-agent": USER_AGENT,
         "webhook-id": delivery.event_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": rules.sign(delivery.secret, delivery.event_id, timestamp, body),
+        "webhook-signature": rules.sign(
+            signing_secret(box, delivery.secret), delivery.event_id, timestamp, body
+        ),
     }
     started = time.perf_counter()
     limit = settings.webhook_timeout_seconds
@@ -80,7 +84,7 @@ async def _snippet(response: httpx.Response) -> str:
 
 
 async def deliver_due(
-    db: Database, outbound: Outbound, settings: Settings, rng: random.Random
+    db: Database, outbound: Outbound, box: SecretBox, settings: Settings, rng: random.Random
 ) -> int:
     """Lease, send and settle the deliveries that are due; how many were attempted."""
     now = utcnow()
@@ -90,7 +94,7 @@ async def deliver_due(
     if not due:
         return 0
     results = await asyncio.gather(
-        *(_attempt(db, outbound, d, settings, rng) for d in due), return_exceptions=True
+        *(_attempt(db, outbound, box, d, settings, rng) for d in due), return_exceptions=True
     )
     for result in results:
         if isinstance(result, BaseException):
@@ -102,6 +106,7 @@ async def deliver_due(
 async def _attempt(
     db: Database,
     outbound: Outbound,
+    box: SecretBox,
     delivery: Record,
     settings: Settings,
     rng: random.Random,
@@ -109,7 +114,7 @@ async def _attempt(
     if delivery.url is None or not delivery.enabled:
         await deliveries.drop(db, delivery, reason="endpoint deleted or disabled")
         return 0
-    status, error, snippet, latency, refused = await _send(outbound, delivery, settings)
+    status, error, snippet, latency, refused = await _send(outbound, box, delivery, settings)
     await deliveries.settle(
         db,
         delivery,

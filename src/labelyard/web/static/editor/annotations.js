@@ -100,11 +100,19 @@ export function unwrapAttributes(attrs) {
   return out;
 }
 
+// Trackers the 2D editor does not draw (3D cuboids, point labels of the 3D editor): kept aside
+// and given back untouched, so opening a lidar job's cameras in 2D loses none of them.
+export function otherTrackers(base, annotations) {
+  if (!TRACKED.has(base)) return [];
+  return (annotations || []).filter((t) => !(t.type in KEYS));
+}
+
 // The model's objects of a job of type `base` from its annotations (a draft or pre-labels).
 export function fromAnnotations(base, annotations) {
   const objects = [];
   if (TRACKED.has(base)) {
     for (const t of annotations || []) {
+      if (!(t.type in KEYS)) continue;
       const frames = {};
       for (const [fid, geometry] of Object.entries(t.frames || {})) {
         const g = readGeometry(geometry, t.type, true);

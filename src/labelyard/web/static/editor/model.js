@@ -9,7 +9,7 @@
 //            stroke is an "edit" when it ends), nothing to save,
 //   "cursor" only the brush outline under the pointer moved.
 // A sensor is a camera of a SENSOR_FUSION job; other jobs have the one sensor null.
-import { fromAnnotations, toAnnotations } from "./annotations.js";
+import { fromAnnotations, otherTrackers, toAnnotations } from "./annotations.js";
 import { dropRepeats, nudge } from "./geometry.js";
 import { applyLastSegment, applyStroke, copyMask, emptyMask } from "./raster.js";
 
@@ -90,6 +90,7 @@ export class EditorModel {
     this.frames = frameIds(job);
     this.frame = this.frames[0];
     this.objects = fromAnnotations(this.base, job.draft);
+    this.others = otherTrackers(this.base, job.draft);
     this.selected = null;
     this.drawing = null;
     this.past = [];
@@ -470,7 +471,8 @@ export class EditorModel {
   // --- what the page sends
 
   annotations() {
-    return toAnnotations(this.base, this.objects);
+    const drawn = toAnnotations(this.base, this.objects);
+    return this.others.length ? [...drawn, ...this.others] : drawn;
   }
 
   // What still keeps the annotations from being valid: a class or a required attribute not set.
