@@ -38,9 +38,17 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def bench_lifecycle(
-    base_url: str, admin_token: str, *, jobs: int = 2000, workers: int = 8
+    base_url: str,
+    admin_token: str,
+    *,
+    jobs: int = 2000,
+    workers: int = 8,
+    quality: dict[str, Any] | None = None,
+    gold: int = 0,
 ) -> dict[str, Any]:
-    """Run the workflow of ``jobs`` IMAGE jobs with ``workers`` concurrent workers."""
+    """Run the workflow of ``jobs`` IMAGE jobs with ``workers`` concurrent workers, under the
+    project's ``quality`` rules (docs/quality.md; None: the workers may review their own work,
+    the historical figure) with ``gold`` gold jobs mixed in."""
     admin = {"authorization": f"Bearer {admin_token}"}
     async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
         project = (
@@ -50,6 +58,24 @@ async def bench_lifecycle(
         ).json()["data"]
         pid = project["project_id"]
         key = {"x-api-key": project["api_key"]}
+        rules = quality if quality is not None else {"allow_self_review": True}
+        (
+            await client.patch(f"/v1/projects/{pid}/quality", headers=key, json=rules)
+        ).raise_for_status()
+        if gold:
+            answers = [
+                {
+                    "reference_id": f"gold{i}",
+                    "work_flow_id": project["work_flow_id"],
+                    "type": "TEST",
+                    "data": {"image_url": f"https://img.example/g{i}.jpg", "gold": ANNOTATIONS},
+                }
+                for i in range(gold)
+            ]
+            reply = await client.post(
+                f"/v1/projects/{pid}/jobs/bulk", headers=key, json={"jobs": answers}
+            )
+            reply.raise_for_status()
         for start in range(0, jobs, 10_000):
             batch = [
                 {
@@ -73,6 +99,7 @@ async def bench_lifecycle(
             tokens.append(made.json()["data"]["token"])
 
     claim_seconds: list[float] = []
+    claims = 0
     errors = 0
 
     def error(response: httpx.Response) -> None:
@@ -97,6 +124,8 @@ async def bench_lifecycle(
                     response = await api.post(f"/work/v1/projects/{pid}/claim", json={"step": step})
                     claim_seconds.append(time.perf_counter() - started)
                     if response.status_code == 200:
+                        nonlocal claims
+                        claims += 1
                         job = response.json()["data"]
                         break
                     if response.status_code != 204:
@@ -121,6 +150,8 @@ async def bench_lifecycle(
         "workers": workers,
         "completed": stats["completed_jobs"],
         "completed_per_s": stats["completed_jobs"] / elapsed,
+        "claims": claims,
+        "claims_per_s": claims / elapsed,
         "claim_p50_ms": statistics.median(claim_seconds) * 1000,
         "claim_p99_ms": _percentile(claim_seconds, 0.99) * 1000,
         "errors": errors,

@@ -191,14 +191,26 @@ def make_worker(server: Server, account_id: str, role: str = "both") -> WorkerHa
     )
 
 
-def make_project(server: Server, base: str = "IMAGE", *, name: str = "test") -> ProjectHandle:
-    """A new account with one project of ``base``, through the admin API."""
+def make_project(
+    server: Server, base: str = "IMAGE", *, name: str = "test", self_review: bool = True
+) -> ProjectHandle:
+    """A new account with one project of ``base``, through the admin API.
+
+    ``self_review``: most flow tests drive every step with one ``both`` worker, so their
+    projects let a worker review their own work; the queue-rule tests pass False (the default
+    of a real project, docs/quality.md)."""
     with server.admin() as admin:
         account = admin.post("/admin/v1/accounts", json={"name": f"acct-{name}"}).json()["data"]
         created = admin.post(
             "/admin/v1/projects",
             json={"name": name, "base": base, "account_id": account["account_id"]},
         ).json()["data"]
+    if self_review:
+        with server.client(**{"x-api-key": created["api_key"]}) as owner:
+            answer = owner.patch(
+                f"/v1/projects/{created['project_id']}/quality", json={"allow_self_review": True}
+            )
+            assert answer.status_code == 200, answer.text
     return ProjectHandle(
         account_id=created["account_id"],
         project_id=created["project_id"],
@@ -214,8 +226,10 @@ def new_project(server: Server) -> Iterator[Callable[..., ProjectHandle]]:
     """A factory of fresh projects (each in its own account); their clients close afterwards."""
     made: list[ProjectHandle] = []
 
-    def factory(base: str = "IMAGE", *, name: str = "test") -> ProjectHandle:
-        made.append(make_project(server, base, name=name))
+    def factory(
+        base: str = "IMAGE", *, name: str = "test", self_review: bool = True
+    ) -> ProjectHandle:
+        made.append(make_project(server, base, name=name, self_review=self_review))
         return made[-1]
 
     yield factory

@@ -86,6 +86,13 @@ def test_no_job_is_held_by_two_workers_and_each_completes_once(
         f"{urls[0]}/admin/v1/projects", headers=admin, json={"name": "replicas", "base": "IMAGE"}
     ).json()["data"]
     pid, key = created["project_id"], created["api_key"]
+    # Each worker annotates and then reviews; who reviews whose work is tests/test_queue_rules.py's.
+    allowed = httpx.patch(
+        f"{urls[0]}/v1/projects/{pid}/quality",
+        headers={"x-api-key": key},
+        json={"allow_self_review": True},
+    )
+    assert allowed.status_code == 200, allowed.text
     jobs = [
         {
             "reference_id": f"r{i}",

@@ -70,6 +70,17 @@ def test_first_serve_prints_curl_commands_that_work(tmp_path: Path) -> None:
             "my-first-job",
         ]
         assert jobs[-1]["id"] == created["data"]["job_id"]  # type: ignore[index]
+        # The demo's one worker annotates and then reviews its own work (a demo allows it).
+        pid = listing.split("/projects/", 1)[1].split("/", 1)[0]
+        with httpx.Client(
+            base_url=base, headers={"authorization": f"Bearer {worker_token}"}
+        ) as demo:
+            path = f"/work/v1/projects/{pid}"
+            job = demo.post(f"{path}/claim", json={"step": "annotate"}).json()["data"]
+            done = demo.post(f"{path}/jobs/{job['job_id']}/submit", json={"annotations": {}})
+            assert done.status_code == 200, done.text
+            review = demo.post(f"{path}/claim", json={"step": "review"})
+            assert review.status_code == 200 and review.json()["data"]["job_id"] == job["job_id"]
         assert (tmp_path / "data" / "admin_token").read_text().strip() == admin_token
         me = httpx.post(
             f"{base}/admin/v1/accounts",

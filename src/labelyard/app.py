@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import random
 import secrets
 import signal
 import sys
@@ -135,6 +136,7 @@ def create_app(settings: Settings, *, migrated: bool = False) -> Labelyard:
                 session_key=bytes.fromhex(session_key),
                 admin_token=admin_token(settings),
                 outbound=outbound,
+                rng=random.Random(settings.random_seed),
                 media=MediaSigner(box, link_seconds=settings.media_link_seconds),
                 box=box,
             )

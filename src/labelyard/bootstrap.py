@@ -12,7 +12,7 @@ from labelyard.config import Settings
 from labelyard.core.model import Base, Project
 from labelyard.datadir import prepare_data_dir
 from labelyard.demo import DEMO_MEDIA_PREFIX, DEMO_MEDIA_ROUTE, DEMO_SCHEMA, demo_pictures
-from labelyard.services import accounts, jobs, projects, utcnow, workers
+from labelyard.services import accounts, jobs, projects, quality, utcnow, workers
 from labelyard.store import accounts as account_store
 from labelyard.store.engine import Database
 
@@ -117,6 +117,13 @@ async def create_demo_if_empty(db: Database, blobs: BlobStore, base_url: str) ->
             },
         },
     )
+    # One person tries the whole flow with the demo's one worker: let it review its own work
+    # (real projects never do unless the owner allows it, docs/quality.md).
+    for made, name, base in (
+        (images, DEMO_PROJECT, Base.IMAGE),
+        (video, DEMO_VIDEO_PROJECT, Base.VIDEO),
+    ):
+        await quality.update(db, _project(made, name, base), {"allow_self_review": True})
     worker = await workers.create_worker(
         db, account_id=issued.account_id, name=DEMO_WORKER, role="both"
     )
@@ -157,6 +164,7 @@ async def create_street_demo(
     )
     await projects.set_label_schema(db, project_id=created["project_id"], schema=DEMO_STREET_SCHEMA)
     project = _project(created, DEMO_STREET_PROJECT, Base.SENSOR_FUSION)
+    await quality.update(db, project, {"allow_self_review": True})  # the demo's one worker
     media = f"{base_url}{DEMO_MEDIA_ROUTE}{DEMO_STREET_PREFIX}"
 
     def url(kind: str, frame: int) -> str:

@@ -32,6 +32,10 @@ projects_app = typer.Typer(help="Projects.", no_args_is_help=True)
 workflows_app = typer.Typer(help="Workflows.", no_args_is_help=True)
 schema_app = typer.Typer(help="Label schemas.", no_args_is_help=True)
 workers_app = typer.Typer(help="Workers (annotators, reviewers, programs).", no_args_is_help=True)
+quality_app = typer.Typer(
+    help="Quality rules, worker groups and assignments (docs/quality.md).", no_args_is_help=True
+)
+groups_app = typer.Typer(help="Worker groups (pools) of a project.", no_args_is_help=True)
 storage_app = typer.Typer(
     help="Storage connections: let the web UI show an account's s3:// and gs:// media.",
     no_args_is_help=True,
@@ -42,6 +46,8 @@ app.add_typer(projects_app, name="projects")
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(schema_app, name="schema")
 app.add_typer(workers_app, name="workers")
+app.add_typer(quality_app, name="quality")
+app.add_typer(groups_app, name="groups")
 app.add_typer(storage_app, name="storage")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(results_app, name="results")
@@ -346,6 +352,182 @@ def workers_revoke(worker_id: Annotated[str, typer.Argument(help="Worker id.")])
 
     _run(lambda db: workers.revoke_worker(db, worker_id=worker_id))
     console.print(f"revoked {worker_id}")
+
+
+ProjectOption = Annotated[str, typer.Option("--project", help="Project id.")]
+
+
+def _with_project(
+    project_id: str, work: Callable[[Database, Any], Awaitable[dict[str, Any]]]
+) -> dict[str, Any]:
+    from labelyard.services import quality
+
+    async def run(db: Database) -> dict[str, Any]:
+        project = await quality.project_by_id(db, project_id=project_id)
+        return await work(db, project)
+
+    return _run(run)
+
+
+def _fraction_pair(value: str) -> dict[str, Any] | None:
+    """``50:0.2`` → full review until 50 accepted, then 20%; ``off`` → no sampling."""
+    if value == "off":
+        return None
+    full, _, rate = value.partition(":")
+    try:
+        return {"full_until": int(full), "rate": float(rate or 1)}
+    except ValueError:
+        console.print("[red]error[/red] --sampling is FULL_UNTIL:RATE (e.g. 50:0.2) or off")
+        raise typer.Exit(1) from None
+
+
+@quality_app.command("show")
+def quality_show(project: ProjectOption, as_json: JsonFlag = False) -> None:
+    """Print a project's quality rules."""
+    from labelyard.services import quality
+
+    _emit(_with_project(project, quality.get_settings), as_json)
+
+
+@quality_app.command("set")
+def quality_set(
+    project: ProjectOption,
+    gold_rate: Annotated[float | None, typer.Option(help="Share of claims served gold.")] = None,
+    sampling: Annotated[
+        str | None, typer.Option(help="FULL_UNTIL:RATE (e.g. 50:0.2), or off.")
+    ] = None,
+    overlap: Annotated[int | None, typer.Option(help="Annotations per job (consensus).")] = None,
+    threshold: Annotated[float | None, typer.Option(help="Agreement that skips review.")] = None,
+    rejected_to: Annotated[str | None, typer.Option(help="same|first|anyone")] = None,
+    reason: Annotated[
+        list[str] | None, typer.Option(help="A reject reason (repeat; replaces the list).")
+    ] = None,
+    self_review: Annotated[
+        bool | None, typer.Option("--self-review/--no-self-review", help="Own work reviewable.")
+    ] = None,
+    pool: Annotated[
+        list[str] | None, typer.Option(help="KIND=GROUP_ID limits a step kind (KIND= clears).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change some of a project's quality rules (only the options given)."""
+    from labelyard.services import quality
+
+    patch: dict[str, Any] = {}
+    if gold_rate is not None:
+        patch["gold_rate"] = gold_rate
+    if sampling is not None:
+        patch["sampling"] = _fraction_pair(sampling)
+    if overlap is not None:
+        patch["overlap"] = overlap
+    if threshold is not None:
+        patch["agreement_threshold"] = threshold
+    if rejected_to is not None:
+        patch["rejected_to"] = rejected_to
+    if reason is not None:
+        patch["reject_reasons"] = reason
+    if self_review is not None:
+        patch["allow_self_review"] = self_review
+    if pool is not None:
+        patch["pools"] = {k: (v or None) for k, _, v in (item.partition("=") for item in pool)}
+    _emit(_with_project(project, lambda db, p: quality.update(db, p, patch)), as_json)
+
+
+@quality_app.command("workers")
+def quality_workers(project: ProjectOption, as_json: JsonFlag = False) -> None:
+    """Print each worker's accepted, rejected, gold jobs and gold score in a project."""
+    from labelyard.services import quality
+
+    found = _with_project(project, quality.workers_quality)
+    if as_json:
+        print(json.dumps(found))
+        return
+    for row in found["workers"]:
+        score = "-" if row["gold_score"] is None else f"{row['gold_score']:.3f}"
+        print(
+            f"{row['worker_id']} {row['name']}: accepted {row['accepted']}, rejected "
+            f"{row['rejected']}, gold {row['gold_jobs']} (score {score})"
+        )
+
+
+@quality_app.command("assign")
+def quality_assign(
+    project: ProjectOption,
+    job: Annotated[str | None, typer.Option(help="A job id.")] = None,
+    batch: Annotated[str | None, typer.Option(help="A batch id (all its unfinished jobs).")] = None,
+    worker: Annotated[str | None, typer.Option(help="To this worker.")] = None,
+    group: Annotated[str | None, typer.Option(help="To this group.")] = None,
+    first: Annotated[
+        bool, typer.Option("--first", help="Offer to the worker first instead of only.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Assign a job or a batch to a worker or a group; with neither, unassign."""
+    from labelyard.core import commands
+    from labelyard.services import quality
+
+    if (job is None) == (batch is None):
+        console.print("[red]error[/red] give exactly one of --job and --batch")
+        raise typer.Exit(1)
+    body: dict[str, Any] = {"worker_id": worker, "group_id": group}
+    if worker is not None:
+        body["only"] = not first
+
+    async def run(db: Database, p: Any) -> dict[str, Any]:
+        to = commands.parse_assign({k: v for k, v in body.items() if v is not None})
+        if job is not None:
+            return await quality.assign_job(db, p, job_id=job, to=to)
+        assert batch is not None
+        return await quality.assign_batch(db, p, batch_id=batch, to=to)
+
+    _emit(_with_project(project, run), as_json)
+
+
+@groups_app.command("create")
+def groups_create(
+    project: ProjectOption,
+    name: Annotated[str, typer.Option(help="Group name.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a worker group in a project."""
+    from labelyard.core.commands import parse_group_create
+    from labelyard.services import quality
+
+    def run(db: Database, p: Any) -> Awaitable[dict[str, Any]]:
+        return quality.create_group(db, p, name=parse_group_create({"name": name}))
+
+    _emit(_with_project(project, run), as_json)
+
+
+@groups_app.command("members")
+def groups_members(
+    project: ProjectOption,
+    group: Annotated[str, typer.Option(help="Group id.")],
+    workers: Annotated[list[str], typer.Argument(help="Worker ids (replacing the members).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Set a group's members."""
+    from labelyard.core.commands import parse_members
+    from labelyard.services import quality
+
+    def run(db: Database, p: Any) -> Awaitable[dict[str, Any]]:
+        ids = parse_members({"worker_ids": workers})
+        return quality.set_members(db, p, group_id=group, worker_ids=ids)
+
+    _emit(_with_project(project, run), as_json)
+
+
+@groups_app.command("list")
+def groups_list(project: ProjectOption, as_json: JsonFlag = False) -> None:
+    """List a project's groups and members."""
+    from labelyard.services import quality
+
+    found = _with_project(project, quality.list_groups)
+    if as_json:
+        print(json.dumps(found))
+        return
+    for row in found["groups"]:
+        print(f"{row['group_id']} {row['name']}: {', '.join(row['worker_ids']) or '(empty)'}")
 
 
 @storage_app.command("add")

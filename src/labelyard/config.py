@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     """How long a claimed job stays with its worker without a heartbeat."""
 
+    random_seed: int | None = None
+    """Seed of the generator behind gold mixing and review sampling (None: from the system)."""
+
     file_link_seconds: int = DEFAULT_FILE_LINK_SECONDS
     """How long a signed ``/files/...`` link from ``/v1/attachments`` stays valid."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from labelyard.blobs import BlobStore
@@ -32,6 +33,8 @@ class AppState:
     """Seals and opens secrets kept at rest (webhook signing secrets, storage credentials)."""
     passwords: Passwords = field(default_factory=Passwords)
     """Web sign-in by password, with this process's throttles."""
+    rng: random.Random = field(default_factory=random.Random)
+    """The draws of gold mixing and review sampling (seeded by ``Settings.random_seed``)."""
 
     @property
     def base_url(self) -> str:

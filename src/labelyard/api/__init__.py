@@ -14,7 +14,18 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from starlette.routing import Route
 
-from labelyard.api import admin, batches, changes, files, jobs, ops, projects, webhooks, work
+from labelyard.api import (
+    admin,
+    batches,
+    changes,
+    files,
+    jobs,
+    ops,
+    projects,
+    quality,
+    webhooks,
+    work,
+)
 from labelyard.api.deps import admin_access
 from labelyard.api.exports import EXPORT_ROUTES
 from labelyard.api.fast import fast
@@ -22,15 +33,19 @@ from labelyard.api.responses import CLAIM, ENVELOPE, PICTURE, RAW_JSON, REDIRECT
 from labelyard.api.schemas import (
     AccountCreate,
     Annotations,
+    Assign,
     BatchCreate,
     BulkJobCreate,
     CallbackSet,
     Claim,
+    GroupCreate,
+    GroupMembers,
     Heartbeat,
     JobCreate,
     JobPriority,
     JobReopen,
     ProjectCreate,
+    QualityUpdate,
     Redeliver,
     Review,
     SchemaSet,
@@ -50,6 +65,7 @@ OPEN_ROUTES = ("/healthz", "/readyz", "/metrics", "/demo-media/{name}")
 SIGNED_ROUTES = ("/files/{key:path}",)
 
 HOOKS = "/v1/projects/{project_id}/webhooks"
+P = "/v1/projects/{project_id}"
 
 # (method, paths, handler, request body model, summary). Paths of one row behave identically.
 API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = (
@@ -166,6 +182,35 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
         "Abort every unfinished job of a batch (extension)",
     ),
     ("GET", ("/v1/projects/{project_id}/changes",), changes.changes, None, "The change feed"),
+    ("GET", (f"{P}/quality",), quality.get_settings, None, "The quality rules"),
+    ("PATCH", (f"{P}/quality",), quality.update_settings, QualityUpdate, "Change quality rules"),
+    ("GET", (f"{P}/groups",), quality.groups, None, "Worker groups"),
+    ("POST", (f"{P}/groups",), quality.create_group, GroupCreate, "Add a worker group"),
+    (
+        "PUT",
+        (f"{P}/groups/{{group_id}}/members",),
+        quality.set_members,
+        GroupMembers,
+        "Set a group's members",
+    ),
+    ("DELETE", (f"{P}/groups/{{group_id}}",), quality.delete_group, None, "Remove a group"),
+    (
+        "POST",
+        (f"{P}/jobs/{{job_id}}/assign",),
+        quality.assign_job,
+        Assign,
+        "Assign a job to a worker or group, or unassign it",
+    ),
+    (
+        "POST",
+        (f"{P}/batch/{{batch_id}}/assign",),
+        quality.assign_batch,
+        Assign,
+        "Assign a batch's unfinished jobs to a worker or group, or unassign them",
+    ),
+    ("GET", (f"{P}/workers",), quality.workers, None, "Workers' accepted, rejected and gold"),
+    ("GET", (f"{P}/workers/{{worker_id}}",), quality.worker, None, "A worker's gold scores"),
+    ("GET", (f"{P}/jobs/{{job_id}}/versions",), quality.versions, None, "Consensus versions"),
     ("POST", (HOOKS,), webhooks.create, WebhookCreate, "Add a webhook endpoint"),
     ("GET", (HOOKS,), webhooks.index, None, "List webhook endpoints"),
     ("GET", (f"{HOOKS}/{{webhook_id}}",), webhooks.get, None, "A webhook endpoint"),
@@ -298,7 +343,7 @@ def mount(app: FastAPI) -> None:
                 summary=summary,
                 tags=[path.split("/")[1]],
                 openapi_extra=body_of(body) if body else None,
-                responses=RAW_JSON if handler is jobs.result else ENVELOPE,
+                responses=RAW_JSON if handler in (jobs.result, quality.versions) else ENVELOPE,
             )
     for method, path, handler, body, summary in ADMIN_ROUTES:
         app.add_api_route(

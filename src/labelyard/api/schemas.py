@@ -56,6 +56,33 @@ class WorkflowCreate(BaseModel):
     steps: list[Literal["annotate", "review"]] | None = None
 
 
+class QualityUpdate(BaseModel):
+    allow_self_review: bool | None = None
+    rejected_to: Literal["same", "first", "anyone"] | None = None
+    reject_reasons: list[str] | None = None
+    pools: dict[Literal["annotate", "review"], str | None] | None = None
+    gold_rate: float | None = Field(default=None, ge=0, le=1)
+    sampling: dict[str, float] | None = Field(
+        default=None, description="{'full_until': n, 'rate': r} or null"
+    )
+    overlap: int | None = Field(default=None, ge=1, le=10)
+    agreement_threshold: float | None = Field(default=None, ge=0, le=1)
+
+
+class GroupCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+
+
+class GroupMembers(BaseModel):
+    worker_ids: list[str]
+
+
+class Assign(BaseModel):
+    worker_id: str | None = Field(default=None, description="a worker of the account")
+    group_id: str | None = Field(default=None, description="a group of the project")
+    only: bool = Field(default=True, description="the worker alone (false: offered first)")
+
+
 class JobReopen(BaseModel):
     step: str | None = Field(default=None, description="step name; default the first step")
 
@@ -126,6 +153,9 @@ class Review(BaseModel):
     comment: str | None = Field(default=None, max_length=MAX_COMMENT_LENGTH)
     step: str | None = Field(default=None, description="on reject: the earlier step to return to")
     annotations: Any = Field(default=None, description="on accept: corrected annotations")
+    reasons: list[str] | None = Field(
+        default=None, description="on reject: error types from the project's reject_reasons"
+    )
 
 
 EventType = Literal[

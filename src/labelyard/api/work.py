@@ -36,6 +36,7 @@ async def claim(worker: WorkerAccess, state: State, body: Body) -> Response:
         worker,
         commands.parse_claim(body),
         default_lease=state.settings.lease_seconds,
+        rng=state.rng,
     )
     return ok(job) if job is not None else Response(status_code=204)
 
@@ -50,6 +51,7 @@ async def _act(worker: Worker, state: AppState, job_id: str, action: str, body: 
             action=commands.parse_job_action(action, body),
             default_lease=state.settings.lease_seconds,
             base_url=state.base_url,
+            rng=state.rng,
         )
     )
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from labelyard.core import events, lifecycle
+from labelyard.core import events, lifecycle, quality
 from labelyard.core.ids import require_uuid
 from labelyard.core.validation import MAX_NAME_LENGTH, MAX_TEXT_LENGTH, require_name, require_text
 from labelyard.errors import InvalidInput, MissingParameter, NotFound
 
 MAX_COMMENT_LENGTH = MAX_TEXT_LENGTH  # a reviewer's comment, a skip reason
+MAX_REASONS = 50  # reject reasons on one reject
 
 
 def _object(body: object, *, empty_ok: bool = True) -> dict[str, Any]:
@@ -99,6 +100,8 @@ class Review:
     annotations: Any = None
     # reject: the earlier step to send the job to (None: the nearest annotate step).
     step: str | None = None
+    # reject: the error types (checked against the project's list by the service).
+    reasons: tuple[str, ...] = ()
 
 
 def parse_review(body: object) -> Review:
@@ -111,7 +114,19 @@ def parse_review(body: object) -> Review:
     if decision == "accept":
         return Review(decision="accept", comment=comment, annotations=fields.get("annotations"))
     step = fields.get("step")
-    return Review(decision="reject", comment=comment, step=step if isinstance(step, str) else None)
+    reasons = fields.get("reasons")
+    if reasons is not None and (
+        not isinstance(reasons, list)
+        or len(reasons) > MAX_REASONS
+        or not all(isinstance(r, str) for r in reasons)
+    ):
+        raise InvalidInput(f"reasons must be a list of at most {MAX_REASONS} reason names")
+    return Review(
+        decision="reject",
+        comment=comment,
+        step=step if isinstance(step, str) else None,
+        reasons=tuple(reasons or ()),
+    )
 
 
 def parse_reopen(body: object) -> str | None:
@@ -285,3 +300,42 @@ def parse_batch_create(body: object) -> BatchCreate:
     description = text(fields.get("description"), "description", max_length=MAX_TEXT_LENGTH)
     label = text(fields.get("label"), "label", max_length=MAX_NAME_LENGTH)
     return BatchCreate(name=name, description=description or "", label=label or "")
+
+
+MAX_GROUP_MEMBERS = 10_000
+
+
+def parse_assign(body: object) -> quality.Assignment:
+    """``{"worker_id"?, "group_id"?, "only"?}``: who may claim the job(s) in their current
+    step; neither (or both null) unassigns. ``only`` (default true): the worker alone, else
+    the job is offered to them first."""
+    fields = _object(body)
+    worker = fields.get("worker_id")
+    group = fields.get("group_id")
+    only = fields.get("only", True)
+    if not isinstance(only, bool):
+        raise InvalidInput("only must be true or false")
+    if worker is not None and group is not None:
+        raise InvalidInput("assign to a worker or to a group, not both")
+    return quality.Assignment(
+        worker_id=require_uuid(worker, "worker_id") if worker is not None else None,
+        group_id=require_uuid(group, "group_id") if group is not None else None,
+        only=only if worker is not None else False,
+    )
+
+
+def parse_group_create(body: object) -> str:
+    """``{"name"}``: a new worker group's name."""
+    fields = _object(body, empty_ok=False)
+    if fields.get("name") in (None, ""):
+        raise MissingParameter("name is required")
+    return require_name(fields["name"])
+
+
+def parse_members(body: object) -> list[str]:
+    """``{"worker_ids": [...]}``: a group's members (replacing the current ones)."""
+    fields = _object(body, empty_ok=False)
+    items = fields.get("worker_ids")
+    if not isinstance(items, list) or len(items) > MAX_GROUP_MEMBERS:
+        raise InvalidInput(f"worker_ids must be a list of at most {MAX_GROUP_MEMBERS} worker ids")
+    return sorted({require_uuid(item, "worker_ids[]") for item in items})

@@ -11,6 +11,12 @@ their kind, numbered when a kind repeats (``annotate``, ``review``, ``review_2``
     skip    in_progress, s, lease             same step free; not offered to them again
     abort   created|in_progress               aborted, out of every queue       +aborted
     reopen  completed|aborted                 in_progress, a named step free    -completed|-aborted
+    assign  created|in_progress               same step; who may claim it changes
+
+The quality rules (``core.quality``) shape these: a submission may skip its review (sampling),
+a gold job's submission is scored and the job waits for the next annotator, a consensus job
+collects N versions before it moves on, a reject carries reasons and goes back to its
+annotator. Every rule that decided is written in the transition's ``detail``.
 
 Each action is one pure function taking the job's state and returning a ``Change`` that says
 everything that moves: the status, the step, the lease, further columns, the batch counters
@@ -26,7 +32,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from labelyard.core import annotations as notes
+from labelyard.core.agreement import Consensus, GoldScore
 from labelyard.core.model import DEFAULT_WORKFLOW_STEPS, Base, JobStatus
+from labelyard.core.quality import GOLD_QUEUE, UNASSIGNED, Assignment, SampleDecision
 from labelyard.errors import Conflict, Forbidden, InvalidInput, InvalidPriority
 
 ANNOTATE, REVIEW = "annotate", "review"
@@ -101,6 +109,7 @@ class JobState:
     annotations: int
     lease_holder: str | None = None
     lease_expires_at: datetime | None = None
+    gold: bool = False  # a TEST job: scored against its answer, never completed
 
     @property
     def step_kind(self) -> str:
@@ -131,13 +140,27 @@ class Change:
     result: Mapping[str, Any] | None = None
     # The worker who skipped the job (it is not offered to them again).
     skipped_by: str | None = None
+    # The worker whose annotate work this is (they never review the job; gold once each).
+    annotated_by: str | None = None
+    # What decided, for the transition's ``detail`` (sampling rule, reasons, score, agreement).
+    detail: Mapping[str, Any] | None = None
+    # A gold submission's score (of ``annotated_by``).
+    gold: GoldScore | None = None
+    # The workers whose annotate work was accepted (their accepted tally grows by one), or
+    # rejected (their rejected tally grows).
+    credit: tuple[str, ...] = ()
+    blame: tuple[str, ...] = ()
+    # A consensus version handed in by ``annotated_by``; ``clear_versions`` starts a new round.
+    version: Any = None
+    clear_versions: bool = False
 
-    def job_columns(self, route: Route) -> dict[str, Any]:
+    def job_columns(self, route: Route, *, gold: bool = False) -> dict[str, Any]:
         """Every job column this change sets (the service adds ``updated_at``)."""
         values: dict[str, Any] = {"status": self.to_status}
         if self.to_index is not None:
             values["step_index"] = self.to_index
-            values["queue"] = route.kinds[self.to_index]
+            kind = route.kinds[self.to_index]
+            values["queue"] = GOLD_QUEUE if gold and kind == ANNOTATE else kind
         elif self.to_status in CLOSED_STATUSES:
             values["queue"] = None
         values.update(self.columns)
@@ -253,28 +276,47 @@ def _advance(
     worker_id: str,
     comment: str | None,
     now: datetime,
+    skip_review: bool = False,
+    detail: Mapping[str, Any] | None = None,
+    annotated_by: str | None = None,
+    credit: tuple[str, ...] = (),
+    extra: Mapping[str, Any] | None = None,
 ) -> Change:
-    """The job moves past its current step: to the next one, or completed after the last."""
+    """The job moves past its current step: to the next one (past the review steps that follow
+    when ``skip_review``), or completed after the last."""
     next_index = job.route.next_of(job.step_index)
+    while skip_review and next_index is not None and job.route.kinds[next_index] == REVIEW:
+        next_index = job.route.next_of(next_index)
+    common: dict[str, Any] = {
+        "action": action,
+        "worker_id": worker_id,
+        "comment": comment,
+        "detail": detail,
+        "annotated_by": annotated_by,
+        "credit": credit,
+        **(extra or {}),
+    }
     if next_index is not None:
         return Change(
-            action=action,
             to_status=JobStatus.IN_PROGRESS.value,
             to_index=next_index,
-            worker_id=worker_id,
-            comment=comment,
-            columns={**_FREE, "draft": annotations},
+            columns={**_FREE, **UNASSIGNED.columns(), "draft": annotations},
+            **common,
         )
     objects = notes.count(base, annotations)
     return Change(
-        action=action,
         to_status=JobStatus.COMPLETED.value,
         to_index=None,
-        worker_id=worker_id,
-        comment=comment,
-        columns={**_FREE, "draft": annotations, "annotations": objects, "completed_at": now},
+        columns={
+            **_FREE,
+            **UNASSIGNED.columns(),
+            "draft": annotations,
+            "annotations": objects,
+            "completed_at": now,
+        },
         counters={"completed_jobs": 1, "completed_frames": job.frames, "annotations": objects},
         result=notes.result_document(base, dict(data), annotations),
+        **common,
     )
 
 
@@ -286,9 +328,17 @@ def submit(
     annotations: Any,
     worker_id: str,
     now: datetime,
+    sampled: SampleDecision | None = None,
 ) -> Change:
-    """An annotate step's work is handed in (``annotations`` already validated)."""
+    """An annotate step's work is handed in (``annotations`` already validated).
+
+    With review sampling, ``sampled`` says whether the review steps that follow are worked;
+    the rule that decided goes into the transition's detail.
+    """
     check_step(job, ANNOTATE)
+    next_index = job.route.next_of(job.step_index)
+    reviewed = next_index is not None and job.route.kinds[next_index] == REVIEW
+    decided = sampled if reviewed else None
     return _advance(
         job,
         base=base,
@@ -298,6 +348,87 @@ def submit(
         worker_id=worker_id,
         comment=None,
         now=now,
+        skip_review=decided is not None and not decided.review,
+        detail={"sampling": decided.rule, "sampled": decided.review} if decided else None,
+        annotated_by=worker_id,
+        # Work that skips review counts as accepted for the annotator's tally.
+        credit=(worker_id,) if decided is not None and not decided.review else (),
+    )
+
+
+def submit_gold(job: JobState, *, worker_id: str, score: GoldScore) -> Change:
+    """A gold job's submission is scored; the job waits, fresh, for the next annotator."""
+    check_step(job, ANNOTATE)
+    return Change(
+        action="submit",
+        to_status=job.status,
+        to_index=job.step_index,
+        worker_id=worker_id,
+        columns={**_FREE, "draft": None},
+        annotated_by=worker_id,
+        gold=score,
+        detail={"gold_score": score.score, **score.parts()},
+    )
+
+
+def submit_version(
+    job: JobState,
+    *,
+    base: Base,
+    data: Mapping[str, Any],
+    annotations: Any,
+    worker_id: str,
+    now: datetime,
+    earlier: list[Any],
+    overlap: int,
+    threshold: float,
+    merge: Consensus | None,
+) -> Change:
+    """One of ``overlap`` independent annotations of a consensus job is handed in.
+
+    Until the last one arrives the job waits, with a fresh draft, for another annotator. With
+    the last, ``merge`` (of ``earlier`` + this one) decides: at or above ``threshold`` the merged
+    annotations move past the review steps that follow; below, the job goes to review with the
+    merge as its draft and the versions shown side by side.
+    """
+    check_step(job, ANNOTATE)
+    count = len(earlier) + 1
+    if count < overlap or merge is None:
+        return Change(
+            action="submit",
+            to_status=JobStatus.IN_PROGRESS.value,
+            to_index=job.step_index,
+            worker_id=worker_id,
+            # A group assignment holds for the next versions; a worker gave theirs.
+            columns={**_FREE, "assigned_worker": None, "assigned_only": False, "draft": None},
+            annotated_by=worker_id,
+            version=annotations,
+            detail={"version": count, "overlap": overlap},
+        )
+    agreed = merge.agreement >= threshold
+    next_index = job.route.next_of(job.step_index)
+    to_review = next_index is not None and job.route.kinds[next_index] == REVIEW
+    return _advance(
+        job,
+        base=base,
+        data=data,
+        action="submit",
+        annotations=merge.merged,
+        worker_id=worker_id,
+        comment=None,
+        now=now,
+        skip_review=agreed,
+        detail={
+            "version": count,
+            "overlap": overlap,
+            "agreement": merge.agreement,
+            "threshold": threshold,
+            "consensus": "agreed: merged result moves on"
+            if agreed
+            else ("below threshold: to review" if to_review else "below threshold, no review"),
+        },
+        annotated_by=worker_id,
+        extra={"version": annotations},
     )
 
 
@@ -310,8 +441,10 @@ def accept(
     worker_id: str,
     comment: str | None,
     now: datetime,
+    annotators: tuple[str, ...] = (),
 ) -> Change:
-    """A review step accepts the work (``annotations``: the corrected or the saved draft)."""
+    """A review step accepts the work (``annotations``: the corrected or the saved draft);
+    the job's ``annotators`` are credited with an accepted job."""
     check_step(job, REVIEW)
     return _advance(
         job,
@@ -322,20 +455,62 @@ def accept(
         worker_id=worker_id,
         comment=comment,
         now=now,
+        credit=annotators,
     )
 
 
-def reject(job: JobState, *, step: str | None, worker_id: str, comment: str | None) -> Change:
-    """A review step sends the job back to an earlier step with a comment."""
+def reject(
+    job: JobState,
+    *,
+    step: str | None,
+    worker_id: str,
+    comment: str | None,
+    reasons: tuple[str, ...] = (),
+    back_to: Assignment = UNASSIGNED,
+    clear_versions: bool = False,
+    annotators: tuple[str, ...] = (),
+) -> Change:
+    """A review step sends the job back to an earlier step with a comment and the reasons
+    (error types); ``back_to`` says who may claim it there."""
     check_step(job, REVIEW)
     target = job.route.reject_target(job.step_index, step)
+    if job.route.kinds[target] != ANNOTATE:
+        back_to = UNASSIGNED  # back to an earlier review: the annotator may not review it
+    detail: dict[str, Any] = {}
+    if reasons:
+        detail["reasons"] = list(reasons)
+    if back_to.worker_id:
+        detail["back_to"] = back_to.worker_id
+        detail["only"] = back_to.only
     return Change(
         action="reject",
         to_status=JobStatus.IN_PROGRESS.value,
         to_index=target,
         worker_id=worker_id,
         comment=comment,
-        columns={**_FREE, "comment": comment},
+        columns={
+            **_FREE,
+            **back_to.columns(),
+            "comment": comment,
+            "reject_reasons": list(reasons) or None,
+        },
+        detail=detail or None,
+        clear_versions=clear_versions,
+        blame=annotators,
+    )
+
+
+def assign(job: JobState, *, to: Assignment) -> Change:
+    """The owner sets who may claim an unfinished job in its current step (or anyone)."""
+    if job.status not in OPEN_STATUSES:
+        raise Conflict(f"the job is {job.status}; only created or in-progress jobs can be assigned")
+    detail = {"worker_id": to.worker_id, "group_id": to.group_id}
+    return Change(
+        action="assign" if to.worker_id or to.group_id else "unassign",
+        to_status=job.status,
+        to_index=job.step_index,
+        columns=to.columns(),
+        detail=detail,
     )
 
 
@@ -362,7 +537,8 @@ def abort(job: JobState) -> Change:
         to_status=JobStatus.ABORTED.value,
         to_index=None,
         columns=dict(_FREE),
-        counters={"aborted_jobs": 1},
+        # Gold jobs are not among the batch's jobs (see services.jobs), so not among its aborted.
+        counters={} if job.gold else {"aborted_jobs": 1},
     )
 
 
@@ -371,7 +547,9 @@ def reopen(job: JobState, *, step: str | None) -> Change:
     if job.status in OPEN_STATUSES:
         raise Conflict(f"the job is {job.status}; only completed or aborted jobs can be reopened")
     index = job.route.index_of(step or job.route.name_of(0))
-    if job.status == JobStatus.COMPLETED.value:
+    if job.gold:
+        counters: dict[str, int] = {}
+    elif job.status == JobStatus.COMPLETED.value:
         counters = {
             "completed_jobs": -1,
             "completed_frames": -job.frames,

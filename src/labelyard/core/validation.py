@@ -60,6 +60,12 @@ class JobSpec:
     type: str
     frames: int
 
+    @property
+    def gold(self) -> bool:
+        """A gold job: ``type`` TEST with its answer in ``data.gold`` (a TEST job without an
+        answer is ordinary work, as the hosted API's clients expect)."""
+        return self.type == JobType.TEST.value and "gold" in self.data
+
     def payload_hash(self, batch_id: str) -> str:
         """Digest of everything that makes two creates "the same payload" (API.md 3.2)."""
         canonical = orjson.dumps(
@@ -167,6 +173,12 @@ def parse_job_create(body: object, *, base: Base, workflows: Mapping[str, Workfl
         job_type = JobType.NON_TEST.value
     elif job_type not in (JobType.TEST.value, JobType.NON_TEST.value):
         raise InvalidJobType()
+    if (
+        job_type == JobType.TEST.value
+        and "gold" in data
+        and not isinstance(data["gold"], dict | list)
+    ):
+        raise InvalidInput("data.gold, a gold job's answer, must be an annotations document")
 
     frames = validate_data(data, base)
     return JobSpec(

@@ -95,6 +95,7 @@ async def job_history(db: Database, project: Project, *, job_id: str) -> dict[st
                 "to_step": row.to_step,
                 "worker_id": row.worker_id,
                 "comment": row.comment,
+                "detail": row.detail,
                 "created_at": rfc3339(row.created_at),
             }
             for row in rows

@@ -12,6 +12,7 @@ from labelyard.core import lifecycle
 from labelyard.core.events import created_event
 from labelyard.core.ids import new_id, require_uuid
 from labelyard.core.model import JobStatus, Project
+from labelyard.core.quality import GOLD_QUEUE
 from labelyard.core.validation import JobSpec, WorkflowRef, error_of, parse_job_create
 from labelyard.errors import (
     DuplicateReferenceId,
@@ -139,7 +140,9 @@ async def _insert(
                 "annotations": 0,
                 "data": spec.data,
                 "step_index": 0,
-                "queue": lifecycle.ANNOTATE,
+                # Gold jobs wait in a queue of their own, mixed into claims at the gold rate.
+                "gold": spec.gold,
+                "queue": GOLD_QUEUE if spec.gold else lifecycle.ANNOTATE,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -159,6 +162,8 @@ async def _insert(
     for i, row in rows:
         if row["id"] in created_ids:
             outcomes[i] = (row, True)
+            if row["gold"]:
+                continue  # gold jobs are checks, never output: the batch does not count them
             counts = added[row["batch_id"]]
             counts[0] += 1
             counts[1] += row["frames"]

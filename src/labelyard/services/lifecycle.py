@@ -22,6 +22,7 @@ from labelyard.core.model import as_utc
 from labelyard.services.events import count, record_many
 from labelyard.services.results import result_url
 from labelyard.store import Record
+from labelyard.store import quality as quality_store
 from labelyard.store import work as store
 
 
@@ -36,6 +37,7 @@ def state_of(job: Record) -> JobState:
         annotations=job.annotations,
         lease_holder=job.lease_holder,
         lease_expires_at=as_utc(job.lease_expires_at) if job.lease_expires_at else None,
+        gold=bool(job.gold),
     )
 
 
@@ -59,6 +61,7 @@ def transition_record(
         "to_step": state.route.name_of(change.to_index) if change.to_index is not None else None,
         "worker_id": change.worker_id,
         "comment": change.comment,
+        "detail": dict(change.detail) if change.detail else None,
         "created_at": now,
     }
 
@@ -99,6 +102,52 @@ async def _write_masks(
     return {**result, "data": {**data, "annotation_data": {"annotations": linked}}}
 
 
+async def _quality_records(
+    conn: AsyncConnection,
+    project_id: str,
+    job_id: str,
+    change: Change,
+    now: datetime,
+    tallies: dict[str, dict[str, float]],
+) -> None:
+    """What a change records beside the job: its annotator, a consensus version, a gold score,
+    and the workers' tallies (summed into ``tallies``, written once per transaction)."""
+    worker = change.annotated_by
+    if worker is not None:
+        await quality_store.add_annotator(
+            conn, project_id=project_id, job_id=job_id, worker_id=worker, now=now
+        )
+    if change.clear_versions:
+        await quality_store.clear_versions(conn, project_id=project_id, job_id=job_id)
+    if change.version is not None and worker is not None:
+        await quality_store.add_version(
+            conn,
+            project_id=project_id,
+            job_id=job_id,
+            worker_id=worker,
+            annotations=change.version,
+            now=now,
+        )
+    if change.gold is not None and worker is not None:
+        await quality_store.insert_gold_score(
+            conn,
+            project_id=project_id,
+            id=new_id(),
+            job_id=job_id,
+            worker_id=worker,
+            score=change.gold.score,
+            parts=change.gold.parts(),
+            created_at=now,
+        )
+        mine = tallies.setdefault(worker, {})
+        mine["gold_jobs"] = mine.get("gold_jobs", 0) + 1
+        mine["gold_score_sum"] = mine.get("gold_score_sum", 0.0) + change.gold.score
+    for name, workers in (("accepted", change.credit), ("rejected", change.blame)):
+        for credited in workers:
+            mine = tallies.setdefault(credited, {})
+            mine[name] = mine.get(name, 0) + 1
+
+
 async def apply_all(
     conn: AsyncConnection,
     project_id: str,
@@ -115,11 +164,12 @@ async def apply_all(
     completion.
     """
     transitions: list[tuple[Any, dict[str, Any]]] = []
+    tallies: dict[str, dict[str, float]] = {}
     same: dict[bytes, tuple[dict[str, Any], list[str]]] = {}
     deltas: dict[str, dict[str, int]] = {}
     for job, change in changes:
         state = state_of(job)
-        columns = change.job_columns(state.route)
+        columns = change.job_columns(state.route, gold=state.gold)
         published = dict(job._mapping)
         if change.result is not None:
             if blobs is None:
@@ -133,6 +183,7 @@ async def apply_all(
             await store.add_skip(
                 conn, project_id=project_id, job_id=job.id, worker_id=change.skipped_by, now=now
             )
+        await _quality_records(conn, project_id, job.id, change, now, tallies)
         columns["updated_at"] = now
         # Many jobs changed alike (a batch abort) are written by one statement.
         signature = (
@@ -151,6 +202,8 @@ async def apply_all(
             await store.update_job(conn, project_id=project_id, job_id=job_ids[0], **columns)
         else:
             await store.set_jobs(conn, project_id=project_id, job_ids=job_ids, **columns)
+    if tallies:
+        await quality_store.add_tallies(conn, project_id=project_id, deltas=tallies)
     batch_events: list[tuple[str, dict[str, Any]]] = []
     for batch_id, batch_deltas in deltas.items():
         batch_events += await count(conn, project_id=project_id, batch_id=batch_id, **batch_deltas)

@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from labelyard.core import lifecycle
 from labelyard.core.ids import new_id, parse_uuid, require_uuid
 from labelyard.core.model import Base
 from labelyard.core.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
 from labelyard.core.passwords import hash_password
+from labelyard.core.quality import QualitySettings, parse_settings
 from labelyard.core.schema import LabelSchema, parse_schema
 from labelyard.core.validation import require_name
 from labelyard.errors import AuthFailure, Forbidden, InvalidInput, NotFound
@@ -34,6 +35,7 @@ class WorkProject:
     id: str
     base: Base
     schema: LabelSchema
+    quality: QualitySettings = field(default_factory=QualitySettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,12 @@ async def _in_project(
     if row.project_id is None or row.project_account_id != row.account_id:
         raise Forbidden("this worker may not access this project")
     base = Base(row.base)
-    project = WorkProject(id=row.project_id, base=base, schema=parse_schema(row.label_schema, base))
+    project = WorkProject(
+        id=row.project_id,
+        base=base,
+        schema=parse_schema(row.label_schema, base),
+        quality=parse_settings(row.quality),
+    )
     return Worker(
         id=row.id, account_id=row.account_id, name=row.name, role=row.role, project=project
     )

@@ -30,7 +30,9 @@ async def get_project(conn: AsyncConnection, *, id: str) -> Record | None:
 
 async def list_projects(conn: AsyncConnection, *, account_id: str | None) -> list[Record]:
     """The projects of an account (of every account for ``None``), by name."""
-    query = select(project.c.id, project.c.account_id, project.c.name, project.c.base)
+    query = select(
+        project.c.id, project.c.account_id, project.c.name, project.c.base, project.c.quality
+    )
     if account_id is not None:
         query = query.where(project.c.account_id == account_id)
     return list((await conn.execute(query.order_by(project.c.name, project.c.id))).all())

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -105,6 +106,8 @@ project = Table(
     Column("name", String(255), nullable=False),
     Column("base", String(32), nullable=False),
     Column("label_schema", Json),
+    # The quality rules (core.quality.QualitySettings); NULL: the defaults.
+    Column("quality", Json),
     Column("created_at", Timestamp, nullable=False),
     ForeignKeyConstraint(["account_id"], ["account.id"]),
     Index(None, "account_id"),
@@ -176,6 +179,15 @@ job = Table(
     Column("draft", Json),
     Column("comment", Text),
     Column("result_key", String(255)),
+    # A gold job (type TEST with data.gold): scored, never reviewed, completed or counted.
+    Column("gold", Boolean, nullable=False, default=False),
+    # Who may claim the job in its current step (core.quality.Assignment): a worker (alone, or
+    # first), a group, or anyone when both are NULL.
+    Column("assigned_worker", Id),
+    Column("assigned_group", Id),
+    Column("assigned_only", Boolean, nullable=False, default=False),
+    # The error types of the last reject (with ``comment``), for the annotator.
+    Column("reject_reasons", Json),
     # Why the job's media could not be read (set by the worker's media check); such a job is
     # not handed to annotators until the owner retries the check and it passes.
     Column("media_error", Text),
@@ -199,6 +211,16 @@ Index(
     job.c.seq,
 )
 
+# The jobs of a step assigned to one worker, in queue order (their claims look here first).
+Index(
+    "ix_job_assigned",
+    job.c.project_id,
+    job.c.queue,
+    job.c.assigned_worker,
+    job.c.priority_weight.desc(),
+    job.c.created_at,
+    job.c.seq,
+)
 # Media checks to run: one row per job whose media the worker has yet to read (written with the
 # job, or by the owner's retry); removed once the check has an outcome.
 media_check = Table(
@@ -243,6 +265,81 @@ job_skip = Table(
     PrimaryKeyConstraint("project_id", "job_id", "worker_id"),
 )
 
+# Who did the annotate work of a job (any step): they never review it; gold jobs once each.
+job_annotator = Table(
+    "job_annotator",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("job_id", Id, nullable=False),
+    Column("worker_id", Id, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "job_id", "worker_id"),
+)
+
+# Consensus: the independent versions of a job's current round (one per annotator).
+job_version = Table(
+    "job_version",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("job_id", Id, nullable=False),
+    Column("worker_id", Id, nullable=False),
+    Column("annotations", Json, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "job_id", "worker_id"),
+)
+
+# Worker groups (pools) of a project, and their members.
+worker_group = Table(
+    "worker_group",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("id", Id, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("project_id", "name"),
+    ForeignKeyConstraint(["project_id"], ["project.id"]),
+)
+
+worker_group_member = Table(
+    "worker_group_member",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("group_id", Id, nullable=False),
+    Column("worker_id", Id, nullable=False),
+    PrimaryKeyConstraint("project_id", "group_id", "worker_id"),
+    Index(None, "project_id", "worker_id"),
+)
+
+# Each scored gold submission.
+gold_score = Table(
+    "gold_score",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("id", Id, nullable=False),
+    Column("job_id", Id, nullable=False),
+    Column("worker_id", Id, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("parts", Json, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    Index(None, "project_id", "worker_id", "created_at"),
+)
+
+# Per project and worker, kept in the transaction of each change: accepted jobs (sampling
+# reads it) and gold submissions with their score sum.
+worker_tally = Table(
+    "worker_tally",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("worker_id", Id, nullable=False),
+    Column("accepted", BigInteger, nullable=False, default=0),
+    Column("rejected", BigInteger, nullable=False, default=0),
+    Column("gold_jobs", BigInteger, nullable=False, default=0),
+    Column("gold_score_sum", Float, nullable=False, default=0.0),
+    PrimaryKeyConstraint("project_id", "worker_id"),
+)
+
 # Every transition of a job, written in the transaction of the change (the events to publish).
 job_transition = Table(
     "job_transition",
@@ -257,6 +354,8 @@ job_transition = Table(
     Column("to_step", String(64)),
     Column("worker_id", Id),
     Column("comment", Text),
+    # What decided (sampling rule, reject reasons, gold score, agreement...), when anything did.
+    Column("detail", Json),
     Column("created_at", Timestamp, nullable=False),
     PrimaryKeyConstraint("project_id", "id"),
     Index(None, "project_id", "job_id", "created_at"),

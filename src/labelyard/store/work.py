@@ -14,8 +14,17 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from labelyard.core.quality import ClaimRules
 from labelyard.store import Record
-from labelyard.store.tables import job, job_skip, project, workflow
+from labelyard.store.tables import (
+    job,
+    job_annotator,
+    job_skip,
+    job_version,
+    project,
+    worker_group_member,
+    workflow,
+)
 
 WORK_COLUMNS = (
     job.c.id,
@@ -36,6 +45,11 @@ WORK_COLUMNS = (
     job.c.draft,
     job.c.comment,
     job.c.result_key,
+    job.c.gold,
+    job.c.assigned_worker,
+    job.c.assigned_group,
+    job.c.assigned_only,
+    job.c.reject_reasons,
     workflow.c.steps,
 )
 _WITH_STEPS = job.join(
@@ -57,37 +71,65 @@ def _skipped_by(worker_id: str) -> Any:
     )
 
 
+def _done_by(table: Any, worker_id: str) -> Any:
+    return exists().where(
+        table.c.project_id == job.c.project_id,
+        table.c.job_id == job.c.id,
+        table.c.worker_id == worker_id,
+    )
+
+
 async def next_free_job(
     conn: AsyncConnection,
     *,
     project_id: str,
-    queue: str,
-    worker_id: str,
+    rules: ClaimRules,
     now: datetime,
     lock: bool = True,
 ) -> Record | None:
-    """The job this worker should take next in ``queue``, locked for this transaction (unless
-    ``lock`` is false: a look ahead that takes nothing).
+    """The job this worker should take next in ``rules.queue``, locked for this transaction
+    (unless ``lock`` is false: a look ahead that takes nothing).
 
-    Free means: waiting in that step, with no lease or an expired one, no media error, and not
-    skipped by this worker. Highest ``priority_weight`` first, then oldest.
+    Free means: waiting in that step, with no lease or an expired one, no media error (media
+    the worker could not read is not handed out), not skipped by this worker, and open to
+    them: assigned to them (looked at first), or to nobody in particular (not to another
+    worker alone, nor to a group they are not in); with the rules' filters, not annotated or
+    versioned by them. Highest ``priority_weight`` first, then oldest.
+    Both looks walk an index in queue order (``ix_job_assigned``, ``ix_job_queue``).
     """
-    query = (
-        select(*WORK_COLUMNS)
-        .select_from(_WITH_STEPS)
-        .where(
-            job.c.project_id == project_id,
-            job.c.queue == queue,
-            or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
-            job.c.media_error.is_(None),  # media the worker could not read: not handed out
-            ~_skipped_by(worker_id),
+    free = [
+        job.c.project_id == project_id,
+        job.c.queue == rules.queue,
+        or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
+        job.c.media_error.is_(None),
+        ~_skipped_by(rules.worker_id),
+    ]
+    if rules.not_annotated:
+        free.append(~_done_by(job_annotator, rules.worker_id))
+    if rules.not_versioned:
+        free.append(~_done_by(job_version, rules.worker_id))
+    open_to_me = or_(job.c.assigned_group.is_(None), job.c.assigned_group.in_(rules.groups))
+    looks = [
+        [job.c.assigned_worker == rules.worker_id],
+        [
+            or_(job.c.assigned_worker.is_(None), job.c.assigned_only.is_(False)),
+            open_to_me if rules.groups else job.c.assigned_group.is_(None),
+        ],
+    ]
+    for extra in looks:
+        query = (
+            select(*WORK_COLUMNS)
+            .select_from(_WITH_STEPS)
+            .where(*free, *extra)
+            .order_by(job.c.priority_weight.desc(), job.c.created_at, job.c.seq)
+            .limit(1)
         )
-        .order_by(job.c.priority_weight.desc(), job.c.created_at, job.c.seq)
-        .limit(1)
-    )
-    if lock:
-        query = _locking(conn, query, skip_locked=True)
-    return (await conn.execute(query)).first()
+        if lock:
+            query = _locking(conn, query, skip_locked=True)
+        found = (await conn.execute(query)).first()
+        if found is not None:
+            return found
+    return None
 
 
 def _job_query(project_id: str, job_id: str) -> Any:
@@ -110,22 +152,47 @@ async def read_job(conn: AsyncConnection, *, project_id: str, job_id: str) -> Re
 
 async def waiting_counts(
     conn: AsyncConnection, *, account_id: str, worker_id: str, now: datetime
-) -> dict[tuple[str, str], int]:
+) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
     """How many jobs this worker could claim in each (project, queue) of an account's projects:
-    waiting, free, and not skipped by the worker."""
+    waiting, free, not skipped by the worker and open to them (not assigned to another worker
+    alone, nor to a group they are not in); and, per project, how many of the review jobs
+    counted are the worker's own work (which projects without self-review leave out)."""
+    mine = select(worker_group_member.c.group_id).where(
+        worker_group_member.c.project_id == job.c.project_id,
+        worker_group_member.c.worker_id == worker_id,
+    )
+    waiting = [
+        project.c.account_id == account_id,
+        job.c.queue.is_not(None),
+        or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
+        job.c.media_error.is_(None),
+        ~_skipped_by(worker_id),
+        or_(
+            job.c.assigned_worker == worker_id,
+            job.c.assigned_worker.is_(None),
+            job.c.assigned_only.is_(False),
+        ),
+        or_(
+            job.c.assigned_worker == worker_id,
+            job.c.assigned_group.is_(None),
+            job.c.assigned_group.in_(mine),
+        ),
+    ]
+    joined = job.join(project, project.c.id == job.c.project_id)
     query = (
         select(job.c.project_id, job.c.queue, func.count())
-        .select_from(job.join(project, project.c.id == job.c.project_id))
-        .where(
-            project.c.account_id == account_id,
-            job.c.queue.is_not(None),
-            or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
-            job.c.media_error.is_(None),
-            ~_skipped_by(worker_id),
-        )
+        .select_from(joined)
+        .where(*waiting)
         .group_by(job.c.project_id, job.c.queue)
     )
-    return {(row[0], row[1]): int(row[2]) for row in await conn.execute(query)}
+    counts = {(row[0], row[1]): int(row[2]) for row in await conn.execute(query)}
+    own = (
+        select(job.c.project_id, func.count())
+        .select_from(joined)
+        .where(*waiting, job.c.queue == "review", _done_by(job_annotator, worker_id))
+        .group_by(job.c.project_id)
+    )
+    return counts, {row[0]: int(row[1]) for row in await conn.execute(own)}
 
 
 async def update_job(conn: AsyncConnection, *, project_id: str, job_id: str, **values: Any) -> None:
@@ -174,6 +241,7 @@ async def open_jobs_of_batch(
             job.c.annotations,
             job.c.lease_holder,
             job.c.lease_expires_at,
+            job.c.gold,
             workflow.c.steps,
         )
         .select_from(_WITH_STEPS)

@@ -56,6 +56,7 @@ async def worker_for_project(
             project.c.account_id.label("project_account_id"),
             project.c.base,
             project.c.label_schema,
+            project.c.quality,
         )
         .select_from(worker.outerjoin(project, project.c.id == project_id))
         .where(_who(worker_id, token_hash, None), worker.c.revoked_at.is_(None))
@@ -115,3 +116,29 @@ async def revoke_worker(conn: AsyncConnection, *, worker_id: str, now: datetime)
         .values(revoked_at=now)
     )
     return result.rowcount == 1
+
+
+async def live_ids(conn: AsyncConnection, *, account_id: str, ids: list[str]) -> set[str]:
+    """Which of ``ids`` are live workers of the account."""
+    if not ids:
+        return set()
+    query = select(worker.c.id).where(
+        worker.c.account_id == account_id, worker.c.id.in_(ids), worker.c.revoked_at.is_(None)
+    )
+    return {row[0] for row in await conn.execute(query)}
+
+
+async def names_of(conn: AsyncConnection, *, account_id: str) -> dict[str, str]:
+    """The account's workers' names by id (revoked ones too, for old records)."""
+    query = select(worker.c.id, worker.c.name).where(worker.c.account_id == account_id)
+    return {row[0]: row[1] for row in await conn.execute(query)}
+
+
+async def live_of_account(conn: AsyncConnection, *, account_id: str) -> list[Record]:
+    """The account's live workers (id, name, role), by name."""
+    query = (
+        select(worker.c.id, worker.c.name, worker.c.role)
+        .where(worker.c.account_id == account_id, worker.c.revoked_at.is_(None))
+        .order_by(worker.c.name, worker.c.id)
+    )
+    return list((await conn.execute(query)).all())

@@ -73,8 +73,8 @@ def error_page(request: Request, exc: LabelyardError) -> Response:
 
 def mount(app: FastAPI) -> None:
     """Add the web UI's routes and static files to ``app``."""
-    from labelyard.web import owner, work  # routes import this module's helpers
+    from labelyard.web import owner, quality, work  # routes import this module's helpers
 
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
-    for method, path, handler in (*work.ROUTES, *owner.ROUTES):
+    for method, path, handler in (*work.ROUTES, *owner.ROUTES, *quality.ROUTES):
         app.add_api_route(path, handler, methods=[method], include_in_schema=False)

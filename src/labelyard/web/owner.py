@@ -2,8 +2,8 @@
 
 An owner signs in with an API key and sees the projects of the key's account; an admin (the
 admin token) sees every account's. As in the API, a project of another account answers 403 and
-a batch or job id that is not in the project answers 404. Every page is a GET: owners change
-jobs through the API.
+a batch or job id that is not in the project answers 404. These pages only read; the quality
+page (``web.quality``) has forms for the project's rules, groups and assignments.
 """
 
 from __future__ import annotations

@@ -90,7 +90,11 @@ async def start(request: Request) -> Response:
     worker = await _worker(request, project_id)
     state = session.state_of(request)
     job = await work.claim(
-        state.db, worker, commands.parse_claim({"step": step}), default_lease=UI_LEASE_SECONDS
+        state.db,
+        worker,
+        commands.parse_claim({"step": step}),
+        default_lease=UI_LEASE_SECONDS,
+        rng=state.rng,
     )
     if job is None:
         return redirect(f"/ui/queue?empty={quote(step)}")
@@ -129,11 +133,13 @@ async def claim_next(request: Request, project_id: str) -> Response:
     body = await _body(request)
     worker = await _worker(request, project_id)
     step = body.get("step") if isinstance(body, dict) else None
+    state = session.state_of(request)
     job = await work.claim(
-        session.state_of(request).db,
+        state.db,
         worker,
         commands.parse_claim({"step": step, "lease_seconds": UI_LEASE_SECONDS}),
         default_lease=UI_LEASE_SECONDS,
+        rng=state.rng,
     )
     if job is None:
         return Response(status_code=204)
@@ -203,6 +209,7 @@ async def act(request: Request, project_id: str, job_id: str, action: str) -> Re
             action=command,
             default_lease=UI_LEASE_SECONDS,
             base_url=state.base_url,
+            rng=state.rng,
         )
     )
 

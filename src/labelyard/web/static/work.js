@@ -6,6 +6,12 @@ import { $, readJson } from "./page.js";
 import { act, call, mediaProblem, upcomingSources } from "./work/api.js";
 import { commandFor } from "./work/keys.js";
 import { option, refreshObjectList, refreshObjectPanel } from "./work/panels.js";
+import {
+  chosenReasons,
+  refreshReasonChoices,
+  refreshReasonsShown,
+  refreshVersions,
+} from "./work/quality.js";
 
 const AUTOSAVE_MS = 800;
 const HEARTBEAT_MS = 5 * 60 * 1000;
@@ -149,7 +155,11 @@ class WorkPage {
       $("#reject-comment").focus();
       return;
     }
-    this.finish("review", { decision: "reject", comment });
+    this.finish("review", {
+      decision: "reject",
+      comment,
+      reasons: chosenReasons($("#reject-reasons")),
+    });
   }
 
   // --- side panels
@@ -163,6 +173,12 @@ class WorkPage {
     comment.hidden = !job.comment;
     const said = job.step === "review" ? "Comment of the last rejection" : "Reviewer's comment";
     comment.textContent = job.comment ? `${said}: ${job.comment}` : "";
+    refreshReasonsShown($("#reasons-shown"), job);
+    refreshReasonChoices($("#reject-reasons"), job);
+    refreshVersions($("#versions"), job, (annotations) => {
+      this.editor.load({ ...this.job, draft: annotations });
+      this.status("Version loaded: accept it as is, or correct it first.");
+    });
     $("#frames").hidden = this.model.frames.length < 2;
     for (const button of document.querySelectorAll(".tools [data-tool]")) {
       button.hidden = !this.model.allows(button.dataset.tool);
