@@ -35,6 +35,8 @@ test: $(STAMP) $(VENDOR_STAMP)  ## the whole suite, on SQLite and PostgreSQL
 	$(BIN)/pytest -q
 
 bench: $(STAMP) $(VENDOR_STAMP)  ## benchmarks over HTTP on loopback; prints a table
+	command -v wrk >/dev/null || (apt-get install -y wrk || sudo apt-get install -y wrk) \
+		|| echo "wrk not installed: the load runs from a Python client"
 	$(BIN)/python bench/run.py
 
 lint: $(STAMP) $(NODE_STAMP)

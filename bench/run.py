@@ -9,6 +9,8 @@ PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this 
   simulated workers (``bench/lifecycle.py``); ``--work-jobs 0`` skips it.
 - client: ``labelyard jobs import`` of ``--client-rows`` JSONL rows next to the raw bulk
   endpoint's rate (``bench/client.py``); ``--client-rows 0`` skips it.
+- load: 32 connections of get-batch-jobs, then of create-job, by ``wrk`` when installed (the
+  bench target installs it), else by a Python client (``bench/wrk.py``, ``bench/load.py``).
 - pointcloud: converting a 1M-point binary_compressed PCD to the browser layout, once
   (``bench/pointcloud.py``); ``--pointcloud-points 0`` skips it.
 - lidar web: the 3D editor in Chromium (SwiftShader WebGL): Start to the first rendered frame,
@@ -45,6 +47,7 @@ from lifecycle import bench_lifecycle
 from load import bench_load
 from media import bench_media, bench_presign
 from pointcloud import bench_pointcloud
+from wrk import bench_wrk, wrk_available
 
 from api import bench_api
 from client import bench_client
@@ -55,7 +58,7 @@ Figures = dict[str, Any]
 
 
 def run_api(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
-    return bench_api(base_url, admin_token, jobs=args.jobs)
+    return bench_api(base_url, admin_token, jobs=args.jobs, env=args.served_env)
 
 
 def run_lifecycle(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
@@ -88,13 +91,16 @@ def run_load(base_url: str, admin_token: str, args: argparse.Namespace) -> Figur
     """One replica on SQLite; on PostgreSQL a second replica joins on the same database."""
     if args.load_seconds <= 0:
         return {}
+    load = bench_load
+    if wrk_available():
+        load = bench_wrk
+    else:
+        print("  load: wrk not installed (apt-get install wrk); using the Python client")
     if args.backend_now == "sqlite":
-        figures = bench_load([base_url], admin_token, seconds=args.load_seconds)
+        figures = load([base_url], admin_token, seconds=args.load_seconds)
     else:
         with serve(args.served_env) as second:
-            figures = bench_load(
-                [base_url, second.base_url], admin_token, seconds=args.load_seconds
-            )
+            figures = load([base_url, second.base_url], admin_token, seconds=args.load_seconds)
     return {f"load_{name}": value for name, value in figures.items()}
 
 
@@ -138,11 +144,25 @@ BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] 
     ("assist", run_assist),
 ]
 
-# (figure, comparison, bound, only on this backend or None for all)
+# (figure, comparison, bound, only on this backend or None for all): issue 14's targets.
 TARGETS: list[tuple[str, str, float, str | None]] = [
-    ("create_jobs_per_s", ">=", 10_000, "sqlite"),
-    ("first_page_ms", "<=", 5.0, None),
+    ("first_page_ms", "<=", 1.5, None),
+    ("page_vs_inprocess", "<=", 6.0, None),
     ("deep_first_ratio", "<=", 1.3, None),
+    ("walk_100_s", "<=", 2.5, None),
+    ("walk_1000_s", "<=", 0.8, None),
+    ("job_get_ms", "<=", 1.5, None),
+    ("create_jobs_per_s", ">=", 40_000, "sqlite"),
+    ("create_jobs_per_s", ">=", 25_000, "postgresql"),
+    ("load_get_batch_jobs_rps", ">=", 1_500, None),
+    ("load_get_batch_jobs_p99_ms", "<=", 50, None),
+    ("load_get_batch_jobs_errors", "<=", 0, None),
+    ("load_create_job_rps", ">=", 800, None),
+    ("load_create_job_p99_ms", "<=", 100, None),
+    ("load_create_job_errors", "<=", 0, None),
+    ("work_completed_per_s", ">=", 500, None),
+    ("export_ndjson_jobs_per_s", ">=", 100_000, None),
+    ("export_coco_jobs_per_s", ">=", 50_000, None),
     ("pointcloud_lzf_convert_s", "<=", 1.0, None),
     ("pointcloud_literal_convert_s", "<=", 1.0, None),
     ("lidar_first_render_ms", "<=", 1000, None),
@@ -151,12 +171,28 @@ TARGETS: list[tuple[str, str, float, str | None]] = [
     ("presign_image_ms", "<=", 5.0, None),
 ]
 
+# A figure printed beside the in-process limit measured in the same run.
+LIMITS = {
+    "first_page_ms": "inprocess_page_ms",
+    "deep_page_ms": "inprocess_page_ms",
+    "create_jobs_per_s": "inprocess_insert_jobs_per_s",
+}
+
 TABLES: list[list[tuple[str, str, str]]] = [
     [  # (heading, figure, format)
         ("bulk create jobs/s", "create_jobs_per_s", ",.0f"),
+        ("in-process insert/s", "inprocess_insert_jobs_per_s", ",.0f"),
+        ("create/in-process", "create_vs_inprocess", ".2f"),
         ("first page ms", "first_page_ms", ".2f"),
         ("deep page ms", "deep_page_ms", ".2f"),
         ("deep/first", "deep_first_ratio", ".2f"),
+        ("in-process page ms", "inprocess_page_ms", ".2f"),
+        ("first/in-process", "page_vs_inprocess", ".1f"),
+    ],
+    [
+        ("walk @100 s", "walk_100_s", ".2f"),
+        ("walk @1000 s", "walk_1000_s", ".2f"),
+        ("job GET ms", "job_get_ms", ".2f"),
     ],
     [
         ("completed jobs/s", "work_completed_per_s", ".1f"),
@@ -245,8 +281,9 @@ def print_table(rows: dict[str, Figures], columns: list[tuple[str, str, str]]) -
 
 
 def print_targets(rows: dict[str, Figures]) -> bool:
-    """Each target against each backend it applies to; True if all were met."""
-    print("\ntargets")
+    """Each target against each backend it applies to, with the in-process limit where there
+    is one; True if all were met."""
+    print("\ntargets (figure, target, backend, measured, in-process limit of the same run)")
     all_met = True
     for figure, op, bound, only in TARGETS:
         for backend, row in rows.items():
@@ -256,7 +293,11 @@ def print_targets(rows: dict[str, Figures]) -> bool:
             met = value >= bound if op == ">=" else value <= bound
             all_met = all_met and met
             verdict = "met" if met else "NOT met"
-            print(f"  {figure:18} {op} {bound:<8,g} {backend:11} {value:>10,.2f}  {verdict}")
+            limit = row.get(LIMITS.get(figure, ""))
+            beside = f"  (in-process {limit:.2f})" if limit is not None else ""
+            print(
+                f"  {figure:28} {op} {bound:<8,g} {backend:11} {value:>10,.2f}  {verdict}{beside}"
+            )
     return all_met
 
 
@@ -301,10 +342,21 @@ def main() -> None:
     )
     parser.add_argument("--lidar-points", type=int, default=120_000, help="points per frame")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
+    parser.add_argument(
+        "--serve-workers",
+        type=int,
+        default=0,
+        help="processes of each labelyard serve (0: its default, one per core)",
+    )
+    parser.add_argument(
+        "--only", default="", help="comma-separated benchmarks to run (default: all of them)"
+    )
     args = parser.parse_args()
+    only = {name for name in args.only.split(",") if name}
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"machine: nproc {cores}, Python {platform.python_version()}, {platform.platform()}")
+    print(f"serve processes: {args.serve_workers or 'default (one per core)'}")
     backends = ["sqlite", "postgresql"] if args.backend == "all" else [args.backend]
     if "postgresql" in backends and (reason := postgres_reachable()):
         print(f"postgresql: skipped, unreachable ({reason})")
@@ -316,11 +368,16 @@ def main() -> None:
         print(f"\n== {backend}", flush=True)
         rows[backend] = {}
         for name, bench in BENCHMARKS:
-            with database(backend) as env, serve(env) as served:
-                args.served_env, args.backend_now = env, backend
-                figures = bench(served.base_url, served.admin_token, args)
-                if figures.get("work_errors"):
-                    print(f"server stderr (last 4000 characters):\n{served.log()[-4000:]}")
+            if only and name not in only:
+                continue
+            with database(backend) as env:
+                if args.serve_workers:
+                    env["LABELYARD_WORKERS"] = str(args.serve_workers)
+                with serve(env) as served:
+                    args.served_env, args.backend_now = env, backend
+                    figures = bench(served.base_url, served.admin_token, args)
+                    if figures.get("work_errors"):
+                        print(f"server stderr (last 4000 characters):\n{served.log()[-4000:]}")
             for figure, value in figures.items():
                 print(f"  {name:10} {figure:24} {value:>12,.2f}", flush=True)
             rows[backend] |= figures

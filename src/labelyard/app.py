@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
 import random
 import secrets
+import signal
+import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.types import ASGIApp
 
 from labelyard import __version__, api, web
 from labelyard.api import docs
@@ -20,9 +28,8 @@ from labelyard.config import Settings
 from labelyard.core.buckets import TokenBuckets
 from labelyard.datadir import prepare_data_dir
 from labelyard.http import errors
-from labelyard.http.limits import BodyLimitMiddleware, RateLimitMiddleware
-from labelyard.http.metrics import Metrics, MetricsMiddleware
-from labelyard.http.observability import RequestContextMiddleware
+from labelyard.http.edge import Edge
+from labelyard.http.metrics import Metrics
 from labelyard.outbound import outbound_from_settings
 from labelyard.secretbox import secret_box
 from labelyard.services import webhooks
@@ -48,8 +55,65 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
     return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The labelyard HTTP application for ``settings``; connects and migrates on start."""
+SERVE_PARENT_ENV = "LABELYARD_SERVE_PARENT"
+"""Set by ``labelyard serve --workers N`` for its worker processes: the parent's pid (a worker
+dies with its parent) and the sign that start-up work (migrations, secrets) is already done."""
+
+_PR_SET_PDEATHSIG = 1
+
+
+def worker_app() -> Labelyard:
+    """The application of one ``serve --workers N`` process (uvicorn's factory): settings from
+    the environment the parent prepared; no migrations (the parent ran them before forking)."""
+    from labelyard.logs import configure
+
+    parent = int(os.environ.get(SERVE_PARENT_ENV, "0"))
+    if parent and sys.platform == "linux":
+        # Die with the parent even when it is SIGKILLed: no orphan keeps the port.
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+    settings = Settings()
+    configure(settings.log_level, settings.log_format)
+    return create_app(settings, migrated=bool(parent))
+
+
+async def load_secrets(db: Database) -> tuple[str, str, str]:
+    """The page-token, file-link and web-session keys, created by whichever process asks first."""
+    async with db.write() as conn:
+        return (
+            await get_or_create_secret(
+                conn, name="page_token_key", factory=lambda: secrets.token_hex(32)
+            ),
+            await get_or_create_secret(
+                conn, name="file_link_key", factory=lambda: secrets.token_hex(32)
+            ),
+            await get_or_create_secret(
+                conn, name="web_session_key", factory=lambda: secrets.token_hex(32)
+            ),
+        )
+
+
+class Labelyard(FastAPI):
+    """FastAPI with one edge layer (``http.edge.Edge``) in place of Starlette's and FastAPI's
+    outer middlewares: the stack is Edge → exception handlers → router."""
+
+    edge: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        handlers = {k: v for k, v in self.exception_handlers.items() if k not in (500, Exception)}
+        inner: ASGIApp = ExceptionMiddleware(
+            AsyncExitStackMiddleware(self.router), handlers=handlers, debug=self.debug
+        )
+        for cls, args, kwargs in reversed(self.user_middleware):  # none of ours; kept for others
+            inner = cls(inner, *args, **kwargs)
+        return self.edge(inner) if self.edge is not None else inner
+
+
+def create_app(settings: Settings, *, migrated: bool = False) -> Labelyard:
+    """The labelyard HTTP application for ``settings``; connects (and migrates, unless
+    ``migrated``) on start."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,17 +121,9 @@ def create_app(settings: Settings) -> FastAPI:
         db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
         outbound = outbound_from_settings(settings)
         try:
-            await migrate(db)
-            async with db.write() as conn:
-                token_key = await get_or_create_secret(
-                    conn, name="page_token_key", factory=lambda: secrets.token_hex(32)
-                )
-                file_key = await get_or_create_secret(
-                    conn, name="file_link_key", factory=lambda: secrets.token_hex(32)
-                )
-                session_key = await get_or_create_secret(
-                    conn, name="web_session_key", factory=lambda: secrets.token_hex(32)
-                )
+            if not migrated:
+                await migrate(db)
+            token_key, file_key, session_key = await load_secrets(db)
             box = secret_box(settings)
             if sealed := await webhooks.seal_plain_secrets(db, box):
                 log.info("sealed %d webhook signing secrets stored by an older version", sealed)
@@ -89,7 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
             await outbound.aclose()
             await db.dispose()
 
-    app = FastAPI(
+    app = Labelyard(
         title="labelyard",
         version=__version__,
         description=DESCRIPTION,
@@ -102,7 +158,6 @@ def create_app(settings: Settings) -> FastAPI:
     api.mount(app)
     docs.mount(app)
     web.mount(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     per_credential = failures = None
     if settings.rate_limit_per_second > 0:
         per_credential = TokenBuckets(
@@ -114,9 +169,11 @@ def create_app(settings: Settings) -> FastAPI:
             settings.auth_failures_burst,
             clock=time.monotonic,
         )
-    if per_credential or failures:
-        app.add_middleware(RateLimitMiddleware, per_credential=per_credential, failures=failures)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(errors.FaultBarrier)
-    app.add_middleware(RequestContextMiddleware)
+    app.edge = partial(
+        Edge,
+        metrics=app.state.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        per_credential=per_credential,
+        failures=failures,
+    )
     return app

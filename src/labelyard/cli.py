@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shlex
 import sys
 from collections.abc import Awaitable, Callable
@@ -101,11 +102,15 @@ def _emit(result: dict[str, Any], as_json: bool) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Server processes on the one port (default: one per CPU core).", min=1),
+    ] = None,
 ) -> None:
     """Migrate the database and serve the API (default 127.0.0.1:8080)."""
     import uvicorn
 
-    from labelyard.app import create_app, proxy_options
+    from labelyard.app import SERVE_PARENT_ENV, create_app, load_secrets, proxy_options
     from labelyard.bootstrap import create_demo_if_empty, create_street_demo, ensure_admin_token
 
     overrides: dict[str, Any] = {}
@@ -113,11 +118,20 @@ def serve(
         overrides["host"] = host
     if port is not None:
         overrides["port"] = port
+    if workers is not None:
+        overrides["workers"] = workers
     settings = Settings(**overrides)
+    processes = settings.workers or os.cpu_count() or 1
     from labelyard.blobs.config import from_settings as blob_store
 
     base = settings.resolved_public_base_url()
-    demo = _run(lambda db: create_demo_if_empty(db, blob_store(settings), base), settings)
+
+    async def prepare(db: Database) -> Any:
+        # Once, before any server process starts: migrations (by _run), signing keys, demo.
+        await load_secrets(db)
+        return await create_demo_if_empty(db, blob_store(settings), base)
+
+    demo = _run(prepare, settings)
     if demo is not None:
         _run(
             lambda db: create_street_demo(
@@ -126,8 +140,12 @@ def serve(
             settings,
         )
     token, new_token = ensure_admin_token(settings)
+    from labelyard.secretbox import secret_key
+
+    secret_key(settings)  # generated (if not configured) before the worker processes read it
     console.print(
         f"labelyard serving on [bold]{base}[/bold]  (web UI: {base}/ui, API docs: {base}/docs)"
+        + (f", {processes} processes" if processes > 1 else "")
     )
     if new_token:
         console.print(f"admin token (shown once, kept in {settings.data_dir}/admin_token):")
@@ -137,16 +155,24 @@ def serve(
     from labelyard.logs import configure
 
     configure(settings.log_level, settings.log_format)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=None,
-        access_log=False,
-        timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "log_config": None,
+        "access_log": False,
+        "timeout_keep_alive": SERVER_KEEP_ALIVE_SECONDS,
         **proxy_options(settings),
-    )
+    }
+    if processes == 1:
+        uvicorn.run(create_app(settings, migrated=True), **options)
+        return
+    # Worker processes are spawned (fresh interpreters) and read their settings from the
+    # environment: pass on what the command line said, and who their parent is.
+    for name, value in overrides.items():
+        os.environ[f"LABELYARD_{name.upper()}"] = str(value)
+    os.environ[SERVE_PARENT_ENV] = str(os.getpid())
+    uvicorn.run("labelyard.app:worker_app", factory=True, workers=processes, **options)
 
 
 def _print_demo(base: str, demo: Any) -> None:

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     port: int = DEFAULT_PORT
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     db_pool_size: int = 10
+    workers: int = 0
+    """Server processes ``serve`` runs on one port; 0 means one per CPU core."""
+
     log_level: str = "info"
 
     log_format: str = "json"

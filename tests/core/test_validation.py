@@ -268,3 +268,16 @@ def test_require_text_bounds_free_text() -> None:
     with pytest.raises(InvalidInput, match="is required"):
         require_text("", "comment", required=True)
     assert len(require_text("x" * MAX_TEXT_LENGTH, "d")) == MAX_TEXT_LENGTH
+
+
+def test_new_ids_are_canonical_version_4_uuids() -> None:
+    import uuid
+
+    from labelyard.core.ids import new_id, parse_uuid
+
+    ids = [new_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for value in ids:
+        parsed = uuid.UUID(value)
+        assert parse_uuid(value) == value == str(parsed)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122

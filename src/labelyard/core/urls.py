@@ -3,15 +3,19 @@ control characters."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2000
 HTTP_SCHEMES = ("http", "https")
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def has_control_chars(value: str) -> bool:
     """True if ``value`` holds a C0 control character (CR, LF, NUL, TAB...), DEL or a C1 one."""
-    return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value)
+    return _CONTROL.search(value) is not None
 
 
 def url_problem(value: object) -> str | None:

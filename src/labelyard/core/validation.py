@@ -95,14 +95,21 @@ def raw_json_deeper_than(raw: bytes, limit: int) -> bool:
 
 def json_deeper_than(value: Any, limit: int) -> bool:
     """True if the parsed JSON ``value`` nests objects/arrays more than ``limit`` deep (no
-    recursion; stops at the first level past the limit)."""
-    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
-    while stack:
-        node, depth = stack.pop()
+    recursion: one level at a time, stopping at the first level past the limit)."""
+    if not isinstance(value, dict | list):
+        return False
+    level: list[Any] = [value]
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return True
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+        below: list[Any] = []
+        for node in level:
+            for child in node.values() if isinstance(node, dict) else node:
+                if isinstance(child, dict | list):
+                    below.append(child)
+        level = below
     return False
 
 

@@ -6,7 +6,6 @@ API routes answer the envelope; the app may name a second renderer for paths tha
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -14,12 +13,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from labelyard.errors import InvalidInput, LabelyardError, MissingParameter, NotFound, ServerFault
+from labelyard.errors import InvalidInput, LabelyardError, MissingParameter, NotFound
 from labelyard.http.envelope import failure
-
-log = logging.getLogger("labelyard.api")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,39 +53,6 @@ async def _http(_request: Request, exc: Exception) -> Response:
     error = LabelyardError(str(exc.detail))
     error.status, error.code = exc.status_code, "invalid_request_error"
     return failure(error)
-
-
-class FaultBarrier:
-    """Outermost guard: an unexpected exception is logged and answered 500 ``api_error``.
-
-    The body never carries the exception; the log has it. If the response had already started,
-    the connection is closed, as nothing sensible can be added to it.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def watch(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        except LabelyardError as exc:  # raised outside a route (e.g. by a middleware)
-            if not started:
-                await failure(exc)(scope, receive, send)
-        except Exception:
-            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
-            if not started:
-                await failure(ServerFault())(scope, receive, send)
 
 
 def install(app: FastAPI, *, pages: Pages | None = None) -> None:

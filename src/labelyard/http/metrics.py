@@ -1,4 +1,4 @@
-"""Request figures for Prometheus: one registry per app, and the middleware that times requests."""
+"""Request figures for Prometheus: one registry per app, timed by ``http.edge.Edge``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labelyard.services import ops
 
@@ -56,33 +55,3 @@ class Metrics:
         if self._shared is None or now - self._shared[0] >= SHARED_FIGURES_SECONDS:
             self._shared = (now, await ops.work_figures(db))
         return self._shared[1]
-
-
-class MetricsMiddleware:
-    """Times every HTTP request, labelled by the route template (never the raw path)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            self.metrics.request_seconds.labels(scope["method"], template, str(status)).observe(
-                time.perf_counter() - start
-            )

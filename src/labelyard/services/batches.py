@@ -85,22 +85,24 @@ async def list_batch_jobs(
         next_token = pagination.encode_token(
             token_key, batch_id=batch_id, query=query, position=rows[-1].seq
         )
+    viewer = f"{base_url}/ui/projects/{project.id}/jobs/"
     return {
         "id": batch_id,
         "project_id": project.id,
         "name": name,
         "jobs": [
             {
-                "id": row.id,
-                "reference_id": row.reference_id,
-                "status": row.status,
-                "frames": row.frames,
-                "annotations": row.annotations,
-                "priority_weight": row.priority_weight,
-                "tag": row.tag,
-                "viewer_url": f"{base_url}/ui/projects/{project.id}/jobs/{row.id}",
+                "id": job_id,
+                "reference_id": ref,
+                "status": job_status,
+                "frames": frames,
+                "annotations": notes,
+                "priority_weight": weight,
+                "tag": tag,
+                "viewer_url": viewer + job_id,
             }
-            for row in rows
+            # The page's columns in store.jobs.PAGE_COLUMNS' order, after the batch name and seq.
+            for _, _, job_id, ref, job_status, frames, notes, weight, tag in rows
         ],
         "next_page_token": next_token,
     }

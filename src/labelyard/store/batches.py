@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -68,17 +68,26 @@ async def list_batches(conn: AsyncConnection, *, project_id: str) -> list[Record
     return list((await conn.execute(query)).all())
 
 
+_DEFAULT_BATCH = select(batch.c.id, batch.c.is_default).where(
+    batch.c.project_id == bindparam("project_id"), batch.c.is_default.is_(True)
+)
+
+
 async def existing_batch_ids(
     conn: AsyncConnection, *, project_id: str, ids: set[str]
 ) -> tuple[set[str], str]:
     """Which of ``ids`` are batches of the project, and the id of its default batch."""
-    query = select(batch.c.id, batch.c.is_default).where(
-        batch.c.project_id == project_id,
-        (batch.c.id.in_(ids)) | batch.c.is_default.is_(True),
-    )
+    if ids:
+        query = select(batch.c.id, batch.c.is_default).where(
+            batch.c.project_id == project_id,
+            (batch.c.id.in_(ids)) | batch.c.is_default.is_(True),
+        )
+        rows = await conn.execute(query)
+    else:  # the common case (no batch named), a statement built once
+        rows = await conn.execute(_DEFAULT_BATCH, {"project_id": project_id})
     found: set[str] = set()
     default_id = ""
-    for row in await conn.execute(query):
+    for row in rows:
         if row.is_default:
             default_id = row.id
         if row.id in ids:
@@ -86,18 +95,21 @@ async def existing_batch_ids(
     return found, default_id
 
 
+_RESERVE = (
+    update(batch)
+    .where(batch.c.project_id == bindparam("b_project_id"), batch.c.id == bindparam("b_id"))
+    .values(last_seq=batch.c.last_seq + bindparam("count", type_=BigInteger))
+    .returning(batch.c.last_seq)
+)
+
+
 async def reserve_positions(conn: AsyncConnection, *, project_id: str, id: str, count: int) -> int:
     """Reserve ``count`` positions in the batch; returns the first.
 
     The update locks the batch row until commit, so positions are handed out in commit order.
     """
-    result = await conn.execute(
-        update(batch)
-        .where(batch.c.project_id == project_id, batch.c.id == id)
-        .values(last_seq=batch.c.last_seq + count)
-        .returning(batch.c.last_seq)
-    )
-    last = result.scalar_one()
+    values = {"b_project_id": project_id, "b_id": id, "count": count}
+    last = (await conn.execute(_RESERVE, values)).scalar_one()
     return int(last) - count + 1
 
 

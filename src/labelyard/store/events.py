@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
+from labelyard.store.bulk import insert_many
 from labelyard.store.tables import event, project_feed
 
 
@@ -18,6 +19,15 @@ async def insert_feed(conn: AsyncConnection, *, project_id: str) -> None:
     await conn.execute(
         project_feed.insert().values(project_id=project_id, last_seq=0, fanout_seq=0)
     )
+
+
+# Every event written takes its number here: built once.
+_NUMBER = (
+    update(project_feed)
+    .where(project_feed.c.project_id == bindparam("f_project_id"))
+    .values(last_seq=project_feed.c.last_seq + bindparam("count", type_=BigInteger))
+    .returning(project_feed.c.last_seq)
+)
 
 
 async def insert_events(
@@ -34,15 +44,11 @@ async def insert_events(
     """
     if not events:
         return
-    result = await conn.execute(
-        update(project_feed)
-        .where(project_feed.c.project_id == project_id)
-        .values(last_seq=project_feed.c.last_seq + len(events))
-        .returning(project_feed.c.last_seq)
-    )
+    result = await conn.execute(_NUMBER, {"f_project_id": project_id, "count": len(events)})
     first = int(result.scalar_one()) - len(events) + 1
-    await conn.execute(
-        event.insert(),
+    await insert_many(
+        conn,
+        event,
         [
             {
                 "project_id": project_id,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, select, true
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, bindparam, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
+from labelyard.store.bulk import insert_many
 from labelyard.store.tables import batch, job
 
 # Keeps IN lists well under SQLite's and asyncpg's bound-parameter limits.
@@ -41,25 +41,26 @@ PAGE_COLUMNS = (
 )
 
 
-def _insert(conn: AsyncConnection) -> Insert:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(job).on_conflict_do_nothing(
-            index_elements=[job.c.project_id, job.c.reference_id]
-        )
-    return sqlite.insert(job).on_conflict_do_nothing(
-        index_elements=[job.c.project_id, job.c.reference_id]
-    )
-
-
 async def insert_jobs(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Insert jobs whose ``(project_id, reference_id)`` is new; returns the ids inserted.
 
     The unique constraint decides, so concurrent creates of one reference id insert one row.
+    One driver call for all rows (``store.bulk``); only when some collided are the ids that
+    made it read back.
     """
     if not rows:
         return set()
-    result = await conn.execute(_insert(conn).returning(job.c.id), list(rows))
-    return set(result.scalars())
+    inserted = await insert_many(conn, job, rows, unique=("project_id", "reference_id"))
+    ids = [str(row["id"]) for row in rows]
+    if inserted == len(rows):
+        return set(ids)
+    found: set[str] = set()
+    project_id = rows[0]["project_id"]
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        query = select(job.c.id).where(job.c.project_id == project_id, job.c.id.in_(chunk))
+        found.update(str(i) for i in (await conn.execute(query)).scalars())
+    return found
 
 
 async def jobs_by_reference(
@@ -78,10 +79,37 @@ async def jobs_by_reference(
     return found
 
 
+# The hot reads are built once, with bound parameters: a request only binds values (SQLAlchemy's
+# compiled cache finds the statement by identity, with no per-request construction).
+_GET_JOB = select(*JOB_READ_COLUMNS).where(
+    job.c.project_id == bindparam("project_id"), job.c.id == bindparam("id")
+)
+
+
 async def get_job(conn: AsyncConnection, *, project_id: str, id: str) -> Record | None:
     """One job of the project."""
-    query = select(*JOB_READ_COLUMNS).where(job.c.project_id == project_id, job.c.id == id)
-    return (await conn.execute(query)).first()
+    return (await conn.execute(_GET_JOB, {"project_id": project_id, "id": id})).first()
+
+
+def _page_statement(*, by_status: bool) -> Select[Any]:
+    page = select(*PAGE_COLUMNS).where(
+        job.c.project_id == bindparam("project_id"),
+        job.c.batch_id == bindparam("batch_id"),
+        job.c.seq > bindparam("after"),
+    )
+    if by_status:
+        page = page.where(job.c.status.in_(bindparam("statuses", expanding=True)))
+    rows_of_page = page.order_by(job.c.seq).limit(bindparam("limit")).subquery("page")
+    return (
+        select(batch.c.name.label("batch_name"), *rows_of_page.c)
+        .select_from(batch.outerjoin(rows_of_page, true()))
+        .where(batch.c.project_id == bindparam("project_id"), batch.c.id == bindparam("batch_id"))
+        .order_by(rows_of_page.c.seq)
+    )
+
+
+_PAGE = _page_statement(by_status=False)
+_PAGE_BY_STATUS = _page_statement(by_status=True)
 
 
 async def page_jobs(
@@ -99,19 +127,15 @@ async def page_jobs(
     page, which is a ``LIMIT``-ed range read of the ``(project_id, batch_id, seq)`` index, so it
     costs the same at any depth on both engines.
     """
-    page = select(*PAGE_COLUMNS).where(
-        job.c.project_id == project_id, job.c.batch_id == batch_id, job.c.seq > after
-    )
+    values: dict[str, Any] = {
+        "project_id": project_id,
+        "batch_id": batch_id,
+        "after": after,
+        "limit": limit,
+    }
     if statuses:
-        page = page.where(job.c.status.in_(statuses))
-    rows_of_page = page.order_by(job.c.seq).limit(limit).subquery("page")
-    query = (
-        select(batch.c.name.label("batch_name"), *rows_of_page.c)
-        .select_from(batch.outerjoin(rows_of_page, true()))
-        .where(batch.c.project_id == project_id, batch.c.id == batch_id)
-        .order_by(rows_of_page.c.seq)
-    )
-    rows = list((await conn.execute(query)).all())
+        values["statuses"] = list(statuses)
+    rows = list((await conn.execute(_PAGE_BY_STATUS if statuses else _PAGE, values)).all())
     if not rows:
         return None
     return rows[0].batch_name, [row for row in rows if row.id is not None]

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
+from labelyard.store.bulk import insert_many
 from labelyard.store.tables import job, media_check, project
 
 
@@ -29,8 +29,8 @@ async def queue_checks(
     ]
     if not rows:
         return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    await conn.execute(insert(media_check).on_conflict_do_nothing(), rows)
+    # One driver call for a bulk create's checks (store.bulk).
+    await insert_many(conn, media_check, rows, unique=("project_id", "job_id"))
 
 
 async def claim_due(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -38,6 +38,21 @@ async def list_projects(conn: AsyncConnection, *, account_id: str | None) -> lis
     return list((await conn.execute(query.order_by(project.c.name, project.c.id))).all())
 
 
+# Built once with bound parameters: every API request authenticates with it.
+_PROJECT_FOR_KEY = (
+    select(
+        api_key.c.account_id.label("key_account_id"),
+        api_key.c.id.label("key_id"),
+        project.c.id,
+        project.c.account_id,
+        project.c.name,
+        project.c.base,
+    )
+    .select_from(api_key.outerjoin(project, project.c.id == bindparam("project_id")))
+    .where(api_key.c.key_hash == bindparam("key_hash"), api_key.c.revoked_at.is_(None))
+)
+
+
 async def project_for_key(
     conn: AsyncConnection, *, key_hash: str, project_id: str
 ) -> Record | None:
@@ -46,19 +61,8 @@ async def project_for_key(
     ``None`` means the key is unknown or revoked; ``project_id`` NULL in the row means no such
     project.
     """
-    query = (
-        select(
-            api_key.c.account_id.label("key_account_id"),
-            api_key.c.id.label("key_id"),
-            project.c.id,
-            project.c.account_id,
-            project.c.name,
-            project.c.base,
-        )
-        .select_from(api_key.outerjoin(project, project.c.id == project_id))
-        .where(api_key.c.key_hash == key_hash, api_key.c.revoked_at.is_(None))
-    )
-    return (await conn.execute(query)).first()
+    values = {"key_hash": key_hash, "project_id": project_id}
+    return (await conn.execute(_PROJECT_FOR_KEY, values)).first()
 
 
 async def insert_workflow(
@@ -89,14 +93,16 @@ async def insert_workflow(
         raise InvalidInput(f"a workflow tagged {tag!r} already exists in this project") from None
 
 
+_LIST_WORKFLOWS = (
+    select(workflow.c.id, workflow.c.name, workflow.c.tag, workflow.c.steps)
+    .where(workflow.c.project_id == bindparam("project_id"))
+    .order_by(workflow.c.is_default.desc(), workflow.c.created_at)
+)
+
+
 async def list_workflows(conn: AsyncConnection, *, project_id: str) -> list[Record]:
-    """The project's workflows, default first."""
-    query = (
-        select(workflow.c.id, workflow.c.name, workflow.c.tag, workflow.c.steps)
-        .where(workflow.c.project_id == project_id)
-        .order_by(workflow.c.is_default.desc(), workflow.c.created_at)
-    )
-    return list((await conn.execute(query)).all())
+    """The project's workflows, default first (every create reads them: built once)."""
+    return list((await conn.execute(_LIST_WORKFLOWS, {"project_id": project_id})).all())
 
 
 async def set_label_schema(conn: AsyncConnection, *, id: str, label_schema: Any) -> bool:

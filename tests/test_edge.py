@@ -1,0 +1,41 @@
+"""The application's ASGI stack: one edge layer in front of the exception handlers and router."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+from fastapi.routing import APIRoute
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.routing import Route
+
+from labelyard.app import create_app
+from labelyard.config import Settings
+from labelyard.http.edge import Edge
+
+
+def test_one_edge_layer_wraps_the_exception_handlers_and_the_router(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path))
+    stack = app.build_middleware_stack()
+    assert isinstance(stack, Edge)
+    assert isinstance(stack.app, ExceptionMiddleware)
+    inner = stack.app.app
+    assert isinstance(inner, AsyncExitStackMiddleware)
+    assert inner.app is app.router
+
+
+def test_hot_reads_skip_fastapi_but_stay_in_the_openapi_document(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path))
+    document = app.openapi()
+    for path in (
+        "/v1/projects/{project_id}/batch/{batch_id}",
+        "/v1/projects/{project_id}/jobs/{job_id}",
+    ):
+        assert "get" in document["paths"][path]
+        first = next(
+            route
+            for route in app.router.routes
+            if isinstance(route, Route) and route.path == path and "GET" in (route.methods or ())
+        )
+        assert not isinstance(first, APIRoute)  # answered by api.fast
+        assert first.methods == {"GET"}
