@@ -88,7 +88,9 @@ async def _floor(db: Database, project: Project, flow: str, batch: str, n: int) 
     started = time.perf_counter()
     for start in range(0, n, CHUNK):
         async with db.write() as conn:
-            await insert_many(conn, job, rows[start : start + CHUNK], unique=("project_id", "reference_id"))
+            await insert_many(
+                conn, job, rows[start : start + CHUNK], unique=("project_id", "reference_id")
+            )
     return n / (time.perf_counter() - started)
 
 
@@ -109,14 +111,16 @@ async def run(url: str, args: argparse.Namespace) -> None:
         if profiler:
             profiler.disable()
         bulk = args.jobs / (time.perf_counter() - started)
-        print(f"bulk {bulk:,.0f} jobs/s; insert floor {floor:,.0f} jobs/s; ratio {bulk / floor:.2f}")
+        print(
+            f"bulk {bulk:,.0f} jobs/s; insert floor {floor:,.0f} jobs/s; ratio {bulk / floor:.2f}"
+        )
         if args.singles:
             groups = jobs.CreateGroups()
             for name, create in (("alone", jobs.create_job), ("grouped", groups.create_job)):
                 bodies = _bodies(flow, f"s-{name}", args.singles)
                 sem = asyncio.Semaphore(32)
 
-                async def one(body: Any, create: Any = create) -> None:
+                async def one(body: Any, create: Any = create, sem: Any = sem) -> None:
                     async with sem:
                         await create(db, project, body)
 
