@@ -146,8 +146,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             asyncio.run(run(f"sqlite+aiosqlite:///{tmp}/bench.db", args))
         return
-    if not postgres_reachable(PG_URL):
-        raise SystemExit(f"PostgreSQL unreachable at {PG_URL}")
+    if reason := postgres_reachable():
+        raise SystemExit(f"PostgreSQL unreachable: {reason}")
     import asyncpg
 
     name = f"labelyard_bench_{uuid.uuid4().hex[:8]}"
