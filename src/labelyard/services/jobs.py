@@ -100,7 +100,11 @@ class CreateGroups:
         else:
             waiting.append((spec, future))
         # Shielded: a client that goes away does not cancel the group's transaction.
-        outcome = await asyncio.shield(future)
+        try:
+            outcome = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            future.add_done_callback(_retrieved)  # nobody awaits it now
+            raise
         if isinstance(outcome, LabelyardError):
             raise outcome
         return _job_reply(outcome[0])
@@ -130,6 +134,11 @@ class CreateGroups:
             raise
         finally:
             del self._waiting[key]
+
+
+def _retrieved(future: asyncio.Future[Outcome]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def _write_group(
