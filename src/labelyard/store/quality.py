@@ -173,6 +173,23 @@ async def annotators(conn: AsyncConnection, *, project_id: str, job_id: str) -> 
     return [row[0] for row in rows]
 
 
+async def annotators_of(
+    conn: AsyncConnection, *, project_id: str, job_ids: Sequence[str]
+) -> dict[str, list[str]]:
+    """``annotators`` of each of many jobs (a job with none is left out), in one query."""
+    found: dict[str, list[str]] = {}
+    if not job_ids:
+        return found
+    rows = await conn.execute(
+        select(job_annotator.c.job_id, job_annotator.c.worker_id)
+        .where(job_annotator.c.project_id == project_id, job_annotator.c.job_id.in_(job_ids))
+        .order_by(job_annotator.c.created_at, job_annotator.c.worker_id)
+    )
+    for job_id, worker_id in rows:
+        found.setdefault(job_id, []).append(worker_id)
+    return found
+
+
 async def add_version(
     conn: AsyncConnection,
     *,
@@ -202,6 +219,28 @@ async def versions(conn: AsyncConnection, *, project_id: str, job_id: str) -> li
         .order_by(job_version.c.created_at, job_version.c.worker_id)
     )
     return list((await conn.execute(query)).all())
+
+
+async def versions_of(
+    conn: AsyncConnection, *, project_id: str, job_ids: Sequence[str]
+) -> dict[str, list[Record]]:
+    """``versions`` of each of many jobs (a job with none is left out), in one query."""
+    found: dict[str, list[Record]] = {}
+    if not job_ids:
+        return found
+    query = (
+        select(
+            job_version.c.job_id,
+            job_version.c.worker_id,
+            job_version.c.annotations,
+            job_version.c.created_at,
+        )
+        .where(job_version.c.project_id == project_id, job_version.c.job_id.in_(job_ids))
+        .order_by(job_version.c.created_at, job_version.c.worker_id)
+    )
+    for row in await conn.execute(query):
+        found.setdefault(row.job_id, []).append(row)
+    return found
 
 
 async def clear_versions(conn: AsyncConnection, *, project_id: str, job_id: str) -> None:

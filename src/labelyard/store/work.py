@@ -88,14 +88,33 @@ async def next_free_job(
     lock: bool = True,
 ) -> Record | None:
     """The job this worker should take next in ``rules.queue``, locked for this transaction
-    (unless ``lock`` is false: a look ahead that takes nothing).
+    (unless ``lock`` is false: a look ahead that takes nothing); see ``free_jobs``."""
+    found = await free_jobs(conn, project_id=project_id, rules=rules, now=now, limit=1, lock=lock)
+    return found[0] if found else None
+
+
+async def free_jobs(
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    rules: ClaimRules,
+    now: datetime,
+    limit: int,
+    lock: bool = True,
+    besides: Sequence[str] = (),
+) -> list[Record]:
+    """Up to ``limit`` jobs this worker should take next in ``rules.queue``, in order, locked
+    for this transaction (unless ``lock`` is false: a look ahead that takes nothing); jobs in
+    ``besides`` (already taken by this transaction) are left out.
 
     Free means: waiting in that step, with no lease or an expired one, no media error (media
     the worker could not read is not handed out), not skipped by this worker, and open to
     them: assigned to them (looked at first), or to nobody in particular (not to another
     worker alone, nor to a group they are not in); with the rules' filters, not annotated or
     versioned by them. Highest ``priority_weight`` first, then oldest.
-    Both looks walk an index in queue order (``ix_job_assigned``, ``ix_job_queue``).
+    Each look is one statement that walks an index in queue order (``ix_job_assigned``,
+    ``ix_job_queue``); on PostgreSQL it takes its rows ``FOR UPDATE SKIP LOCKED``, so
+    concurrent claimers split the queue between them instead of waiting on each other.
     """
     free = [
         job.c.project_id == project_id,
@@ -116,20 +135,26 @@ async def next_free_job(
             open_to_me if rules.groups else job.c.assigned_group.is_(None),
         ],
     ]
+    found: list[Record] = []
+    taken = list(besides)
     for extra in looks:
+        # A job offered to this worker first is also open to others: not taken twice.
+        unless = [job.c.id.not_in(taken)] if taken else []
         query = (
             select(*WORK_COLUMNS)
             .select_from(_WITH_STEPS)
-            .where(*free, *extra)
+            .where(*free, *extra, *unless)
             .order_by(job.c.priority_weight.desc(), job.c.created_at, job.c.seq)
-            .limit(1)
+            .limit(limit - len(found))
         )
         if lock:
             query = _locking(conn, query, skip_locked=True)
-        found = (await conn.execute(query)).first()
-        if found is not None:
-            return found
-    return None
+        rows = (await conn.execute(query)).all()
+        found += rows
+        taken += [row.id for row in rows]
+        if len(found) >= limit:
+            break
+    return found
 
 
 def _job_query(project_id: str, job_id: str) -> Any:
