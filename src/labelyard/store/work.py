@@ -7,11 +7,11 @@ which holds the database's write lock from the first statement, so one claim run
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core.quality import ClaimRules
@@ -240,6 +240,30 @@ async def update_job(conn: AsyncConnection, *, project_id: str, job_id: str, **v
     """Set columns of one job."""
     await conn.execute(
         update(job).where(job.c.project_id == project_id, job.c.id == job_id).values(**values)
+    )
+
+
+async def update_jobs(
+    conn: AsyncConnection, *, project_id: str, rows: Sequence[tuple[str, Mapping[str, Any]]]
+) -> None:
+    """Set columns of many jobs, each to its own values (every row names the same columns):
+    one executemany."""
+    names = sorted(rows[0][1])
+    statement = (
+        update(job)
+        .where(job.c.project_id == bindparam("w_project_id"), job.c.id == bindparam("w_id"))
+        .values({name: bindparam(f"v_{name}", type_=job.c[name].type) for name in names})
+    )
+    await conn.execute(
+        statement,
+        [
+            {
+                "w_project_id": project_id,
+                "w_id": job_id,
+                **{f"v_{name}": columns[name] for name in names},
+            }
+            for job_id, columns in rows
+        ],
     )
 
 
