@@ -235,7 +235,7 @@ async def claim_many(
         rows = await _find_many(conn, worker, command.step, now, draws)
         if not rows:
             return []
-        review = [row.id for row in rows if state_of(row).step_kind == lifecycle.REVIEW]
+        review = [row.id for row in rows if row.queue == lifecycle.REVIEW]
         versions = await quality_store.versions_of(conn, project_id=project.id, job_ids=review)
         views: list[dict[str, Any]] = []
         changes: list[tuple[Record, lifecycle.Change]] = []
