@@ -185,17 +185,19 @@ async def _find_many(
     draws: list[float],
     *,
     lock: bool = True,
+    most: int | None = None,
 ) -> list[Record]:
-    """The jobs a claim of ``len(draws)`` jobs of ``step`` takes, under the quality rules:
-    one statement per look (``core.quality.batch_claim_plan``)."""
+    """The jobs a claim of ``len(draws)`` jobs of ``step`` takes (at most ``most``), under the
+    quality rules: one statement per look (``core.quality.batch_claim_plan``)."""
     project = worker.project
     groups = await quality_store.groups_of(conn, project_id=project.id, worker_id=worker.id)
     plan = quality.batch_claim_plan(
         project.quality, kind=step, worker_id=worker.id, groups=groups, draws=draws
     )
     found: list[Record] = []
-    for rules, most in plan:
-        wanted = min(most, len(draws) - len(found))
+    total = len(draws) if most is None else min(most, len(draws))
+    for rules, cap in plan:
+        wanted = min(cap, total - len(found))
         if wanted <= 0:
             continue
         found += await store.free_jobs(
@@ -229,7 +231,7 @@ async def claim_many(
     if db.is_sqlite:
         # As ``claim``: an empty queue costs a read, not a turn at the write lock.
         async with db.read() as conn:
-            if not await _find_many(conn, worker, command.step, now, draws[:1], lock=False):
+            if not await _find_many(conn, worker, command.step, now, draws, lock=False, most=1):
                 return []
     async with db.write() as conn:
         rows = await _find_many(conn, worker, command.step, now, draws)
