@@ -1,7 +1,10 @@
-"""The worker API's use cases: claim, heartbeat, draft, submit, skip, review.
+"""The worker API's use cases: claim, heartbeat, draft, submit, skip, review, and for
+programs the same on many jobs at once (a batch claim, list submits and reviews).
 
-Each runs in one write transaction: the job row is locked, ``core.lifecycle`` decides what
-changes and ``services.lifecycle.apply`` writes it (job, counters, transition, events).
+Each runs in one write transaction: the job rows are locked, ``core.lifecycle`` decides what
+changes and ``services.lifecycle.apply_all`` writes it (jobs, counters, transitions, events).
+The list calls keep the single calls' rules by sharing their decisions (``_submission``,
+``_verdict``), which is why they live here rather than in a module of their own.
 """
 
 from __future__ import annotations
