@@ -178,14 +178,17 @@ async def read_job(conn: AsyncConnection, *, project_id: str, job_id: str) -> Re
 async def read_jobs(
     conn: AsyncConnection, *, project_id: str, job_ids: Sequence[str]
 ) -> list[Record]:
-    """Jobs of the project (with their workflows' steps), locked, for a change to each."""
+    """Jobs of the project (with their workflows' steps), locked, for a change to each; locked
+    in id order, so two callers locking overlapping sets queue instead of deadlocking."""
     rows: list[Record] = []
-    for start in range(0, len(job_ids), 1000):
-        chunk = list(job_ids[start : start + 1000])
+    ordered = sorted(job_ids)
+    for start in range(0, len(ordered), 1000):
+        chunk = ordered[start : start + 1000]
         query = (
             select(*WORK_COLUMNS)
             .select_from(_WITH_STEPS)
             .where(job.c.project_id == project_id, job.c.id.in_(chunk))
+            .order_by(job.c.id)
         )
         rows += (await conn.execute(_locking(conn, query))).all()
     return rows
