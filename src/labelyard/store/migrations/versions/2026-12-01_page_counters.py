@@ -17,20 +17,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("batch") as table:
-        table.add_column(
-            sa.Column("in_progress_jobs", sa.BigInteger(), nullable=False, server_default="0")
-        )
+    # A plain ADD COLUMN (not batch mode): rebuilding ``batch`` on SQLite would drop a table the
+    # jobs refer to.
+    op.add_column(
+        "batch", sa.Column("in_progress_jobs", sa.BigInteger(), nullable=False, server_default="0")
+    )
     op.execute(
         "UPDATE batch SET in_progress_jobs = ("
         " SELECT count(*) FROM job"
         " WHERE job.project_id = batch.project_id AND job.batch_id = batch.id"
         " AND job.status = 'in_progress' AND NOT job.gold)"
     )
-    with op.batch_alter_table("batch") as table:
-        table.alter_column("in_progress_jobs", server_default=None)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("batch") as table:
-        table.drop_column("in_progress_jobs")
+    op.drop_column("batch", "in_progress_jobs")
