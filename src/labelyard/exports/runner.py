@@ -1,8 +1,8 @@
 """The streaming runner: pages of jobs in, one export file out, with progress and a report.
 
-Jobs arrive a page at a time from a keyset cursor; the runner finds image sizes where the
-format needs them (a few dozen probes at a time), hands each job to the format's writer and
-reports progress after every chunk. Jobs it must leave out (no image size) are counted, and the
+Jobs arrive a page at a time from a keyset cursor, each parsed only when it is taken; the runner
+finds image sizes where the format needs them (a few dozen probes at a time), hands each job to
+the format's writer and reports progress after every page (formats without sizes) or chunk. Jobs it must leave out (no image size) are counted, and the
 first ``REPORT_LIMIT`` are kept with their reason.
 """
 
