@@ -2,8 +2,9 @@
 
 Jobs arrive a page at a time from a keyset cursor, each parsed only when it is taken; the runner
 finds image sizes where the format needs them (a few dozen probes at a time), hands each job to
-the format's writer and reports progress after every page (formats without sizes) or chunk. Jobs it must leave out (no image size) are counted, and the
-first ``REPORT_LIMIT`` are kept with their reason.
+the format's writer and reports progress after every page (formats without sizes) or chunk.
+Jobs it must leave out (no image size) are counted, and the first ``REPORT_LIMIT`` are kept with
+their reason.
 """
 
 from __future__ import annotations
