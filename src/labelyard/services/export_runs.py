@@ -21,8 +21,8 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
+from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -127,7 +127,7 @@ async def _source(db: Database, *, project_id: str, spec: ExportSpec) -> _Source
 
 async def _rows(
     db: Database, source: _Source, statuses: Sequence[str]
-) -> AsyncIterator[list[store.JobRow]]:
+) -> AsyncGenerator[list[store.JobRow], None]:
     """The rows to export, a keyset page at a time, each page read in its own short read
     while the previous one is being written."""
 
@@ -154,17 +154,21 @@ async def _rows(
                 if len(rows) < PAGE_SIZE:
                     break
         finally:
-            if not ahead.done():
-                ahead.cancel()
-                with suppress(asyncio.CancelledError):
-                    await ahead
+            # A read in flight is let finish, not cancelled: its connection must not go back to
+            # the pool while a thread still reads on it.
+            await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()  # retrieved here, so an unused page's error is not reported
 
 
-async def _pages(db: Database, source: _Source, statuses: Sequence[str]) -> AsyncIterator[Page]:
+async def _pages(
+    db: Database, source: _Source, statuses: Sequence[str]
+) -> AsyncGenerator[Page, None]:
     """The jobs to export, a page at a time; each job's JSON is parsed only when the writer
     takes it, so no more than one job's documents are in memory at once."""
-    async for rows in _rows(db, source, statuses):
-        yield Page(len(rows), _export_jobs(rows, source.base))
+    async with aclosing(_rows(db, source, statuses)) as pages:
+        async for rows in pages:
+            yield Page(len(rows), _export_jobs(rows, source.base))
 
 
 def _export_jobs(rows: Sequence[store.JobRow], base: Base) -> Iterator[ExportJob]:
@@ -219,8 +223,8 @@ async def _write(
     )
     try:
         sizer_context = _sizer(writer.needs_sizes, outbound, local_files=local_files)
-        async with sizer_context as sizer:
-            pages = _pages(db, source, spec.statuses)
+        pages_context = aclosing(_pages(db, source, spec.statuses))
+        async with sizer_context as sizer, pages_context as pages:
             return await write_export(pages, writer, sizer, on_progress=on_progress)
     except BaseException:
         writer.discard()
