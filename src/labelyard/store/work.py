@@ -8,7 +8,7 @@ which holds the database's write lock from the first statement, so one claim run
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -127,14 +127,33 @@ async def next_free_job(
     lock: bool = True,
 ) -> Record | None:
     """The job this worker should take next in ``rules.queue``, locked for this transaction
-    (unless ``lock`` is false: a look ahead that takes nothing).
+    (unless ``lock`` is false: a look ahead that takes nothing); see ``free_jobs``."""
+    found = await free_jobs(conn, project_id=project_id, rules=rules, now=now, limit=1, lock=lock)
+    return found[0] if found else None
+
+
+async def free_jobs(
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    rules: ClaimRules,
+    now: datetime,
+    limit: int,
+    lock: bool = True,
+    besides: Sequence[str] = (),
+) -> list[Record]:
+    """Up to ``limit`` jobs this worker should take next in ``rules.queue``, in order, locked
+    for this transaction (unless ``lock`` is false: a look ahead that takes nothing); jobs in
+    ``besides`` (already taken by this transaction) are left out.
 
     Free means: waiting in that step, with no lease or an expired one, no media error (media
     the worker could not read is not handed out), not skipped by this worker, and open to
     them: assigned to them (looked at first), or to nobody in particular (not to another
     worker alone, nor to a group they are not in); with the rules' filters, not annotated or
     versioned by them. Highest ``priority_weight`` first, then oldest.
-    Both looks walk an index in queue order (``ix_job_assigned``, ``ix_job_queue``).
+    Each look is one statement that walks an index in queue order (``ix_job_assigned``,
+    ``ix_job_queue``); on PostgreSQL it takes its rows ``FOR UPDATE SKIP LOCKED``, so
+    concurrent claimers split the queue between them instead of waiting on each other.
     """
     free = _free(
         project_id=project_id,
@@ -144,20 +163,26 @@ async def next_free_job(
         not_annotated=rules.not_annotated,
         not_versioned=rules.not_versioned,
     )
+    found: list[Record] = []
+    taken = list(besides)
     for look in _looks(worker_id=rules.worker_id, groups=rules.groups or None):
+        # A job offered to this worker first is also open to others: not taken twice.
+        unless = [job.c.id.not_in(taken)] if taken else []
         query = (
             select(*WORK_COLUMNS)
             .select_from(_WITH_STEPS)
-            .where(*free, look)
+            .where(*free, look, *unless)
             .order_by(job.c.priority_weight.desc(), job.c.created_at, job.c.seq)
-            .limit(1)
+            .limit(limit - len(found))
         )
         if lock:
             query = _locking(conn, query, skip_locked=True)
-        found = (await conn.execute(query)).first()
-        if found is not None:
-            return found
-    return None
+        rows = (await conn.execute(query)).all()
+        found += rows
+        taken += [row.id for row in rows]
+        if len(found) >= limit:
+            break
+    return found
 
 
 @functools.cache
@@ -233,14 +258,17 @@ async def read_job(conn: AsyncConnection, *, project_id: str, job_id: str) -> Re
 async def read_jobs(
     conn: AsyncConnection, *, project_id: str, job_ids: Sequence[str]
 ) -> list[Record]:
-    """Jobs of the project (with their workflows' steps), locked, for a change to each."""
+    """Jobs of the project (with their workflows' steps), locked, for a change to each; locked
+    in id order, so two callers locking overlapping sets queue instead of deadlocking."""
     rows: list[Record] = []
-    for start in range(0, len(job_ids), 1000):
-        chunk = list(job_ids[start : start + 1000])
+    ordered = sorted(job_ids)
+    for start in range(0, len(ordered), 1000):
+        chunk = ordered[start : start + 1000]
         query = (
             select(*WORK_COLUMNS)
             .select_from(_WITH_STEPS)
             .where(job.c.project_id == project_id, job.c.id.in_(chunk))
+            .order_by(job.c.id)
         )
         rows += (await conn.execute(_locking(conn, query))).all()
     return rows
@@ -250,6 +278,30 @@ async def update_job(conn: AsyncConnection, *, project_id: str, job_id: str, **v
     """Set columns of one job."""
     await conn.execute(
         update(job).where(job.c.project_id == project_id, job.c.id == job_id).values(**values)
+    )
+
+
+async def update_jobs(
+    conn: AsyncConnection, *, project_id: str, rows: Sequence[tuple[str, Mapping[str, Any]]]
+) -> None:
+    """Set columns of many jobs, each to its own values (every row names the same columns):
+    one executemany."""
+    names = sorted(rows[0][1])
+    statement = (
+        update(job)
+        .where(job.c.project_id == bindparam("w_project_id"), job.c.id == bindparam("w_id"))
+        .values({name: bindparam(f"v_{name}", type_=job.c[name].type) for name in names})
+    )
+    await conn.execute(
+        statement,
+        [
+            {
+                "w_project_id": project_id,
+                "w_id": job_id,
+                **{f"v_{name}": columns[name] for name in names},
+            }
+            for job_id, columns in rows
+        ],
     )
 
 
