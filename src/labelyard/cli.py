@@ -63,7 +63,6 @@ T = TypeVar("T")
 # Who the audit log names for changes made with these commands on the server's host.
 CLI = Actor(COMMAND_LINE, "", "local")
 WORKER_HEALTHCHECK_SECONDS = 60
-"""How long a serving process may take to start, or to answer the supervisor's ping."""
 SERVER_KEEP_ALIVE_SECONDS = 30
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")]
 
@@ -164,6 +163,10 @@ def serve(
         "log_config": None,
         "access_log": False,
         "timeout_keep_alive": SERVER_KEEP_ALIVE_SECONDS,
+        # The supervisor kills a process that does not answer its ping in time. Its default (5 s)
+        # killed healthy processes still starting or busy on a loaded machine; a process silent
+        # for a minute is hung.
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
         **proxy_options(settings),
     }
     if processes == 1:
@@ -174,16 +177,7 @@ def serve(
     for name, value in overrides.items():
         os.environ[f"LABELYARD_{name.upper()}"] = str(value)
     os.environ[SERVE_PARENT_ENV] = str(os.getpid())
-    # A process that starts on a busy machine (imports and startup of a fresh interpreter)
-    # can take longer than uvicorn's default 5 s to answer: it would be killed and replaced in
-    # a loop and the server would never come up.
-    uvicorn.run(
-        "labelyard.app:worker_app",
-        factory=True,
-        workers=processes,
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-        **options,
-    )
+    uvicorn.run("labelyard.app:worker_app", factory=True, workers=processes, **options)
 
 
 def _print_demo(base: str, demo: Any) -> None:
