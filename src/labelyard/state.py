@@ -9,6 +9,7 @@ from labelyard.blobs import BlobStore
 from labelyard.config import Settings
 from labelyard.outbound import Outbound
 from labelyard.secretbox import SecretBox
+from labelyard.services.jobs import CreateGroups
 from labelyard.services.media import MediaSigner
 from labelyard.services.signin import Passwords
 from labelyard.store.engine import Database
@@ -33,6 +34,8 @@ class AppState:
     """Seals and opens secrets kept at rest (webhook signing secrets, storage credentials)."""
     passwords: Passwords = field(default_factory=Passwords)
     """Web sign-in by password, with this process's throttles."""
+    creates: CreateGroups = field(default_factory=CreateGroups)
+    """This process's single job creates, grouped into shared write transactions."""
     rng: random.Random = field(default_factory=random.Random)
     """The draws of gold mixing and review sampling (seeded by ``Settings.random_seed``)."""
 

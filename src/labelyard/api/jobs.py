@@ -12,7 +12,7 @@ from labelyard.services import job_actions, jobs, media_checks, pulls, results
 
 async def create(project: ProjectAccess, state: State, body: Body) -> Response:
     """Create a job (an identical replay answers the existing job)."""
-    return ok(await jobs.create_job(state.db, project, body))
+    return ok(await state.creates.create_job(state.db, project, body))
 
 
 async def create_bulk(project: ProjectAccess, state: State, body: BulkBody) -> Response:

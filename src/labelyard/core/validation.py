@@ -268,9 +268,17 @@ def _str(value: object, where: str) -> str:
     return value
 
 
+# The common form, accepted without urlsplit: a lower-case scheme of IMAGE_URL_SCHEMES and a
+# plain host name (no port, user or brackets), then anything without spaces or control
+# characters. Everything else takes the full check below.
+_PLAIN_URL = re.compile(r"(?:https?|s3|gs)://[A-Za-z0-9._~-]+(?:[/?#][^\x00-\x20\x7f-\x9f]*)?")
+
+
 def _url(value: object, where: str, schemes: frozenset[str] | None = None) -> None:
     text = _str(value, where)
     allowed = schemes or IMAGE_URL_SCHEMES
+    if allowed is IMAGE_URL_SCHEMES and _PLAIN_URL.fullmatch(text):
+        return
     if has_control_chars(text):  # urlsplit drops CR, LF and TAB silently; the stored URL would not
         raise _DataError(f"{where}: must not contain control characters (CR, LF, TAB...)")
     try:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core import events as rules
 from labelyard.core import pagination
-from labelyard.core.ids import new_id
+from labelyard.core.ids import new_ids
 from labelyard.core.model import BatchCounters, Project, rfc3339
 from labelyard.store import batches as batch_store
 from labelyard.store import events as store
@@ -32,7 +32,10 @@ async def emit(
     await store.insert_events(
         conn,
         project_id=project_id,
-        events=[(new_id(), kind, body) for kind, body in events],
+        events=[
+            (event_id, kind, body)
+            for event_id, (kind, body) in zip(new_ids(len(events)), events, strict=True)
+        ],
         now=now,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from labelyard.blobs import BlobStore
 from labelyard.core import lifecycle
 from labelyard.core.events import created_event
-from labelyard.core.ids import new_id, require_uuid
+from labelyard.core.ids import new_ids, require_uuid
 from labelyard.core.model import JobStatus, Project
 from labelyard.core.quality import GOLD_QUEUE
 from labelyard.core.validation import JobSpec, WorkflowRef, error_of, parse_job_create
@@ -29,6 +30,7 @@ from labelyard.store import batches as batch_store
 from labelyard.store import jobs as store
 from labelyard.store import point_clouds as point_cloud_store
 from labelyard.store import projects as project_store
+from labelyard.store.bulk import Column, Same
 from labelyard.store.engine import Database
 
 
@@ -60,6 +62,101 @@ async def create_job(db: Database, project: Project, payload: object) -> dict[st
     if isinstance(outcome, LabelyardError):
         raise outcome
     return _job_reply(outcome[0])
+
+
+GROUP_LIMIT = 1000
+"""At most this many single creates share one write transaction."""
+
+
+class CreateGroups:
+    """Group commit: the single creates of one process into one project, arriving while a
+    write transaction of that project is under way, go together into the next one.
+
+    Each create is validated on its own (a bad body fails alone, before any write); the group
+    is inserted as a bulk create is, so every create keeps its own outcome (created, replayed,
+    or ``DuplicateReferenceId``), and the batch row, the feed row and the commit are paid once
+    per group instead of once per create. The first create of an idle project starts its
+    transaction at once: nothing waits for company. If a group's transaction fails, each of
+    its creates is tried again alone, so one create's failure is never another's. A create is
+    answered only after its group committed. Lives on the process's ``AppState``.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: dict[tuple[int, str], list[tuple[JobSpec, asyncio.Future[Outcome]]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def create_job(self, db: Database, project: Project, payload: object) -> dict[str, Any]:
+        """API.md 3.2, as ``create_job``."""
+        workflows = await workflow_refs(db, project.id)
+        spec = parse_job_create(payload, base=project.base, workflows=workflows)
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        key = (id(db), project.id)
+        waiting = self._waiting.get(key)
+        if waiting is None:
+            self._waiting[key] = [(spec, future)]
+            task = asyncio.create_task(self._drain(db, project, key))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            waiting.append((spec, future))
+        # Shielded: a client that goes away does not cancel the group's transaction.
+        try:
+            outcome = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            future.add_done_callback(_retrieved)  # nobody awaits it now
+            raise
+        if isinstance(outcome, LabelyardError):
+            raise outcome
+        return _job_reply(outcome[0])
+
+    async def _drain(self, db: Database, project: Project, key: tuple[int, str]) -> None:
+        group: list[tuple[JobSpec, asyncio.Future[Outcome]]] = []
+        try:
+            while waiting := self._waiting[key]:
+                group, self._waiting[key] = waiting[:GROUP_LIMIT], waiting[GROUP_LIMIT:]
+                outcomes = await _write_group(db, project, [spec for spec, _ in group])
+                for (_, future), outcome in zip(group, outcomes, strict=True):
+                    if isinstance(outcome, BaseException) and not isinstance(
+                        outcome, LabelyardError
+                    ):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+                group = []
+        except BaseException as exc:
+            for _, future in [*group, *self._waiting.get(key, [])]:
+                if future.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(exc)
+            raise
+        finally:
+            del self._waiting[key]
+
+
+def _retrieved(future: asyncio.Future[Outcome]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+async def _write_group(
+    db: Database, project: Project, specs: list[JobSpec]
+) -> list[Outcome | Exception]:
+    """Insert ``specs`` in one transaction; if it fails, each alone (its error its own)."""
+    outcomes: list[Outcome | None] = [None] * len(specs)
+    try:
+        async with db.write() as conn:
+            await _insert(conn, project, list(enumerate(specs)), outcomes)
+        return outcomes  # type: ignore[return-value]
+    except Exception as exc:
+        if len(specs) == 1:
+            return [exc]
+    alone: list[Outcome | Exception] = []
+    for spec in specs:
+        alone += await _write_group(db, project, [spec])
+    return alone
 
 
 async def create_jobs(db: Database, project: Project, items: list[object]) -> dict[str, Any]:
@@ -132,79 +229,123 @@ async def _insert(
         else:
             by_batch[batch_id].append((i, spec))
 
-    now = utcnow()
-    rows: list[tuple[int, dict[str, Any]]] = []
-    # Sorted, so concurrent requests lock batch rows in one order and never deadlock.
+    # The new jobs, one entry per job in the order of their positions: batches sorted (so
+    # concurrent requests lock batch rows in one order and never deadlock), a batch's jobs in
+    # input order.
+    index: list[int] = []  # where each job's outcome goes
+    picked: list[JobSpec] = []
+    batch_ids: list[str] = []
+    seqs: list[int] = []
     for batch_id in sorted(by_batch):
         items = by_batch[batch_id]
         first = await batch_store.reserve_positions(
             conn, project_id=project.id, id=batch_id, count=len(items)
         )
-        for offset, (i, spec) in enumerate(items):
-            row: dict[str, Any] = {
-                "project_id": project.id,
-                "id": new_id(),
-                "batch_id": batch_id,
-                "seq": first + offset,
-                "reference_id": spec.reference_id,
-                "payload_hash": spec.payload_hash(batch_id),
-                "workflow_id": spec.workflow.id,
-                "tag": spec.workflow.tag,
-                "type": spec.type,
-                "priority_weight": spec.priority_weight,
-                "status": JobStatus.CREATED.value,
-                "frames": spec.frames,
-                "annotations": 0,
-                "data": spec.data,
-                "step_index": 0,
-                # Gold jobs wait in a queue of their own, mixed into claims at the gold rate.
-                "gold": spec.gold,
-                "queue": GOLD_QUEUE if spec.gold else lifecycle.ANNOTATE,
-                "created_at": now,
-                "updated_at": now,
-            }
-            rows.append((i, row))
-
-    # Inserted in reference_id order: concurrent bulk creates that share reference ids then
-    # wait on each other's unique-index entries in one order and never deadlock.
-    ordered = sorted((row for _, row in rows), key=lambda row: str(row["reference_id"]))
-    created_ids = await store.insert_jobs(conn, ordered)
-    others = [row["reference_id"] for _, row in rows if row["id"] not in created_ids]
+        seqs += range(first, first + len(items))
+        batch_ids += [batch_id] * len(items)
+        for i, spec in items:
+            index.append(i)
+            picked.append(spec)
+    count = len(picked)
+    if not count:
+        return
+    now = utcnow()
+    ids = new_ids(count)
+    references = [spec.reference_id for spec in picked]
+    golds = [spec.gold for spec in picked]
+    # Column by column, straight from the specs (store.bulk.insert_columns): no row dicts.
+    columns: dict[str, Column] = {
+        "project_id": Same(project.id),
+        "id": ids,
+        "batch_id": batch_ids,
+        "seq": seqs,
+        "reference_id": references,
+        "payload_hash": [
+            spec.payload_hash(batch_id) for spec, batch_id in zip(picked, batch_ids, strict=True)
+        ],
+        "workflow_id": [spec.workflow.id for spec in picked],
+        "tag": [spec.workflow.tag for spec in picked],
+        "type": [spec.type for spec in picked],
+        "priority_weight": [spec.priority_weight for spec in picked],
+        "status": Same(JobStatus.CREATED.value),
+        "frames": [spec.frames for spec in picked],
+        "annotations": Same(0),
+        "data": [spec.data for spec in picked],
+        "step_index": Same(0),
+        "gold": golds,
+        # Gold jobs wait in a queue of their own, mixed into claims at the gold rate.
+        "queue": [GOLD_QUEUE if gold else lifecycle.ANNOTATE for gold in golds],
+        "created_at": Same(now),
+        "updated_at": Same(now),
+    }
+    if count > 1 and conn.dialect.name == "postgresql":
+        # Inserted in reference_id order: concurrent bulk creates that share reference ids then
+        # wait on each other's unique-index entries in one order and never deadlock. (On SQLite
+        # a write transaction holds the database: nothing to order.)
+        order = sorted(range(count), key=references.__getitem__)
+        columns = {
+            name: values if isinstance(values, Same) else [values[k] for k in order]
+            for name, values in columns.items()
+        }
+    created_ids = await store.insert_jobs(conn, columns, project_id=project.id, count=count)
+    every = len(created_ids) == count
+    others = (
+        []
+        if every
+        else [ref for ref, i in zip(references, ids, strict=True) if i not in created_ids]
+    )
     existing = (
         await store.jobs_by_reference(conn, project_id=project.id, reference_ids=others)
         if others
         else {}
     )
+
     added: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for i, row in rows:
-        if row["id"] in created_ids:
-            outcomes[i] = (row, True)
-            if row["gold"]:
-                continue  # gold jobs are checks, never output: the batch does not count them
-            counts = added[row["batch_id"]]
-            counts[0] += 1
-            counts[1] += row["frames"]
+    made: list[dict[str, Any]] = []  # the jobs created, in position order
+    for k, job_id in enumerate(ids):
+        spec = picked[k]
+        if every or job_id in created_ids:
+            row = {
+                "id": job_id,
+                "reference_id": spec.reference_id,
+                "batch_id": batch_ids[k],
+                "workflow_id": spec.workflow.id,
+                "tag": spec.workflow.tag,
+                "status": JobStatus.CREATED.value,
+                "priority_weight": spec.priority_weight,
+            }
+            outcomes[index[k]] = (row, True)
+            made.append(row)
+            if not golds[k]:  # gold jobs are checks, never output: the batch does not count them
+                counts = added[batch_ids[k]]
+                counts[0] += 1
+                counts[1] += spec.frames
             continue
-        found = existing[row["reference_id"]]
-        if found.payload_hash == row["payload_hash"]:
-            outcomes[i] = (dict(found._mapping), False)
+        found = existing[spec.reference_id]
+        if found.payload_hash == spec.payload_hash(batch_ids[k]):
+            outcomes[index[k]] = (dict(found._mapping), False)
         else:
-            outcomes[i] = DuplicateReferenceId(
-                f"a job with reference_id {row['reference_id']!r} exists with a different payload"
+            outcomes[index[k]] = DuplicateReferenceId(
+                f"a job with reference_id {spec.reference_id!r} exists with a different payload"
             )
+
+    # What the creates count and queue, in the same transaction.
     for batch_id, (jobs, frames) in added.items():
         await batch_store.add_to_counters(
             conn, project_id=project.id, id=batch_id, total_jobs=jobs, total_frames=frames
         )
-    created = [created_event(row) for _, row in rows if row["id"] in created_ids]
-    # Lidar files are queued for conversion with their jobs: a crash never loses one.
-    fresh = [row for _, row in rows if row["id"] in created_ids]
-    await point_cloud_store.insert_point_clouds(
-        conn, point_clouds.queue_rows(project_id=project.id, base=project.base, jobs=fresh, now=now)
+    if project.base in point_clouds.LIDAR_BASES:
+        # Lidar files are queued for conversion with their jobs: a crash never loses one.
+        data = dict(zip(ids, (spec.data for spec in picked), strict=True))
+        fresh = [{"id": row["id"], "data": data[row["id"]]} for row in made]
+        await point_cloud_store.insert_point_clouds(
+            conn,
+            point_clouds.queue_rows(project_id=project.id, base=project.base, jobs=fresh, now=now),
+        )
+    await emit(conn, project_id=project.id, events=[created_event(row) for row in made], now=now)
+    await media_checks.queue_for_new_jobs(
+        conn, project_id=project.id, job_ids=[row["id"] for row in made], now=now
     )
-    await emit(conn, project_id=project.id, events=created, now=now)
-    new_ids = [row["id"] for _, row in rows if row["id"] in created_ids]
-    await media_checks.queue_for_new_jobs(conn, project_id=project.id, job_ids=new_ids, now=now)
 
 
 def _job_view(

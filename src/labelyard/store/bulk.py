@@ -1,40 +1,45 @@
 """Many rows into one table in one driver call: the bulk-create path.
 
-On SQLite the rows go to the driver's ``executemany`` as tuples (one statement prepared once,
-one hand-off to aiosqlite's thread, no per-row SQL construction); on PostgreSQL to one
-``INSERT ... SELECT FROM unnest(...)`` of column arrays. Values are converted with the columns'
-own SQLAlchemy bind processors, so they are stored exactly as a Core insert would store them.
+Rows are given column-wise (``insert_columns``: a list per column, or ``Same(value)`` for a value
+every row shares) or as dicts (``insert_many``). On SQLite they go to the driver's
+``executemany`` as tuples (one statement prepared once, one hand-off to aiosqlite's thread, no
+per-row SQL construction); on PostgreSQL to one ``INSERT ... SELECT FROM unnest(...)`` of column
+arrays. Values are converted with the columns' own SQLAlchemy bind processors, so they are
+stored exactly as a Core insert would store them; a shared value is converted once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-def _converted(
-    conn: AsyncConnection, table: Table, columns: Sequence[str], rows: Sequence[dict[str, Any]]
-) -> list[list[Any]]:
-    """Column-wise values, each through its column's bind processor (a value repeated from the
-    previous row, such as one timestamp for every row, is converted once)."""
+@dataclass(frozen=True, slots=True)
+class Same:
+    """One value for every row of an ``insert_columns`` call."""
+
+    value: Any
+
+
+Column = Sequence[Any] | Same
+
+
+def _converted(conn: AsyncConnection, table: Table, columns: Mapping[str, Column]) -> list[Column]:
+    """Each column's values through its bind processor (a shared value once)."""
     dialect = conn.dialect
-    out: list[list[Any]] = []
-    for name in columns:
-        values = [row[name] for row in rows]
+    out: list[Column] = []
+    for name, values in columns.items():
         process = table.c[name].type._cached_bind_processor(dialect)
-        if process is not None:
-            converted: list[Any] = []
-            last_in: Any = object()
-            last_out: Any = None
-            for value in values:
-                if value is not last_in:
-                    last_in, last_out = value, process(value)
-                converted.append(last_out)
-            values = converted
-        out.append(values)
+        if process is None:
+            out.append(values)
+        elif isinstance(values, Same):
+            out.append(Same(process(values.value)))
+        else:
+            out.append(list(map(process, values)))
     return out
 
 
@@ -50,16 +55,37 @@ async def insert_many(
     were inserted."""
     if not rows:
         return 0
-    columns = list(rows[0])
+    columns: dict[str, Column] = {}
+    for name in rows[0]:
+        values = [row[name] for row in rows]
+        first = values[0]
+        # One value in every row (a timestamp, the project): converted once.
+        columns[name] = Same(first) if all(value is first for value in values) else values
+    return await insert_columns(conn, table, columns, count=len(rows), unique=unique)
+
+
+async def insert_columns(
+    conn: AsyncConnection,
+    table: Table,
+    columns: Mapping[str, Column],
+    *,
+    count: int,
+    unique: Sequence[str] = (),
+) -> int:
+    """Insert ``count`` rows given column by column (a list of ``count`` values per column, or
+    ``Same``), as ``insert_many`` does. Returns how many rows were inserted."""
+    if not count:
+        return 0
     names = ", ".join(f'"{name}"' for name in columns)
     conflict = f" ON CONFLICT ({', '.join(unique)}) DO NOTHING" if unique else ""
-    by_column = _converted(conn, table, columns, rows)
+    values = _converted(conn, table, columns)
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     if conn.dialect.name == "sqlite":
         marks = ", ".join("?" for _ in columns)
         sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}){conflict}'
-        cursor = await driver.executemany(sql, list(zip(*by_column, strict=True)))
+        rows = zip(*([v.value] * count if isinstance(v, Same) else v for v in values), strict=True)
+        cursor = await driver.executemany(sql, rows)
         inserted = int(cursor.rowcount)
         await cursor.close()
         return inserted
@@ -68,5 +94,6 @@ async def insert_many(
     sql = f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays}){conflict}'
     if not driver.is_in_transaction():  # the driver starts SQLAlchemy's transaction lazily
         await conn.execute(text("SELECT 1"))
-    status: str = await driver.execute(sql, *by_column)
+    arguments = [[v.value] * count if isinstance(v, Same) else v for v in values]
+    status: str = await driver.execute(sql, *arguments)
     return int(status.rsplit(" ", 1)[-1])

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
-from labelyard.store.bulk import insert_many
+from labelyard.store.bulk import Same, insert_columns
 from labelyard.store.tables import event, project_feed
 
 
@@ -46,20 +46,18 @@ async def insert_events(
         return
     result = await conn.execute(_NUMBER, {"f_project_id": project_id, "count": len(events)})
     first = int(result.scalar_one()) - len(events) + 1
-    await insert_many(
+    await insert_columns(
         conn,
         event,
-        [
-            {
-                "project_id": project_id,
-                "seq": first + offset,
-                "id": event_id,
-                "type": kind,
-                "body": body,
-                "created_at": now,
-            }
-            for offset, (event_id, kind, body) in enumerate(events)
-        ],
+        {
+            "project_id": Same(project_id),
+            "seq": list(range(first, first + len(events))),
+            "id": [event_id for event_id, _, _ in events],
+            "type": [kind for _, kind, _ in events],
+            "body": [body for _, _, body in events],
+            "created_at": Same(now),
+        },
+        count=len(events),
     )
 
 

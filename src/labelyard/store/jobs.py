@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
-from labelyard.store.bulk import insert_many
+from labelyard.store.bulk import Column, insert_columns
 from labelyard.store.tables import batch, job
 
 # Keeps IN lists well under SQLite's and asyncpg's bound-parameter limits.
@@ -41,21 +41,24 @@ PAGE_COLUMNS = (
 )
 
 
-async def insert_jobs(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Insert jobs whose ``(project_id, reference_id)`` is new; returns the ids inserted.
+async def insert_jobs(
+    conn: AsyncConnection, columns: Mapping[str, Column], *, project_id: str, count: int
+) -> set[str]:
+    """Insert ``count`` jobs given column by column (``store.bulk.insert_columns``) whose
+    ``(project_id, reference_id)`` is new; returns the ids inserted.
 
     The unique constraint decides, so concurrent creates of one reference id insert one row.
-    One driver call for all rows (``store.bulk``); only when some collided are the ids that
-    made it read back.
+    One driver call for all rows; only when some collided are the ids that made it read back.
     """
-    if not rows:
+    if not count:
         return set()
-    inserted = await insert_many(conn, job, rows, unique=("project_id", "reference_id"))
-    ids = [str(row["id"]) for row in rows]
-    if inserted == len(rows):
+    inserted = await insert_columns(
+        conn, job, columns, count=count, unique=("project_id", "reference_id")
+    )
+    ids = [str(i) for i in columns["id"]]  # type: ignore[union-attr]
+    if inserted == count:
         return set(ids)
     found: set[str] = set()
-    project_id = rows[0]["project_id"]
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]
         query = select(job.c.id).where(job.c.project_id == project_id, job.c.id.in_(chunk))

@@ -9,7 +9,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
-from labelyard.store.bulk import insert_many
+from labelyard.store.bulk import Same, insert_columns
 from labelyard.store.tables import job, media_check, project
 
 
@@ -17,20 +17,21 @@ async def queue_checks(
     conn: AsyncConnection, *, project_id: str, job_ids: Iterable[str], now: datetime
 ) -> None:
     """Ask for a check of these jobs' media (a check already waiting is kept as it is)."""
-    rows = [
-        {
-            "project_id": project_id,
-            "job_id": job_id,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for job_id in job_ids
-    ]
-    if not rows:
-        return
+    ids = list(job_ids)
     # One driver call for a bulk create's checks (store.bulk).
-    await insert_many(conn, media_check, rows, unique=("project_id", "job_id"))
+    await insert_columns(
+        conn,
+        media_check,
+        {
+            "project_id": Same(project_id),
+            "job_id": ids,
+            "attempts": Same(0),
+            "next_attempt_at": Same(now),
+            "created_at": Same(now),
+        },
+        count=len(ids),
+        unique=("project_id", "job_id"),
+    )
 
 
 async def claim_due(
