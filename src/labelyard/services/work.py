@@ -30,7 +30,7 @@ from labelyard.core.ids import require_uuid
 from labelyard.core.lifecycle import JobState
 from labelyard.core.model import Base, rfc3339
 from labelyard.errors import NotFound
-from labelyard.services import point_clouds, utcnow
+from labelyard.services import analytics, point_clouds, utcnow
 from labelyard.services.lifecycle import apply, state_of
 from labelyard.services.workers import Worker, WorkProject
 from labelyard.store import Record
@@ -213,9 +213,12 @@ async def heartbeat(
     now = utcnow()
     until = lifecycle.lease_until(now, lease_seconds, default_lease)
     async with db.write() as conn:
-        job, _ = await _held(conn, worker, job_id, now)
+        job, state = await _held(conn, worker, job_id, now)
         await store.update_job(
             conn, project_id=worker.project.id, job_id=job.id, lease_expires_at=until
+        )
+        await analytics.activity(
+            conn, worker.project.id, worker_id=worker.id, step=state.step_name, now=now
         )
     return {"job_id": job.id, "lease_expires_at": rfc3339(until)}
 
@@ -254,10 +257,13 @@ async def save_draft(db: Database, worker: Worker, *, job_id: str, work: Work) -
     """Save work in progress (validated shapes, so a draft can always be submitted as is)."""
     now = utcnow()
     async with db.write() as conn:
-        job, _ = await _held(conn, worker, job_id, now)
+        job, state = await _held(conn, worker, job_id, now)
         annotations = await _validated(conn, work.annotations, worker.project, job)
         await store.update_job(
             conn, project_id=worker.project.id, job_id=job.id, draft=annotations, updated_at=now
+        )
+        await analytics.activity(
+            conn, worker.project.id, worker_id=worker.id, step=state.step_name, now=now
         )
     return {"job_id": job.id, "saved_at": rfc3339(now)}
 
@@ -289,6 +295,7 @@ async def submit(
         elif settings.overlap > 1:
             rows = await quality_store.versions(conn, project_id=project.id, job_id=job.id)
             earlier = [row.annotations for row in rows]
+            earlier_workers = [row.worker_id for row in rows]
             last = len(earlier) + 1 >= settings.overlap
             change = lifecycle.submit_version(
                 state,
@@ -301,6 +308,7 @@ async def submit(
                 overlap=settings.overlap,
                 threshold=settings.agreement_threshold,
                 merge=agreement.consensus([*earlier, annotations]) if last else None,
+                earlier_workers=earlier_workers,
             )
         else:
             decided = None
