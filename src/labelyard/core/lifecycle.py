@@ -433,6 +433,7 @@ def submit_version(
                 "version": count,
                 "overlap": overlap,
                 "agreement": merge.agreement,
+                "agreements": agreements,
                 "threshold": threshold,
                 "consensus": "agreed: merged result moves on"
                 if agreed

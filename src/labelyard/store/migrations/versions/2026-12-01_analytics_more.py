@@ -43,8 +43,7 @@ BATCH_COUNTS = (
 
 def _column(name: str, *, server_default: bool = False) -> sa.Column:  # type: ignore[type-arg]
     kind = sa.Float() if name in FLOATS else sa.BigInteger()
-    default = {"server_default": "0"} if server_default else {}
-    return sa.Column(name, kind, nullable=False, **default)
+    return sa.Column(name, kind, nullable=False, server_default="0" if server_default else None)
 
 
 def upgrade() -> None:
