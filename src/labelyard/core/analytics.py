@@ -247,13 +247,18 @@ def batches_from_rows(
     for row in rows:
         by_batch.setdefault(row["batch_id"], {})[row["day"]] = row
     found: list[BatchFigures] = []
+    every_day = days_between(since, until)
+    zero = dict.fromkeys(BATCH_COUNTS, 0)
     for batch_id, days in by_batch.items():
         totals = dict.fromkeys(BATCH_COUNTS, 0)
         done = before.get(batch_id, 0)
         series: list[dict[str, Any]] = []
-        for day in days_between(since, until):
+        for day in every_day:
             kept = days.get(day)
-            today = {name: int(kept[name]) if kept else 0 for name in BATCH_COUNTS}
+            if kept is None:
+                series.append({"day": day, **zero, "completed_total": done})
+                continue
+            today = {name: int(kept[name]) for name in BATCH_COUNTS}
             done += today["completed"]
             for name in BATCH_COUNTS:
                 totals[name] += today[name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -132,7 +133,9 @@ async def last_transition(
     return (await conn.execute(query)).first()
 
 
-def _sums(table: Table, counts: Sequence[str]) -> list[Any]:
+@functools.cache
+def _sums(table: Table, counts: tuple[str, ...]) -> list[Any]:
+    """The summed columns of a report's query (built once: the expressions are immutable)."""
     return [func.coalesce(func.sum(table.c[name]), 0).label(name) for name in counts]
 
 

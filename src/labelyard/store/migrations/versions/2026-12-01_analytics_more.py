@@ -1,5 +1,6 @@
 """Analytics: active time, gold scores and agreement in the worker rollups, and monthly
-rollups (``worker_month``, ``batch_month``) filled from the day rows already kept.
+rollups (``worker_month``, ``batch_month``) filled from the day rows already kept; the batch
+rollups' index covers their counts (as the worker rollups' does).
 
 Revision ID: 0014_analytics_more
 Revises: 0012_pull_runs
@@ -83,7 +84,11 @@ def upgrade() -> None:
         *[_column(name) for name in BATCH_COUNTS],
         sa.PrimaryKeyConstraint("project_id", "batch_id", "month", name=op.f("pk_batch_month")),
     )
-    op.create_index(op.f("ix_batch_month_project_id_month"), "batch_month", ["project_id", "month"])
+    for name, period in (("batch_day", "day"), ("batch_month", "month")):
+        op.create_index(
+            f"ix_{name}_range", name, ["project_id", period, "batch_id", *BATCH_COUNTS]
+        )
+    op.drop_index("ix_batch_day_project_id_day", table_name="batch_day")
     sums = ", ".join(f"SUM({name})" for name in WORKER_COUNTS)
     columns = ", ".join(WORKER_COUNTS)
     op.execute(
@@ -104,6 +109,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("worker_tally") as table:
         table.drop_column("last_active_at")
+    op.create_index("ix_batch_day_project_id_day", "batch_day", ["project_id", "day"])
+    op.drop_index("ix_batch_day_range", table_name="batch_day")
     op.drop_table("batch_month")
     op.drop_table("worker_month")
     op.drop_index("ix_worker_day_range", table_name="worker_day")
