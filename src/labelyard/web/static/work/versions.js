@@ -137,6 +137,8 @@ export function refreshVersionStrip(strip, job, frame, { pick, correct }) {
     return card;
   });
   strip.append(...cards);
+  // One row: every version at once, however many (2..10).
+  strip.style.gridTemplateColumns = `repeat(${cards.length}, minmax(0, 1fr))`;
   if (src) {
     const probe = new Image();
     probe.onload = () => {
