@@ -85,9 +85,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("project_id", "batch_id", "month", name=op.f("pk_batch_month")),
     )
     for name, period in (("batch_day", "day"), ("batch_month", "month")):
-        op.create_index(
-            f"ix_{name}_range", name, ["project_id", period, "batch_id", *BATCH_COUNTS]
-        )
+        op.create_index(f"ix_{name}_range", name, ["project_id", period, "batch_id", *BATCH_COUNTS])
     op.drop_index("ix_batch_day_project_id_day", table_name="batch_day")
     sums = ", ".join(f"SUM({name})" for name in WORKER_COUNTS)
     columns = ", ".join(WORKER_COUNTS)
