@@ -227,9 +227,9 @@ def _recompute(rows: list[Any], beats: list[tuple[str, datetime]], since: str, u
         if "gold_score" in detail:
             workers[row.worker_id]["gold_jobs"] += 1
             workers[row.worker_id]["gold_score_sum"] += detail["gold_score"]
-        for worker, value in (detail.get("agreements") or {}).items():
-            workers[worker]["agreement_jobs"] += 1
-            workers[worker]["agreement_sum"] += value
+        for entry in detail.get("agreements") or []:
+            workers[entry["worker_id"]]["agreement_jobs"] += 1
+            workers[entry["worker_id"]]["agreement_sum"] += entry["agreement"]
         if row.action not in COUNTED or row.worker_id is None:
             continue
         mine = workers[row.worker_id]

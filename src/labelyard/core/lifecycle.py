@@ -433,7 +433,10 @@ def submit_version(
                 "version": count,
                 "overlap": overlap,
                 "agreement": merge.agreement,
-                "agreements": agreements,
+                # A list, not an object keyed by worker id: the hosted SDK reads keys as names.
+                "agreements": [
+                    {"worker_id": w, "agreement": value} for w, value in agreements.items()
+                ],
                 "threshold": threshold,
                 "consensus": "agreed: merged result moves on"
                 if agreed
