@@ -19,6 +19,9 @@ PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this 
   (``bench/media.py``); ``--media-jobs 0`` skips it.
 - web: an annotator in Chromium working ``--web-jobs`` jobs: page times, first open, next job
   after submit, a reload for comparison (``bench/web.py``); ``--web-jobs 0`` skips it.
+- pages: ``--page-jobs`` jobs (default 1,000,000) written straight into one project, then the
+  median of the annotator's queue page and the owner's project page over HTTP, signed in
+  (``bench/pages.py``); ``--page-jobs 0`` skips it.
 - assist: the reference assist service (GrabCut) answering a box on a 1920x1080 image, p50 and
   p90 round trip (``bench/assist.py``); ``--assist-requests 0`` skips it. No target.
 
@@ -46,6 +49,7 @@ from lidar_web import bench_lidar_web
 from lifecycle import bench_lifecycle
 from load import bench_load
 from media import bench_media, bench_presign
+from pages import bench_pages
 from pointcloud import bench_pointcloud
 from wrk import bench_wrk, wrk_available
 
@@ -110,6 +114,12 @@ def run_exports(base_url: str, admin_token: str, args: argparse.Namespace) -> Fi
     return bench_exports(args.served_env, jobs=args.export_jobs)
 
 
+def run_pages(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    if args.page_jobs <= 0:
+        return {}
+    return bench_pages(base_url, admin_token, args.served_env, jobs=args.page_jobs)
+
+
 def run_pointcloud(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
     """Conversion needs no server or database: measured once, on the first backend."""
     if args.pointcloud_points <= 0 or args.backend_now != args.first_backend:
@@ -137,6 +147,7 @@ BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] 
     ("media", run_media),
     ("load", run_load),
     ("exports", run_exports),
+    ("pages", run_pages),
     ("client", bench_client),
     ("web", bench_web),
     ("pointcloud", run_pointcloud),
@@ -169,6 +180,8 @@ TARGETS: list[tuple[str, str, float, str | None]] = [
     ("lidar_frame_switch_ms", "<=", 150, None),
     ("media_check_jobs_per_s", ">=", 200, None),
     ("presign_image_ms", "<=", 5.0, None),
+    ("pages_queue_ms", "<=", 10.0, None),
+    ("pages_project_ms", "<=", 10.0, None),
 ]
 
 # A figure printed beside the in-process limit measured in the same run.
@@ -176,6 +189,8 @@ LIMITS = {
     "first_page_ms": "inprocess_page_ms",
     "deep_page_ms": "inprocess_page_ms",
     "create_jobs_per_s": "inprocess_insert_jobs_per_s",
+    "pages_queue_ms": "pages_queue_inprocess_ms",
+    "pages_project_ms": "pages_project_inprocess_ms",
 }
 
 TABLES: list[list[tuple[str, str, str]]] = [
@@ -220,6 +235,14 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("ndjson peak MB", "export_ndjson_peak_rss_mb", ".0f"),
         ("coco jobs/s", "export_coco_jobs_per_s", ",.0f"),
         ("coco peak MB", "export_coco_peak_rss_mb", ".0f"),
+    ],
+    [
+        ("page jobs", "pages_jobs", ",d"),
+        ("queue page ms", "pages_queue_ms", ".2f"),
+        ("in-process ms", "pages_queue_inprocess_ms", ".2f"),
+        ("project page ms", "pages_project_ms", ".2f"),
+        ("in-process ms", "pages_project_inprocess_ms", ".2f"),
+        ("/healthz ms", "pages_healthz_ms", ".2f"),
     ],
     [
         ("imported rows", "client_rows", ",d"),
@@ -327,6 +350,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--export-jobs", type=int, default=1_000_000, help="completed jobs to export (0 skips)"
+    )
+    parser.add_argument(
+        "--page-jobs", type=int, default=1_000_000, help="jobs behind the pages (0 skips)"
     )
     parser.add_argument(
         "--client-rows", type=int, default=100_000, help="rows for the client import (0 skips)"

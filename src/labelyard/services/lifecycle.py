@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from labelyard.blobs import BlobStore, mask_key, result_key
 from labelyard.core import masks
 from labelyard.core.ids import new_id
-from labelyard.core.lifecycle import Change, JobState, Route
+from labelyard.core.lifecycle import Change, JobState, Route, batch_deltas
 from labelyard.core.model import as_utc
 from labelyard.services.analytics import roll_up
 from labelyard.services.events import count, record_many
@@ -194,9 +194,10 @@ async def apply_all(
             else b""
         )
         same.setdefault(signature, (columns, []))[1].append(job.id)
-        if change.counters:
+        counters = batch_deltas(change, from_status=job.status, gold=state.gold)
+        if counters:
             batch = deltas.setdefault(job.batch_id, {})
-            for name, delta in change.counters.items():
+            for name, delta in counters.items():
                 batch[name] = batch.get(name, 0) + delta
         transitions.append((published, transition_record(job, state, change, now)))
         applied.append((job, state, change))
@@ -209,6 +210,6 @@ async def apply_all(
         await quality_store.add_tallies(conn, project_id=project_id, deltas=tallies)
     await roll_up(conn, project_id, applied, now=now)
     batch_events: list[tuple[str, dict[str, Any]]] = []
-    for batch_id, batch_deltas in deltas.items():
-        batch_events += await count(conn, project_id=project_id, batch_id=batch_id, **batch_deltas)
+    for batch_id, moved in deltas.items():
+        batch_events += await count(conn, project_id=project_id, batch_id=batch_id, **moved)
     await record_many(conn, project_id, transitions, now=now, then=batch_events)
