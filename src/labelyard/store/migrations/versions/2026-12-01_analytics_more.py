@@ -3,7 +3,7 @@ rollups (``worker_month``, ``batch_month``) filled from the day rows already kep
 rollups' index covers their counts (as the worker rollups' does).
 
 Revision ID: 0014_analytics_more
-Revises: 0012_pull_runs
+Revises: 0013_page_counters
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_analytics_more"
-down_revision = "0012_pull_runs"
+down_revision = "0013_page_counters"
 branch_labels = None
 depends_on = None
 
