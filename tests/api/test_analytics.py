@@ -275,3 +275,25 @@ def test_another_account_gets_403(project: ProjectHandle, new_project: NewProjec
     for path in ("analytics", "analytics/workers.csv", "analytics/batches.csv"):
         answer = stranger.api.get(f"/v1/projects/{project.project_id}/{path}")
         assert answer.status_code == 403
+
+
+def test_heartbeats_and_draft_saves_count_as_active_time(
+    project: ProjectHandle, new_worker: NewWorker
+) -> None:
+    pid = project.project_id
+    project.api.post(f"/v1/projects/{pid}/jobs", json=project.job("active-1"))
+    annotator = new_worker(project.account_id, "annotator")
+    job_id = claim(annotator, pid, "annotate")
+    assert job_id is not None
+    time.sleep(1.1)
+    assert work(annotator, pid, f"jobs/{job_id}/heartbeat", {}).is_success
+    time.sleep(1.1)
+    saved = work(annotator, pid, f"jobs/{job_id}/draft", {"annotations": EMPTY})
+    assert saved.is_success, saved.text
+    assert work(annotator, pid, f"jobs/{job_id}/submit", {"annotations": EMPTY}).is_success
+    report = project.api.get(f"/v1/projects/{pid}/analytics").json()["data"]
+    (figures,) = [w for w in report["workers"] if w["worker_id"] == annotator.worker_id]
+    # claim -> heartbeat -> draft -> submit: each gap a whole second or more, under the cap.
+    assert 2 <= figures["active_seconds"] <= figures["work_seconds"]
+    assert figures["active_hours"] == round(figures["active_seconds"] / 3600, 4)
+    annotator.api.close()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from labelyard.core import analytics
 from labelyard.errors import InvalidInput
 
-ZERO = dict.fromkeys(analytics.WORKER_COUNTS, 0)
+ZERO = dict.fromkeys((*analytics.WORKER_COUNTS, *analytics.WORKER_SUMS), 0)
 
 
 def test_the_default_range_is_the_last_30_days() -> None:
@@ -38,10 +38,18 @@ def test_worker_rates_and_steps() -> None:
             "step": "annotate",
             "finished": 6,
             "work_seconds": 1800,
+            "active_seconds": 1500,
             "accepted_work": 3,
             "rejected_work": 1,
         },
-        {**ZERO, "worker_id": "w", "step": "review", "finished": 2, "work_seconds": 1800},
+        {
+            **ZERO,
+            "worker_id": "w",
+            "step": "review",
+            "finished": 2,
+            "work_seconds": 1800,
+            "active_seconds": 2100,
+        },
         {**ZERO, "worker_id": "idle", "step": "annotate", "claims": 1},
     ]
     busy, idle = analytics.workers_from_rows(rows)
@@ -50,7 +58,7 @@ def test_worker_rates_and_steps() -> None:
     assert busy.throughput_per_hour == 8.0
     assert busy.reject_rate == 0.25
     assert idle.throughput_per_hour is None and idle.reject_rate is None
-    assert busy.to_json()["gold_score"] is None
+    assert busy.to_json()["gold_score"] is None and busy.to_json()["agreement"] is None
     text = analytics.workers_csv([busy, idle])
     assert text.splitlines()[1].endswith(",annotate=6 review=2")
 
@@ -73,3 +81,55 @@ def test_batch_progress_runs_from_the_days_before_the_range() -> None:
     assert batch.reject_rate == 0.25
     assert batch.seconds_per_job == 25.0
     assert len(analytics.batches_csv([batch]).splitlines()) == 4
+
+
+def test_gold_score_and_agreement_are_means_over_the_parts_of_a_range() -> None:
+    rows = [
+        {**ZERO, "worker_id": "w", "step": "annotate", "gold_jobs": 2, "gold_score_sum": 1.5},
+        {**ZERO, "worker_id": "w", "step": "annotate", "gold_jobs": 2, "gold_score_sum": 0.5},
+        {**ZERO, "worker_id": "w", "step": "annotate", "agreement_jobs": 3, "agreement_sum": 2.0},
+        {**ZERO, "worker_id": "w", "step": "annotate", "finished": 2},
+        {**ZERO, "worker_id": "w", "step": "annotate", "finished": 3},
+    ]
+    (worker,) = analytics.workers_from_rows(rows)
+    assert worker.gold_score == 0.5
+    assert worker.agreement == round(2 / 3, 4)
+    assert worker.jobs_by_step == {"annotate": 5}
+
+
+def test_active_gaps_are_capped_at_the_idle_threshold() -> None:
+    start = datetime(2026, 1, 31, 23, 59, tzinfo=UTC)
+    assert analytics.active_gap(None, start) == 0
+    assert analytics.active_gap(start, start + timedelta(seconds=90)) == 90
+    assert analytics.active_gap(start, start + timedelta(hours=3)) == analytics.IDLE_SECONDS
+    assert analytics.active_gap(start, start - timedelta(seconds=5)) == 0
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "days", "months"),
+    [
+        # Whole months in the middle, partial edges from days.
+        (
+            "2026-01-15",
+            "2026-04-10",
+            [("2026-01-15", "2026-01-31"), ("2026-04-01", "2026-04-10")],
+            ("2026-02", "2026-03"),
+        ),
+        # Exactly one month.
+        ("2026-02-01", "2026-02-28", [], ("2026-02", "2026-02")),
+        # A month less a day at either end: days only.
+        ("2026-02-02", "2026-02-28", [("2026-02-02", "2026-02-28")], None),
+        ("2026-02-01", "2026-02-27", [("2026-02-01", "2026-02-27")], None),
+        # Across a year's end, ending on a month's last day.
+        ("2025-12-31", "2026-02-28", [("2025-12-31", "2025-12-31")], ("2026-01", "2026-02")),
+        # Across a month edge without a whole month.
+        ("2026-01-20", "2026-02-10", [("2026-01-20", "2026-02-10")], None),
+    ],
+)
+def test_a_range_splits_into_whole_months_and_edge_days(
+    since: str, until: str, days: list[tuple[str, str]], months: tuple[str, str] | None
+) -> None:
+    assert analytics.split_range(date.fromisoformat(since), date.fromisoformat(until)) == (
+        days,
+        months,
+    )

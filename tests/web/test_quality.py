@@ -262,3 +262,105 @@ def test_the_queue_page_counts_only_jobs_the_rules_let_a_worker_claim(server: Se
     # ana annotated the job in review, and the third job is bo's alone.
     assert _waiting(server, ana, team.project_id) == {"annotate": "1", "review": "0"}
     assert _waiting(server, bo, team.project_id) == {"annotate": "2", "review": "1"}
+
+
+def _polygon(points: list[tuple[float, float]], label: str) -> dict[str, Any]:
+    return {
+        "_id": f"p{label}{points[0][0]}",
+        "label": label,
+        "attributes": {"color": {"value": "blue"}},
+        "points": {f"p{i + 1}": {"x": x, "y": y} for i, (x, y) in enumerate(points)},
+    }
+
+
+def test_the_reviewer_sees_the_versions_drawn_side_by_side_and_picks_or_corrects_one(
+    server: Server, new_page: Any, images: str
+) -> None:
+    team = make_team(server)
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        rules = {"overlap": 3, "agreement_threshold": 0.95}
+        assert api.patch(f"/v1/projects/{team.project_id}/quality", json=rules).status_code == 200
+    [job_id] = create_jobs(
+        server,
+        team,
+        [{"reference_id": "side-1", "data": {"image_url": f"{images}/{WIDTH}x{HEIGHT}/s.png"}}],
+    )
+    roof = [(0.5, 0.2), (0.9, 0.2), (0.9, 0.5), (0.7, 0.5), (0.7, 0.7), (0.5, 0.7)]
+    person = {**_box(0.05, 0.5, 0.2, 0.95, "red"), "_id": "walker", "label": "person"}
+    person["attributes"] = {}
+    versions = [
+        {"rectangles": [_box(0.1, 0.1, 0.4, 0.4, "red")], "polygons": [_polygon(roof, "car")]},
+        {"rectangles": [_box(0.1, 0.1, 0.4, 0.4, "blue"), _box(0.6, 0.6, 0.9, 0.9, "red")]},
+        {"rectangles": [_box(0.12, 0.1, 0.42, 0.4, "red"), person]},
+    ]
+    with server.admin() as admin:
+        tokens = [
+            admin.post(
+                f"/admin/v1/accounts/{team.account_id}/workers",
+                json={"name": f"s{i}", "role": "annotator"},
+            ).json()["data"]["token"]
+            for i in range(3)
+        ]
+    base = f"/work/v1/projects/{team.project_id}"
+    for token, version in zip(tokens, versions, strict=True):
+        with httpx.Client(
+            base_url=server.base_url, headers={"authorization": f"Bearer {token}"}
+        ) as worker:
+            assert worker.post(f"{base}/claim", json={"step": "annotate"}).status_code == 200
+            answer = worker.post(f"{base}/jobs/{job_id}/submit", json={"annotations": version})
+            assert answer.status_code == 200, answer.text
+
+    reviewer = new_page()
+    sign_in(reviewer, server, team.reviewer)
+    start(reviewer, team.project_id, "review")
+    strip = reviewer.locator("#version-strip")
+    assert strip.is_visible()
+    cards = strip.locator(".version-card")
+    assert cards.count() == 4  # the merge, then the three versions
+    assert cards.locator("figcaption strong").all_inner_texts() == [
+        "Merged",
+        "Version 1",
+        "Version 2",
+        "Version 3",
+    ]
+    # Each card draws its version's shapes over the job's image.
+    for index, shapes in ((1, 2), (2, 2), (3, 2)):
+        card = cards.nth(index)
+        assert card.locator("svg image").get_attribute("href") == (
+            f"{images}/{WIDTH}x{HEIGHT}/s.png"
+        )
+        assert card.locator("svg [data-shape]").count() == shapes
+    assert cards.nth(1).locator("svg polygon[data-label=car]").count() == 1
+    # Where a shape is drawn: the box of Version 2's second car, in the card's picture.
+    reviewer.wait_for_function(
+        "document.querySelector('#version-strip svg').style.aspectRatio.startsWith('1.33')"
+    )
+    picture = cards.nth(2).locator("svg").bounding_box()
+    second = cards.nth(2).locator("svg rect").nth(1).bounding_box()
+    assert picture is not None and second is not None
+    assert abs((second["x"] - picture["x"]) / picture["width"] - 0.6) < 0.02
+    assert abs((second["y"] - picture["y"]) / picture["height"] - 0.6) < 0.02
+    assert abs(picture["width"] / picture["height"] - WIDTH / HEIGHT) < 0.02
+    # Colour by class: every car has one stroke, the person another.
+    stroke = "(n) => n.map((e) => e.getAttribute('stroke'))"
+    people = set(strip.locator("[data-label=person]").evaluate_all(stroke))
+    strokes = set(
+        strip.locator("[data-label=car]").evaluate_all(
+            "(n) => n.map((e) => e.getAttribute('stroke'))"
+        )
+    )
+    assert len(strokes) == 1 and len(people) == 1 and strokes != people
+    screenshot(reviewer, "consensus-side-by-side")
+
+    # "Correct" opens that version in the editor.
+    cards.nth(2).get_by_role("button", name="Correct").click()
+    assert "chosen" in (cards.nth(2).get_attribute("class") or "")
+    assert reviewer.locator(".overlay [data-shape=rectangle]").count() == 2
+    # "Pick" accepts a version as it is: Version 1, its rectangle and its polygon.
+    cards.nth(1).get_by_role("button", name="Pick").click()
+    reviewer.wait_for_url("**/ui/queue?empty=review")
+    with httpx.Client(base_url=server.base_url, headers={"x-api-key": team.api_key}) as api:
+        result = api.get(f"/v1/projects/{team.project_id}/jobs/{job_id}/result").json()
+    annotations = result["data"]["annotations"]
+    assert [r["attributes"]["color"]["value"] for r in annotations["rectangles"]] == ["red"]
+    assert len(annotations["polygons"]) == 1

@@ -1,10 +1,12 @@
 """Comparing annotations: gold scoring and consensus (agreement and merge) of N versions.
 
-Objects are compared within one class and one shape type. Overlap is the IoU of their
-bounding boxes (rectangles exactly; polygons, lines and cuboids by the box around their
-points); landmarks, whose box has no area, by closeness: ``1 - distance / LANDMARK_RADIUS``
-(0 beyond it). A tracker (VIDEO, SENSOR_FUSION, POINT_CLOUD_SEGMENTATION) is compared frame by
-frame: the mean overlap over the frames either of the two has.
+Objects are compared within one class and one shape type. Overlap is an IoU: rectangles by
+their boxes (exact), polygons by their areas (exact, ``core.polygons``: concave shapes too),
+a SEGMENTATION mask's regions (one per legend entry: class and instance) by their pixels
+within one frame, lines and cuboids by the box around their points; landmarks, whose box has
+no area, by closeness: ``1 - distance / LANDMARK_RADIUS`` (0 beyond it). A tracker (VIDEO,
+SENSOR_FUSION, POINT_CLOUD_SEGMENTATION) is compared frame by frame: the mean overlap over the
+frames either of the two has (polygon trackers by their areas).
 
 Two objects *match* when their overlap is at least ``MIN_IOU``; the matching is greedy, highest
 overlap first, each object matched at most once (for the small object counts of one job it
@@ -21,18 +23,28 @@ Consensus of N versions: the agreement is the mean, over every pair of versions,
 versions (greedy, highest overlap first, one object per version in a cluster), keeps the
 clusters found in a strict majority of versions, and makes each one object: a rectangle's
 corners are the members' mean, any other shape is the member closest to the others; each
-attribute takes the value most members gave (ties: the closest member's).
+attribute takes the value most members gave (ties: the closest member's). Masks are not
+merged region by region: the merge keeps the masks of the version that agrees most with the
+others. Each version's own agreement (the mean of its pairs) is kept for its annotator.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from labelyard.core import masks as mask_codec
+from labelyard.core.polygons import polygon_iou, region_iou
+from labelyard.errors import InvalidInput
+
+_TRAILING_NUMBER = re.compile(r"[0-9]+$")
 MIN_IOU = 0.5
 LANDMARK_RADIUS = 0.05
 IMAGE_KEYS = ("rectangles", "polygons", "lines", "landmarks", "cuboids")
@@ -47,6 +59,8 @@ class Item:
     shape: str
     attributes: dict[str, Any]
     raw: dict[str, Any]
+    # A mask region's pixels (a boolean array), decoded once per comparison.
+    region: Any = field(default=None, compare=False)
 
 
 def _values(attributes: object) -> dict[str, Any]:
@@ -81,6 +95,28 @@ def items_of(annotations: Any) -> list[Item]:
                 found.append(
                     Item(key, str(obj.get("label")), key, _values(obj.get("attributes")), obj)
                 )
+    for mask in annotations.get("masks") or []:
+        if isinstance(mask, dict):
+            found += _mask_regions(mask)
+    return found
+
+
+def _mask_regions(mask: dict[str, Any]) -> list[Item]:
+    """A mask's regions: one item per legend entry, its pixels of that colour."""
+    try:
+        image = mask_codec.mask_pixels(mask_codec.decode_png(mask.get("png"), "png"), "png")
+    except InvalidInput:  # a mask without its PNG (a result's url) has no regions to compare
+        return []
+    pixels = np.asarray(image.convert("RGBA"))
+    opaque = pixels[:, :, 3] > 0
+    found = []
+    legend = mask.get("legend") or {}
+    for colour, entry in sorted(legend.items()) if isinstance(legend, dict) else []:
+        rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+        region = opaque & np.all(pixels[:, :, :3] == rgb, axis=2)
+        label, instance = mask_codec.legend_label(str(entry))
+        raw = {"frame_id": str(mask.get("frame_id", "0")), "instance": instance}
+        found.append(Item("masks", label, "masks", _values(mask.get("attributes")), raw, region))
     return found
 
 
@@ -98,8 +134,37 @@ def _box(points: Sequence[tuple[float, float]]) -> tuple[float, float, float, fl
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def geometry_overlap(a: dict[str, Any], b: dict[str, Any]) -> float:
+def _ring(geometry: dict[str, Any]) -> list[tuple[float, float]]:
+    """A polygon's points in ring order: along its ``edges`` when they make one cycle, else
+    by the number each name ends in (``p1, p2, ..., p10``, as the editor draws them; JSONB
+    does not keep key order), else as sent."""
+    points = geometry.get("points") or {}
+    if not isinstance(points, dict):
+        return _points(geometry)
+    names = list(points)
+    numbers = [_TRAILING_NUMBER.search(n) for n in names]
+    if all(numbers):
+        names = sorted(names, key=lambda n: int(_TRAILING_NUMBER.search(n)[0]))  # type: ignore[index]
+    edges = geometry.get("edges")
+    if isinstance(edges, dict) and len(edges) == len(points):
+        following: dict[str, str] = {}
+        for pair in edges.values():
+            if isinstance(pair, list) and len(pair) == 2:
+                following.setdefault(str(pair[0]), str(pair[1]))
+        walk = [names[0]] if names else []
+        while len(walk) < len(names) and following.get(walk[-1]) in points:
+            walk.append(following[walk[-1]])
+        if len(set(walk)) == len(names) and following.get(walk[-1]) == walk[0]:
+            names = walk
+    return [(float(points[n]["x"]), float(points[n]["y"])) for n in names]
+
+
+def geometry_overlap(a: dict[str, Any], b: dict[str, Any], shape: str = "") -> float:
     """The overlap of two geometries of one shape type (see the module docstring)."""
+    if shape in ("polygons", "polygon"):
+        ra, rb = _ring(a), _ring(b)
+        if len(ra) >= 3 and len(rb) >= 3:
+            return polygon_iou(ra, rb)
     pa, pb = _points(a), _points(b)
     if not pa or not pb:
         return 0.0
@@ -120,13 +185,17 @@ def overlap(a: Item, b: Item) -> float:
     """The overlap of two objects; 0 across classes or shape types."""
     if a.label != b.label or a.shape != b.shape or a.key != b.key:
         return 0.0
+    if a.key == "masks":
+        if a.raw["frame_id"] != b.raw["frame_id"]:
+            return 0.0
+        return region_iou(a.region, b.region)
     if a.key != "trackers":
-        return geometry_overlap(a.raw, b.raw)
+        return geometry_overlap(a.raw, b.raw, a.key)
     fa, fb = a.raw.get("frames") or {}, b.raw.get("frames") or {}
     frames = set(fa) | set(fb)
     if not frames:
         return 0.0
-    total = sum(geometry_overlap(fa[f], fb[f]) for f in frames if f in fa and f in fb)
+    total = sum(geometry_overlap(fa[f], fb[f], a.shape) for f in frames if f in fa and f in fb)
     return total / len(frames)
 
 
@@ -210,7 +279,10 @@ def score_gold(answer: Any, submitted: Any) -> GoldScore:
 
 def pair_agreement(a: Any, b: Any) -> float:
     """How much two versions agree: ``2 * matches / (objects_a + objects_b)``."""
-    xs, ys = items_of(a), items_of(b)
+    return _pair(items_of(a), items_of(b))
+
+
+def _pair(xs: Sequence[Item], ys: Sequence[Item]) -> float:
     if not xs and not ys:
         return 1.0
     matched = sum(attribute_share(xs[i], ys[j]) for i, j, _ in match(xs, ys))
@@ -219,10 +291,21 @@ def pair_agreement(a: Any, b: Any) -> float:
 
 def agreement(versions: Sequence[Any]) -> float:
     """The mean agreement over every pair of versions (1 for fewer than two)."""
-    pairs = list(itertools.combinations(versions, 2))
-    if not pairs:
-        return 1.0
-    return sum(pair_agreement(a, b) for a, b in pairs) / len(pairs)
+    return _agreements([items_of(v) for v in versions])[0]
+
+
+def _agreements(parsed: Sequence[Sequence[Item]]) -> tuple[float, list[float]]:
+    """The mean agreement over every pair, and each version's mean over its own pairs."""
+    if len(parsed) < 2:
+        return 1.0, [1.0] * len(parsed)
+    mine: list[list[float]] = [[] for _ in parsed]
+    every = []
+    for i, j in itertools.combinations(range(len(parsed)), 2):
+        value = _pair(parsed[i], parsed[j])
+        every.append(value)
+        mine[i].append(value)
+        mine[j].append(value)
+    return sum(every) / len(every), [sum(m) / len(m) for m in mine]
 
 
 def _clusters(versions: Sequence[list[Item]]) -> list[dict[int, int]]:
@@ -309,16 +392,20 @@ class Consensus:
     merged: Any
     kept: int  # merged objects (clusters found in a majority of versions)
     dropped: int  # clusters found in too few versions
+    # Each version's agreement with the others (the mean of its pairs), in version order.
+    per_version: tuple[float, ...] = ()
 
 
 def consensus(versions: Sequence[Any]) -> Consensus:
     """The agreement of ``versions`` (each an annotations document of one layout) and their
     merge (see the module docstring)."""
     parsed = [items_of(v) for v in versions]
-    clusters = _clusters(parsed)
+    mean, mine = _agreements(parsed)
+    shapes = [[item for item in items if item.key != "masks"] for items in parsed]
+    clusters = _clusters(shapes)
     need = len(versions) // 2 + 1
     kept = [c for c in clusters if len(c) >= need]
-    merged_items = [_merged([parsed[v][i] for v, i in sorted(c.items())]) for c in kept]
+    merged_items = [_merged([shapes[v][i] for v, i in sorted(c.items())]) for c in kept]
     tracks = any(isinstance(v, list) for v in versions)
     if tracks:
         merged: Any = [item.raw for item in merged_items]
@@ -326,4 +413,8 @@ def consensus(versions: Sequence[Any]) -> Consensus:
         merged = {key: [] for key in IMAGE_KEYS}
         for item in merged_items:
             merged[item.key].append(item.raw)
-    return Consensus(agreement(versions), merged, len(kept), len(clusters) - len(kept))
+        with_masks = [i for i, v in enumerate(versions) if isinstance(v, dict) and v.get("masks")]
+        if with_masks:
+            best = max(with_masks, key=lambda i: (mine[i], -i))
+            merged["masks"] = versions[best]["masks"]
+    return Consensus(mean, merged, len(kept), len(clusters) - len(kept), tuple(mine))

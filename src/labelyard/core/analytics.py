@@ -1,8 +1,16 @@
 """Analytics figures from rollup sums: per worker and per batch, over a range of UTC days.
 
 Pure: the rows come in as mappings of sums (``store.analytics``), the figures go out as
-dataclasses and JSON-ready dicts. Rates are ``None`` where their denominator is zero; the gold
-score and agreement are ``None`` until gold jobs and consensus record them.
+dataclasses and JSON-ready dicts. Rates are ``None`` where their denominator is zero; so are
+the gold score and agreement of a worker with no gold job or closed consensus round in range.
+
+Active time: each worker's activity events in a project (claims, heartbeats, draft saves,
+submits, reviews, skips) form one timeline; the gap from one event to the next is added,
+capped at ``IDLE_SECONDS``, to the day (and step) of the later event. The first event ever
+adds nothing.
+
+A range is read as whole calendar months from the month rollups and its partial edges from
+the day rollups (``split_range``), so a year costs about as much as a month.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from labelyard.core.ids import require_uuid
@@ -21,11 +29,54 @@ DEFAULT_DAYS = 30
 MAX_SERIES = 8
 """Batches whose progress is drawn day by day (the busiest, unless named)."""
 MAX_DAYS = 3660
+IDLE_SECONDS = 300
+"""The longest gap between two activity events of a worker that counts as active time."""
 COUNTS = ("submits", "accepts", "rejects", "skips", "finished", "work_seconds")
 # Claims are counted per worker only: a per-batch count would make every claim of a batch
 # wait on one row.
-WORKER_COUNTS = ("claims", *COUNTS, "accepted_work", "rejected_work")
+WORKER_COUNTS = (
+    "claims",
+    *COUNTS,
+    "accepted_work",
+    "rejected_work",
+    "active_seconds",
+    "gold_jobs",
+    "agreement_jobs",
+)
+WORKER_SUMS = ("gold_score_sum", "agreement_sum")
 BATCH_COUNTS = (*COUNTS, "completed", "aborted", "reopened")
+
+
+def active_gap(before: datetime | None, now: datetime) -> int:
+    """The active seconds an activity event at ``now`` adds after one at ``before``."""
+    if before is None:
+        return 0
+    return int(min(max(0.0, (now - before).total_seconds()), IDLE_SECONDS))
+
+
+DayRange = tuple[str, str]
+
+
+def split_range(since: date, until: date) -> tuple[list[DayRange], DayRange | None]:
+    """The range as day ranges (its partial months' days) and a month range (the calendar
+    months it covers whole, ``YYYY-MM``), or only day ranges when it covers no whole month."""
+    first = since if since.day == 1 else _next_month(since)
+    after = _next_month(until)  # the first day after the last month the range could hold
+    last_start = after if until == after - timedelta(days=1) else until.replace(day=1)
+    # Whole months: starting at ``first``, ending before ``last_start``.
+    if first >= last_start:
+        return [(since.isoformat(), until.isoformat())], None
+    days: list[DayRange] = []
+    if since < first:
+        days.append((since.isoformat(), (first - timedelta(days=1)).isoformat()))
+    if last_start <= until:
+        days.append((last_start.isoformat(), until.isoformat()))
+    months = (first.isoformat()[:7], (last_start - timedelta(days=1)).isoformat()[:7])
+    return days, months
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
 
 
 def parse_day(value: object, what: str) -> date:
@@ -66,12 +117,13 @@ class WorkerFigures:
 
     @property
     def active_hours(self) -> float:
-        return round(self.counts["work_seconds"] / 3600, 4)
+        """Active time (see the module docstring), in hours."""
+        return round(self.counts["active_seconds"] / 3600, 4)
 
     @property
     def throughput_per_hour(self) -> float | None:
-        """Steps finished (submitted or reviewed) an hour of work."""
-        hours = self.counts["work_seconds"] / 3600
+        """Steps finished (submitted or reviewed) an active hour."""
+        hours = self.counts["active_seconds"] / 3600
         return round(self.counts["finished"] / hours, 2) if hours else None
 
     @property
@@ -94,17 +146,37 @@ class WorkerFigures:
 
 
 def workers_from_rows(rows: Iterable[Mapping[Any, Any]]) -> list[WorkerFigures]:
-    """Workers' figures from per (worker, step) sums, most work first."""
+    """Workers' figures from per (worker, step) sums (parts of a range are added), most work
+    first."""
     counts: dict[str, dict[str, int]] = {}
+    sums: dict[str, dict[str, float]] = {}
     steps: dict[str, dict[str, int]] = {}
     for row in rows:
-        mine = counts.setdefault(row["worker_id"], dict.fromkeys(WORKER_COUNTS, 0))
+        worker = row["worker_id"]
+        mine = counts.setdefault(worker, dict.fromkeys(WORKER_COUNTS, 0))
         for name in WORKER_COUNTS:
             mine[name] += int(row[name] or 0)
+        summed = sums.setdefault(worker, dict.fromkeys(WORKER_SUMS, 0.0))
+        for name in WORKER_SUMS:
+            summed[name] += float(row[name] or 0.0)
         if row["finished"]:
-            steps.setdefault(row["worker_id"], {})[row["step"]] = int(row["finished"])
-    found = [WorkerFigures(w, c, steps.get(w, {})) for w, c in counts.items()]
+            by_step = steps.setdefault(worker, {})
+            by_step[row["step"]] = by_step.get(row["step"], 0) + int(row["finished"])
+    found = [
+        WorkerFigures(
+            w,
+            c,
+            steps.get(w, {}),
+            gold_score=_mean(sums[w]["gold_score_sum"], c["gold_jobs"]),
+            agreement=_mean(sums[w]["agreement_sum"], c["agreement_jobs"]),
+        )
+        for w, c in counts.items()
+    ]
     return sorted(found, key=lambda f: (-f.counts["finished"], f.worker_id))
+
+
+def _mean(total: float, count: int) -> float | None:
+    return round(total / count, 4) if count else None
 
 
 def day_from_row(row: Mapping[Any, Any]) -> dict[str, Any]:
@@ -141,11 +213,13 @@ class BatchFigures:
 
 
 def batch_totals(rows: Iterable[Mapping[Any, Any]]) -> list[BatchFigures]:
-    """Batches' figures from their sums over a range, most work first."""
-    found = [
-        BatchFigures(row["batch_id"], {name: int(row[name] or 0) for name in BATCH_COUNTS})
-        for row in rows
-    ]
+    """Batches' figures from their sums over a range (parts are added), most work first."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        mine = counts.setdefault(row["batch_id"], dict.fromkeys(BATCH_COUNTS, 0))
+        for name in BATCH_COUNTS:
+            mine[name] += int(row[name] or 0)
+    found = [BatchFigures(b, c) for b, c in counts.items()]
     return sorted(found, key=lambda b: (-b.counts["finished"], b.batch_id))
 
 
@@ -173,13 +247,18 @@ def batches_from_rows(
     for row in rows:
         by_batch.setdefault(row["batch_id"], {})[row["day"]] = row
     found: list[BatchFigures] = []
+    every_day = days_between(since, until)
+    zero = dict.fromkeys(BATCH_COUNTS, 0)
     for batch_id, days in by_batch.items():
         totals = dict.fromkeys(BATCH_COUNTS, 0)
         done = before.get(batch_id, 0)
         series: list[dict[str, Any]] = []
-        for day in days_between(since, until):
+        for day in every_day:
             kept = days.get(day)
-            today = {name: int(kept[name]) if kept else 0 for name in BATCH_COUNTS}
+            if kept is None:
+                series.append({"day": day, **zero, "completed_total": done})
+                continue
+            today = {name: int(kept[name]) for name in BATCH_COUNTS}
             done += today["completed"]
             for name in BATCH_COUNTS:
                 totals[name] += today[name]

@@ -30,8 +30,8 @@ events, together).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -158,6 +158,8 @@ class Change:
     # A consensus version handed in by ``annotated_by``; ``clear_versions`` starts a new round.
     version: Any = None
     clear_versions: bool = False
+    # A closed consensus round: each version's annotator and its agreement with the others.
+    agreements: Mapping[str, float] = field(default_factory=dict)
 
     def job_columns(self, route: Route, *, gold: bool = False) -> dict[str, Any]:
         """Every job column this change sets (the service adds ``updated_at``)."""
@@ -400,6 +402,7 @@ def submit_version(
     overlap: int,
     threshold: float,
     merge: Consensus | None,
+    earlier_workers: Sequence[str] = (),
 ) -> Change:
     """One of ``overlap`` independent annotations of a consensus job is handed in.
 
@@ -425,27 +428,40 @@ def submit_version(
     agreed = merge.agreement >= threshold
     next_index = job.route.next_of(job.step_index)
     to_review = next_index is not None and job.route.kinds[next_index] == REVIEW
-    return _advance(
-        job,
-        base=base,
-        data=data,
-        action="submit",
-        annotations=merge.merged,
-        worker_id=worker_id,
-        comment=None,
-        now=now,
-        skip_review=agreed,
-        detail={
-            "version": count,
-            "overlap": overlap,
-            "agreement": merge.agreement,
-            "threshold": threshold,
-            "consensus": "agreed: merged result moves on"
-            if agreed
-            else ("below threshold: to review" if to_review else "below threshold, no review"),
-        },
-        annotated_by=worker_id,
-        extra={"version": annotations},
+    annotators = [*earlier_workers, worker_id]
+    agreements = (
+        dict(zip(annotators, merge.per_version, strict=True))
+        if len(annotators) == len(merge.per_version)
+        else {}
+    )
+    return replace(
+        _advance(
+            job,
+            base=base,
+            data=data,
+            action="submit",
+            annotations=merge.merged,
+            worker_id=worker_id,
+            comment=None,
+            now=now,
+            skip_review=agreed,
+            detail={
+                "version": count,
+                "overlap": overlap,
+                "agreement": merge.agreement,
+                # A list, not an object keyed by worker id: the hosted SDK reads keys as names.
+                "agreements": [
+                    {"worker_id": w, "agreement": value} for w, value in agreements.items()
+                ],
+                "threshold": threshold,
+                "consensus": "agreed: merged result moves on"
+                if agreed
+                else ("below threshold: to review" if to_review else "below threshold, no review"),
+            },
+            annotated_by=worker_id,
+            extra={"version": annotations},
+        ),
+        agreements=agreements,
     )
 
 

@@ -2,7 +2,9 @@
 
 ``roll_up`` is called by ``services.lifecycle.apply_all`` (the one place a job's state is
 written) with the changes it applies: per worker, UTC day and step, and per batch and day, it
-adds what happened. Reports sum those rows over a date range; they never scan jobs or history.
+adds what happened (and the same to the month rows). ``activity`` adds a heartbeat's or draft
+save's active time, in that call's transaction. Reports sum those rows over a date range
+(whole months from the month rows); they never scan jobs or history.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from labelyard.store.engine import Database
 # Actions that end a worker's turn on a job (its work time runs from their claim to these).
 _TURN_ENDS = ("submit", "accept", "reject", "skip")
 _FINISHING = ("submit", "accept", "reject")
+_ACTIVE = ("claim", "submit", "accept", "reject", "skip")
 _COUNTED = {
     "claim": "claims",
     "submit": "submits",
@@ -42,14 +45,26 @@ async def roll_up(
 ) -> None:
     """Add ``applied`` (each job row before, its state, the change) to the rollups."""
     day = as_utc(now).date().isoformat()
-    workers: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    batches: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    workers: dict[tuple[str, str, str, str], dict[str, float]] = defaultdict(
+        lambda: defaultdict(int)
+    )
+    batches: dict[tuple[str, str, str], dict[str, float]] = defaultdict(lambda: defaultdict(int))
     # The claims that turns end and the submits that verdicts judge, for every job at once.
     ending = [job.id for job, _, change in applied if change.action in _TURN_ENDS]
     judged = [job.id for job, _, change in applied if change.action in ("accept", "reject")]
     claims = await _latest(conn, project_id, ending, "claim")
     submits = await _latest(conn, project_id, judged, "submit")
+    touched: set[str] = set()
     for job, state, change in applied:
+        step = state.step_name or ""
+        if change.gold is not None and change.annotated_by is not None:
+            scored = workers[(project_id, change.annotated_by, day, step)]
+            scored["gold_jobs"] += 1
+            scored["gold_score_sum"] += change.gold.score
+        for annotator, value in sorted(change.agreements.items()):
+            agreed = workers[(project_id, annotator, day, step)]
+            agreed["agreement_jobs"] += 1
+            agreed["agreement_sum"] += value
         batch = batches[(project_id, job.batch_id, day)]
         batch["completed"] += change.counters.get("completed_jobs", 0)
         batch["aborted"] += change.counters.get("aborted_jobs", 0)
@@ -58,9 +73,12 @@ async def roll_up(
         counted = _COUNTED.get(change.action)
         if counted is None or change.worker_id is None:
             continue
-        step = state.step_name or ""
         mine = workers[(project_id, change.worker_id, day, step)]
         mine[counted] += 1
+        if change.action in _ACTIVE and change.worker_id not in touched:
+            # Once per worker and call: the rest of a list's jobs come at the same instant.
+            touched.add(change.worker_id)
+            mine["active_seconds"] += await _active_seconds(conn, project_id, change.worker_id, now)
         if counted != "claims":  # per worker only: claims of a batch never wait on one row
             batch[counted] += 1
         if change.action in _FINISHING:
@@ -92,6 +110,25 @@ async def _latest(
     return await store.last_transitions(conn, project_id=project_id, job_ids=job_ids, action=action)
 
 
+async def _active_seconds(
+    conn: AsyncConnection, project_id: str, worker_id: str, now: datetime
+) -> int:
+    before = await store.touch_activity(conn, project_id=project_id, worker_id=worker_id, now=now)
+    return figures.active_gap(as_utc(before) if before is not None else None, now)
+
+
+async def activity(
+    conn: AsyncConnection, project_id: str, *, worker_id: str, step: str | None, now: datetime
+) -> None:
+    """A worker's heartbeat or draft save on a job in ``step``: the active time since their
+    previous activity event (capped, see ``core.analytics``), in the caller's transaction."""
+    seconds = await _active_seconds(conn, project_id, worker_id, now)
+    if seconds:
+        day = as_utc(now).date().isoformat()
+        key = (project_id, worker_id, day, step or "")
+        await store.add_worker_days(conn, {key: {"active_seconds": seconds}})
+
+
 async def report_for(
     db: Database,
     project: Project,
@@ -121,13 +158,14 @@ async def report(
 ) -> figures.Report:
     """The project's analytics over ``since``..``until`` (UTC days, inclusive), from rollups."""
     first, last = since.isoformat(), until.isoformat()
+    spans, months = figures.split_range(since, until)
     pid = project.id
     async with db.scan() as conn:
-        worker_rows = await store.worker_totals(conn, project_id=pid, since=first, until=last)
+        worker_rows = await store.worker_totals(conn, project_id=pid, days=spans, months=months)
         series = await store.day_series(conn, project_id=pid, since=first, until=last)
         totals = figures.batch_totals(
             row._mapping
-            for row in await store.batch_totals(conn, project_id=pid, since=first, until=last)
+            for row in await store.batch_totals(conn, project_id=pid, days=spans, months=months)
         )
         if batch_ids is None:
             chosen = totals if every_batch else totals[: figures.MAX_SERIES]

@@ -33,7 +33,7 @@ from labelyard.core.ids import require_uuid
 from labelyard.core.lifecycle import JobState
 from labelyard.core.model import Base, rfc3339
 from labelyard.errors import LabelyardError, NotFound
-from labelyard.services import point_clouds, utcnow
+from labelyard.services import analytics, point_clouds, utcnow
 from labelyard.services.lifecycle import apply, apply_all, state_of
 from labelyard.services.workers import Worker, WorkProject
 from labelyard.store import Record
@@ -294,9 +294,12 @@ async def heartbeat(
     now = utcnow()
     until = lifecycle.lease_until(now, lease_seconds, default_lease)
     async with db.write() as conn:
-        job, _ = await _held(conn, worker, job_id, now)
+        job, state = await _held(conn, worker, job_id, now)
         await store.update_job(
             conn, project_id=worker.project.id, job_id=job.id, lease_expires_at=until
+        )
+        await analytics.activity(
+            conn, worker.project.id, worker_id=worker.id, step=state.step_name, now=now
         )
     return {"job_id": job.id, "lease_expires_at": rfc3339(until)}
 
@@ -335,10 +338,13 @@ async def save_draft(db: Database, worker: Worker, *, job_id: str, work: Work) -
     """Save work in progress (validated shapes, so a draft can always be submitted as is)."""
     now = utcnow()
     async with db.write() as conn:
-        job, _ = await _held(conn, worker, job_id, now)
+        job, state = await _held(conn, worker, job_id, now)
         annotations = await _validated(conn, work.annotations, worker.project, job)
         await store.update_job(
             conn, project_id=worker.project.id, job_id=job.id, draft=annotations, updated_at=now
+        )
+        await analytics.activity(
+            conn, worker.project.id, worker_id=worker.id, step=state.step_name, now=now
         )
     return {"job_id": job.id, "saved_at": rfc3339(now)}
 
@@ -366,6 +372,7 @@ async def _submission(
     if settings.overlap > 1:
         rows = await quality_store.versions(conn, project_id=project.id, job_id=job.id)
         earlier = [row.annotations for row in rows]
+        earlier_workers = [row.worker_id for row in rows]
         last = len(earlier) + 1 >= settings.overlap
         return lifecycle.submit_version(
             state,
@@ -378,6 +385,7 @@ async def _submission(
             overlap=settings.overlap,
             threshold=settings.agreement_threshold,
             merge=agreement.consensus([*earlier, annotations]) if last else None,
+            earlier_workers=earlier_workers,
         )
     decided = None
     if settings.sampling is not None:

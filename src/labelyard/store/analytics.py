@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, and_, func, select
@@ -10,30 +12,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
-from labelyard.store.tables import batch, batch_day, job_transition, worker, worker_day
+from labelyard.store.tables import (
+    BATCH_COUNT_NAMES,
+    WORKER_COUNT_NAMES,
+    batch,
+    batch_day,
+    batch_month,
+    job_transition,
+    worker,
+    worker_day,
+    worker_month,
+    worker_tally,
+)
 
-WORKER_COUNTS = (
-    "claims",
-    "submits",
-    "accepts",
-    "rejects",
-    "skips",
-    "accepted_work",
-    "rejected_work",
-    "finished",
-    "work_seconds",
-)
-BATCH_COUNTS = (
-    "submits",
-    "accepts",
-    "rejects",
-    "skips",
-    "completed",
-    "aborted",
-    "reopened",
-    "finished",
-    "work_seconds",
-)
+WORKER_COUNTS = WORKER_COUNT_NAMES
+BATCH_COUNTS = BATCH_COUNT_NAMES
+DayRange = tuple[str, str]
 
 
 async def _add(
@@ -41,14 +35,14 @@ async def _add(
     table: Table,
     keys: Sequence[str],
     counts: Sequence[str],
-    rows: Mapping[Any, Mapping[str, int]],
+    rows: Mapping[Any, Mapping[str, float]],
 ) -> None:
     """Add each row's counts to its rollup row (created at zero if missing), keys in order so
     concurrent writers lock rows in the same order."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     for key in sorted(rows):
         deltas = rows[key]
-        values = {name: int(deltas.get(name, 0)) for name in counts}
+        values = {name: deltas.get(name, 0) for name in counts}
         if not any(values.values()):
             continue
         statement = dialect.insert(table).values(**dict(zip(keys, key, strict=True)), **values)
@@ -59,18 +53,67 @@ async def _add(
 
 
 async def add_worker_days(
-    conn: AsyncConnection, rows: Mapping[tuple[str, str, str, str], Mapping[str, int]]
+    conn: AsyncConnection, rows: Mapping[tuple[str, str, str, str], Mapping[str, float]]
 ) -> None:
-    """Add to ``worker_day`` rows keyed ``(project_id, worker_id, day, step)``."""
+    """Add to ``worker_day`` rows keyed ``(project_id, worker_id, day, step)``, and the same
+    to their ``worker_month`` rows."""
+    months: dict[tuple[str, str, str, str], dict[str, float]] = {}
+    for (project_id, worker_id, day, step), deltas in rows.items():
+        mine = months.setdefault((project_id, worker_id, day[:7], step), {})
+        for name, value in deltas.items():
+            mine[name] = mine.get(name, 0) + value
     keys = ("project_id", "worker_id", "day", "step")
     await _add(conn, worker_day, keys, WORKER_COUNTS, rows)
+    keys = ("project_id", "worker_id", "month", "step")
+    await _add(conn, worker_month, keys, WORKER_COUNTS, months)
 
 
 async def add_batch_days(
-    conn: AsyncConnection, rows: Mapping[tuple[str, str, str], Mapping[str, int]]
+    conn: AsyncConnection, rows: Mapping[tuple[str, str, str], Mapping[str, float]]
 ) -> None:
-    """Add to ``batch_day`` rows keyed ``(project_id, batch_id, day)``."""
+    """Add to ``batch_day`` rows keyed ``(project_id, batch_id, day)`` and their months."""
+    months: dict[tuple[str, str, str], dict[str, float]] = {}
+    for (project_id, batch_id, day), deltas in rows.items():
+        mine = months.setdefault((project_id, batch_id, day[:7]), {})
+        for name, value in deltas.items():
+            mine[name] = mine.get(name, 0) + value
     await _add(conn, batch_day, ("project_id", "batch_id", "day"), BATCH_COUNTS, rows)
+    await _add(conn, batch_month, ("project_id", "batch_id", "month"), BATCH_COUNTS, months)
+
+
+async def touch_activity(
+    conn: AsyncConnection, *, project_id: str, worker_id: str, now: datetime
+) -> datetime | None:
+    """Record ``now`` as the worker's latest activity in the project; the one before it (None
+    for their first). The tally row is locked, so concurrent events of one worker queue."""
+    query = select(worker_tally.c.last_active_at).where(
+        worker_tally.c.project_id == project_id, worker_tally.c.worker_id == worker_id
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    before: datetime | None = (await conn.execute(query)).scalar()
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(worker_tally).values(
+        project_id=project_id,
+        worker_id=worker_id,
+        accepted=0,
+        rejected=0,
+        gold_jobs=0,
+        gold_score_sum=0.0,
+        last_active_at=now,
+    )
+    latest = func.coalesce(worker_tally.c.last_active_at, statement.excluded.last_active_at)
+    newer = (
+        func.greatest(latest, statement.excluded.last_active_at)
+        if conn.dialect.name == "postgresql"
+        else func.max(latest, statement.excluded.last_active_at)
+    )
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["project_id", "worker_id"], set_={"last_active_at": newer}
+        )
+    )
+    return before
 
 
 async def last_transitions(
@@ -102,21 +145,37 @@ async def last_transitions(
     return latest
 
 
-def _sums(table: Table, counts: Sequence[str]) -> list[Any]:
+@functools.cache
+def _sums(table: Table, counts: tuple[str, ...]) -> list[Any]:
+    """The summed columns of a report's query (built once: the expressions are immutable)."""
     return [func.coalesce(func.sum(table.c[name]), 0).label(name) for name in counts]
 
 
+def _period(table: Table, column: str, project_id: str, span: DayRange) -> Any:
+    return and_(table.c.project_id == project_id, table.c[column].between(*span))
+
+
 async def worker_totals(
-    conn: AsyncConnection, *, project_id: str, since: str, until: str
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    days: Sequence[DayRange],
+    months: DayRange | None = None,
 ) -> list[Record]:
-    """Per worker and step, the sums over days ``since``..``until`` (inclusive)."""
-    in_range = and_(worker_day.c.project_id == project_id, worker_day.c.day.between(since, until))
-    query = (
-        select(worker_day.c.worker_id, worker_day.c.step, *_sums(worker_day, WORKER_COUNTS))
-        .where(in_range)
-        .group_by(worker_day.c.worker_id, worker_day.c.step)
-    )
-    return list((await conn.execute(query)).all())
+    """Per worker and step, the sums over the day ranges (inclusive) and the month range;
+    one row per (worker, step) and part: the caller adds the parts."""
+    found: list[Record] = []
+    parts = [(worker_day, "day", span) for span in days]
+    if months is not None:
+        parts.append((worker_month, "month", months))
+    for table, column, span in parts:
+        query = (
+            select(table.c.worker_id, table.c.step, *_sums(table, WORKER_COUNTS))
+            .where(_period(table, column, project_id, span))
+            .group_by(table.c.worker_id, table.c.step)
+        )
+        found += (await conn.execute(query)).all()
+    return found
 
 
 async def day_series(
@@ -133,15 +192,25 @@ async def day_series(
 
 
 async def batch_totals(
-    conn: AsyncConnection, *, project_id: str, since: str, until: str
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    days: Sequence[DayRange],
+    months: DayRange | None = None,
 ) -> list[Record]:
-    """Per batch, the sums over days ``since``..``until``."""
-    query = (
-        select(batch_day.c.batch_id, *_sums(batch_day, BATCH_COUNTS))
-        .where(batch_day.c.project_id == project_id, batch_day.c.day.between(since, until))
-        .group_by(batch_day.c.batch_id)
-    )
-    return list((await conn.execute(query)).all())
+    """Per batch, the sums over the day ranges and the month range (parts, as above)."""
+    found: list[Record] = []
+    parts = [(batch_day, "day", span) for span in days]
+    if months is not None:
+        parts.append((batch_month, "month", months))
+    for table, column, span in parts:
+        query = (
+            select(table.c.batch_id, *_sums(table, BATCH_COUNTS))
+            .where(_period(table, column, project_id, span))
+            .group_by(table.c.batch_id)
+        )
+        found += (await conn.execute(query)).all()
+    return found
 
 
 async def batch_days(
@@ -163,17 +232,23 @@ async def batch_days(
 async def batch_completed_before(
     conn: AsyncConnection, *, project_id: str, batch_ids: Sequence[str], before: str
 ) -> dict[str, int]:
-    """Per batch, the jobs completed on days before ``before`` (where a progress line starts)."""
-    query = (
-        select(batch_day.c.batch_id, func.sum(batch_day.c.completed))
-        .where(
-            batch_day.c.project_id == project_id,
-            batch_day.c.batch_id.in_(batch_ids),
-            batch_day.c.day < before,
-        )
-        .group_by(batch_day.c.batch_id)
+    """Per batch, the jobs completed on days before ``before`` (where a progress line starts):
+    the months before its month, then the days of its month before it."""
+    found: dict[str, int] = {}
+    month = before[:7]
+    parts = (
+        (batch_month, batch_month.c.month < month),
+        (batch_day, and_(batch_day.c.day >= f"{month}-01", batch_day.c.day < before)),
     )
-    return {row[0]: int(row[1] or 0) for row in await conn.execute(query)}
+    for table, when in parts:
+        query = (
+            select(table.c.batch_id, func.sum(table.c.completed))
+            .where(table.c.project_id == project_id, table.c.batch_id.in_(batch_ids), when)
+            .group_by(table.c.batch_id)
+        )
+        for row in await conn.execute(query):
+            found[row[0]] = found.get(row[0], 0) + int(row[1] or 0)
+    return found
 
 
 async def names(conn: AsyncConnection, *, project_id: str, account_id: str) -> dict[str, str]:

@@ -6,6 +6,8 @@ tables can be partitioned or distributed by project (DESIGN.md, invariant 7).
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -345,6 +347,8 @@ worker_tally = Table(
     Column("rejected", BigInteger, nullable=False, default=0),
     Column("gold_jobs", BigInteger, nullable=False, default=0),
     Column("gold_score_sum", Float, nullable=False, default=0.0),
+    # The worker's latest activity event in the project (analytics: active time).
+    Column("last_active_at", Timestamp),
     PrimaryKeyConstraint("project_id", "worker_id"),
 )
 
@@ -568,68 +572,102 @@ audit_entry = Table(
 # Per project, worker, UTC day and step: what the worker did (as the actor of a transition) and
 # what became of the work they handed in (``accepted_work``/``rejected_work``, counted when a
 # reviewer decides). ``work_seconds``: from their claim of a job to their submit, review or skip
-# of it. Updated by ``services.lifecycle.apply_all`` in the transaction of each change.
-worker_day = Table(
-    "worker_day",
-    metadata,
-    Column("project_id", Id, nullable=False),
-    Column("worker_id", Id, nullable=False),
-    Column("day", String(10), nullable=False),
-    Column("step", String(64), nullable=False),
-    Column("claims", BigInteger, nullable=False, default=0),
-    Column("submits", BigInteger, nullable=False, default=0),
-    Column("accepts", BigInteger, nullable=False, default=0),
-    Column("rejects", BigInteger, nullable=False, default=0),
-    Column("skips", BigInteger, nullable=False, default=0),
-    Column("accepted_work", BigInteger, nullable=False, default=0),
-    Column("rejected_work", BigInteger, nullable=False, default=0),
-    Column("finished", BigInteger, nullable=False, default=0),
-    Column("work_seconds", BigInteger, nullable=False, default=0),
-    PrimaryKeyConstraint("project_id", "worker_id", "day", "step"),
+# of it; ``active_seconds``: the gaps between their consecutive activity events (claims,
+# heartbeats, draft saves, hand-ins), each capped at ``core.analytics.IDLE_SECONDS``;
+# ``gold_jobs``/``gold_score_sum``: gold submissions scored; ``agreement_jobs``/
+# ``agreement_sum``: consensus rounds closed with one of their versions, and that version's
+# agreement with the others. Updated in the transaction of each change; ``worker_month`` holds
+# the same sums per calendar month (``YYYY-MM``), so long ranges read few rows.
+WORKER_COUNT_NAMES = (
+    "claims",
+    "submits",
+    "accepts",
+    "rejects",
+    "skips",
+    "accepted_work",
+    "rejected_work",
+    "finished",
+    "work_seconds",
+    "active_seconds",
+    "gold_jobs",
+    "gold_score_sum",
+    "agreement_jobs",
+    "agreement_sum",
 )
-# Reports sum a range of days: this index covers every column they read, so a report reads
-# the index alone, in day order, never the table.
-Index(
-    "ix_worker_day_range",
-    worker_day.c.project_id,
-    worker_day.c.day,
-    worker_day.c.worker_id,
-    worker_day.c.step,
-    *(
-        worker_day.c[name]
-        for name in (
-            "claims",
-            "submits",
-            "accepts",
-            "rejects",
-            "skips",
-            "accepted_work",
-            "rejected_work",
-            "finished",
-            "work_seconds",
-        )
-    ),
+_WORKER_FLOATS = ("gold_score_sum", "agreement_sum")
+BATCH_COUNT_NAMES = (
+    "submits",
+    "accepts",
+    "rejects",
+    "skips",
+    "completed",
+    "aborted",
+    "reopened",
+    "finished",
+    "work_seconds",
 )
 
-# Per project, batch and UTC day: transitions of the batch's jobs and the jobs finished.
-batch_day = Table(
-    "batch_day",
-    metadata,
-    Column("project_id", Id, nullable=False),
-    Column("batch_id", Id, nullable=False),
-    Column("day", String(10), nullable=False),
-    Column("submits", BigInteger, nullable=False, default=0),
-    Column("accepts", BigInteger, nullable=False, default=0),
-    Column("rejects", BigInteger, nullable=False, default=0),
-    Column("skips", BigInteger, nullable=False, default=0),
-    Column("completed", BigInteger, nullable=False, default=0),
-    Column("aborted", BigInteger, nullable=False, default=0),
-    Column("reopened", BigInteger, nullable=False, default=0),
-    Column("finished", BigInteger, nullable=False, default=0),
-    Column("work_seconds", BigInteger, nullable=False, default=0),
-    PrimaryKeyConstraint("project_id", "batch_id", "day"),
-    Index(None, "project_id", "day"),
-)
+
+def _count_columns(names: tuple[str, ...]) -> list[Column[Any]]:
+    return [
+        Column(name, Float if name in _WORKER_FLOATS else BigInteger, nullable=False, default=0)
+        for name in names
+    ]
+
+
+def _worker_rollup(name: str, period: str, width: int) -> Table:
+    table = Table(
+        name,
+        metadata,
+        Column("project_id", Id, nullable=False),
+        Column("worker_id", Id, nullable=False),
+        Column(period, String(width), nullable=False),
+        Column("step", String(64), nullable=False),
+        *_count_columns(WORKER_COUNT_NAMES),
+        PrimaryKeyConstraint("project_id", "worker_id", period, "step"),
+    )
+    # Reports sum a range: this index covers every column they read, so a report reads the
+    # index alone, in order, never the table.
+    Index(
+        f"ix_{name}_range",
+        table.c.project_id,
+        table.c[period],
+        table.c.worker_id,
+        table.c.step,
+        *(table.c[n] for n in WORKER_COUNT_NAMES),
+    )
+    return table
+
+
+worker_day = _worker_rollup("worker_day", "day", 10)
+worker_month = _worker_rollup("worker_month", "month", 7)
+
+
+# Per project, batch and UTC day (``batch_month``: calendar month): transitions of the batch's
+# jobs and the jobs finished.
+def _batch_rollup(name: str, period: str, width: int) -> Table:
+    table = Table(
+        name,
+        metadata,
+        Column("project_id", Id, nullable=False),
+        Column("batch_id", Id, nullable=False),
+        Column(period, String(width), nullable=False),
+        *_count_columns(BATCH_COUNT_NAMES),
+        PrimaryKeyConstraint("project_id", "batch_id", period),
+    )
+    # Covering, like the worker rollups': a year of the project's days reads the index alone.
+    Index(
+        f"ix_{name}_range",
+        table.c.project_id,
+        table.c[period],
+        table.c.batch_id,
+        *(table.c[n] for n in BATCH_COUNT_NAMES),
+    )
+    return table
+
+
+batch_day = _batch_rollup("batch_day", "day", 10)
+batch_month = _batch_rollup("batch_month", "month", 7)
 
 # An account's OpenID Connect provider for single sign-on (one per account). The client secret
 # is kept encrypted under the server's secret key (``labelyard.secretbox``).

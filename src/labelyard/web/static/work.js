@@ -17,6 +17,7 @@ import {
   refreshReasonsShown,
   refreshVersions,
 } from "./work/quality.js";
+import { refreshVersionStrip } from "./work/versions.js";
 
 const AUTOSAVE_MS = 800;
 const HEARTBEAT_MS = 5 * 60 * 1000;
@@ -199,9 +200,14 @@ class WorkPage {
     comment.textContent = job.comment ? `${said}: ${job.comment}` : "";
     refreshReasonsShown($("#reasons-shown"), job);
     refreshReasonChoices($("#reject-reasons"), job);
-    refreshVersions($("#versions"), job, (annotations) => {
+    const correct = (annotations) => {
       this.editor.load({ ...this.job, draft: annotations });
       this.status("Version loaded: accept it as is, or correct it first.");
+    };
+    refreshVersions($("#versions"), job, correct);
+    refreshVersionStrip($("#version-strip"), job, this.model.frame || "0", {
+      pick: (annotations) => this.finish("review", { decision: "accept", annotations }),
+      correct,
     });
     $("#frames").hidden = this.model.frames.length < 2;
     for (const button of document.querySelectorAll(".tools [data-tool]")) {
