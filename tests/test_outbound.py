@@ -392,27 +392,26 @@ def test_two_names_on_one_address_never_share_a_connection() -> None:
 
 
 def test_a_name_that_resolves_elsewhere_gets_a_new_checked_connection() -> None:
-    with keepalive_server("127.0.0.1") as (port, first):
-        with keepalive_server("127.0.0.2", port) as (_, second):
+    async def run(port: int) -> list[bytes]:
+        resolver = _resolver({"svc.test": [["127.0.0.1"], ["127.0.0.2"], ["169.254.169.254"]]})
+        outbound = Outbound(LOOPBACK, resolver=resolver, resolve_ttl=0)
+        try:
+            bodies = [
+                (await outbound.request("GET", f"http://svc.test:{port}/")).content
+                for _ in range(2)
+            ]
+            # An open connection to a checked address does not excuse a new answer.
+            with pytest.raises(OutboundRefused, match="metadata"):
+                await outbound.request("GET", f"http://svc.test:{port}/")
+            return bodies
+        finally:
+            await outbound.aclose()
 
-            async def run() -> list[bytes]:
-                resolver = _resolver(
-                    {"svc.test": [["127.0.0.1"], ["127.0.0.2"], ["169.254.169.254"]]}
-                )
-                outbound = Outbound(LOOPBACK, resolver=resolver, resolve_ttl=0)
-                try:
-                    bodies = [
-                        (await outbound.request("GET", f"http://svc.test:{port}/")).content
-                        for _ in range(2)
-                    ]
-                    # An open connection to a checked address does not excuse a new answer.
-                    with pytest.raises(OutboundRefused, match="metadata"):
-                        await outbound.request("GET", f"http://svc.test:{port}/")
-                    return bodies
-                finally:
-                    await outbound.aclose()
-
-            assert asyncio.run(run()) == [b"127.0.0.1", b"127.0.0.2"]
+    with (
+        keepalive_server("127.0.0.1") as (port, first),
+        keepalive_server("127.0.0.2", port) as (_, second),
+    ):
+        assert asyncio.run(run(port)) == [b"127.0.0.1", b"127.0.0.2"]
     assert len(first) == len(second) == 1
 
 
