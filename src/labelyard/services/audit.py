@@ -53,6 +53,31 @@ async def record(
     )
 
 
+async def record_in(
+    conn: AsyncConnection,
+    actor: Actor,
+    project: Project,
+    *,
+    action: str,
+    target_type: str,
+    target_id: str = "",
+    summary: Mapping[str, Any] | None = None,
+    now: datetime,
+) -> None:
+    """``record`` an action on something of ``project`` (filed under it and its account)."""
+    await record(
+        conn,
+        actor,
+        action=action,
+        account_id=project.account_id,
+        project_id=project.id,
+        target_type=target_type,
+        target_id=target_id,
+        summary=summary,
+        now=now,
+    )
+
+
 def view(row: Record) -> dict[str, Any]:
     """An entry as the API shows it."""
     return {

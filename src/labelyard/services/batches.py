@@ -33,12 +33,11 @@ async def create_batch(
             is_default=False,
             now=now,
         )
-        await audit.record(
+        await audit.record_in(
             conn,
             actor,
+            project,
             action="batch.create",
-            account_id=project.account_id,
-            project_id=project.id,
             target_type="batch",
             target_id=batch_id,
             summary={"name": batch.name},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,30 +21,6 @@ from labelyard.store import work as store
 from labelyard.store.engine import Database
 
 
-async def _record(
-    conn: AsyncConnection,
-    actor: Actor,
-    project: Project,
-    *,
-    action: str,
-    target_type: str,
-    target_id: str,
-    summary: dict[str, Any],
-    now: datetime,
-) -> None:
-    await audit.record(
-        conn,
-        actor,
-        action=action,
-        account_id=project.account_id,
-        project_id=project.id,
-        target_type=target_type,
-        target_id=target_id,
-        summary=summary,
-        now=now,
-    )
-
-
 async def _locked(conn: AsyncConnection, project: Project, job_id: str) -> Record:
     job = await store.lock_job(conn, project_id=project.id, job_id=require_uuid(job_id, "job_id"))
     if job is None:
@@ -59,7 +34,7 @@ async def abort_job(db: Database, project: Project, *, job_id: str, actor: Actor
     async with db.write() as conn:
         job = await _locked(conn, project, job_id)
         await apply(conn, job, lifecycle.abort(state_of(job)), now=now)
-        await _record(
+        await audit.record_in(
             conn,
             actor,
             project,
@@ -86,7 +61,7 @@ async def abort_batch(
         )
         changes = [(job, lifecycle.abort(state_of(job))) for job in jobs]
         await apply_all(conn, project.id, changes, now=now)
-        await _record(
+        await audit.record_in(
             conn,
             actor,
             project,
@@ -107,7 +82,7 @@ async def reopen_job(
     async with db.write() as conn:
         job = await _locked(conn, project, job_id)
         answer = await apply(conn, job, lifecycle.reopen(state_of(job), step=step), now=now)
-        await _record(
+        await audit.record_in(
             conn,
             actor,
             project,
@@ -138,7 +113,7 @@ async def set_priority(
             priority_weight=priority,
             updated_at=now,
         )
-        await _record(
+        await audit.record_in(
             conn,
             actor,
             project,

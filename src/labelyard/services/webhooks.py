@@ -98,12 +98,11 @@ async def _record(
     summary: dict[str, Any],
     now: datetime,
 ) -> None:
-    await audit.record(
+    await audit.record_in(
         conn,
         actor,
+        project,
         action=action,
-        account_id=project.account_id,
-        project_id=project.id,
         target_type="webhook",
         target_id=endpoint_id,
         summary=summary,

@@ -2,6 +2,7 @@
 // labels (model.js), draws them (view.js) and on the cameras (projection.js), and talks to the
 // worker API like the 2D page: autosave, submit, skip, review, next job.
 
+import { act, call } from "../work/api.js";
 import { boxAtClick, buildCameras, drawCamera } from "./cameras.js";
 import { handleKey } from "./keys.js";
 import {
@@ -86,23 +87,8 @@ class Page {
 
   // --- server calls
 
-  async call(path, body, keepalive = false) {
-    const response = await fetch(`/ui/api/work/${this.job.project_id}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-csrf-token": this.csrf },
-      body: JSON.stringify(body || {}),
-      keepalive,
-    });
-    if (response.status === 204) return null;
-    const envelope = await response
-      .json()
-      .catch(() => ({ success: false, error: { message: response.statusText } }));
-    if (!envelope.success) throw new Error(envelope.error?.message || `HTTP ${response.status}`);
-    return envelope.data;
-  }
-
   act(action, body, keepalive) {
-    return this.call(`/jobs/${this.job.job_id}/${action}`, body, keepalive);
+    return act(this.csrf, this.job, action, body, keepalive);
   }
 
   /** The job's lidar files (their state, signed links and errors): from the page the first
@@ -441,7 +427,7 @@ class Page {
     this.status("Sending…");
     try {
       await this.act(action, body);
-      const next = await this.call("/claim", { step: this.job.step });
+      const next = await call(this.csrf, this.job.project_id, "/claim", { step: this.job.step });
       window.location.assign(
         next
           ? `/ui/work/${next.project_id}/${next.job_id}`

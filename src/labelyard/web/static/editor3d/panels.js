@@ -1,4 +1,5 @@
 // The side panel of the selected object: class, attributes, the box's numbers, points inside.
+import { attributeField } from "../work/panels.js";
 import { countInside } from "./model.js";
 
 const DEGREE = Math.PI / 180;
@@ -36,7 +37,7 @@ export function objectPanel(panel, page) {
   panel.append(classField);
   const schema = page.classes.find((c) => c.name === item.label);
   for (const attribute of schema?.attributes || [])
-    panel.append(attributeField(page, item, attribute));
+    panel.append(objectAttributeField(page, item, attribute));
   if (!track) {
     const count = document.createElement("p");
     count.className = "muted";
@@ -104,47 +105,12 @@ export function objectPanel(panel, page) {
   panel.append(stationary);
 }
 
-function attributeField(page, item, attribute) {
-  const value = item.attributes[attribute.name]?.value;
-  const field = document.createElement("label");
-  field.className = "field";
-  field.textContent = attribute.name + (attribute.required ? " *" : "");
-  const set = (v) => {
+// One attribute's field, the 2D editor's own, writing into the object's attributes.
+function objectAttributeField(page, item, attribute) {
+  return attributeField(attribute, item.attributes[attribute.name]?.value, (v) => {
     page.record();
     if (v === undefined) delete item.attributes[attribute.name];
     else item.attributes[attribute.name] = { value: v };
     page.changed();
-  };
-  let input;
-  if (attribute.type === "select" || attribute.type === "multiselect") {
-    input = document.createElement("select");
-    input.multiple = attribute.type === "multiselect";
-    if (!input.multiple) input.append(new Option("—", "", false, value === undefined));
-    input.append(
-      ...attribute.options.map(
-        (o) => new Option(o, o, false, input.multiple ? (value || []).includes(o) : o === value),
-      ),
-    );
-    input.addEventListener("change", () =>
-      set(
-        input.multiple ? [...input.selectedOptions].map((o) => o.value) : input.value || undefined,
-      ),
-    );
-  } else if (attribute.type === "boolean") {
-    input = document.createElement("input");
-    input.type = "checkbox";
-    input.checked = value === true;
-    input.addEventListener("change", () => set(input.checked));
-  } else {
-    input = document.createElement("input");
-    input.type = attribute.type === "number" ? "number" : "text";
-    input.value = value ?? "";
-    input.addEventListener("change", () => {
-      if (input.value === "") set(undefined);
-      else set(attribute.type === "number" ? Number(input.value) : input.value);
-    });
-  }
-  input.dataset.attribute = attribute.name;
-  field.append(input);
-  return field;
+  });
 }

@@ -92,7 +92,8 @@ export function refreshClassifications(panel, model) {
   }
 }
 
-function attributeField(attribute, value, set) {
+/** A labelled input for one attribute of the schema; ``set`` gets each new value. */
+export function attributeField(attribute, value, set) {
   const field = document.createElement("label");
   field.className = "field";
   field.textContent = attribute.name + (attribute.required ? " *" : "");
