@@ -437,3 +437,21 @@ def test_a_checked_answer_is_remembered_for_its_time_only() -> None:
 
         asyncio.run(run())
     assert calls == ["svc.test", "svc.test"]
+
+
+def test_past_its_limit_the_least_recently_used_idle_pool_is_closed() -> None:
+    names = {f"h{i}.test": [["127.0.0.1"]] for i in range(3)}
+    with keepalive_server("127.0.0.1") as (port, seen):
+
+        async def run() -> list[str]:
+            outbound = Outbound(LOOPBACK, resolver=_resolver(names), max_pools=2)
+            try:
+                for name in ("h0.test", "h1.test", "h0.test", "h2.test", "h0.test"):
+                    await outbound.request("GET", f"http://{name}:{port}/")
+                return [host for _, host, _, _ in outbound.pools()]
+            finally:
+                await outbound.aclose()
+
+        assert asyncio.run(run()) == ["h2.test", "h0.test"]
+    # h0 was used most recently when h2 came, so h1 was closed and h0 kept its connection.
+    assert len({client for host, client in seen if host.startswith("h0.")}) == 1

@@ -282,6 +282,7 @@ class Outbound:
         resolver: Resolver = system_resolver,
         resolve_ttl: float = RESOLVE_TTL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        max_pools: int = MAX_POOLS,
     ) -> None:
         self.policy = policy
         self.timeout = timeout
@@ -289,8 +290,10 @@ class Outbound:
         self._resolver = resolver
         self._resolve_ttl = resolve_ttl
         self._clock = clock
+        self._max_pools = max_pools
         self._resolved: dict[tuple[str, int], tuple[float, str]] = {}
         self._pools: OrderedDict[tuple[str, str, int, str], _Pool] = OrderedDict()
+        self._closing: set[asyncio.Task[None]] = set()
 
     def _client_for(self, key: tuple[str, str, int, str]) -> _Pool:
         pool = self._pools.get(key)
@@ -318,12 +321,14 @@ class Outbound:
         """Close the least recently used idle pools past ``MAX_POOLS`` (webhooks reach many
         hosts; a pull reaches one or two)."""
         for key in list(self._pools):
-            if len(self._pools) <= MAX_POOLS:
+            if len(self._pools) <= self._max_pools:
                 return
             pool = self._pools[key]
             if pool.busy == 0:
                 del self._pools[key]
-                asyncio.get_running_loop().create_task(pool.client.aclose())
+                closing = asyncio.get_running_loop().create_task(pool.client.aclose())
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
 
     def pools(self) -> list[tuple[str, str, int, str]]:
         """The keys of the connection pools open now (scheme, host, port, address)."""
@@ -334,6 +339,8 @@ class Outbound:
         pools, self._pools = list(self._pools.values()), OrderedDict()
         for pool in pools:
             await pool.client.aclose()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     async def check(self, url: str, *, timeout: float | None = None) -> str:
         """Resolve and check ``url``'s host; the address a request would go to."""
@@ -363,7 +370,7 @@ class Outbound:
             if refusal is not None:
                 raise OutboundRefused(refusal)
         if self._resolve_ttl > 0:
-            if len(self._resolved) >= 4 * MAX_POOLS:
+            if len(self._resolved) >= 4 * self._max_pools:
                 self._resolved.clear()
             self._resolved[(host, port)] = (now + self._resolve_ttl, addresses[0])
         return addresses[0]
