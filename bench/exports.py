@@ -35,14 +35,16 @@ from labelyard.store.tables import batch, job
 
 SEED_CHUNK = 10_000
 FORMATS = ("ndjson", "coco")
+TARGETS = {"export_ndjson_jobs_per_s": 100_000, "export_coco_jobs_per_s": 50_000}  # as run.py
 
-# Runs a command and prints its peak RSS (KiB) on stderr. The command runs under this small
-# process rather than under the benchmark: Linux counts into a child's ru_maxrss the memory of
-# the process it was forked from, up to its exec.
+# Runs a command and prints its peak RSS (KiB) and CPU seconds (user + system) on stderr. The
+# command runs under this small process rather than under the benchmark: Linux counts into a
+# child's ru_maxrss the memory of the process it was forked from, up to its exec.
 MEASURE = """
 import resource, subprocess, sys
 code = subprocess.run(sys.argv[1:]).returncode
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(usage.ru_maxrss, usage.ru_utime + usage.ru_stime, file=sys.stderr)
 sys.exit(code)
 """
 
@@ -123,8 +125,10 @@ async def _seed(url: str, project: dict[str, str], jobs: int) -> None:
         await db.dispose()
 
 
-def _export(env: dict[str, str], project_id: str, fmt: str, out: Path) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of one ``labelyard export``."""
+def _export(
+    env: dict[str, str], project_id: str, fmt: str, out: Path
+) -> tuple[float, float, float]:
+    """Seconds, peak RSS (MB) and CPU seconds of one ``labelyard export``."""
     command = [*_labelyard(), "export", "--project", project_id, "--format", fmt, "--out", str(out)]
     started = time.perf_counter()
     done = subprocess.run(
@@ -137,7 +141,8 @@ def _export(env: dict[str, str], project_id: str, fmt: str, out: Path) -> tuple[
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-    return seconds, int(done.stderr.split()[-1]) / 1024
+    peak_kib, cpu = done.stderr.split()[-2:]
+    return seconds, int(peak_kib) / 1024, float(cpu)
 
 
 def bench_exports(
@@ -148,7 +153,8 @@ def bench_exports(
     ``env`` holds ``LABELYARD_DATA_DIR`` (and ``LABELYARD_DATABASE_URL`` for PostgreSQL), as
     ``harness.database`` gives it. Figures: ``export_<format>_jobs_per_s`` (over the whole
     process, start-up included), ``export_<format>_peak_rss_mb``, ``export_<format>_mb``
-    (file size), and ``export_seed_s``.
+    (file size), ``export_<format>_cpu_s`` (user + system time of the process: on a shared
+    machine it moves less with the load than the wall time), and ``export_seed_s``.
     """
     full = _environment(env)
     created = subprocess.run(
@@ -168,8 +174,9 @@ def bench_exports(
     with tempfile.TemporaryDirectory(dir=env["LABELYARD_DATA_DIR"]) as folder:
         for fmt in formats:
             out = Path(folder) / f"export.{fmt}"
-            seconds, peak = _export(full, project["project_id"], fmt, out)
+            seconds, peak, cpu = _export(full, project["project_id"], fmt, out)
             figures[f"export_{fmt}_jobs_per_s"] = jobs / seconds
+            figures[f"export_{fmt}_cpu_s"] = cpu
             figures[f"export_{fmt}_peak_rss_mb"] = peak
             figures[f"export_{fmt}_mb"] = out.stat().st_size / 1e6
             out.unlink()
@@ -193,7 +200,9 @@ def main() -> None:
         with database(backend) as env:
             figures = bench_exports(env, jobs=args.jobs, formats=args.formats.split(","))
         for name, value in figures.items():
-            print(f"{backend:11} {name:28} {value:>14,.1f}", flush=True)
+            target = TARGETS.get(name)
+            beside = f"   target >= {target:,}" if target else ""
+            print(f"{backend:11} {name:28} {value:>14,.1f}{beside}", flush=True)
 
 
 if __name__ == "__main__":

@@ -99,7 +99,7 @@ def serve(env: dict[str, str]) -> Iterator[Served]:
 
         process = subprocess.Popen(command, env=full, stdout=subprocess.DEVNULL, stderr=stderr)
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180  # a loaded machine starts slowly
             while True:
                 try:
                     if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:

@@ -3,6 +3,10 @@
 Each worker loops: claim a review job and accept it, else claim an annotate job and submit it,
 until both queues are empty. Reported: completed jobs/s over the whole run, and the median and
 p99 latency of claim calls.
+
+With ``batch`` (programmatic workers at speed), each claim asks for ``batch`` jobs
+(``"count"``) and the worker hands them all in with one list call
+(``POST .../submit`` or ``.../review`` with ``{"jobs": [...]}``).
 """
 
 from __future__ import annotations
@@ -45,10 +49,12 @@ async def bench_lifecycle(
     workers: int = 8,
     quality: dict[str, Any] | None = None,
     gold: int = 0,
+    batch: int = 0,
 ) -> dict[str, Any]:
     """Run the workflow of ``jobs`` IMAGE jobs with ``workers`` concurrent workers, under the
     project's ``quality`` rules (docs/quality.md; None: the workers may review their own work,
-    the historical figure) with ``gold`` gold jobs mixed in."""
+    the historical figure) with ``gold`` gold jobs mixed in; ``batch`` > 0: batch claims of
+    that many jobs and list submits and reviews."""
     admin = {"authorization": f"Bearer {admin_token}"}
     async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
         project = (
@@ -77,7 +83,7 @@ async def bench_lifecycle(
             )
             reply.raise_for_status()
         for start in range(0, jobs, 10_000):
-            batch = [
+            bodies = [
                 {
                     "reference_id": f"lc{i}",
                     "work_flow_id": project["work_flow_id"],
@@ -86,7 +92,7 @@ async def bench_lifecycle(
                 for i in range(start, min(jobs, start + 10_000))
             ]
             reply = await client.post(
-                f"/v1/projects/{pid}/jobs/bulk", headers=key, json={"jobs": batch}
+                f"/v1/projects/{pid}/jobs/bulk", headers=key, json={"jobs": bodies}
             )
             reply.raise_for_status()
         tokens = []
@@ -113,6 +119,41 @@ async def bench_lifecycle(
                 f" {response.text[:300]}",
                 file=sys.stderr,
             )
+
+    async def batch_worker(token: str) -> None:
+        nonlocal claims
+        headers = {"authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=120) as api:
+            while True:
+                held: list[dict[str, Any]] = []
+                step = "review"
+                for step in ("review", "annotate"):
+                    started = time.perf_counter()
+                    response = await api.post(
+                        f"/work/v1/projects/{pid}/claim", json={"step": step, "count": batch}
+                    )
+                    claim_seconds.append(time.perf_counter() - started)
+                    if response.status_code != 200:
+                        error(response)
+                        return
+                    held = response.json()["data"]["jobs"]
+                    if held:
+                        claims += len(held)
+                        break
+                if not held:
+                    return
+                if step == "review":
+                    items = [{"job_id": job["job_id"], "decision": "accept"} for job in held]
+                else:
+                    items = [{"job_id": job["job_id"], "annotations": ANNOTATIONS} for job in held]
+                action = "review" if step == "review" else "submit"
+                done = await api.post(f"/work/v1/projects/{pid}/{action}", json={"jobs": items})
+                if done.status_code != 200:
+                    error(done)
+                    return
+                failed = [r for r in done.json()["data"]["results"] if "error" in r]
+                if failed:
+                    error(done)
 
     async def worker(token: str) -> None:
         headers = {"authorization": f"Bearer {token}"}
@@ -141,13 +182,14 @@ async def bench_lifecycle(
                     error(done)
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker(token) for token in tokens))
+    await asyncio.gather(*((batch_worker if batch > 0 else worker)(token) for token in tokens))
     elapsed = time.perf_counter() - started
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         stats = (await client.get(f"/v1/projects/{pid}/stats", headers=key)).json()["data"]
     return {
         "jobs": jobs,
         "workers": workers,
+        "batch": batch,
         "completed": stats["completed_jobs"],
         "completed_per_s": stats["completed_jobs"] / elapsed,
         "claims": claims,

@@ -6,7 +6,9 @@ PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this 
 - api: bulk create ``--jobs`` jobs into one batch, then the median latency of its first page and
   of a page at 99% depth (``bench/api.py``).
 - lifecycle: ``--work-jobs`` jobs through annotate and review by ``--workers`` concurrent
-  simulated workers (``bench/lifecycle.py``); ``--work-jobs 0`` skips it.
+  simulated workers (``bench/lifecycle.py``); ``--work-jobs 0`` skips it. Then
+  ``--work-batch-jobs`` jobs by as many programmatic workers with batch claims of
+  ``--work-batch`` jobs and list submits and reviews; ``--work-batch 0`` skips that.
 - client: ``labelyard jobs import`` of ``--client-rows`` JSONL rows next to the raw bulk
   endpoint's rate (``bench/client.py``); ``--client-rows 0`` skips it.
 - load: 32 connections of get-batch-jobs, then of create-job, by ``wrk`` when installed (the
@@ -19,6 +21,9 @@ PostgreSQL when reachable (``LABELYARD_TEST_PG_URL``). The load comes from this 
   (``bench/media.py``); ``--media-jobs 0`` skips it.
 - web: an annotator in Chromium working ``--web-jobs`` jobs: page times, first open, next job
   after submit, a reload for comparison (``bench/web.py``); ``--web-jobs 0`` skips it.
+- pages: ``--page-jobs`` jobs (default 1,000,000) written straight into one project, then the
+  median of the annotator's queue page and the owner's project page over HTTP, signed in
+  (``bench/pages.py``); ``--page-jobs 0`` skips it.
 - assist: the reference assist service (GrabCut) answering a box on a 1920x1080 image, p50 and
   p90 round trip (``bench/assist.py``); ``--assist-requests 0`` skips it. No target.
 
@@ -46,6 +51,7 @@ from lidar_web import bench_lidar_web
 from lifecycle import bench_lifecycle
 from load import bench_load
 from media import bench_media, bench_presign
+from pages import bench_pages
 from pointcloud import bench_pointcloud
 from wrk import bench_wrk, wrk_available
 
@@ -62,12 +68,25 @@ def run_api(base_url: str, admin_token: str, args: argparse.Namespace) -> Figure
 
 
 def run_lifecycle(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
-    if args.work_jobs <= 0:
-        return {}
-    figures = asyncio.run(
-        bench_lifecycle(base_url, admin_token, jobs=args.work_jobs, workers=args.workers)
-    )
-    return {f"work_{name}": value for name, value in figures.items()}
+    """Single claims, then (on a project of its own) batch claims and list submits."""
+    figures: Figures = {}
+    if args.work_jobs > 0:
+        single = asyncio.run(
+            bench_lifecycle(base_url, admin_token, jobs=args.work_jobs, workers=args.workers)
+        )
+        figures |= {f"work_{name}": value for name, value in single.items()}
+    if args.work_batch > 0 and args.work_batch_jobs > 0:
+        batched = asyncio.run(
+            bench_lifecycle(
+                base_url,
+                admin_token,
+                jobs=args.work_batch_jobs,
+                workers=args.workers,
+                batch=args.work_batch,
+            )
+        )
+        figures |= {f"work_batch_{name}": value for name, value in batched.items()}
+    return figures
 
 
 def run_events(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
@@ -110,6 +129,12 @@ def run_exports(base_url: str, admin_token: str, args: argparse.Namespace) -> Fi
     return bench_exports(args.served_env, jobs=args.export_jobs)
 
 
+def run_pages(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
+    if args.page_jobs <= 0:
+        return {}
+    return bench_pages(base_url, admin_token, args.served_env, jobs=args.page_jobs)
+
+
 def run_pointcloud(base_url: str, admin_token: str, args: argparse.Namespace) -> Figures:
     """Conversion needs no server or database: measured once, on the first backend."""
     if args.pointcloud_points <= 0 or args.backend_now != args.first_backend:
@@ -137,6 +162,7 @@ BENCHMARKS: list[tuple[str, Callable[[str, str, argparse.Namespace], Figures]]] 
     ("media", run_media),
     ("load", run_load),
     ("exports", run_exports),
+    ("pages", run_pages),
     ("client", bench_client),
     ("web", bench_web),
     ("pointcloud", run_pointcloud),
@@ -161,6 +187,7 @@ TARGETS: list[tuple[str, str, float, str | None]] = [
     ("load_create_job_p99_ms", "<=", 100, None),
     ("load_create_job_errors", "<=", 0, None),
     ("work_completed_per_s", ">=", 500, None),
+    ("work_batch_completed_per_s", ">=", 500, None),
     ("export_ndjson_jobs_per_s", ">=", 100_000, None),
     ("export_coco_jobs_per_s", ">=", 50_000, None),
     ("pointcloud_lzf_convert_s", "<=", 1.0, None),
@@ -169,13 +196,20 @@ TARGETS: list[tuple[str, str, float, str | None]] = [
     ("lidar_frame_switch_ms", "<=", 150, None),
     ("media_check_jobs_per_s", ">=", 200, None),
     ("presign_image_ms", "<=", 5.0, None),
+    ("pages_queue_ms", "<=", 10.0, None),
+    ("pages_project_ms", "<=", 10.0, None),
 ]
+
+# A figure printed beside another of the same run: (what it is, that figure).
+BESIDE = {"work_batch_completed_per_s": ("single claims", "work_completed_per_s")}
 
 # A figure printed beside the in-process limit measured in the same run.
 LIMITS = {
     "first_page_ms": "inprocess_page_ms",
     "deep_page_ms": "inprocess_page_ms",
     "create_jobs_per_s": "inprocess_insert_jobs_per_s",
+    "pages_queue_ms": "pages_queue_inprocess_ms",
+    "pages_project_ms": "pages_project_inprocess_ms",
 }
 
 TABLES: list[list[tuple[str, str, str]]] = [
@@ -201,6 +235,14 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("errors", "work_errors", "d"),
     ],
     [
+        ("batch of", "work_batch_batch", "d"),
+        ("batch jobs/s", "work_batch_completed_per_s", ".1f"),
+        ("single jobs/s", "work_completed_per_s", ".1f"),
+        ("batch claim p50 ms", "work_batch_claim_p50_ms", ".1f"),
+        ("batch claim p99 ms", "work_batch_claim_p99_ms", ".1f"),
+        ("errors", "work_batch_errors", "d"),
+    ],
+    [
         ("replicas", "load_replicas", "d"),
         ("get-batch-jobs rps", "load_get_batch_jobs_rps", ",.0f"),
         ("p50 ms", "load_get_batch_jobs_p50_ms", ".1f"),
@@ -220,6 +262,14 @@ TABLES: list[list[tuple[str, str, str]]] = [
         ("ndjson peak MB", "export_ndjson_peak_rss_mb", ".0f"),
         ("coco jobs/s", "export_coco_jobs_per_s", ",.0f"),
         ("coco peak MB", "export_coco_peak_rss_mb", ".0f"),
+    ],
+    [
+        ("page jobs", "pages_jobs", ",d"),
+        ("queue page ms", "pages_queue_ms", ".2f"),
+        ("in-process ms", "pages_queue_inprocess_ms", ".2f"),
+        ("project page ms", "pages_project_ms", ".2f"),
+        ("in-process ms", "pages_project_inprocess_ms", ".2f"),
+        ("/healthz ms", "pages_healthz_ms", ".2f"),
     ],
     [
         ("imported rows", "client_rows", ",d"),
@@ -295,6 +345,9 @@ def print_targets(rows: dict[str, Figures]) -> bool:
             verdict = "met" if met else "NOT met"
             limit = row.get(LIMITS.get(figure, ""))
             beside = f"  (in-process {limit:.2f})" if limit is not None else ""
+            what, other = BESIDE.get(figure, ("", ""))
+            if other in row:
+                beside += f"  ({what} {row[other]:,.2f})"
             print(
                 f"  {figure:28} {op} {bound:<8,g} {backend:11} {value:>10,.2f}  {verdict}{beside}"
             )
@@ -310,6 +363,12 @@ def main() -> None:
         "--work-jobs", type=int, default=2_000, help="jobs for the lifecycle run (0 skips it)"
     )
     parser.add_argument("--workers", type=int, default=8, help="workers for the lifecycle run")
+    parser.add_argument(
+        "--work-batch", type=int, default=100, help="jobs per batch claim (0 skips that run)"
+    )
+    parser.add_argument(
+        "--work-batch-jobs", type=int, default=10_000, help="jobs for the batch-claim run"
+    )
     parser.add_argument(
         "--assist-requests",
         type=int,
@@ -327,6 +386,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--export-jobs", type=int, default=1_000_000, help="completed jobs to export (0 skips)"
+    )
+    parser.add_argument(
+        "--page-jobs", type=int, default=1_000_000, help="jobs behind the pages (0 skips)"
     )
     parser.add_argument(
         "--client-rows", type=int, default=100_000, help="rows for the client import (0 skips)"
@@ -376,7 +438,7 @@ def main() -> None:
                 with serve(env) as served:
                     args.served_env, args.backend_now = env, backend
                     figures = bench(served.base_url, served.admin_token, args)
-                    if figures.get("work_errors"):
+                    if figures.get("work_errors") or figures.get("work_batch_errors"):
                         print(f"server stderr (last 4000 characters):\n{served.log()[-4000:]}")
             for figure, value in figures.items():
                 print(f"  {name:10} {figure:24} {value:>12,.2f}", flush=True)
@@ -385,7 +447,7 @@ def main() -> None:
     for columns in TABLES:
         print_table(rows, columns)
     print_targets(rows)
-    if any(row.get("work_errors") for row in rows.values()):
+    if any(row.get("work_errors") or row.get("work_batch_errors") for row in rows.values()):
         print("errors during the lifecycle run")
         sys.exit(1)
 

@@ -103,7 +103,7 @@ def start_server(settings: Settings, app: Any = None) -> tuple[uvicorn.Server, t
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 180  # start-up on a loaded machine
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("labelyard test server did not start")

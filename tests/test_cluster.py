@@ -32,7 +32,7 @@ JOBS = 300
 
 
 def _wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # start-up on a loaded machine
     while True:
         try:
             if httpx.get(f"{url}/readyz").status_code == 200:

@@ -35,7 +35,7 @@ def serving(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # start-up on a loaded machine
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:

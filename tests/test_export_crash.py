@@ -57,7 +57,7 @@ def test_worker_killed_mid_export_leaves_it_to_another(
 
     first = _worker(server)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # start-up on a loaded machine
         while _status(project, export_id)["done_jobs"] == 0:  # progress is recorded mid-way
             assert time.monotonic() < deadline, "the export never started"
             time.sleep(0.02)

@@ -57,7 +57,7 @@ def replicas(
     ]
     try:
         urls = [f"http://127.0.0.1:{port}" for port in ports]
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # start-up on a loaded machine
         for url in urls:
             while True:
                 try:

@@ -247,7 +247,7 @@ def test_sigkill_of_one_worker_leaves_the_other_serving(
     # Nothing half-written: a create the kill cut off is either whole or absent.
     assert _counts(env, project["project_id"]) == (len(final), len(final), len(final))
     # The supervisor replaces the dead process.
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # start-up on a loaded machine
     while len(_children(process.pid)) < 2 or victim in _children(process.pid):
         assert time.monotonic() < deadline, "the dead worker was not replaced"
         time.sleep(0.2)

@@ -62,6 +62,7 @@ console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 # Who the audit log names for changes made with these commands on the server's host.
 CLI = Actor(COMMAND_LINE, "", "local")
+WORKER_HEALTHCHECK_SECONDS = 60
 SERVER_KEEP_ALIVE_SECONDS = 30
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")]
 
@@ -162,6 +163,10 @@ def serve(
         "log_config": None,
         "access_log": False,
         "timeout_keep_alive": SERVER_KEEP_ALIVE_SECONDS,
+        # The supervisor kills a process that does not answer its ping in time. Its default (5 s)
+        # killed healthy processes still starting or busy on a loaded machine; a process silent
+        # for a minute is hung.
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
         **proxy_options(settings),
     }
     if processes == 1:

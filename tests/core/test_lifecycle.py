@@ -168,6 +168,29 @@ def test_reopen_undoes_the_counters_of_what_it_reopens() -> None:
         lifecycle.reopen(job(status="aborted"), step="qa")
 
 
+def test_batch_deltas_move_the_in_progress_count_with_the_status() -> None:
+    fresh = job(status="created", lease_holder=None, lease_expires_at=None)
+    claimed = lifecycle.claim(fresh, worker_id="w1", until=NOW, draft=None)
+    assert lifecycle.batch_deltas(claimed, from_status="created", gold=False) == {
+        "in_progress_jobs": 1
+    }
+    # A claim of an in-progress job (an expired lease, a later step) moves nothing.
+    assert lifecycle.batch_deltas(claimed, from_status="in_progress", gold=False) == {}
+    aborted = lifecycle.abort(job())
+    assert lifecycle.batch_deltas(aborted, from_status="in_progress", gold=False) == {
+        "aborted_jobs": 1,
+        "in_progress_jobs": -1,
+    }
+    assert lifecycle.batch_deltas(aborted, from_status="created", gold=False) == {"aborted_jobs": 1}
+    reopened = lifecycle.reopen(job(status="aborted", in_queue=False), step=None)
+    assert lifecycle.batch_deltas(reopened, from_status="aborted", gold=False) == {
+        "aborted_jobs": -1,
+        "in_progress_jobs": 1,
+    }
+    # Gold jobs are in none of a batch's counters.
+    assert lifecycle.batch_deltas(claimed, from_status="created", gold=True) == {}
+
+
 def test_only_the_lease_holder_may_act_on_an_open_job() -> None:
     assert lifecycle.check_held(job(), "w1", NOW) == NOW + timedelta(minutes=5)
     with pytest.raises(Conflict):

@@ -217,3 +217,22 @@ def test_assign_is_for_unfinished_jobs() -> None:
     done = JobState("completed", Route(("annotate",)), 0, False, 1, 0)
     with pytest.raises(Conflict):
         lifecycle.assign(done, to=quality.UNASSIGNED)
+
+
+def test_a_batch_claim_lets_one_gold_job_in_per_draw_under_the_rate() -> None:
+    settings = quality.QualitySettings(gold_rate=0.3)
+    plan = quality.batch_claim_plan(
+        settings, kind="annotate", worker_id="w", groups=(), draws=[0.1, 0.9, 0.29, 0.5]
+    )
+    assert [(rules.queue, most) for rules, most in plan] == [("gold", 2), ("annotate", 4)]
+    assert plan[0][0].not_annotated
+    plain = quality.batch_claim_plan(
+        settings, kind="annotate", worker_id="w", groups=(), draws=[0.9, 0.5]
+    )
+    assert [(rules.queue, most) for rules, most in plain] == [("annotate", 2)]
+    review = quality.batch_claim_plan(
+        quality.QualitySettings(gold_rate=1.0), kind="review", worker_id="w", groups=(), draws=[0.0]
+    )
+    assert [(rules.queue, most, rules.not_annotated) for rules, most in review] == [
+        ("review", 1, True)
+    ]

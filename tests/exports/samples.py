@@ -21,7 +21,7 @@ from pycocotools.coco import COCO
 from labelyard.core.model import Base
 from labelyard.exports.classes import Classes
 from labelyard.exports.geometry import polygon_area, polygon_points, rectangle_box
-from labelyard.exports.runner import Outcome, open_writer, write_export
+from labelyard.exports.runner import Outcome, Page, open_writer, write_export
 from labelyard.exports.sizes import ImageSize, ImageSizer, size_in_data
 from labelyard.exports.spec import Format
 from labelyard.exports.writer import ExportJob
@@ -125,9 +125,10 @@ def expected_of(jobs: Sequence[ExportJob]) -> dict[str, Expected]:
     }
 
 
-async def _pages(jobs: Sequence[ExportJob], size: int) -> AsyncIterator[list[ExportJob]]:
+async def _pages(jobs: Sequence[ExportJob], size: int) -> AsyncIterator[Page]:
     for start in range(0, len(jobs), size):
-        yield list(jobs[start : start + size])
+        page = list(jobs[start : start + size])
+        yield Page(len(page), iter(page))
 
 
 def export(

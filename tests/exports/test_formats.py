@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zipfile
-from dataclasses import replace
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -81,7 +80,7 @@ def test_ndjson_has_a_line_per_job_with_its_result_document(tmp_path: Path) -> N
 
 def test_a_failed_export_leaves_no_spool_behind(tmp_path: Path) -> None:
     jobs = sample_jobs()
-    broken = [*jobs[:2], replace(jobs[2], annotations={"rectangles": 5})]
+    broken = [*jobs[:2], jobs[2]._replace(annotations={"rectangles": 5})]
     path = tmp_path / "out.zip"
     with pytest.raises(TypeError):
         export(Format.YOLO, path, broken)
@@ -89,8 +88,7 @@ def test_a_failed_export_leaves_no_spool_behind(tmp_path: Path) -> None:
 
 
 def test_voc_escapes_what_jobs_put_in_its_xml(tmp_path: Path) -> None:
-    odd = replace(
-        sample_jobs()[0],
+    odd = sample_jobs()[0]._replace(
         reference_id="a&b",
         data={"image_url": "https://x/?a=1&b=<2>", "image_width": 10, "image_height": 10},
         annotations={"rectangles": [rect("r1", "R&D <x>\x01", 0, 0, 0.5, 0.5, note='5 > 3 & "q"')]},

@@ -34,7 +34,7 @@ def test_first_start_then_start_shows_a_demo_picture(tmp_path: Path, new_page: A
     with serving(command, env) as process:
         assert process.stdout is not None
         worker_token = [process.stdout.readline() for _ in range(4)][3].strip()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 180  # start-up on a loaded machine
         while True:
             try:
                 if httpx.get(f"{base}/readyz").status_code == 200:

@@ -52,9 +52,11 @@ from labelyard.api.schemas import (
     QualityUpdate,
     Redeliver,
     Review,
+    ReviewList,
     SchemaSet,
     Skip,
     StorageCreate,
+    SubmitList,
     WebhookCreate,
     WebhookUpdate,
     WorkerCreate,
@@ -290,7 +292,9 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
 
 WORK = "/work/v1/projects/{project_id}"
 WORK_ROUTES: Sequence[tuple[str, Callable[..., Any], Any, str]] = (
-    (f"{WORK}/claim", work.claim, Claim, "Claim the next free job of a step"),
+    (f"{WORK}/claim", work.claim, Claim, "Claim the next free job of a step, or up to count"),
+    (f"{WORK}/submit", work.submit_many, SubmitList, "Submit many annotate steps at once"),
+    (f"{WORK}/review", work.review_many, ReviewList, "Accept or reject many review steps"),
     (f"{WORK}/jobs/{{job_id}}/heartbeat", work.heartbeat, Heartbeat, "Extend a lease"),
     (f"{WORK}/jobs/{{job_id}}/draft", work.draft, Annotations, "Save a draft"),
     (f"{WORK}/jobs/{{job_id}}/submit", work.submit, Annotations, "Submit an annotate step"),

@@ -61,7 +61,12 @@ REDIRECT: dict[int | str, dict[str, Any]] = {
 
 CLAIM: dict[int | str, dict[str, Any]] = {
     **ENVELOPE,
-    204: {"description": "no free job in this step"},
+    200: {
+        "model": Envelope,
+        "description": "the job leased; with count, {jobs: [...]}: up to count jobs leased "
+        "in one transaction (an empty list when none is free)",
+    },
+    204: {"description": "no free job in this step (without count)"},
 }
 
 CSV: dict[int | str, dict[str, Any]] = {

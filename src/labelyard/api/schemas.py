@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from labelyard.core.commands import MAX_BULK_JOBS, MAX_COMMENT_LENGTH
+from labelyard.core.commands import MAX_BULK_JOBS, MAX_CLAIM_COUNT, MAX_COMMENT_LENGTH
 from labelyard.core.lifecycle import (
     MAX_LEASE_SECONDS,
     MAX_PRIORITY,
@@ -150,6 +150,13 @@ class WorkerLogin(BaseModel):
 class Claim(BaseModel):
     step: Literal["annotate", "review"] = "annotate"
     lease_seconds: int | None = Field(default=None, ge=MIN_LEASE_SECONDS, le=MAX_LEASE_SECONDS)
+    count: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_CLAIM_COUNT,
+        description="absent: one job as data (204 when none is free); 1..100: up to that many "
+        "jobs, leased in one transaction, as data.jobs (an empty list when none is free)",
+    )
 
 
 class Heartbeat(BaseModel):
@@ -174,6 +181,30 @@ class Review(BaseModel):
     annotations: Any = Field(default=None, description="on accept: corrected annotations")
     reasons: list[str] | None = Field(
         default=None, description="on reject: error types from the project's reject_reasons"
+    )
+
+
+class SubmitItem(Annotations):
+    job_id: str
+
+
+class SubmitList(BaseModel):
+    jobs: list[SubmitItem] = Field(
+        max_length=MAX_CLAIM_COUNT,
+        description="each job once; data.results[i] is {job_id, status, step} or "
+        "{job_id, error: {code, message}}, in input order",
+    )
+
+
+class ReviewItem(Review):
+    job_id: str
+
+
+class ReviewList(BaseModel):
+    jobs: list[ReviewItem] = Field(
+        max_length=MAX_CLAIM_COUNT,
+        description="each job once; data.results[i] is {job_id, status, step} or "
+        "{job_id, error: {code, message}}, in input order",
     )
 
 

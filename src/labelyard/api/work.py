@@ -30,15 +30,33 @@ WorkerAccess = Annotated[Worker, Depends(worker_access)]
 
 
 async def claim(worker: WorkerAccess, state: State, body: Body) -> Response:
-    """Lease the next free job of a step; 204 when there is none."""
-    job = await work.claim(
-        state.db,
-        worker,
-        commands.parse_claim(body),
-        default_lease=state.settings.lease_seconds,
-        rng=state.rng,
-    )
+    """Lease the next free job of a step (204 when there is none), or with ``count`` up to
+    that many (``{"jobs": [...]}``, empty when there is none)."""
+    command = commands.parse_claim(body)
+    lease = state.settings.lease_seconds
+    if command.count is not None:
+        jobs = await work.claim_many(state.db, worker, command, default_lease=lease, rng=state.rng)
+        return ok({"jobs": jobs})
+    job = await work.claim(state.db, worker, command, default_lease=lease, rng=state.rng)
     return ok(job) if job is not None else Response(status_code=204)
+
+
+async def submit_many(worker: WorkerAccess, state: State, body: Body) -> Response:
+    """Hand in many annotate steps in one transaction; a result per item."""
+    items = commands.parse_submit_list(body)
+    return ok(
+        await work.submit_many(
+            state.db, state.blobs, worker, items=items, base_url=state.base_url, rng=state.rng
+        )
+    )
+
+
+async def review_many(worker: WorkerAccess, state: State, body: Body) -> Response:
+    """Accept or reject many review steps in one transaction; a result per item."""
+    items = commands.parse_review_list(body)
+    return ok(
+        await work.review_many(state.db, state.blobs, worker, items=items, base_url=state.base_url)
+    )
 
 
 async def _act(worker: Worker, state: AppState, job_id: str, action: str, body: object) -> Response:

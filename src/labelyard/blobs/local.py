@@ -27,9 +27,9 @@ class LocalBlobStore:
         return path
 
     async def put(self, key: str, data: bytes) -> None:
-        """Store ``data`` under ``key`` atomically."""
-        path = self._path(key)
-        await asyncio.to_thread(_write_atomically, path, data)
+        """Store ``data`` under ``key`` atomically (the path is resolved on the thread too:
+        a few ``lstat`` calls that would otherwise hold the event loop)."""
+        await asyncio.to_thread(lambda: _write_atomically(self._path(key), data))
 
     async def get(self, key: str) -> bytes:
         """The bytes under ``key``."""

@@ -47,11 +47,14 @@ FRAME_FLAGS = ("hidden", "occluded", "interpolated")
 """Per-frame booleans of a tracker's geometry: not seen on the frame, seen behind something,
 computed between keyframes by the editor (VIDEO keyframe interpolation)."""
 _EPSILON = 1e-9
+_SHAPE_KEYS = tuple(IMAGE_KEYS)
+_NO_SHAPES = ((),) * len(_SHAPE_KEYS)
+_TRACK_BASES = (Base.VIDEO, Base.SENSOR_FUSION, Base.POINT_CLOUD_SEGMENTATION)
 
 
 def uses_tracks(base: Base) -> bool:
     """True where annotations are trackers across frames."""
-    return base in (Base.VIDEO, Base.SENSOR_FUSION, Base.POINT_CLOUD_SEGMENTATION)
+    return base in _TRACK_BASES
 
 
 def video_segmentation(base: Base, data: dict[str, Any]) -> bool:
@@ -444,7 +447,9 @@ def _tracker(tracker: object, where: str, context: _TrackContext, ids: set[str])
 def result_document(base: Base, data: dict[str, Any], annotations: Any) -> dict[str, Any]:
     """The result JSON of a completed job (API.md 3.6)."""
     if not uses_tracks(base):
-        full = {key: list(annotations.get(key, [])) for key in IMAGE_KEYS}
+        # map/zip rather than a comprehension: exports call this for millions of jobs
+        found = map(annotations.get, _SHAPE_KEYS, _NO_SHAPES)
+        full = dict(zip(_SHAPE_KEYS, map(list, found), strict=True))
         if annotations.get(CLASSIFICATIONS):
             full[CLASSIFICATIONS] = list(annotations[CLASSIFICATIONS])
         image: dict[str, Any] = {"annotations": full, "image_url": data.get("image_url")}

@@ -7,8 +7,9 @@ API.md names) for the first bad field and nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from labelyard.core import events, lifecycle, quality
 from labelyard.core.ids import require_uuid
@@ -17,6 +18,7 @@ from labelyard.errors import InvalidInput, MissingParameter, NotFound
 
 MAX_COMMENT_LENGTH = MAX_TEXT_LENGTH  # a reviewer's comment, a skip reason
 MAX_REASONS = 50  # reject reasons on one reject
+T = TypeVar("T")
 
 
 def _object(body: object, *, empty_ok: bool = True) -> dict[str, Any]:
@@ -46,21 +48,29 @@ def lease_seconds(value: object) -> int | None:
     return value
 
 
+MAX_CLAIM_COUNT = 100  # jobs one claim may lease, and items one list submit or review may carry
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """Lease the next free job of a step."""
+    """Lease the next free job of a step, or up to ``count`` of them (a batch claim)."""
 
     step: str = lifecycle.ANNOTATE
     lease_seconds: int | None = None
+    # None: one job, answered as the job itself; 1..100: a list of up to that many jobs.
+    count: int | None = None
 
 
 def parse_claim(body: object) -> Claim:
-    """``{"step"?, "lease_seconds"?}``."""
+    """``{"step"?, "lease_seconds"?, "count"?}``."""
     fields = _object(body)
     step = fields.get("step", lifecycle.ANNOTATE)
     if step not in lifecycle.STEP_KINDS:
         raise InvalidInput("step must be 'annotate' or 'review'")
-    return Claim(step=step, lease_seconds=lease_seconds(fields.get("lease_seconds")))
+    count = fields.get("count")
+    if "count" in fields and (type(count) is not int or not 1 <= count <= MAX_CLAIM_COUNT):
+        raise InvalidInput(f"count must be an integer from 1 to {MAX_CLAIM_COUNT}")
+    return Claim(step=step, lease_seconds=lease_seconds(fields.get("lease_seconds")), count=count)
 
 
 def parse_heartbeat(body: object) -> int | None:
@@ -175,6 +185,44 @@ class Skip:
 
 JobAction = Heartbeat | Draft | Submit | Skip | Review
 JOB_ACTIONS = ("heartbeat", "draft", "submit", "skip", "review")
+
+
+def _work_list(body: object, parse: Callable[[object], T]) -> list[tuple[str, T]]:
+    """``{"jobs": [{"job_id", ...the single call's body}...]}``: at most 100 items, each job
+    once. Any malformed item refuses the whole list (the error names the item); what depends
+    on the job is answered per item by the service."""
+    fields = _object(body, empty_ok=False)
+    items = fields.get("jobs")
+    if items is None:
+        raise MissingParameter("jobs is required")
+    if not isinstance(items, list):
+        raise InvalidInput("jobs must be a list")
+    if len(items) > MAX_CLAIM_COUNT:
+        raise InvalidInput(f"at most {MAX_CLAIM_COUNT} jobs per call")
+    parsed: list[tuple[str, T]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise InvalidInput("must be a JSON object")
+            job_id = require_uuid(item.get("job_id"), "job_id")
+            if job_id in seen:
+                raise InvalidInput(f"job_id {job_id} appears more than once")
+            seen.add(job_id)
+            parsed.append((job_id, parse(item)))
+        except (InvalidInput, MissingParameter) as error:
+            raise type(error)(f"jobs[{index}]: {error.message}") from error
+    return parsed
+
+
+def parse_submit_list(body: object) -> list[tuple[str, Work]]:
+    """``{"jobs": [{"job_id", "annotations"}...]}``: a list submit (see ``_work_list``)."""
+    return _work_list(body, parse_work)
+
+
+def parse_review_list(body: object) -> list[tuple[str, Review]]:
+    """``{"jobs": [{"job_id", "decision", ...}...]}``: a list review (see ``_work_list``)."""
+    return _work_list(body, parse_review)
 
 
 def parse_job_action(action: str, body: object) -> JobAction:

@@ -21,8 +21,11 @@ annotator. Every rule that decided is written in the transition's ``detail``.
 
 Each action is one pure function taking the job's state and returning a ``Change`` that says
 everything that moves: the status, the step, the lease, further columns, the batch counters
-and whether a result file is written. ``services.lifecycle.apply`` is the one place that writes
-a change (the job row, its transition record, the counters and the events, together).
+and whether a result file is written. A move into or out of ``in_progress`` also moves the
+batch's ``in_progress_jobs`` (``batch_deltas``): created = total - in progress - completed -
+aborted, so the owner's progress bars are read off the batch rows. ``services.lifecycle.apply``
+is the one place that writes a change (the job row, its transition record, the counters and the
+events, together).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ CLOSED_STATUSES = (JobStatus.COMPLETED.value, JobStatus.ABORTED.value)
 JOB_STATUSES = tuple(status.value for status in JobStatus)
 MIN_PRIORITY, MAX_PRIORITY = 1, 10
 MIN_LEASE_SECONDS, MAX_LEASE_SECONDS = 1, 24 * 3600
+_IN_PROGRESS = JobStatus.IN_PROGRESS.value
 # The job columns that a lease release clears.
 _FREE = {"lease_holder": None, "lease_expires_at": None}
 
@@ -166,6 +170,18 @@ class Change:
             values["queue"] = None
         values.update(self.columns)
         return values
+
+
+def batch_deltas(change: Change, *, from_status: str, gold: bool) -> dict[str, int]:
+    """The batch-counter deltas of ``change`` made to a job in ``from_status``: the change's own
+    and the move into or out of ``in_progress`` (gold jobs count in none of them)."""
+    deltas = dict(change.counters)
+    if gold:
+        return deltas
+    moved = int(change.to_status == _IN_PROGRESS) - int(from_status == _IN_PROGRESS)
+    if moved:
+        deltas["in_progress_jobs"] = deltas.get("in_progress_jobs", 0) + moved
+    return deltas
 
 
 def parse_statuses(value: object, *, default: tuple[str, ...] = ()) -> tuple[str, ...]:

@@ -48,6 +48,7 @@ class BatchCounters:
     total_jobs: int = 0
     completed_jobs: int = 0
     aborted_jobs: int = 0
+    in_progress_jobs: int = 0
     total_frames: int = 0
     completed_frames: int = 0
     annotations: int = 0

@@ -234,6 +234,27 @@ def claim_plan(
     return [work]
 
 
+def batch_claim_plan(
+    settings: QualitySettings,
+    *,
+    kind: str,
+    worker_id: str,
+    groups: Sequence[str],
+    draws: Sequence[float],
+) -> list[tuple[ClaimRules, int]]:
+    """The looks of a claim of ``len(draws)`` jobs, each with at most how many jobs it serves.
+
+    Each draw is one job's draw of ``claim_plan``: every draw under the gold rate lets one gold
+    job in first; the annotate (or review) queue fills the rest.
+    """
+    count = len(draws)
+    gold = sum(1 for draw in draws if draw < settings.gold_rate)
+    plan = claim_plan(
+        settings, kind=kind, worker_id=worker_id, groups=groups, draw=0.0 if gold else 1.0
+    )
+    return [(rules, gold if rules.queue == GOLD_QUEUE else count) for rules in plan]
+
+
 # --- Rejects -------------------------------------------------------------------------------------
 
 

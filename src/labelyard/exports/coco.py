@@ -38,6 +38,7 @@ from labelyard.exports.sizes import ImageSize
 from labelyard.exports.writer import BUFFER_BYTES, ExportJob, Spool, image_extension
 
 DECIMALS = 2
+CHUNK = 1000
 
 
 def _pixels(box: Box, size: ImageSize) -> list[float]:
@@ -51,7 +52,11 @@ def _pixels(box: Box, size: ImageSize) -> list[float]:
 
 
 class CocoWriter:
-    """Writes one COCO JSON document, images first, in one pass over the jobs."""
+    """Writes one COCO JSON document, images first, in one pass over the jobs.
+
+    Images and annotations are encoded ``CHUNK`` at a time (one orjson call per chunk, its
+    brackets dropped), the per-object work of millions of jobs being the cost of an export.
+    """
 
     needs_sizes = True
 
@@ -64,6 +69,8 @@ class CocoWriter:
         self._annotations = Spool(path.parent)
         self._images = 0
         self._objects = 0
+        self._image_chunk: list[dict[str, Any]] = []
+        self._object_chunk: list[dict[str, Any]] = []
         self._out.write(b'{"info":' + orjson.dumps(info) + b',"licenses":[],"images":[')
 
     def write(self, job: ExportJob, size: ImageSize | None) -> None:
@@ -72,29 +79,35 @@ class CocoWriter:
             raise ValueError("COCO needs the size of every image")
         self._images += 1
         url = job.data.get("image_url")
-        image = {
-            "id": self._images,
-            "file_name": self._names.name(job.reference_id, job.job_id) + image_extension(url),
-            "width": size.width,
-            "height": size.height,
-            "coco_url": url if isinstance(url, str) else "",
-            "labelyard_job_id": job.job_id,
-            "reference_id": job.reference_id,
-            "batch_id": job.batch_id,
-        }
-        self._out.write((b"," if self._images > 1 else b"") + orjson.dumps(image))
+        self._image_chunk.append(
+            {
+                "id": self._images,
+                "file_name": self._names.name(job.reference_id, job.job_id) + image_extension(url),
+                "width": size.width,
+                "height": size.height,
+                "coco_url": url if isinstance(url, str) else "",
+                "labelyard_job_id": job.job_id,
+                "reference_id": job.reference_id,
+                "batch_id": job.batch_id,
+            }
+        )
+        if len(self._image_chunk) >= CHUNK:
+            self._flush_images()
         annotations = job.annotations if isinstance(job.annotations, dict) else {}
+        width, height = size
         for item in annotations.get("rectangles") or ():
             box = rectangle_box(item)
             if box is not None:
-                bbox = _pixels(box, size)
-                x, y, w, h = bbox
+                x0, y0, x1, y1 = box
+                x, y = round(x0 * width, DECIMALS), round(y0 * height, DECIMALS)
+                w = round((x1 - x0) * width, DECIMALS)
+                h = round((y1 - y0) * height, DECIMALS)
                 outline = [x, y, x + w, y, x + w, y + h, x, y + h]
-                self._annotation(item, bbox, [outline], w * h)
+                self._annotation(item, [x, y, w, h], [outline], w * h)
         for item in annotations.get("polygons") or ():
             points = polygon_points(item)
             if points is not None:
-                pixels = [(x * size.width, y * size.height) for x, y in points]
+                pixels = [(x * width, y * height) for x, y in points]
                 flat = [round(v, DECIMALS) for point in pixels for v in point]
                 area = round(polygon_area(pixels), DECIMALS)
                 self._annotation(item, _pixels(points_box(points), size), [flat], area)
@@ -141,11 +154,28 @@ class CocoWriter:
         }
         if instance is not None:
             record["labelyard_instance"] = instance
-        self._annotations.write((b"," if self._objects > 1 else b"") + orjson.dumps(record))
+        self._object_chunk.append(record)
+        if len(self._object_chunk) >= CHUNK:
+            self._flush_annotations()
+
+    def _flush_images(self) -> None:
+        if self._image_chunk:
+            first = self._images == len(self._image_chunk)
+            self._out.write((b"" if first else b",") + orjson.dumps(self._image_chunk)[1:-1])
+            self._image_chunk.clear()
+
+    def _flush_annotations(self) -> None:
+        if self._object_chunk:
+            first = self._objects == len(self._object_chunk)
+            encoded = orjson.dumps(self._object_chunk)[1:-1]
+            self._annotations.write((b"" if first else b",") + encoded)
+            self._object_chunk.clear()
 
     def close(self) -> None:
         """Append the annotations and the categories; close the file."""
         try:
+            self._flush_images()
+            self._flush_annotations()
             self._out.write(b'],"annotations":[')
             shutil.copyfileobj(self._annotations.rewound(), self._out, BUFFER_BYTES)
             categories = [

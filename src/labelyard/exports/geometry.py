@@ -7,6 +7,7 @@ optional ``edges``.
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Any
 
@@ -14,6 +15,7 @@ Box = tuple[float, float, float, float]
 """x0, y0, x1, y1 (left, top, right, bottom)."""
 
 _DIGITS = re.compile(r"(\d+)")
+_X, _Y = operator.itemgetter("x"), operator.itemgetter("y")
 
 
 def _xy(point: Any) -> tuple[float, float] | None:
@@ -31,8 +33,8 @@ def rectangle_box(item: Any) -> Box | None:
     if not isinstance(corners, list) or not corners:
         return None
     try:  # the hot path of box formats: corners were validated when the job was submitted
-        xs = [corner["x"] for corner in corners]
-        ys = [corner["y"] for corner in corners]
+        xs = list(map(_X, corners))
+        ys = list(map(_Y, corners))
         return float(min(xs)), float(min(ys)), float(max(xs)), float(max(ys))
     except (TypeError, KeyError, ValueError):
         return None
@@ -103,7 +105,7 @@ def polygon_area(points: list[tuple[float, float]]) -> float:
 def attribute_values(item: Any) -> dict[str, Any]:
     """An object's attributes as ``{name: value}`` (unwrapped from ``{"value": ...}``)."""
     attributes = item.get("attributes") if isinstance(item, dict) else None
-    if not isinstance(attributes, dict):
+    if not attributes or not isinstance(attributes, dict):
         return {}
     return {
         name: wrapped.get("value")

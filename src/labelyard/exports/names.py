@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 
 SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_STEM = 120
 FILTER_BITS = 1 << 25  # 4 MiB; about 1 false positive in 6,000 names at 1,000,000 names
 HASHES = 4
+_WORDS = struct.Struct(f"<{HASHES}I")  # the digest as HASHES little-endian 32-bit words
 # Device names Windows will not create files under, whatever the extension.
 RESERVED = frozenset(
     ["CON", "PRN", "AUX", "NUL"] + [f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10)]
@@ -29,18 +31,17 @@ class FileNames:
         self._size = bits
         self._bits = bytearray((bits + 7) // 8)
 
-    def _positions(self, name: str) -> list[int]:
+    def _add(self, name: str) -> bool:
+        """Remember ``name``; False if it (or a name sharing its bits) was given already."""
         digest = hashlib.blake2b(name.casefold().encode(), digest_size=4 * HASHES).digest()
-        return [
-            int.from_bytes(digest[4 * i : 4 * i + 4], "little") % self._size for i in range(HASHES)
-        ]
-
-    def _given(self, positions: list[int]) -> bool:
-        return all(self._bits[p >> 3] & (1 << (p & 7)) for p in positions)
-
-    def _remember(self, positions: list[int]) -> None:
-        for p in positions:
-            self._bits[p >> 3] |= 1 << (p & 7)
+        bits, size, new = self._bits, self._size, False
+        for word in _WORDS.unpack(digest):
+            p = word % size
+            mask = 1 << (p & 7)
+            if not bits[p >> 3] & mask:
+                bits[p >> 3] |= mask
+                new = True
+        return new
 
     def name(self, reference_id: str, job_id: str) -> str:
         """A new name for the job (without extension)."""
@@ -49,9 +50,7 @@ class FileNames:
         if stem.split(".")[0].upper() in RESERVED:
             candidate = f"{stem}_{job_id}"
         for attempt in range(1, 1000):
-            positions = self._positions(candidate)
-            if not self._given(positions):
-                self._remember(positions)
+            if self._add(candidate):
                 return candidate
             candidate = f"{stem}_{job_id}" if attempt == 1 else f"{stem}_{job_id}_{attempt}"
         raise RuntimeError("no free file name")  # unreachable unless the filter is full

@@ -25,11 +25,8 @@ class NdjsonWriter:
 
     def write(self, job: ExportJob, size: ImageSize | None) -> None:
         """Add one line."""
-        result = (
-            None
-            if job.annotations is None
-            else result_document(self._base, job.data, job.annotations)
-        )
+        annotations = job.annotations
+        result = None if annotations is None else result_document(self._base, job.data, annotations)
         line = {
             "job_id": job.job_id,
             "reference_id": job.reference_id,

@@ -1,18 +1,20 @@
 """The streaming runner: pages of jobs in, one export file out, with progress and a report.
 
-Jobs arrive a page at a time from a keyset cursor; the runner finds image sizes where the
-format needs them (a few dozen probes at a time), hands each job to the format's writer and
-reports progress after every chunk. Jobs it must leave out (no image size) are counted, and the
-first ``REPORT_LIMIT`` are kept with their reason.
+Jobs arrive a page at a time from a keyset cursor, each parsed only when it is taken; the runner
+finds image sizes where the format needs them (a few dozen probes at a time), hands each job to
+the format's writer and reports progress after every page (formats without sizes) or chunk.
+Jobs it must leave out (no image size) are counted, and the first ``REPORT_LIMIT`` are kept with
+their reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from labelyard.core.model import Base
 from labelyard.exports.classes import Classes
@@ -20,7 +22,7 @@ from labelyard.exports.coco import CocoWriter
 from labelyard.exports.kitti import KittiWriter
 from labelyard.exports.names import FileNames
 from labelyard.exports.ndjson import NdjsonWriter
-from labelyard.exports.sizes import ImageSize, ImageSizer, NoSize, Sizing
+from labelyard.exports.sizes import ImageSize, ImageSizer, NoSize
 from labelyard.exports.spec import Format
 from labelyard.exports.voc import VocWriter
 from labelyard.exports.writer import ExportJob, Writer
@@ -29,6 +31,14 @@ from labelyard.exports.yolo import YoloWriter
 REPORT_LIMIT = 1000
 REASON_MAX_CHARS = 300
 SIZE_CHUNK = 64
+
+
+class Page(NamedTuple):
+    """A page of jobs: how many, and the jobs (taken one at a time, in order)."""
+
+    size: int
+    jobs: Iterable[ExportJob]
+
 
 Progress = Callable[[int, int], Awaitable[None]]
 """Called with (jobs done so far, jobs skipped so far) after every chunk of jobs."""
@@ -98,7 +108,7 @@ def open_writer(
 
 
 async def write_export(
-    pages: AsyncIterator[Sequence[ExportJob]],
+    pages: AsyncIterator[Page],
     writer: Writer,
     sizer: ImageSizer | None,
     *,
@@ -107,20 +117,25 @@ async def write_export(
     """Write every job of ``pages`` with ``writer`` and finish the file (discarded on error)."""
     report = Report()
     done = 0
+    write = writer.write
     try:
         async for page in pages:
-            for start in range(0, len(page), SIZE_CHUNK):
-                chunk = page[start : start + SIZE_CHUNK]
-                sizes: Sequence[Sizing | None] = [None] * len(chunk)
-                if writer.needs_sizes:
-                    if sizer is None:
-                        raise ValueError("this format needs image sizes: pass an ImageSizer")
-                    sizes = await sizer.sizes([job.data for job in chunk])
+            if not writer.needs_sizes:
+                for job in page.jobs:
+                    write(job, None)
+                done += page.size
+                await on_progress(done, report.skipped_total)
+                continue
+            if sizer is None:
+                raise ValueError("this format needs image sizes: pass an ImageSizer")
+            jobs = iter(page.jobs)
+            while chunk := list(itertools.islice(jobs, SIZE_CHUNK)):
+                sizes = await sizer.sizes([job.data for job in chunk])
                 for job, sizing in zip(chunk, sizes, strict=True):
-                    if isinstance(sizing, NoSize):
-                        report.add(job, sizing.reason)
+                    if type(sizing) is ImageSize:
+                        write(job, sizing)
                     else:
-                        writer.write(job, sizing if isinstance(sizing, ImageSize) else None)
+                        report.add(job, cast(NoSize, sizing).reason)
                 done += len(chunk)
                 await on_progress(done, report.skipped_total)
         writer.close()

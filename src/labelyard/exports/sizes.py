@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -36,9 +36,8 @@ USER_AGENT = "labelyard-export (image size probe)"
 NO_SIZE = "no image_width/image_height in data"
 
 
-@dataclass(frozen=True, slots=True)
-class ImageSize:
-    """Width and height in pixels."""
+class ImageSize(NamedTuple):
+    """Width and height in pixels (a named tuple: COCO and VOC exports make one per job)."""
 
     width: int
     height: int
@@ -64,6 +63,9 @@ def size_in_data(data: Any) -> ImageSize | None:
     """The size given in the job's data (``image_width``/``image_height``), if any."""
     if not isinstance(data, dict):
         return None
+    width, height = data.get("image_width"), data.get("image_height")
+    if type(width) is int and type(height) is int and width >= 1 and height >= 1:
+        return ImageSize(width, height)  # the common case, without the checks below
     for holder in (data, data.get("metadata")):
         if isinstance(holder, dict):
             width = _positive(holder.get("image_width"))

@@ -44,6 +44,11 @@ async def roll_up(
     day = as_utc(now).date().isoformat()
     workers: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     batches: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    # The claims that turns end and the submits that verdicts judge, for every job at once.
+    ending = [job.id for job, _, change in applied if change.action in _TURN_ENDS]
+    judged = [job.id for job, _, change in applied if change.action in ("accept", "reject")]
+    claims = await _latest(conn, project_id, ending, "claim")
+    submits = await _latest(conn, project_id, judged, "submit")
     for job, state, change in applied:
         batch = batches[(project_id, job.batch_id, day)]
         batch["completed"] += change.counters.get("completed_jobs", 0)
@@ -62,28 +67,29 @@ async def roll_up(
             mine["finished"] += 1
             batch["finished"] += 1
         if change.action in _TURN_ENDS:
-            claimed = await store.last_transition(
-                conn,
-                project_id=project_id,
-                job_id=job.id,
-                action="claim",
-                worker_id=change.worker_id,
-            )
+            claimed = claims.get((job.id, change.worker_id))
             if claimed is not None:
                 seconds = max(0, int((now - as_utc(claimed.created_at)).total_seconds()))
                 mine["work_seconds"] += seconds
                 batch["work_seconds"] += seconds
         if change.action in ("accept", "reject"):
             # The verdict counts for whoever handed the work in.
-            handed = await store.last_transition(
-                conn, project_id=project_id, job_id=job.id, action="submit", worker_id=None
-            )
+            handed = submits.get((job.id, None))
             if handed is not None and handed.worker_id is not None:
                 key = (project_id, handed.worker_id, day, handed.from_step or "")
                 verdict = "accepted_work" if change.action == "accept" else "rejected_work"
                 workers[key][verdict] += 1
     await store.add_worker_days(conn, workers)
     await store.add_batch_days(conn, batches)
+
+
+async def _latest(
+    conn: AsyncConnection, project_id: str, job_ids: list[str], action: str
+) -> dict[tuple[str, str | None], Record]:
+    """Each job's latest ``action`` transition, by worker and by anyone (one query)."""
+    if not job_ids:
+        return {}
+    return await store.last_transitions(conn, project_id=project_id, job_ids=job_ids, action=action)
 
 
 async def report_for(

@@ -14,18 +14,21 @@ over stops without touching the export again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
+from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from labelyard.blobs import BlobStore, export_key
 from labelyard.config import Settings
@@ -35,7 +38,7 @@ from labelyard.core.model import Base, JobStatus
 from labelyard.core.schema import parse_schema
 from labelyard.errors import LabelyardError, NotFound
 from labelyard.exports.classes import Classes
-from labelyard.exports.runner import Outcome, Progress, open_writer, write_export
+from labelyard.exports.runner import Outcome, Page, Progress, open_writer, write_export
 from labelyard.exports.sizes import PROBE_TIMEOUT_SECONDS, ImageSizer
 from labelyard.exports.spec import ExportSpec, Format, check_base, parse_spec
 from labelyard.exports.writer import ExportJob
@@ -49,7 +52,7 @@ from labelyard.store.engine import Database
 
 log = logging.getLogger("labelyard.exports")
 
-PAGE_SIZE = 1000
+PAGE_SIZE = 5000
 PROGRESS_EVERY_JOBS = 5000
 PROGRESS_EVERY_SECONDS = 10.0
 
@@ -122,42 +125,63 @@ async def _source(db: Database, *, project_id: str, spec: ExportSpec) -> _Source
     )
 
 
+async def _rows(
+    db: Database, source: _Source, statuses: Sequence[str]
+) -> AsyncGenerator[list[store.JobRow], None]:
+    """The rows to export, a keyset page at a time, each page read in its own short read
+    while the previous one is being written."""
+
+    async def read(batch_id: str, after: int) -> list[store.JobRow]:
+        async with db.read() as conn:
+            return await store.job_rows(
+                conn,
+                project_id=source.project_id,
+                batch_id=batch_id,
+                after=after,
+                statuses=statuses,
+                limit=PAGE_SIZE,
+            )
+
+    for batch_id in source.batch_ids:
+        ahead = asyncio.ensure_future(read(batch_id, 0))
+        try:
+            while True:
+                rows = await ahead
+                if len(rows) == PAGE_SIZE:
+                    ahead = asyncio.ensure_future(read(batch_id, rows[-1][0]))
+                if rows:
+                    yield rows
+                if len(rows) < PAGE_SIZE:
+                    break
+        finally:
+            # A read in flight is let finish, not cancelled: its connection must not go back to
+            # the pool while a thread still reads on it.
+            await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()  # retrieved here, so an unused page's error is not reported
+
+
 async def _pages(
     db: Database, source: _Source, statuses: Sequence[str]
-) -> AsyncIterator[list[ExportJob]]:
-    """The jobs to export, a keyset page at a time, each page read in its own short read."""
-    for batch_id in source.batch_ids:
-        after = 0
-        while True:
-            async with db.read() as conn:
-                rows = await store.job_page(
-                    conn,
-                    project_id=source.project_id,
-                    batch_id=batch_id,
-                    after=after,
-                    statuses=statuses,
-                    limit=PAGE_SIZE,
-                )
-            if not rows:
-                break
-            yield [_export_job(row, source.base) for row in rows]
-            if len(rows) < PAGE_SIZE:
-                break
-            after = rows[-1].seq
+) -> AsyncGenerator[Page, None]:
+    """The jobs to export, a page at a time; each job's JSON is parsed only when the writer
+    takes it, so no more than one job's documents are in memory at once."""
+    async with aclosing(_rows(db, source, statuses)) as pages:
+        async for rows in pages:
+            yield Page(len(rows), _export_jobs(rows, source.base))
 
 
-def _export_job(row: Record, base: Base) -> ExportJob:
-    annotations = None
-    if row.status == JobStatus.COMPLETED:
-        annotations = row.draft if row.draft is not None else notes.empty(base)
-    return ExportJob(
-        job_id=row.id,
-        reference_id=row.reference_id,
-        batch_id=row.batch_id,
-        status=row.status,
-        data=row.data,
-        annotations=annotations,
-    )
+def _export_jobs(rows: Sequence[store.JobRow], base: Base) -> Iterator[ExportJob]:
+    """The jobs of a page of rows (the final annotations of completed jobs only)."""
+    loads = orjson.loads
+    completed = JobStatus.COMPLETED.value
+    for _seq, job_id, reference_id, batch_id, status, data, draft in rows:
+        annotations = None
+        if status == completed:
+            annotations = None if draft is None else loads(draft)
+            if annotations is None:
+                annotations = notes.empty(base)
+        yield ExportJob(job_id, reference_id, batch_id, status, loads(data), annotations)
 
 
 @asynccontextmanager
@@ -199,8 +223,8 @@ async def _write(
     )
     try:
         sizer_context = _sizer(writer.needs_sizes, outbound, local_files=local_files)
-        async with sizer_context as sizer:
-            pages = _pages(db, source, spec.statuses)
+        pages_context = aclosing(_pages(db, source, spec.statuses))
+        async with sizer_context as sizer, pages_context as pages:
             return await write_export(pages, writer, sizer, on_progress=on_progress)
     except BaseException:
         writer.discard()

@@ -7,6 +7,7 @@ transaction, and the analytics rollups (``services.analytics.roll_up``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from labelyard.blobs import BlobStore, mask_key, result_key
 from labelyard.core import masks
 from labelyard.core.ids import new_id
-from labelyard.core.lifecycle import Change, JobState, Route
+from labelyard.core.lifecycle import Change, JobState, Route, batch_deltas
 from labelyard.core.model import as_utc
 from labelyard.services.analytics import roll_up
 from labelyard.services.events import count, record_many
@@ -25,6 +26,8 @@ from labelyard.services.results import result_url
 from labelyard.store import Record
 from labelyard.store import quality as quality_store
 from labelyard.store import work as store
+
+_FILES_AT_ONCE = 16  # result files written at once by one apply_all
 
 
 def state_of(job: Record) -> JobState:
@@ -110,14 +113,14 @@ async def _quality_records(
     change: Change,
     now: datetime,
     tallies: dict[str, dict[str, float]],
+    annotated: list[tuple[str, str]],
 ) -> None:
-    """What a change records beside the job: its annotator, a consensus version, a gold score,
-    and the workers' tallies (summed into ``tallies``, written once per transaction)."""
+    """What a change records beside the job: its annotator (added to ``annotated``, written
+    once per transaction), a consensus version, a gold score, and the workers' tallies (summed
+    into ``tallies``, written once per transaction)."""
     worker = change.annotated_by
     if worker is not None:
-        await quality_store.add_annotator(
-            conn, project_id=project_id, job_id=job_id, worker_id=worker, now=now
-        )
+        annotated.append((job_id, worker))
     if change.clear_versions:
         await quality_store.clear_versions(conn, project_id=project_id, job_id=job_id)
     if change.version is not None and worker is not None:
@@ -167,6 +170,8 @@ async def apply_all(
     transitions: list[tuple[Any, dict[str, Any]]] = []
     applied: list[tuple[Record, JobState, Change]] = []
     tallies: dict[str, dict[str, float]] = {}
+    annotated: list[tuple[str, str]] = []
+    files: list[tuple[str, bytes]] = []
     same: dict[bytes, tuple[dict[str, Any], list[str]]] = {}
     deltas: dict[str, dict[str, int]] = {}
     for job, change in changes:
@@ -178,14 +183,14 @@ async def apply_all(
                 raise ValueError("a completing change needs the blob store")
             key = result_key(job.project_id, job.id)
             result = await _write_masks(blobs, base_url, job, change.result)
-            await blobs.put(key, orjson.dumps(result))
+            files.append((key, orjson.dumps(result)))
             columns["result_key"] = key
             published["result"] = result_url(blobs, base_url, key)
         if change.skipped_by is not None:
             await store.add_skip(
                 conn, project_id=project_id, job_id=job.id, worker_id=change.skipped_by, now=now
             )
-        await _quality_records(conn, project_id, job.id, change, now, tallies)
+        await _quality_records(conn, project_id, job.id, change, now, tallies, annotated)
         columns["updated_at"] = now
         # Many jobs changed alike (a batch abort) are written by one statement.
         signature = (
@@ -194,21 +199,36 @@ async def apply_all(
             else b""
         )
         same.setdefault(signature, (columns, []))[1].append(job.id)
-        if change.counters:
+        counters = batch_deltas(change, from_status=job.status, gold=state.gold)
+        if counters:
             batch = deltas.setdefault(job.batch_id, {})
-            for name, delta in change.counters.items():
+            for name, delta in counters.items():
                 batch[name] = batch.get(name, 0) + delta
         transitions.append((published, transition_record(job, state, change, now)))
         applied.append((job, state, change))
+    # Result files are written side by side (each is its own fsync), all before the commit.
+    for start in range(0, len(files), _FILES_AT_ONCE):
+        chunk = files[start : start + _FILES_AT_ONCE]
+        assert blobs is not None  # checked with each result above
+        await asyncio.gather(*(blobs.put(key, data) for key, data in chunk))
+    # Jobs changed alike share one statement; the rest (each completion names its own result
+    # file) share one executemany per set of columns.
+    alone: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
     for columns, job_ids in same.values():
         if len(job_ids) == 1:
-            await store.update_job(conn, project_id=project_id, job_id=job_ids[0], **columns)
+            alone.setdefault(tuple(sorted(columns)), []).append((job_ids[0], columns))
         else:
             await store.set_jobs(conn, project_id=project_id, job_ids=job_ids, **columns)
+    for rows in alone.values():
+        if len(rows) == 1:
+            await store.update_job(conn, project_id=project_id, job_id=rows[0][0], **rows[0][1])
+        else:
+            await store.update_jobs(conn, project_id=project_id, rows=rows)
+    await quality_store.add_annotators(conn, project_id=project_id, pairs=annotated, now=now)
     if tallies:
         await quality_store.add_tallies(conn, project_id=project_id, deltas=tallies)
     await roll_up(conn, project_id, applied, now=now)
     batch_events: list[tuple[str, dict[str, Any]]] = []
-    for batch_id, batch_deltas in deltas.items():
-        batch_events += await count(conn, project_id=project_id, batch_id=batch_id, **batch_deltas)
+    for batch_id, moved in deltas.items():
+        batch_events += await count(conn, project_id=project_id, batch_id=batch_id, **moved)
     await record_many(conn, project_id, transitions, now=now, then=batch_events)

@@ -7,12 +7,16 @@ from typing import Any
 from labelyard.core import annotations as notes
 from labelyard.core import lifecycle, quality
 from labelyard.core.quality import parse_settings
+from labelyard.errors import Forbidden
 from labelyard.services import utcnow
 from labelyard.services.workers import Worker
 from labelyard.store import projects as project_store
 from labelyard.store import quality as quality_store
 from labelyard.store import work as store
 from labelyard.store.engine import Database
+
+# The queue page counts each step's claimable jobs up to here, and shows "100+" beyond.
+WAITING_SHOWN = 100
 
 
 async def upcoming_sources(db: Database, worker: Worker, *, step: str) -> list[str]:
@@ -37,31 +41,37 @@ async def queues(
     db: Database, *, account_id: str, worker_id: str, role: str
 ) -> list[dict[str, Any]]:
     """The account's projects with, for each step kind the role may work, how many jobs the
-    worker could claim there."""
+    worker could claim there now: ``waiting`` exact up to ``WAITING_SHOWN``, with ``more`` when
+    there are more than that (the page shows "100+"). Each figure is a bounded read of the
+    queue index with the claim's own rules, so the page costs the same at any queue length."""
     kinds = lifecycle.kinds_of_role(role)
+    now = utcnow()
+    shown: list[dict[str, Any]] = []
     async with db.read() as conn:
         projects = await project_store.list_projects(conn, account_id=account_id)
-        waiting, own_reviews = await store.waiting_counts(
-            conn, account_id=account_id, worker_id=worker_id, now=utcnow()
-        )
         groups = await quality_store.memberships(conn, worker_id=worker_id)
-
-    def claimable(row: Any, kind: str) -> int:
-        settings = parse_settings(row.quality)
-        pool = settings.pools.get(kind)
-        if pool is not None and pool not in groups.get(row.id, set()):
-            return 0  # the step is limited to a group they are not in
-        count = waiting.get((row.id, kind), 0)
-        if kind == lifecycle.REVIEW and not settings.allow_self_review:
-            count -= own_reviews.get(row.id, 0)  # their own work: never theirs to review
-        return count
-
-    return [
-        {
-            "project_id": row.id,
-            "name": row.name,
-            "base": row.base,
-            "steps": [{"step": kind, "waiting": claimable(row, kind)} for kind in kinds],
-        }
-        for row in projects
-    ]
+        for row in projects:
+            settings = parse_settings(row.quality)
+            mine = sorted(groups.get(row.id, set()))
+            steps = []
+            for kind in kinds:
+                try:
+                    # The draw 1.0 leaves out gold mixing: the page counts the step's work.
+                    rules = quality.claim_plan(
+                        settings, kind=kind, worker_id=worker_id, groups=mine, draw=1.0
+                    )[-1]
+                except Forbidden:
+                    count = 0  # the step is limited to a group they are not in
+                else:
+                    count = await store.free_count(
+                        conn, project_id=row.id, rules=rules, now=now, limit=WAITING_SHOWN + 1
+                    )
+                steps.append(
+                    {
+                        "step": kind,
+                        "waiting": min(count, WAITING_SHOWN),
+                        "more": count > WAITING_SHOWN,
+                    }
+                )
+            shown.append({"project_id": row.id, "name": row.name, "base": row.base, "steps": steps})
+    return shown

@@ -1,7 +1,10 @@
-"""The worker API's use cases: claim, heartbeat, draft, submit, skip, review.
+"""The worker API's use cases: claim, heartbeat, draft, submit, skip, review, and for
+programs the same on many jobs at once (a batch claim, list submits and reviews).
 
-Each runs in one write transaction: the job row is locked, ``core.lifecycle`` decides what
-changes and ``services.lifecycle.apply`` writes it (job, counters, transition, events).
+Each runs in one write transaction: the job rows are locked, ``core.lifecycle`` decides what
+changes and ``services.lifecycle.apply_all`` writes it (jobs, counters, transitions, events).
+The list calls keep the single calls' rules by sharing their decisions (``_submission``,
+``_verdict``), which is why they live here rather than in a module of their own.
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ from labelyard.core.commands import (
 from labelyard.core.ids import require_uuid
 from labelyard.core.lifecycle import JobState
 from labelyard.core.model import Base, rfc3339
-from labelyard.errors import NotFound
+from labelyard.errors import LabelyardError, NotFound
 from labelyard.services import point_clouds, utcnow
-from labelyard.services.lifecycle import apply, state_of
+from labelyard.services.lifecycle import apply, apply_all, state_of
 from labelyard.services.workers import Worker, WorkProject
 from labelyard.store import Record
 from labelyard.store import quality as quality_store
@@ -177,6 +180,84 @@ async def claim(
         return view
 
 
+async def _find_many(
+    conn: AsyncConnection,
+    worker: Worker,
+    step: str,
+    now: datetime,
+    draws: list[float],
+    *,
+    lock: bool = True,
+    most: int | None = None,
+) -> list[Record]:
+    """The jobs a claim of ``len(draws)`` jobs of ``step`` takes (at most ``most``), under the
+    quality rules: one statement per look (``core.quality.batch_claim_plan``)."""
+    project = worker.project
+    groups = await quality_store.groups_of(conn, project_id=project.id, worker_id=worker.id)
+    plan = quality.batch_claim_plan(
+        project.quality, kind=step, worker_id=worker.id, groups=groups, draws=draws
+    )
+    found: list[Record] = []
+    total = len(draws) if most is None else min(most, len(draws))
+    for rules, cap in plan:
+        wanted = min(cap, total - len(found))
+        if wanted <= 0:
+            continue
+        found += await store.free_jobs(
+            conn,
+            project_id=project.id,
+            rules=rules,
+            now=now,
+            limit=wanted,
+            lock=lock,
+            besides=[row.id for row in found],
+        )
+    return found
+
+
+async def claim_many(
+    db: Database, worker: Worker, command: Claim, *, default_lease: int, rng: random.Random
+) -> list[dict[str, Any]]:
+    """Up to ``command.count`` free jobs of the asked step, leased to this worker in one
+    transaction (``lifecycle.apply_all``), in the order single claims would have taken them;
+    an empty list if the queue is empty.
+
+    Every rule of ``claim`` holds: each job is drawn for gold on its own, and no job is taken
+    twice (a consensus job is one row, leased to one worker at a time).
+    """
+    lifecycle.check_role(worker.role, command.step)
+    count = command.count or 1
+    draws = [rng.random() for _ in range(count)]
+    now = utcnow()
+    until = lifecycle.lease_until(now, command.lease_seconds, default_lease)
+    project = worker.project
+    if db.is_sqlite:
+        # As ``claim``: an empty queue costs a read, not a turn at the write lock.
+        async with db.read() as conn:
+            if not await _find_many(conn, worker, command.step, now, draws, lock=False, most=1):
+                return []
+    async with db.write() as conn:
+        rows = await _find_many(conn, worker, command.step, now, draws)
+        if not rows:
+            return []
+        review = [row.id for row in rows if row.queue == lifecycle.REVIEW]
+        versions = await quality_store.versions_of(conn, project_id=project.id, job_ids=review)
+        views: list[dict[str, Any]] = []
+        changes: list[tuple[Record, lifecycle.Change]] = []
+        for job in rows:
+            state = state_of(job)
+            draft = _draft(job, project)
+            views.append(
+                _view(job, project, state, draft=draft, until=until, versions=versions.get(job.id))
+            )
+            change = lifecycle.claim(state, worker_id=worker.id, until=until, draft=draft)
+            changes.append((job, change))
+        # Encoded before the leases commit, as ``claim`` does.
+        orjson.dumps(views)
+        await apply_all(conn, project.id, changes, now=now)
+        return views
+
+
 async def _held(
     conn: AsyncConnection, worker: Worker, job_id: str, now: datetime
 ) -> tuple[Record, JobState]:
@@ -262,6 +343,64 @@ async def save_draft(db: Database, worker: Worker, *, job_id: str, work: Work) -
     return {"job_id": job.id, "saved_at": rfc3339(now)}
 
 
+async def _submission(
+    conn: AsyncConnection,
+    project: WorkProject,
+    worker: Worker,
+    job: Record,
+    state: JobState,
+    annotations: Any,
+    *,
+    now: datetime,
+    draw: float,
+    accepted: int,
+) -> lifecycle.Change:
+    """What handing in ``annotations`` does to a held job; ``accepted``: the worker's accepted
+    jobs so far (read by the caller when the project samples reviews)."""
+    settings = project.quality
+    lifecycle.check_step(state, lifecycle.ANNOTATE)
+    annotations = await _validated(conn, annotations, project, job)
+    if state.gold:
+        score = agreement.score_gold(job.data.get("gold"), annotations)
+        return lifecycle.submit_gold(state, worker_id=worker.id, score=score)
+    if settings.overlap > 1:
+        rows = await quality_store.versions(conn, project_id=project.id, job_id=job.id)
+        earlier = [row.annotations for row in rows]
+        last = len(earlier) + 1 >= settings.overlap
+        return lifecycle.submit_version(
+            state,
+            base=project.base,
+            data=job.data,
+            annotations=annotations,
+            worker_id=worker.id,
+            now=now,
+            earlier=earlier,
+            overlap=settings.overlap,
+            threshold=settings.agreement_threshold,
+            merge=agreement.consensus([*earlier, annotations]) if last else None,
+        )
+    decided = None
+    if settings.sampling is not None:
+        decided = quality.sample(settings.sampling, accepted=accepted, draw=draw)
+    return lifecycle.submit(
+        state,
+        base=project.base,
+        data=job.data,
+        annotations=annotations,
+        worker_id=worker.id,
+        now=now,
+        sampled=decided,
+    )
+
+
+async def _accepted(conn: AsyncConnection, project: WorkProject, worker: Worker) -> int:
+    """The worker's accepted jobs, which review sampling needs (0 when it does not sample)."""
+    if project.quality.sampling is None:
+        return 0
+    mine = await quality_store.tally(conn, project_id=project.id, worker_id=worker.id)
+    return int(mine.accepted) if mine else 0
+
+
 async def submit(
     db: Database,
     blobs: BlobStore,
@@ -276,47 +415,21 @@ async def submit(
     consensus job, waits for its other versions; with sampling, may skip its review)."""
     now = utcnow()
     project = worker.project
-    settings = project.quality
     draw = rng.random()
     async with db.write() as conn:
         job, state = await _held(conn, worker, job_id, now)
         lifecycle.check_step(state, lifecycle.ANNOTATE)
-        annotations = await _validated(conn, work.annotations, project, job)
-        change: lifecycle.Change
-        if state.gold:
-            score = agreement.score_gold(job.data.get("gold"), annotations)
-            change = lifecycle.submit_gold(state, worker_id=worker.id, score=score)
-        elif settings.overlap > 1:
-            rows = await quality_store.versions(conn, project_id=project.id, job_id=job.id)
-            earlier = [row.annotations for row in rows]
-            last = len(earlier) + 1 >= settings.overlap
-            change = lifecycle.submit_version(
-                state,
-                base=project.base,
-                data=job.data,
-                annotations=annotations,
-                worker_id=worker.id,
-                now=now,
-                earlier=earlier,
-                overlap=settings.overlap,
-                threshold=settings.agreement_threshold,
-                merge=agreement.consensus([*earlier, annotations]) if last else None,
-            )
-        else:
-            decided = None
-            if settings.sampling is not None:
-                mine = await quality_store.tally(conn, project_id=project.id, worker_id=worker.id)
-                accepted = int(mine.accepted) if mine else 0
-                decided = quality.sample(settings.sampling, accepted=accepted, draw=draw)
-            change = lifecycle.submit(
-                state,
-                base=project.base,
-                data=job.data,
-                annotations=annotations,
-                worker_id=worker.id,
-                now=now,
-                sampled=decided,
-            )
+        change = await _submission(
+            conn,
+            project,
+            worker,
+            job,
+            state,
+            work.annotations,
+            now=now,
+            draw=draw,
+            accepted=await _accepted(conn, project, worker),
+        )
         return await _apply(
             conn, job, change, project=project, now=now, blobs=blobs, base_url=base_url
         )
@@ -332,6 +445,48 @@ async def skip(db: Database, worker: Worker, *, job_id: str, reason: str | None)
         )
 
 
+async def _verdict(
+    conn: AsyncConnection,
+    project: WorkProject,
+    worker: Worker,
+    job: Record,
+    state: JobState,
+    decision: Review,
+    *,
+    annotators: tuple[str, ...],
+    now: datetime,
+) -> lifecycle.Change:
+    """What a review decision does to a held job whose annotators are ``annotators``."""
+    lifecycle.check_step(state, lifecycle.REVIEW)
+    settings = project.quality
+    if decision.decision == "reject":
+        consensus = settings.overlap > 1
+        return lifecycle.reject(
+            state,
+            step=decision.step,
+            worker_id=worker.id,
+            comment=decision.comment,
+            reasons=quality.parse_reject_reasons(settings, list(decision.reasons)),
+            back_to=quality.UNASSIGNED
+            if consensus
+            else quality.after_reject(settings, annotators[-1] if annotators else None),
+            clear_versions=consensus,
+            annotators=annotators,
+        )
+    # Corrections, or the draft as saved (valid then; the schema may have changed since).
+    annotations = decision.annotations if decision.annotations is not None else job.draft
+    return lifecycle.accept(
+        state,
+        base=project.base,
+        data=job.data,
+        annotations=await _validated(conn, annotations, project, job),
+        worker_id=worker.id,
+        comment=decision.comment,
+        now=now,
+        annotators=annotators,
+    )
+
+
 async def review(
     db: Database, blobs: BlobStore, worker: Worker, *, job_id: str, decision: Review, base_url: str
 ) -> dict[str, Any]:
@@ -344,34 +499,160 @@ async def review(
         annotators = tuple(
             await quality_store.annotators(conn, project_id=project.id, job_id=job.id)
         )
-        settings = project.quality
-        if decision.decision == "reject":
-            consensus = settings.overlap > 1
-            change = lifecycle.reject(
-                state,
-                step=decision.step,
-                worker_id=worker.id,
-                comment=decision.comment,
-                reasons=quality.parse_reject_reasons(settings, list(decision.reasons)),
-                back_to=quality.UNASSIGNED
-                if consensus
-                else quality.after_reject(settings, annotators[-1] if annotators else None),
-                clear_versions=consensus,
-                annotators=annotators,
-            )
-        else:
-            # Corrections, or the draft as saved (valid then; the schema may have changed since).
-            annotations = decision.annotations if decision.annotations is not None else job.draft
-            change = lifecycle.accept(
-                state,
-                base=project.base,
-                data=job.data,
-                annotations=await _validated(conn, annotations, project, job),
-                worker_id=worker.id,
-                comment=decision.comment,
-                now=now,
-                annotators=annotators,
-            )
+        change = await _verdict(
+            conn, project, worker, job, state, decision, annotators=annotators, now=now
+        )
         return await _apply(
             conn, job, change, project=project, now=now, blobs=blobs, base_url=base_url
         )
+
+
+def _failed(job_id: str, error: LabelyardError) -> dict[str, Any]:
+    return {"job_id": job_id, "error": {"code": error.code, "message": error.message}}
+
+
+async def _apply_list(
+    conn: AsyncConnection,
+    worker: Worker,
+    decided: list[tuple[str, Record | None, lifecycle.Change | LabelyardError]],
+    *,
+    now: datetime,
+    blobs: BlobStore,
+    base_url: str,
+) -> dict[str, Any]:
+    """Write the changes decided for a list's items in one ``apply_all``; per item, what the
+    single call would have answered, or its error."""
+    project = worker.project
+    changes: list[tuple[Record, lifecycle.Change]] = []
+    results: list[dict[str, Any]] = []
+    for job_id, job, outcome in decided:
+        if isinstance(outcome, LabelyardError) or job is None:
+            error = outcome if isinstance(outcome, LabelyardError) else NotFound()
+            results.append(_failed(job_id, error))
+            continue
+        change = outcome
+        if change.result is not None and project.base is Base.POINT_CLOUD_SEGMENTATION:
+            try:
+                change = await point_clouds.with_segmentation(
+                    conn, blobs, job, change, base_url=base_url
+                )
+            except LabelyardError as error:
+                results.append(_failed(job_id, error))
+                continue
+        changes.append((job, change))
+        route = state_of(job).route
+        step = route.name_of(change.to_index) if change.to_index is not None else None
+        results.append({"job_id": job.id, "status": change.to_status, "step": step})
+    if changes:
+        await apply_all(conn, project.id, changes, now=now, blobs=blobs, base_url=base_url)
+    return {"results": results}
+
+
+async def _held_list(
+    conn: AsyncConnection, worker: Worker, job_ids: list[str], now: datetime, kind: str
+) -> dict[str, tuple[Record, JobState] | LabelyardError]:
+    """Each job of a list, locked, with its state, or why this worker may not act on it."""
+    rows = await store.read_jobs(conn, project_id=worker.project.id, job_ids=job_ids)
+    by_id = {row.id: row for row in rows}
+    held: dict[str, tuple[Record, JobState] | LabelyardError] = {}
+    for job_id in job_ids:
+        job = by_id.get(job_id)
+        if job is None:
+            held[job_id] = NotFound("no such job in this project")
+            continue
+        state = state_of(job)
+        try:
+            lifecycle.check_held(state, worker.id, now)
+            lifecycle.check_step(state, kind)
+        except LabelyardError as error:
+            held[job_id] = error
+            continue
+        held[job_id] = (job, state)
+    return held
+
+
+async def submit_many(
+    db: Database,
+    blobs: BlobStore,
+    worker: Worker,
+    *,
+    items: list[tuple[str, Work]],
+    base_url: str,
+    rng: random.Random,
+) -> dict[str, Any]:
+    """Hand in the work of many held annotate steps in one transaction: ``results[i]`` is what
+    ``submit`` answers for item i, or its error; the items without an error are applied."""
+    now = utcnow()
+    project = worker.project
+    draws = [rng.random() for _ in items]
+    async with db.write() as conn:
+        held = await _held_list(conn, worker, [job_id for job_id, _ in items], now, "annotate")
+        accepted = await _accepted(conn, project, worker)
+        decided: list[tuple[str, Record | None, lifecycle.Change | LabelyardError]] = []
+        for (job_id, work), draw in zip(items, draws, strict=True):
+            found = held[job_id]
+            if isinstance(found, LabelyardError):
+                decided.append((job_id, None, found))
+                continue
+            job, state = found
+            try:
+                change = await _submission(
+                    conn,
+                    project,
+                    worker,
+                    job,
+                    state,
+                    work.annotations,
+                    now=now,
+                    draw=draw,
+                    accepted=accepted,
+                )
+            except LabelyardError as error:
+                decided.append((job_id, job, error))
+                continue
+            # Work that skips review counts as accepted at once (sampling reads the count).
+            accepted += change.credit.count(worker.id)
+            decided.append((job_id, job, change))
+        return await _apply_list(conn, worker, decided, now=now, blobs=blobs, base_url=base_url)
+
+
+async def review_many(
+    db: Database,
+    blobs: BlobStore,
+    worker: Worker,
+    *,
+    items: list[tuple[str, Review]],
+    base_url: str,
+) -> dict[str, Any]:
+    """Decide many held review steps in one transaction: ``results[i]`` is what ``review``
+    answers for item i, or its error; the items without an error are applied."""
+    now = utcnow()
+    project = worker.project
+    async with db.write() as conn:
+        held = await _held_list(conn, worker, [job_id for job_id, _ in items], now, "review")
+        annotators = await quality_store.annotators_of(
+            conn, project_id=project.id, job_ids=[job_id for job_id, _ in items]
+        )
+        decided: list[tuple[str, Record | None, lifecycle.Change | LabelyardError]] = []
+        for job_id, decision in items:
+            found = held[job_id]
+            if isinstance(found, LabelyardError):
+                decided.append((job_id, None, found))
+                continue
+            job, state = found
+            try:
+                change = await _verdict(
+                    conn,
+                    project,
+                    worker,
+                    job,
+                    state,
+                    decision,
+                    annotators=tuple(annotators.get(job_id, ())),
+                    now=now,
+                )
+            except LabelyardError as error:
+                decided.append((job_id, job, error))
+                continue
+            decided.append((job_id, job, change))
+        return await _apply_list(conn, worker, decided, now=now, blobs=blobs, base_url=base_url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, desc, func, select
+from sqlalchemy import Table, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -73,21 +73,33 @@ async def add_batch_days(
     await _add(conn, batch_day, ("project_id", "batch_id", "day"), BATCH_COUNTS, rows)
 
 
-async def last_transition(
-    conn: AsyncConnection, *, project_id: str, job_id: str, action: str, worker_id: str | None
-) -> Record | None:
-    """A job's latest transition of ``action`` (by ``worker_id`` if given): one index probe."""
-    query = select(
-        job_transition.c.worker_id, job_transition.c.from_step, job_transition.c.created_at
-    ).where(
-        job_transition.c.project_id == project_id,
-        job_transition.c.job_id == job_id,
-        job_transition.c.action == action,
-    )
-    if worker_id is not None:
-        query = query.where(job_transition.c.worker_id == worker_id)
-    query = query.order_by(desc(job_transition.c.created_at)).limit(1)
-    return (await conn.execute(query)).first()
+async def last_transitions(
+    conn: AsyncConnection, *, project_id: str, job_ids: Sequence[str], action: str
+) -> dict[tuple[str, str | None], Record]:
+    """Each job's latest transition of ``action``, per worker: keyed ``(job_id, worker_id)``,
+    and ``(job_id, None)`` for the latest by anyone. One query for many jobs (walking the
+    ``(project_id, job_id, created_at)`` index), in chunks of 1,000."""
+    latest: dict[tuple[str, str | None], Record] = {}
+    for start in range(0, len(job_ids), 1000):
+        chunk = list(job_ids[start : start + 1000])
+        query = (
+            select(
+                job_transition.c.job_id,
+                job_transition.c.worker_id,
+                job_transition.c.from_step,
+                job_transition.c.created_at,
+            )
+            .where(
+                job_transition.c.project_id == project_id,
+                job_transition.c.job_id.in_(chunk),
+                job_transition.c.action == action,
+            )
+            .order_by(job_transition.c.created_at)
+        )
+        for row in await conn.execute(query):
+            latest[(row.job_id, row.worker_id)] = row
+            latest[(row.job_id, None)] = row
+    return latest
 
 
 def _sums(table: Table, counts: Sequence[str]) -> list[Any]:

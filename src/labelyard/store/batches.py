@@ -16,6 +16,7 @@ COUNTER_COLUMNS = (
     "total_jobs",
     "completed_jobs",
     "aborted_jobs",
+    "in_progress_jobs",
     "total_frames",
     "completed_frames",
     "annotations",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from labelyard.core.model import JobStatus
 from labelyard.store import Record
 from labelyard.store.tables import batch, job, project, worker, workflow
 
@@ -42,16 +42,24 @@ async def project_summaries(conn: AsyncConnection, *, account_id: str | None) ->
 
 
 async def job_counts(conn: AsyncConnection, *, project_id: str) -> dict[str, dict[str, int]]:
-    """How many jobs of the project are in each status, by batch id (one GROUP BY)."""
-    query = (
-        select(job.c.batch_id, job.c.status, func.count())
-        .where(job.c.project_id == project_id)
-        .group_by(job.c.batch_id, job.c.status)
-    )
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for batch_id, status, number in await conn.execute(query):
-        counts[batch_id][status] = int(number)
-    return dict(counts)
+    """How many jobs of the project are in each status, by batch id: read off the batches'
+    counters (one row per batch, no job read); gold jobs are in none of them."""
+    query = select(
+        batch.c.id,
+        batch.c.total_jobs,
+        batch.c.in_progress_jobs,
+        batch.c.completed_jobs,
+        batch.c.aborted_jobs,
+    ).where(batch.c.project_id == project_id)
+    counts: dict[str, dict[str, int]] = {}
+    for batch_id, total, in_progress, completed, aborted in await conn.execute(query):
+        counts[batch_id] = {
+            JobStatus.CREATED.value: int(total - in_progress - completed - aborted),
+            JobStatus.IN_PROGRESS.value: int(in_progress),
+            JobStatus.COMPLETED.value: int(completed),
+            JobStatus.ABORTED.value: int(aborted),
+        }
+    return counts
 
 
 async def job_detail(conn: AsyncConnection, *, project_id: str, job_id: str) -> Record | None:

@@ -163,6 +163,55 @@ async def add_annotator(
         )
 
 
+async def add_annotators(
+    conn: AsyncConnection, *, project_id: str, pairs: Sequence[tuple[str, str]], now: datetime
+) -> None:
+    """``add_annotator`` for many ``(job_id, worker_id)`` pairs: one read, one insert of the
+    new pairs and one update per worker of the known ones."""
+    if not pairs:
+        return
+    if len(pairs) == 1:
+        job_id, worker_id = pairs[0]
+        await add_annotator(
+            conn, project_id=project_id, job_id=job_id, worker_id=worker_id, now=now
+        )
+        return
+    wanted = set(pairs)
+    known: set[tuple[str, str]] = set()
+    job_ids = sorted({job_id for job_id, _ in wanted})
+    for start in range(0, len(job_ids), 1000):
+        rows = await conn.execute(
+            select(job_annotator.c.job_id, job_annotator.c.worker_id).where(
+                job_annotator.c.project_id == project_id,
+                job_annotator.c.job_id.in_(job_ids[start : start + 1000]),
+            )
+        )
+        known |= {(row[0], row[1]) for row in rows} & wanted
+    new = sorted(wanted - known)
+    if new:
+        await conn.execute(
+            job_annotator.insert(),
+            [
+                {"project_id": project_id, "job_id": j, "worker_id": w, "created_at": now}
+                for j, w in new
+            ],
+        )
+    by_worker: dict[str, list[str]] = {}
+    for job_id, worker_id in sorted(known):
+        by_worker.setdefault(worker_id, []).append(job_id)
+    for worker_id, jobs in by_worker.items():  # the latest annotator comes last in ``annotators``
+        for start in range(0, len(jobs), 1000):
+            await conn.execute(
+                update(job_annotator)
+                .where(
+                    job_annotator.c.project_id == project_id,
+                    job_annotator.c.job_id.in_(jobs[start : start + 1000]),
+                    job_annotator.c.worker_id == worker_id,
+                )
+                .values(created_at=now)
+            )
+
+
 async def annotators(conn: AsyncConnection, *, project_id: str, job_id: str) -> list[str]:
     """The workers who did annotate work on the job, first first."""
     rows = await conn.execute(
@@ -171,6 +220,23 @@ async def annotators(conn: AsyncConnection, *, project_id: str, job_id: str) -> 
         .order_by(job_annotator.c.created_at, job_annotator.c.worker_id)
     )
     return [row[0] for row in rows]
+
+
+async def annotators_of(
+    conn: AsyncConnection, *, project_id: str, job_ids: Sequence[str]
+) -> dict[str, list[str]]:
+    """``annotators`` of each of many jobs (a job with none is left out), in one query."""
+    found: dict[str, list[str]] = {}
+    if not job_ids:
+        return found
+    rows = await conn.execute(
+        select(job_annotator.c.job_id, job_annotator.c.worker_id)
+        .where(job_annotator.c.project_id == project_id, job_annotator.c.job_id.in_(job_ids))
+        .order_by(job_annotator.c.created_at, job_annotator.c.worker_id)
+    )
+    for job_id, worker_id in rows:
+        found.setdefault(job_id, []).append(worker_id)
+    return found
 
 
 async def add_version(
@@ -202,6 +268,28 @@ async def versions(conn: AsyncConnection, *, project_id: str, job_id: str) -> li
         .order_by(job_version.c.created_at, job_version.c.worker_id)
     )
     return list((await conn.execute(query)).all())
+
+
+async def versions_of(
+    conn: AsyncConnection, *, project_id: str, job_ids: Sequence[str]
+) -> dict[str, list[Record]]:
+    """``versions`` of each of many jobs (a job with none is left out), in one query."""
+    found: dict[str, list[Record]] = {}
+    if not job_ids:
+        return found
+    query = (
+        select(
+            job_version.c.job_id,
+            job_version.c.worker_id,
+            job_version.c.annotations,
+            job_version.c.created_at,
+        )
+        .where(job_version.c.project_id == project_id, job_version.c.job_id.in_(job_ids))
+        .order_by(job_version.c.created_at, job_version.c.worker_id)
+    )
+    for row in await conn.execute(query):
+        found.setdefault(row.job_id, []).append(row)
+    return found
 
 
 async def clear_versions(conn: AsyncConnection, *, project_id: str, job_id: str) -> None:

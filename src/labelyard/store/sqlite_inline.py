@@ -89,6 +89,10 @@ class InlineConnection:
     def cursor(self) -> _Cursor:
         return _Cursor(self._conn.cursor())
 
+    async def execute_fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        """Every row of a long read, read on a thread (as aiosqlite's method of this name)."""
+        return await asyncio.to_thread(lambda: self._conn.execute(sql, parameters).fetchall())
+
     async def commit(self) -> None:
         self._conn.commit()
 

@@ -144,6 +144,9 @@ batch = Table(
     Column("total_jobs", BigInteger, nullable=False, default=0),
     Column("completed_jobs", BigInteger, nullable=False, default=0),
     Column("aborted_jobs", BigInteger, nullable=False, default=0),
+    # Jobs in progress (claimed at least once, not finished): with the three above, the owner's
+    # progress bar by status without counting jobs. Gold jobs are in none of them.
+    Column("in_progress_jobs", BigInteger, nullable=False, default=0),
     Column("total_frames", BigInteger, nullable=False, default=0),
     Column("completed_frames", BigInteger, nullable=False, default=0),
     Column("annotations", BigInteger, nullable=False, default=0),

@@ -7,11 +7,12 @@ which holds the database's write lock from the first statement, so one claim run
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core.quality import ClaimRules
@@ -21,8 +22,6 @@ from labelyard.store.tables import (
     job_annotator,
     job_skip,
     job_version,
-    project,
-    worker_group_member,
     workflow,
 )
 
@@ -79,6 +78,46 @@ def _done_by(table: Any, worker_id: str) -> Any:
     )
 
 
+def _free(
+    *,
+    project_id: Any,
+    queue: Any,
+    now: Any,
+    worker_id: Any,
+    not_annotated: bool,
+    not_versioned: bool,
+) -> list[Any]:
+    """What makes a job of ``queue`` free for this worker, whoever it is assigned to (the
+    values may be bound parameters, for a statement built once)."""
+    free = [
+        job.c.project_id == project_id,
+        job.c.queue == queue,
+        or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
+        job.c.media_error.is_(None),
+        ~_skipped_by(worker_id),
+    ]
+    if not_annotated:
+        free.append(~_done_by(job_annotator, worker_id))
+    if not_versioned:
+        free.append(~_done_by(job_version, worker_id))
+    return free
+
+
+def _looks(*, worker_id: Any, groups: Any) -> list[Any]:
+    """Whom a free job is open to, in the order a claim looks: assigned to this worker, then
+    to nobody in particular (not to another worker alone, nor to a group they are not in;
+    ``groups`` None when they are in none)."""
+    open_to_me = (
+        job.c.assigned_group.is_(None)
+        if groups is None
+        else or_(job.c.assigned_group.is_(None), job.c.assigned_group.in_(groups))
+    )
+    return [
+        job.c.assigned_worker == worker_id,
+        and_(or_(job.c.assigned_worker.is_(None), job.c.assigned_only.is_(False)), open_to_me),
+    ]
+
+
 async def next_free_job(
     conn: AsyncConnection,
     *,
@@ -88,48 +127,114 @@ async def next_free_job(
     lock: bool = True,
 ) -> Record | None:
     """The job this worker should take next in ``rules.queue``, locked for this transaction
-    (unless ``lock`` is false: a look ahead that takes nothing).
+    (unless ``lock`` is false: a look ahead that takes nothing); see ``free_jobs``."""
+    found = await free_jobs(conn, project_id=project_id, rules=rules, now=now, limit=1, lock=lock)
+    return found[0] if found else None
+
+
+async def free_jobs(
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    rules: ClaimRules,
+    now: datetime,
+    limit: int,
+    lock: bool = True,
+    besides: Sequence[str] = (),
+) -> list[Record]:
+    """Up to ``limit`` jobs this worker should take next in ``rules.queue``, in order, locked
+    for this transaction (unless ``lock`` is false: a look ahead that takes nothing); jobs in
+    ``besides`` (already taken by this transaction) are left out.
 
     Free means: waiting in that step, with no lease or an expired one, no media error (media
     the worker could not read is not handed out), not skipped by this worker, and open to
     them: assigned to them (looked at first), or to nobody in particular (not to another
     worker alone, nor to a group they are not in); with the rules' filters, not annotated or
     versioned by them. Highest ``priority_weight`` first, then oldest.
-    Both looks walk an index in queue order (``ix_job_assigned``, ``ix_job_queue``).
+    Each look is one statement that walks an index in queue order (``ix_job_assigned``,
+    ``ix_job_queue``); on PostgreSQL it takes its rows ``FOR UPDATE SKIP LOCKED``, so
+    concurrent claimers split the queue between them instead of waiting on each other.
     """
-    free = [
-        job.c.project_id == project_id,
-        job.c.queue == rules.queue,
-        or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
-        job.c.media_error.is_(None),
-        ~_skipped_by(rules.worker_id),
-    ]
-    if rules.not_annotated:
-        free.append(~_done_by(job_annotator, rules.worker_id))
-    if rules.not_versioned:
-        free.append(~_done_by(job_version, rules.worker_id))
-    open_to_me = or_(job.c.assigned_group.is_(None), job.c.assigned_group.in_(rules.groups))
-    looks = [
-        [job.c.assigned_worker == rules.worker_id],
-        [
-            or_(job.c.assigned_worker.is_(None), job.c.assigned_only.is_(False)),
-            open_to_me if rules.groups else job.c.assigned_group.is_(None),
-        ],
-    ]
-    for extra in looks:
+    free = _free(
+        project_id=project_id,
+        queue=rules.queue,
+        now=now,
+        worker_id=rules.worker_id,
+        not_annotated=rules.not_annotated,
+        not_versioned=rules.not_versioned,
+    )
+    found: list[Record] = []
+    taken = list(besides)
+    for look in _looks(worker_id=rules.worker_id, groups=rules.groups or None):
+        # A job offered to this worker first is also open to others: not taken twice.
+        unless = [job.c.id.not_in(taken)] if taken else []
         query = (
             select(*WORK_COLUMNS)
             .select_from(_WITH_STEPS)
-            .where(*free, *extra)
+            .where(*free, look, *unless)
             .order_by(job.c.priority_weight.desc(), job.c.created_at, job.c.seq)
-            .limit(1)
+            .limit(limit - len(found))
         )
         if lock:
             query = _locking(conn, query, skip_locked=True)
-        found = (await conn.execute(query)).first()
-        if found is not None:
-            return found
-    return None
+        rows = (await conn.execute(query)).all()
+        found += rows
+        taken += [row.id for row in rows]
+        if len(found) >= limit:
+            break
+    return found
+
+
+@functools.cache
+def _free_count_statement(*, not_annotated: bool, not_versioned: bool, grouped: bool) -> Any:
+    """``free_count``'s statement for one shape of rules, built once with bound parameters (a
+    request only binds values: building and compiling it each time would cost more than the
+    read itself)."""
+    worker_id: Any = bindparam("worker_id")
+    free = _free(
+        project_id=bindparam("project_id"),
+        queue=bindparam("queue"),
+        now=bindparam("now", type_=job.c.lease_expires_at.type),
+        worker_id=worker_id,
+        not_annotated=not_annotated,
+        not_versioned=not_versioned,
+    )
+    groups: Any = bindparam("groups", expanding=True) if grouped else None
+    looks = _looks(worker_id=worker_id, groups=groups)
+    # In queue order, like a claim: both engines then walk ``ix_job_queue`` and stop at the
+    # limit, whatever the statistics say of the project's other queues.
+    counted = (
+        select(job.c.id)
+        .where(*free, or_(*looks))
+        .order_by(job.c.priority_weight.desc(), job.c.created_at, job.c.seq)
+        .limit(bindparam("limit"))
+        .subquery()
+    )
+    return select(func.count()).select_from(counted)
+
+
+async def free_count(
+    conn: AsyncConnection, *, project_id: str, rules: ClaimRules, now: datetime, limit: int
+) -> int:
+    """How many jobs a claim with ``rules`` could take now (``next_free_job``'s either look),
+    counted up to ``limit``: a range read of the queue index that stops at ``limit`` free
+    jobs, so it costs the same however long the queue is (a count of ``limit`` means "that
+    many or more")."""
+    statement = _free_count_statement(
+        not_annotated=rules.not_annotated,
+        not_versioned=rules.not_versioned,
+        grouped=bool(rules.groups),
+    )
+    values: dict[str, Any] = {
+        "project_id": project_id,
+        "queue": rules.queue,
+        "now": now,
+        "worker_id": rules.worker_id,
+        "limit": limit,
+    }
+    if rules.groups:
+        values["groups"] = list(rules.groups)
+    return int(await conn.scalar(statement, values) or 0)
 
 
 def _job_query(project_id: str, job_id: str) -> Any:
@@ -153,68 +258,50 @@ async def read_job(conn: AsyncConnection, *, project_id: str, job_id: str) -> Re
 async def read_jobs(
     conn: AsyncConnection, *, project_id: str, job_ids: Sequence[str]
 ) -> list[Record]:
-    """Jobs of the project (with their workflows' steps), locked, for a change to each."""
+    """Jobs of the project (with their workflows' steps), locked, for a change to each; locked
+    in id order, so two callers locking overlapping sets queue instead of deadlocking."""
     rows: list[Record] = []
-    for start in range(0, len(job_ids), 1000):
-        chunk = list(job_ids[start : start + 1000])
+    ordered = sorted(job_ids)
+    for start in range(0, len(ordered), 1000):
+        chunk = ordered[start : start + 1000]
         query = (
             select(*WORK_COLUMNS)
             .select_from(_WITH_STEPS)
             .where(job.c.project_id == project_id, job.c.id.in_(chunk))
+            .order_by(job.c.id)
         )
         rows += (await conn.execute(_locking(conn, query))).all()
     return rows
-
-
-async def waiting_counts(
-    conn: AsyncConnection, *, account_id: str, worker_id: str, now: datetime
-) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
-    """How many jobs this worker could claim in each (project, queue) of an account's projects:
-    waiting, free, not skipped by the worker and open to them (not assigned to another worker
-    alone, nor to a group they are not in); and, per project, how many of the review jobs
-    counted are the worker's own work (which projects without self-review leave out)."""
-    mine = select(worker_group_member.c.group_id).where(
-        worker_group_member.c.project_id == job.c.project_id,
-        worker_group_member.c.worker_id == worker_id,
-    )
-    waiting = [
-        project.c.account_id == account_id,
-        job.c.queue.is_not(None),
-        or_(job.c.lease_expires_at.is_(None), job.c.lease_expires_at <= now),
-        job.c.media_error.is_(None),
-        ~_skipped_by(worker_id),
-        or_(
-            job.c.assigned_worker == worker_id,
-            job.c.assigned_worker.is_(None),
-            job.c.assigned_only.is_(False),
-        ),
-        or_(
-            job.c.assigned_worker == worker_id,
-            job.c.assigned_group.is_(None),
-            job.c.assigned_group.in_(mine),
-        ),
-    ]
-    joined = job.join(project, project.c.id == job.c.project_id)
-    query = (
-        select(job.c.project_id, job.c.queue, func.count())
-        .select_from(joined)
-        .where(*waiting)
-        .group_by(job.c.project_id, job.c.queue)
-    )
-    counts = {(row[0], row[1]): int(row[2]) for row in await conn.execute(query)}
-    own = (
-        select(job.c.project_id, func.count())
-        .select_from(joined)
-        .where(*waiting, job.c.queue == "review", _done_by(job_annotator, worker_id))
-        .group_by(job.c.project_id)
-    )
-    return counts, {row[0]: int(row[1]) for row in await conn.execute(own)}
 
 
 async def update_job(conn: AsyncConnection, *, project_id: str, job_id: str, **values: Any) -> None:
     """Set columns of one job."""
     await conn.execute(
         update(job).where(job.c.project_id == project_id, job.c.id == job_id).values(**values)
+    )
+
+
+async def update_jobs(
+    conn: AsyncConnection, *, project_id: str, rows: Sequence[tuple[str, Mapping[str, Any]]]
+) -> None:
+    """Set columns of many jobs, each to its own values (every row names the same columns):
+    one executemany."""
+    names = sorted(rows[0][1])
+    statement = (
+        update(job)
+        .where(job.c.project_id == bindparam("w_project_id"), job.c.id == bindparam("w_id"))
+        .values({name: bindparam(f"v_{name}", type_=job.c[name].type) for name in names})
+    )
+    await conn.execute(
+        statement,
+        [
+            {
+                "w_project_id": project_id,
+                "w_id": job_id,
+                **{f"v_{name}": columns[name] for name in names},
+            }
+            for job_id, columns in rows
+        ],
     )
 
 
