@@ -7,7 +7,7 @@ data dir and database of the same backend; ``labelyard pull`` runs under a small
 reports its peak RSS.
 
     python bench/pull.py [--jobs 100000] [--backend sqlite|postgresql|all] [--concurrency 8]
-                         [--coco-annotations 100000]
+                         [--coco-annotations 100000] [--source-workers 1]
 
 Targets (issue 16): >= 2,000 jobs/s, <= 150 MB peak RSS. Also: ``labelyard jobs import
 --format coco`` of 100,000 annotations (two boxes an image) into a served labelyard, jobs/s.
@@ -39,6 +39,15 @@ from labelyard.store.engine import Database
 from labelyard.store.tables import batch, job
 
 SEED_CHUNK = 10_000
+# Peak RSS (KiB) and CPU seconds (user + system) of the command, on stderr's last line: the
+# CPU figure is the pull's own cost, a limit that does not depend on the machine's load.
+MEASURE_CPU = """
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[1:]).returncode
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(usage.ru_maxrss, usage.ru_utime + usage.ru_stime, file=sys.stderr)
+sys.exit(code)
+"""
 TARGET_JOBS_PER_S = 2_000
 TARGET_RSS_MB = 150
 
@@ -123,8 +132,11 @@ async def _seed(settings: Settings, project: dict[str, str], jobs: int, data_fro
         await db.dispose()
 
 
-def bench_pull(backend: str, *, jobs: int, concurrency: int) -> dict[str, Any]:
-    """Seed a source of ``jobs`` jobs, serve it, pull it into a fresh destination."""
+def bench_pull(
+    backend: str, *, jobs: int, concurrency: int, source_workers: int = 1
+) -> dict[str, Any]:
+    """Seed a source of ``jobs`` jobs, serve it (``source_workers`` processes), pull it into a
+    fresh destination."""
     from harness import database, serve
 
     with database(backend) as source_env, database(backend) as dest_env:
@@ -147,7 +159,7 @@ def bench_pull(backend: str, *, jobs: int, concurrency: int) -> dict[str, Any]:
             started = time.perf_counter()
             asyncio.run(_seed(settings, project, jobs, data_from))
             figures["pull_seed_s"] = time.perf_counter() - started
-            with serve(source_env) as served:
+            with serve(source_env | {"LABELYARD_WORKERS": str(source_workers)}) as served:
                 command = [
                     *_labelyard(),
                     "pull",
@@ -167,7 +179,7 @@ def bench_pull(backend: str, *, jobs: int, concurrency: int) -> dict[str, Any]:
                 ]
                 started = time.perf_counter()
                 done = subprocess.run(
-                    [sys.executable, "-c", MEASURE, *command],
+                    [sys.executable, "-c", MEASURE_CPU, *command],
                     env=_environment(dest_env),
                     capture_output=True,
                     text=True,
@@ -179,8 +191,11 @@ def bench_pull(backend: str, *, jobs: int, concurrency: int) -> dict[str, Any]:
         summary = json.loads(done.stdout)
         if summary["imported"] != jobs:
             raise RuntimeError(f"pulled {summary['imported']} of {jobs} jobs: {summary}")
+        rss, cpu = done.stderr.split()[-2:]
         figures["pull_jobs_per_s"] = jobs / seconds
-        figures["pull_peak_rss_mb"] = int(done.stderr.split()[-1]) / 1024
+        figures["pull_jobs_per_s_in_run"] = jobs / summary["seconds"]
+        figures["pull_jobs_per_cpu_s"] = jobs / float(cpu)
+        figures["pull_peak_rss_mb"] = int(rss) / 1024
         figures["pull_source_waits"] = summary["waits"]
     return figures
 
@@ -285,6 +300,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="sqlite")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--coco-annotations", type=int, default=100_000)
+    parser.add_argument("--source-workers", type=int, default=1)
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "all" else [args.backend]
     if "postgresql" in backends and (reason := postgres_reachable()):
@@ -295,7 +311,14 @@ def main() -> None:
         "pull_peak_rss_mb": f"target <= {TARGET_RSS_MB}",
     }
     for backend in backends:
-        figures = bench_pull(backend, jobs=args.jobs, concurrency=args.concurrency)
+        figures: dict[str, Any] = {}
+        if args.jobs:
+            figures = bench_pull(
+                backend,
+                jobs=args.jobs,
+                concurrency=args.concurrency,
+                source_workers=args.source_workers,
+            )
         if args.coco_annotations:
             figures |= bench_coco_import(backend, annotations=args.coco_annotations)
         for name, value in figures.items():

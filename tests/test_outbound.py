@@ -304,3 +304,154 @@ def test_a_closed_port_is_unreachable_not_refused() -> None:
         pass  # closed now
     with pytest.raises(OutboundUnreachable):
         _call(OutboundPolicy(allow=("127.0.0.1/32",)), f"http://127.0.0.1:{port}/")
+
+
+# --- kept-alive connections, pinned per (scheme, host, port, address) ------------------------
+
+
+@contextmanager
+def keepalive_server(address: str, port: int = 0) -> Iterator[tuple[int, list[tuple[str, int]]]]:
+    """An HTTP/1.1 server on ``address`` that records (Host, client port) of each request."""
+    seen: list[tuple[str, int]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            seen.append((self.headers.get("host", ""), self.client_address[1]))
+            body = address.encode()
+            self.send_response(200)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer((address, port), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd.server_address[1], seen
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _resolver(answers: dict[str, list[list[str]]]) -> Any:
+    """Each call for a name answers that name's next list of addresses (the last one stays)."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        queue = answers[host]
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    return resolve
+
+
+LOOPBACK = OutboundPolicy(allow=("127.0.0.0/8",))
+
+
+def test_requests_to_one_name_reuse_one_connection() -> None:
+    with keepalive_server("127.0.0.1") as (port, seen):
+
+        async def run() -> list[tuple[str, str, int, str]]:
+            outbound = Outbound(LOOPBACK, resolver=_resolver({"svc.test": [["127.0.0.1"]]}))
+            try:
+                for _ in range(5):
+                    reply = await outbound.request("GET", f"http://svc.test:{port}/x")
+                    assert reply.content == b"127.0.0.1"
+                return outbound.pools()
+            finally:
+                await outbound.aclose()
+
+        pools = asyncio.run(run())
+    assert pools == [("http", "svc.test", port, "127.0.0.1")]
+    assert [host for host, _ in seen] == [f"svc.test:{port}"] * 5
+    assert len({client for _, client in seen}) == 1  # one TCP connection for the five
+
+
+def test_two_names_on_one_address_never_share_a_connection() -> None:
+    with keepalive_server("127.0.0.1") as (port, seen):
+
+        async def run() -> None:
+            resolver = _resolver({"a.test": [["127.0.0.1"]], "b.test": [["127.0.0.1"]]})
+            outbound = Outbound(LOOPBACK, resolver=resolver)
+            try:
+                for name in ("a.test", "b.test", "a.test", "b.test"):
+                    await outbound.request("GET", f"http://{name}:{port}/")
+            finally:
+                await outbound.aclose()
+
+        asyncio.run(run())
+    by_host: dict[str, set[int]] = {}
+    for host, client in seen:
+        by_host.setdefault(host.partition(":")[0], set()).add(client)
+    assert len(by_host["a.test"]) == len(by_host["b.test"]) == 1
+    assert by_host["a.test"].isdisjoint(by_host["b.test"])
+
+
+def test_a_name_that_resolves_elsewhere_gets_a_new_checked_connection() -> None:
+    async def run(port: int) -> list[bytes]:
+        resolver = _resolver({"svc.test": [["127.0.0.1"], ["127.0.0.2"], ["169.254.169.254"]]})
+        outbound = Outbound(LOOPBACK, resolver=resolver, resolve_ttl=0)
+        try:
+            bodies = [
+                (await outbound.request("GET", f"http://svc.test:{port}/")).content
+                for _ in range(2)
+            ]
+            # An open connection to a checked address does not excuse a new answer.
+            with pytest.raises(OutboundRefused, match="metadata"):
+                await outbound.request("GET", f"http://svc.test:{port}/")
+            return bodies
+        finally:
+            await outbound.aclose()
+
+    with (
+        keepalive_server("127.0.0.1") as (port, first),
+        keepalive_server("127.0.0.2", port) as (_, second),
+    ):
+        assert asyncio.run(run(port)) == [b"127.0.0.1", b"127.0.0.2"]
+    assert len(first) == len(second) == 1
+
+
+def test_a_checked_answer_is_remembered_for_its_time_only() -> None:
+    calls: list[str] = []
+    now = [0.0]
+
+    async def resolve(host: str, port: int) -> list[str]:
+        calls.append(host)
+        return ["127.0.0.1"]
+
+    with keepalive_server("127.0.0.1") as (port, _):
+
+        async def run() -> None:
+            outbound = Outbound(LOOPBACK, resolver=resolve, resolve_ttl=10, clock=lambda: now[0])
+            try:
+                await outbound.request("GET", f"http://svc.test:{port}/")
+                await outbound.request("GET", f"http://svc.test:{port}/")
+                now[0] = 11.0
+                await outbound.request("GET", f"http://svc.test:{port}/")
+            finally:
+                await outbound.aclose()
+
+        asyncio.run(run())
+    assert calls == ["svc.test", "svc.test"]
+
+
+def test_past_its_limit_the_least_recently_used_idle_pool_is_closed() -> None:
+    names = {f"h{i}.test": [["127.0.0.1"]] for i in range(3)}
+    with keepalive_server("127.0.0.1") as (port, seen):
+
+        async def run() -> list[str]:
+            outbound = Outbound(LOOPBACK, resolver=_resolver(names), max_pools=2)
+            try:
+                for name in ("h0.test", "h1.test", "h0.test", "h2.test", "h0.test"):
+                    await outbound.request("GET", f"http://{name}:{port}/")
+                return [host for _, host, _, _ in outbound.pools()]
+            finally:
+                await outbound.aclose()
+
+        assert asyncio.run(run()) == ["h2.test", "h0.test"]
+    # h0 was used most recently when h2 came, so h1 was closed and h0 kept its connection.
+    assert len({client for host, client in seen if host.startswith("h0.")}) == 1

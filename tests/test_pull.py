@@ -429,11 +429,17 @@ def test_a_dry_run_counts_and_writes_nothing(
 
 @contextmanager
 def front(
-    server: Server, *, delay: float = 0.0, every_429: int = 0, every_503: int = 0
+    server: Server,
+    *,
+    delay: float = 0.0,
+    every_429: int = 0,
+    every_503: int = 0,
+    hosted: bool = False,
 ) -> Iterator[tuple[str, list[int]]]:
     """A loopback proxy in front of ``server``: it waits ``delay`` before each answer and
     answers 429 (Retry-After: 1) to every ``every_429``-th request and 503 to every
-    ``every_503``-th; the statuses it sent are recorded."""
+    ``every_503``-th; the statuses it sent are recorded. ``hosted``: it speaks only API.md
+    section 3 (404 for labelyard's extensions: ``/openapi.json``, ``/result``, ``limit``)."""
     sent: list[int] = []
     lock = threading.Lock()
 
@@ -441,6 +447,16 @@ def front(
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
+            path = self.path.partition("?")[0]
+            if hosted and (
+                path == "/openapi.json" or path.endswith("/result") or "limit=" in self.path
+            ):
+                with lock:
+                    sent.append(404)
+                self.send_response(404)
+                self.send_header("content-length", "0")
+                self.end_headers()
+                return
             with lock:
                 n = len(sent) + 1
                 status = (
@@ -528,6 +544,54 @@ def test_a_source_answering_429_and_503_is_waited_out(
         assert 429 in sent and 503 in sent
         assert summary["waits"] >= sent.count(429) + sent.count(503) - 1
         check_pulled(dest, src, summary)
+
+
+def test_a_source_without_labelyard_extensions_is_read_as_the_hosted_api_allows(
+    server: Server, media_source: tuple[Source, Source], destination: Any
+) -> None:
+    for src in media_source:
+        dest = destination()
+        with front(server, hosted=True) as (url, sent):
+            summary = dest.summary(dest.pull(url, src, wait=False))
+        assert sent.count(404) == 1  # the one look for /openapi.json; no result was missed
+        check_pulled(dest, src, summary)
+
+
+def test_a_point_segmentation_pcd_is_copied_byte_for_byte_and_linked_here(
+    server: Server, destination: Any
+) -> None:
+    from tests.api.test_lidar_results import SEG_PCD, points
+    from tests.lidar import HOST, convert, files
+
+    p = make_project(server, "POINT_CLOUD_SEGMENTATION", name="pulled points")
+    set_schema(server, p.project_id, {"classes": [{"name": "car"}, {"name": "road"}]})
+    data = {
+        "sensor_data": {
+            "sensor_meta": [{"id": "lidar", "name": "lidar", "modality": "lidar"}],
+            "sensors": [{"sensor_id": "lidar", "data_url": f"{HOST}/pulled.pcd"}],
+        }
+    }
+    body = {"reference_id": "cloud-1", "work_flow_id": p.work_flow_id, "data": data}
+    _create(p, [body])
+    convert(server, files(**{"/pulled.pcd": (200, SEG_PCD)}))
+    labelled = [points("car-1", "car", [0, 1]), points("road-1", "road", [3, 4, 5])]
+    job_id = _complete(server, p, 1, labelled).pop()
+    source_result = p.api.get(f"/v1/projects/{p.project_id}/jobs/{job_id}/result").json()
+    source_pcd = _file(p, source_result["data"]["annotation_data"]["url"])
+
+    dest = destination()
+    summary = dest.summary(dest.pull(server.base_url, Source(p, {"cloud-1": body}, {"cloud-1"})))
+    assert summary["completed"] == 1
+    row = dest.rows(summary["project_id"])["jobs"]["cloud-1"]
+    result = json.loads(_local_file(dest, row.result_key))
+    pcd_key = f"results/{summary['project_id']}/{row.id}.pcd"
+    assert result["data"]["annotation_data"]["url"] == f"http://127.0.0.1:9/files/{pcd_key}"
+    assert (
+        result["data"]["annotation_data"]["legend"]
+        == (source_result["data"]["annotation_data"]["legend"])
+    )
+    assert _local_file(dest, pcd_key) == source_pcd
+    p.api.close()
 
 
 def test_a_wrong_key_is_a_clear_error_and_writes_nothing(

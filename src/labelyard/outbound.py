@@ -12,6 +12,14 @@ must not make the server reach its own network (SSRF). For each request (and eac
    (DNS rebinding) is never reached;
 4. redirects are followed only when asked for, each hop checked again.
 
+Connections are kept alive and reused, in pools keyed by (scheme, host, port, checked address):
+a connection is only ever reused for the same name at the same address it was opened to (so a
+TLS connection made for one name never serves another on that address), and a name that now
+resolves elsewhere gets a new pool, never an old connection. A host's checked addresses are
+remembered for ``resolve_ttl`` seconds (the check depends only on the address and this client's
+fixed policy, so a remembered answer is as safe as a new one); after that it is resolved and
+checked again.
+
 ``OutboundPolicy.allow`` lists hosts or CIDRs that may be private (an on-premise receiver, a
 MinIO on the LAN). The cloud metadata addresses (``NEVER``) are refused even then.
 
@@ -28,7 +36,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +50,12 @@ from labelyard.config import Settings
 from labelyard.core.urls import url_problem
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+RESOLVE_TTL_SECONDS = 10.0
+KEEPALIVE_SECONDS = 4.0  # under the common 5 s idle timeout of servers (uvicorn, nginx)
+KEEPALIVE_PER_POOL = 32
+MAX_POOLS = 64
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+REDIRECT_BODY_BYTES = 64 * 1024
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -217,6 +232,32 @@ class _Target:
     host_header: str
     extensions: dict[str, Any]
     origin: tuple[str, str, int]
+    address: str
+
+    @property
+    def pool(self) -> tuple[str, str, int, str]:
+        """The key of the connections this request may use."""
+        return (*self.origin, self.address)
+
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""A host and port to the addresses they resolve to (injected in tests)."""
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The operating system's answer (``getaddrinfo``), each address once, in its order."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class _Pool:
+    """One keep-alive client and the requests using it now (an idle pool may be closed)."""
+
+    __slots__ = ("busy", "client")
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.busy = 0
 
 
 def _parse(url: str) -> tuple[SplitResult, str, int]:
@@ -238,50 +279,105 @@ class Outbound:
         *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver = system_resolver,
+        resolve_ttl: float = RESOLVE_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        max_pools: int = MAX_POOLS,
     ) -> None:
         self.policy = policy
         self.timeout = timeout
-        # No keep-alive: connections are keyed by the pinned address, and two names on one
-        # address must not share a TLS connection made for one of them. No proxies from the
-        # environment: the request must go to the address that was checked.
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=timeout,
-            follow_redirects=False,
-            trust_env=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
-        )
+        self._transport = transport
+        self._resolver = resolver
+        self._resolve_ttl = resolve_ttl
+        self._clock = clock
+        self._max_pools = max_pools
+        self._resolved: dict[tuple[str, int], tuple[float, str]] = {}
+        self._pools: OrderedDict[tuple[str, str, int, str], _Pool] = OrderedDict()
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def _client_for(self, key: tuple[str, str, int, str]) -> _Pool:
+        pool = self._pools.get(key)
+        if pool is None:
+            # No proxies from the environment: the request must go to the checked address.
+            pool = _Pool(
+                httpx.AsyncClient(
+                    transport=self._transport,
+                    timeout=self.timeout,
+                    follow_redirects=False,
+                    trust_env=False,
+                    limits=httpx.Limits(
+                        max_connections=None,
+                        max_keepalive_connections=KEEPALIVE_PER_POOL,
+                        keepalive_expiry=KEEPALIVE_SECONDS,
+                    ),
+                )
+            )
+            self._pools[key] = pool
+            self._evict()
+        self._pools.move_to_end(key)
+        return pool
+
+    def _evict(self) -> None:
+        """Close the least recently used idle pools past ``MAX_POOLS`` (webhooks reach many
+        hosts; a pull reaches one or two)."""
+        for key in list(self._pools):
+            if len(self._pools) <= self._max_pools:
+                return
+            pool = self._pools[key]
+            if pool.busy == 0:
+                del self._pools[key]
+                closing = asyncio.get_running_loop().create_task(pool.client.aclose())
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
+
+    def pools(self) -> list[tuple[str, str, int, str]]:
+        """The keys of the connection pools open now (scheme, host, port, address)."""
+        return list(self._pools)
 
     async def aclose(self) -> None:
         """Close the connections."""
-        await self._client.aclose()
+        pools, self._pools = list(self._pools.values()), OrderedDict()
+        for pool in pools:
+            await pool.client.aclose()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     async def check(self, url: str, *, timeout: float | None = None) -> str:
         """Resolve and check ``url``'s host; the address a request would go to."""
         target = await self._pin(url, timeout or self.timeout)
         return urlsplit(target.url).hostname or ""
 
-    async def _pin(self, url: str, timeout: float) -> _Target:
-        parts, host, port = _parse(url)
+    async def _address(self, host: str, port: int, timeout: float) -> str:
+        """The checked address to reach ``host`` at: resolved (or remembered, see the module)
+        and every address it resolves to checked."""
+        now = self._clock()
+        remembered = self._resolved.get((host, port))
+        if remembered is not None and remembered[0] > now:
+            return remembered[1]
         try:
             async with asyncio.timeout(timeout):
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    host, port, type=socket.SOCK_STREAM
-                )
+                addresses = await self._resolver(host, port)
         except TimeoutError:
             raise OutboundUnreachable(f"resolving {host} took over {timeout:g} s") from None
         except (UnicodeError, ValueError) as exc:
             raise OutboundRefused(f"invalid host {host!r}: {exc}") from None
         except OSError as exc:
             raise OutboundUnreachable(f"cannot resolve {host}: {exc}") from None
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if not addresses:
             raise OutboundUnreachable(f"cannot resolve {host}")
         for address in addresses:
             refusal = self.policy.refusal(host, address)
             if refusal is not None:
                 raise OutboundRefused(refusal)
-        address = addresses[0]
+        if self._resolve_ttl > 0:
+            if len(self._resolved) >= 4 * self._max_pools:
+                self._resolved.clear()
+            self._resolved[(host, port)] = (now + self._resolve_ttl, addresses[0])
+        return addresses[0]
+
+    async def _pin(self, url: str, timeout: float) -> _Target:
+        parts, host, port = _parse(url)
+        address = await self._address(host, port, timeout)
         literal = f"[{address}]" if ":" in address else address
         userinfo = parts.netloc.rpartition("@")[0]
         netloc = f"{userinfo}@{literal}:{port}" if userinfo else f"{literal}:{port}"
@@ -291,6 +387,7 @@ class Outbound:
             host_header=parts.netloc.rpartition("@")[2],
             extensions=extensions,
             origin=(parts.scheme, host, port),
+            address=address,
         )
 
     @asynccontextmanager
@@ -313,7 +410,8 @@ class Outbound:
                 sent.pop("authorization", None)
                 sent.pop("cookie", None)
             origin = target.origin
-            request = self._client.build_request(
+            pool = self._client_for(target.pool)
+            request = pool.client.build_request(
                 method,
                 target.url,
                 headers=sent | {"host": target.host_header},
@@ -321,14 +419,21 @@ class Outbound:
                 timeout=timeout,
                 extensions=target.extensions,
             )
+            pool.busy += 1
             try:
-                response = await self._client.send(request, stream=True)
+                response = await pool.client.send(request, stream=True)
             except httpx.TimeoutException:
+                pool.busy -= 1
                 raise OutboundUnreachable(f"{target.host_header} timed out") from None
             except httpx.UnsupportedProtocol as exc:
+                pool.busy -= 1
                 raise OutboundRefused(str(exc)) from None
             except httpx.TransportError as exc:
+                pool.busy -= 1
                 raise OutboundUnreachable(f"{type(exc).__name__}: {exc}") from None
+            except BaseException:
+                pool.busy -= 1
+                raise
             location = response.headers.get("location")
             follow = (
                 response.status_code in REDIRECT_STATUSES
@@ -337,7 +442,14 @@ class Outbound:
                 and method.upper() in ("GET", "HEAD")
             )
             if follow and location:
-                await response.aclose()
+                # Read to the end (a redirect's body is short) so the connection can be reused.
+                try:
+                    await _read_at_most(response, REDIRECT_BODY_BYTES)
+                except (OutboundError, httpx.HTTPError):
+                    pass
+                finally:
+                    await response.aclose()
+                    pool.busy -= 1
                 current = urljoin(current, location)
                 continue
             try:
@@ -348,6 +460,7 @@ class Outbound:
                 raise OutboundUnreachable(f"{type(exc).__name__}: {exc}") from None
             finally:
                 await response.aclose()
+                pool.busy -= 1
             return
 
     async def request(

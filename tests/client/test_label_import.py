@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.api.test_lifecycle import act, claim, data_of, set_schema
@@ -631,3 +632,63 @@ def test_rle_strings_decode_as_pycocotools_encodes() -> None:
     flat = np.concatenate([np.full(n, i % 2, dtype=np.uint8) for i, n in enumerate(counts)])
     assert (bits == flat.reshape(31, 23).T).all()
     assert len({_colour(i) for i in range(1000)}) == 1000
+
+
+def test_label_studio_brush_masks_come_in_as_one_mask_with_an_instance_each(
+    server: Server, tmp_path: Path
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from tests.importers.test_brush import disc, encode, rgba
+
+    width, height = 20, 12
+    car = disc(width, height, 6.0, 5.0, 4.0)
+    road = [[1 if y >= 10 else 0 for _ in range(width)] for y in range(height)]
+
+    def brushed(n: int, label: str, mask: list[list[int]]) -> dict[str, Any]:
+        return {
+            "id": f"b{n}",
+            "type": "brushlabels",
+            "from_name": "tag",
+            "to_name": "image",
+            "original_width": width,
+            "original_height": height,
+            "value": {
+                "format": "rle",
+                "rle": encode(rgba(mask, (9, 9, 9))),
+                "brushlabels": [label],
+            },
+        }
+
+    task = {
+        "id": 1,
+        "data": {"image": "https://img.example/ls/street.png"},
+        "annotations": [{"result": [brushed(1, "car", car), brushed(2, "road", road)]}],
+    }
+    path = tmp_path / "brush.json"
+    path.write_text(json.dumps([task]))
+    p = make_project(server, "SEGMENTATION", name="brushes")
+    set_schema(server, p.project_id, {"classes": [{"name": "car"}, {"name": "road"}]})
+    done = import_labels(server, p, "labelstudio", path, extra=("--as-completed",))
+    assert done.returncode == 0, done.stderr
+    found = data_of(
+        p.api.get(f"/v1/projects/{p.project_id}/jobs", params={"reference_id": "street"})
+    )
+    result = p.api.get(f"/v1/projects/{p.project_id}/jobs/{found['job_id']}/result").json()
+    (entry,) = result["data"]["annotation_data"]["annotations"]
+    colour_of = {label: colour for colour, label in entry["legend"].items()}
+    assert set(colour_of) == {"car # 1", "road # 1"}
+    link = p.api.get("/v1/attachments", params={"url": entry["url"]})
+    png = httpx.get(link.headers["location"]).content
+    image = Image.open(io.BytesIO(png)).convert("RGBA")
+    for y in range(height):
+        for x in range(width):
+            r, g, b, a = image.getpixel((x, y))
+            painted = f"#{r:02x}{g:02x}{b:02x}" if a else None
+            expected = (
+                colour_of["road # 1"] if road[y][x] else colour_of["car # 1"] if car[y][x] else None
+            )
+            assert painted == expected, (x, y)
+    p.api.close()

@@ -79,13 +79,16 @@ class Imported:
     """A completed job's data and annotations, recovered from its result document.
 
     ``mask_urls`` are the result's mask PNGs (index in ``annotation_data.annotations``, URL),
-    to be fetched and inlined (``with_masks``) before the result is written.
+    to be fetched and inlined (``with_masks``) before the result is written;
+    ``segmentation_url`` a point-segmentation result's PCD (``annotation_data.url``), to be
+    copied and linked (``with_segmentation``).
     """
 
     data: dict[str, Any]
     annotations: Any
     result: dict[str, Any]
     mask_urls: tuple[tuple[int, str], ...] = field(default_factory=tuple)
+    segmentation_url: str = ""
 
 
 def envelope(status: int, body: bytes, what: str) -> Any:
@@ -202,7 +205,18 @@ def from_result(base: Base, document: object) -> Imported:
         key = "video_data" if base is Base.VIDEO else "sensor_data"
         media = _obj(body.get(key), f"result {key}")
         trackers = entries if isinstance(entries, list) else []
-        return Imported(data={key: media}, annotations=list(trackers), result=result)
+        segmentation = ""
+        if base is Base.POINT_CLOUD_SEGMENTATION and entries_of:
+            url = entries_of.get("url")
+            if url is not None and (not isinstance(url, str) or not url):
+                raise SourceError("result point segmentation url is not a URL")
+            segmentation = url or ""
+        return Imported(
+            data={key: media},
+            annotations=list(trackers),
+            result=result,
+            segmentation_url=segmentation,
+        )
     annotations: dict[str, Any] = notes.empty(base)
     shapes = body.get("annotations")
     if isinstance(shapes, dict):
@@ -248,6 +262,15 @@ def with_masks(base: Base, imported: Imported, pngs: Mapping[int, str]) -> Impor
     ]
     annotations = {**imported.annotations, notes.MASKS: masks}
     return Imported(data=imported.data, annotations=annotations, result=result)
+
+
+def with_segmentation(imported: Imported, url: str) -> Imported:
+    """``imported`` with its point-segmentation PCD linked at ``url`` (the destination's copy)
+    in place of the source's."""
+    body = imported.result["data"]
+    entries = {**body["annotation_data"], "url": url}
+    result = {**imported.result, "data": {**body, "annotation_data": entries}}
+    return Imported(data=imported.data, annotations=imported.annotations, result=result)
 
 
 def create_body(

@@ -55,7 +55,7 @@ def parse_document(name: str, raw: bytes) -> list[Item]:
             raise FormatError(f"{name}: categories[{i}]", "needs id and name")
         categories[category["id"]] = str(category["name"])
     images: dict[Any, tuple[Item, float, float]] = {}
-    painted: dict[int, _Canvas] = {}
+    painted: dict[int, Canvas] = {}
     items: list[Item] = []
     for i, image in enumerate(document["images"]):
         where = f"{name}: images[{i}]"
@@ -87,7 +87,7 @@ def parse_document(name: str, raw: bytes) -> list[Item]:
         item, width, height = found
         segmentation = annotation.get("segmentation")
         if isinstance(segmentation, dict):
-            canvas = painted.setdefault(id(item), _Canvas(item, int(width), int(height)))
+            canvas = painted.setdefault(id(item), Canvas(item, int(width), int(height)))
             canvas.paint(annotation, label, where)
             continue
         _add(item, annotation, label, width, height, where, i)
@@ -169,7 +169,7 @@ def rle_counts(text: str, where: str) -> list[int]:
     return counts
 
 
-class _Canvas:
+class Canvas:
     """An image's RLE annotations painted into one RGBA mask with a legend."""
 
     def __init__(self, item: Item, width: int, height: int) -> None:
@@ -196,11 +196,27 @@ class _Canvas:
         stencil = Image.frombytes("L", (height, width), bytes(column_major))
         stencil = stencil.transpose(Image.Transpose.TRANSPOSE)
         if annotation.get("iscrowd") == 1 and "labelyard_instance" not in annotation:
-            entry = label
+            self.paint_stencil(stencil, label, None, annotation, where)
         else:
             number = annotation.get("labelyard_instance")
-            if type(number) is not int:
-                number = self.instances.get(label, 0) + 1
+            self.paint_stencil(
+                stencil, label, number if type(number) is int else 0, annotation, where
+            )
+
+    def paint_stencil(
+        self,
+        stencil: Image.Image,
+        label: str,
+        instance: int | None,
+        annotation: Mapping[str, Any],
+        where: str,
+    ) -> None:
+        """Paint the pixels ``stencil`` (mode L, the image's size) covers as one legend entry:
+        ``label`` as a whole (``instance`` None) or an instance of it (0: the next number)."""
+        if instance is None:
+            entry = label
+        else:
+            number = instance or self.instances.get(label, 0) + 1
             self.instances[label] = max(self.instances.get(label, 0), number)
             entry = f"{label} # {number}"
         if entry in self.legend.values():

@@ -3,7 +3,10 @@
 
 The first annotation that is not cancelled is read, else the first prediction. Results:
 ``rectanglelabels`` (``x``, ``y``, ``width``, ``height`` in percent; rotated boxes are
-refused), ``polygonlabels`` (``points`` in percent), ``keypointlabels`` (a landmark). The
+refused), ``polygonlabels`` (``points`` in percent), ``keypointlabels`` (a landmark),
+``brushlabels`` (``format: "rle"``, Label Studio's bit-packed RLE, see ``importers.brush``, of
+an ``original_width`` x ``original_height`` mask): a task's brushes are painted into one RGBA
+mask PNG, an instance each (``"<label> # <n>"``, numbered per label), as COCO's RLEs are. The
 reference id is ``data.reference_id`` when there is one, else the image's file name without
 extension; the location ``data.image`` (Label Studio's ``/data/upload/...`` paths are rebased
 with ``--media-root`` / ``--media-url``).
@@ -18,7 +21,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from labelyard.importers import FormatError, Item, rectangle, shape
+from labelyard.importers import FormatError, Item, brush, rectangle, shape
+from labelyard.importers.coco import Canvas
 
 
 def parse(files: Mapping[str, bytes]) -> list[Item]:
@@ -62,6 +66,7 @@ def _task(task: Any, where: str) -> Item:
     stem = PurePosixPath(urlsplit(image).path).stem
     reference = data.get("reference_id") or stem or str(task.get("id"))
     item = Item(reference_id=str(reference), location=image, where=where)
+    canvas: Canvas | None = None
     for n, result in enumerate(_results(task, where)):
         at = f"{where}.result[{n}]"
         if not isinstance(result, dict) or not isinstance(result.get("value"), dict):
@@ -69,14 +74,27 @@ def _task(task: Any, where: str) -> Item:
         kind, value = result.get("type"), result["value"]
         object_id = str(result.get("id") or f"ls{n}")
         labels = value.get(str(kind)) if isinstance(kind, str) else None
-        if kind not in ("rectanglelabels", "polygonlabels", "keypointlabels"):
-            if kind == "brushlabels":
-                raise FormatError(at, "brush masks are not imported (SEGMENTATION: not yet)")
+        if kind not in ("rectanglelabels", "polygonlabels", "keypointlabels", "brushlabels"):
             continue  # choices, text areas...: no geometry
         if not isinstance(labels, list) or not labels:
             raise FormatError(at, f"value.{kind} must name a label")
         label = str(labels[0])
-        if kind == "rectanglelabels":
+        if kind == "brushlabels":
+            width, height = result.get("original_width"), result.get("original_height")
+            if type(width) is not int or type(height) is not int or width < 1 or height < 1:
+                raise FormatError(at, "a brush mask needs original_width and original_height")
+            if canvas is None:
+                canvas = Canvas(item, width, height)
+            elif canvas.image.size != (width, height):
+                raise FormatError(at, "the task's brush masks differ in size")
+            if value.get("format", "rle") != "rle" or not isinstance(value.get("rle"), list):
+                raise FormatError(f"{at}.value", "a brush mask needs format rle and an rle list")
+            try:
+                painted = brush.stencil(value["rle"], width, height)
+            except brush.BrushError as exc:
+                raise FormatError(f"{at}.value.rle", str(exc)) from None
+            canvas.paint_stencil(painted, label, 0, {"id": object_id}, at)
+        elif kind == "rectanglelabels":
             if value.get("rotation"):
                 raise FormatError(at, "a rotated rectangle has no labelyard equivalent")
             x, y = (
@@ -103,6 +121,8 @@ def _task(task: Any, where: str) -> Item:
                 _number(value.get("y"), f"{at}.y") / 100,
             )
             item.annotations["landmarks"].append(shape(object_id, label, [(x, y)]))
+    if canvas is not None:
+        canvas.finish()
     return item
 
 

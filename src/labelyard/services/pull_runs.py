@@ -1,21 +1,28 @@
 """``labelyard pull``: bring a whole project in from a hosted-API server (API.md section 3).
 
 Reads the source project's details (3.3), walks each batch's pages (3.5, ``page_token`` to
-``""``), reads each completed job (3.6) and its result through ``/v1/attachments`` (the 302's
-signed link fetched without the API key), masks too (3.7), and writes each page through
+``""``), and for each completed job reads its result: from a labelyard source in one request
+(the ``/jobs/{id}/result`` extension, found in its ``/openapi.json``; its pages are then read
+1,000 jobs at a time with the ``limit`` extension), else as the hosted API allows: the job
+(3.6) for its result URL, ``/v1/attachments`` for the signed link, and the link (fetched
+without the API key). The page carries everything else a job needs (status, reference id,
+priority, tag), so jobs not completed cost no request. Mask PNGs (3.7) and point-segmentation
+PCDs are copied through the attachment link the same way. Each page is written through
 ``services.pulls`` in one transaction. Jobs not completed at the source take their data from
 ``--data-from`` (the team's own create payloads, by ``reference_id``); without it they are
 reported, not guessed.
 
-Every request goes through ``labelyard.outbound.Outbound`` with a policy that allows the host
-the operator named in ``--from`` (it may be on their own network) and nothing private else.
-At most ``concurrency`` requests are in flight; a 429 waits its ``Retry-After``, a 5xx or a
-dropped connection is sent again after an exponential backoff.
+Every request goes through ``labelyard.outbound.Outbound`` (kept-alive connections, pinned to
+the checked address) with a policy that allows the host the operator named in ``--from`` (it
+may be on their own network) and nothing private else. At most ``concurrency`` requests are in
+flight across all jobs and batches; the next pages of a batch are read and their results
+fetched while the page before is written. A 429 waits its ``Retry-After``, a 5xx or a dropped
+connection is sent again after an exponential backoff.
 
 Resumable: a checkpoint per batch (``<data dir>/pulls/<key>/``) holds the token of the next
-page to bring in and the counts so far, written after each page's transaction commits. A run
-killed at any point and started again redoes at most the page it was on; reference ids decide
-what is already here, so nothing is duplicated.
+page to bring in and the counts so far, written after each page's transaction commits (pages
+are written in order). A run killed at any point and started again redoes at most the pages
+it had read ahead; reference ids decide what is already here, so nothing is duplicated.
 """
 
 from __future__ import annotations
@@ -69,6 +76,9 @@ REQUEST_TIMEOUT_SECONDS = 60.0
 MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_FILE_BYTES = 256 * 1024 * 1024
 PARALLEL_BATCHES = 4
+READ_AHEAD_PAGES = 3
+EXTENSION_PAGE_LIMIT = 1000
+RESULT_EXTENSION = "/v1/projects/{project_id}/jobs/{job_id}/result"
 
 Progress = Callable[[str, str, int, int], None]
 """Called with (batch id, batch name, jobs done, jobs expected) as a batch advances."""
@@ -126,8 +136,27 @@ class Source:
         self._key = api_key
         self._gate = asyncio.Semaphore(concurrency)
         self.waits = 0
+        # A labelyard source: results in one request, pages of 1,000 (see ``detect``).
+        self.direct_results = False
+        self.page_limit = 0
 
-    async def _get(self, url: str, *, keyed: bool, max_bytes: int) -> tuple[int, bytes, str]:
+    async def detect(self) -> None:
+        """Whether the source is a labelyard (its ``/openapi.json`` lists the result
+        extension); anything else is read as the hosted API allows."""
+        try:
+            status, body, _ = await self._get(
+                f"{self.url}/openapi.json", keyed=False, max_bytes=MAX_JSON_BYTES, attempts=2
+            )
+            paths = orjson.loads(body).get("paths", {}) if status == 200 else {}
+        except (SourceUnavailable, orjson.JSONDecodeError, AttributeError):
+            paths = {}
+        if isinstance(paths, dict) and RESULT_EXTENSION in paths:
+            self.direct_results = True
+            self.page_limit = EXTENSION_PAGE_LIMIT
+
+    async def _get(
+        self, url: str, *, keyed: bool, max_bytes: int, attempts: int = MAX_ATTEMPTS
+    ) -> tuple[int, bytes, str]:
         """(status, body, location) of a GET, after the retries a 429/5xx/no answer earn."""
         headers = {"x-api-key": self._key, "accept": "application/json"} if keyed else {}
         attempt = 0
@@ -150,7 +179,7 @@ class Source:
                     problem = f"HTTP {status}"
                     wait = pull.retry_after(reply.headers.get("retry-after"), utcnow())
             attempt += 1
-            if attempt >= MAX_ATTEMPTS:
+            if attempt >= attempts:
                 raise SourceUnavailable(f"{_where(url)}: {problem}, {attempt} attempts") from None
             backoff = min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2.0 ** (attempt - 1))
             backoff *= random.uniform(0.5, 1.0)
@@ -174,6 +203,24 @@ class Source:
         if status != 200:
             raise SourceError(f"{_where(link)}: HTTP {status}")
         return body
+
+    async def result(self, project_id: str, job_id: str) -> bytes:
+        """A completed job's result document, in as few requests as the source allows."""
+        if self.direct_results:
+            path = RESULT_EXTENSION.format(project_id=project_id, job_id=job_id)
+            status, body, _ = await self._get(
+                f"{self.url}{path}", keyed=True, max_bytes=MAX_JSON_BYTES
+            )
+            if status != 200:
+                pull.envelope(status, body, f"result of job {job_id}")
+                raise SourceError(f"result of job {job_id}: HTTP {status}")
+            return body
+        url = pull.result_url(
+            await self.data(f"/v1/projects/{project_id}/jobs/{job_id}", f"job {job_id}")
+        )
+        if not url:
+            raise SourceError("completed at the source but its result URL is empty")
+        return await self.file(url, max_bytes=MAX_JSON_BYTES)
 
 
 def _where(url: str) -> str:
@@ -280,27 +327,52 @@ class _Run:
         tag = await self._tag(project, job.tag)
         data = self.data_from.get(job.reference_id)
         imported = None
+        files: dict[str, bytes] = {}
         if pull.completed(job):
-            path = f"/v1/projects/{self.source_project}/jobs/{job.id}"
-            url = pull.result_url(await self.source.data(path, f"job {job.id}"))
-            if not url:
-                return _line(job, "completed at the source but its result URL is empty")
+            raw = await self.source.result(self.source_project, job.id)
             try:
-                document = orjson.loads(await self.source.file(url, max_bytes=MAX_JSON_BYTES))
+                document = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 return _line(job, "its result file is not JSON")
             imported = pull.from_result(project.base, document)
-            pngs = {}
-            for index, mask_url in imported.mask_urls:
-                png = await self.source.file(mask_url, max_bytes=MAX_FILE_BYTES)
-                pngs[index] = base64.b64encode(png).decode()
-            imported = pull.with_masks(project.base, imported, pngs)
+            if imported.mask_urls:
+                got = await asyncio.gather(
+                    *(self.source.file(u, max_bytes=MAX_FILE_BYTES) for _, u in imported.mask_urls)
+                )
+                pngs = {
+                    index: base64.b64encode(png).decode()
+                    for (index, _), png in zip(imported.mask_urls, got, strict=True)
+                }
+                imported = pull.with_masks(project.base, imported, pngs)
+            if imported.segmentation_url:
+                files[pulls.SEGMENTATION] = await self.source.file(
+                    imported.segmentation_url, max_bytes=MAX_FILE_BYTES
+                )
             if data is None:
                 data = imported.data
         if data is None:
             return _line(job, "no data: not completed at the source and not in --data-from")
         body = pull.create_body(job, data, tag=tag, batch_id=batch_id)
-        return ImportItem(body=body, status=job.status, imported=imported)
+        return ImportItem(body=body, status=job.status, imported=imported, files=files)
+
+    async def _read(
+        self, project: Project, batch_id: str, source_id: str, token: str, queue: asyncio.Queue[Any]
+    ) -> None:
+        """Read the pages from ``token`` on, each with its jobs' results being fetched, into
+        ``queue`` (at most ``READ_AHEAD_PAGES`` ahead of the writer); None after the last."""
+        while True:
+            page = await self._page(source_id, token)
+            fetching = asyncio.ensure_future(
+                asyncio.gather(
+                    *(self._item(project, job, batch_id) for job in page.jobs),
+                    return_exceptions=True,
+                )
+            )
+            await queue.put((page, fetching))
+            token = page.next_token
+            if not token:
+                await queue.put(None)
+                return
 
     async def batch(self, project: Project, source: SourceBatch, summary: Summary) -> None:
         point = self._checkpoint(source.id)
@@ -310,13 +382,50 @@ class _Run:
             _add(summary, point)
             return
         batch_id = await pulls.ensure_batch(self.db, project, source)
-        token = point.page_token
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=READ_AHEAD_PAGES)
+        reader = asyncio.create_task(
+            self._read(project, batch_id, source.id, point.page_token, queue)
+        )
+        try:
+            await self._write(project, source, point, summary, queue, reader, done)
+        finally:
+            if not reader.done():
+                reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+            # Stop the fetches of pages read ahead when the writer stopped early.
+            ahead = []
+            while not queue.empty():
+                entry = queue.get_nowait()
+                if entry is not None:
+                    entry[1].cancel()
+                    ahead.append(entry[1])
+            await asyncio.gather(*ahead, return_exceptions=True)
+        _add(summary, point)
+
+    async def _write(
+        self,
+        project: Project,
+        source: SourceBatch,
+        point: Checkpoint,
+        summary: Summary,
+        queue: asyncio.Queue[Any],
+        reader: asyncio.Task[None],
+        done: int,
+    ) -> None:
+        """Write the pages ``reader`` queues, in order, one transaction and checkpoint each."""
         while True:
-            page = await self._page(source.id, token)
-            results = await asyncio.gather(
-                *(self._item(project, job, batch_id) for job in page.jobs),
-                return_exceptions=True,
-            )
+            getting = asyncio.ensure_future(queue.get())
+            await asyncio.wait({getting, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if not getting.done():
+                getting.cancel()
+                reader.result()  # the reader failed: raise its error
+                continue
+            entry = getting.result()
+            if entry is None:
+                return
+            page, fetching = entry
+            results = await fetching
             items: list[ImportItem] = []
             listed: list[ListedJob] = []
             lines: list[dict[str, Any]] = []
@@ -348,20 +457,19 @@ class _Run:
                     lines.append(_line(job, why))
             point.skipped += len(lines)
             await self._skipped(lines)
-            token = page.next_token
-            point.page_token = token
-            point.finished = not token
+            point.page_token = page.next_token
+            point.finished = not page.next_token
             self._save(source.id, point)
             done += len(page.jobs)
             self._progress(source, done)
-            if not token:
-                break
-        _add(summary, point)
 
     async def _page(self, batch_id: str, token: str) -> pull.BatchPage:
         path = f"/v1/projects/{self.source_project}/batch/{batch_id}"
+        query = [f"limit={self.source.page_limit}"] if self.source.page_limit else []
         if token:
-            path += f"?page_token={quote(token, safe='')}"
+            query.append(f"page_token={quote(token, safe='')}")
+        if query:
+            path += "?" + "&".join(query)
         return pull.parse_page(await self.source.data(path, f"batch {batch_id}"))
 
     def _progress(self, source: SourceBatch, done: int) -> None:
@@ -449,6 +557,7 @@ async def pull_project(
             await source.data(f"/v1/projects/{project_id}/details", "project details")
         )
         summary.batches = len(details.batches)
+        await source.detect()
         gate = asyncio.Semaphore(PARALLEL_BATCHES)
 
         async def one(batch: SourceBatch, work: Callable[..., Any]) -> None:

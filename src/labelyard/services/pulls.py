@@ -13,13 +13,13 @@ left alone (a second run, or a run after a crash, never duplicates).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from labelyard.blobs import BlobStore
+from labelyard.blobs import BlobStore, segmentation_key
 from labelyard.core import annotations as notes
-from labelyard.core import lifecycle
+from labelyard.core import lifecycle, pull
 from labelyard.core.audit import SYSTEM, Actor
 from labelyard.core.commands import BatchCreate
 from labelyard.core.ids import require_uuid
@@ -42,6 +42,9 @@ from labelyard.store.engine import Database
 EXISTS = "exists"
 """The outcome of a job the project already has (by ``reference_id``)."""
 
+SEGMENTATION = "segmentation"
+"""``ImportItem.files``: a point-segmentation result's PCD, stored beside the result."""
+
 
 # Who the audit log names for what a pull creates (run by ``labelyard pull`` or the worker).
 PULLER = Actor(SYSTEM, "pull")
@@ -50,11 +53,12 @@ PULLER = Actor(SYSTEM, "pull")
 @dataclass(frozen=True, slots=True)
 class ImportItem:
     """A job to bring in: its create body, its status at the source and, when completed there,
-    its result (masks inlined)."""
+    its result (masks inlined) and the files it links (``SEGMENTATION``: the PCD's bytes)."""
 
     body: dict[str, Any]
     status: str
     imported: Imported | None = None
+    files: Mapping[str, bytes] = field(default_factory=dict)
 
 
 async def open_project(
@@ -159,11 +163,20 @@ async def import_page(
             if item.imported is None:
                 changes.append((row, lifecycle.abort(state)))
             else:
+                imported = item.imported
+                pcd = item.files.get(SEGMENTATION)
+                if pcd is not None:
+                    # Copied byte for byte; the result links this server's copy (API.md 3.7).
+                    key = segmentation_key(project.id, row.id)
+                    await blobs.put(key, pcd)
+                    imported = pull.with_segmentation(
+                        imported, blobs.private_url(key, base_url=base_url)
+                    )
                 change = lifecycle.import_completed(
                     state,
                     base=project.base,
-                    annotations=item.imported.annotations,
-                    result=item.imported.result,
+                    annotations=imported.annotations,
+                    result=imported.result,
                     now=now,
                 )
                 changes.append((row, change))
