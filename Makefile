@@ -32,7 +32,7 @@ serve: $(STAMP) $(VENDOR_STAMP)  ## migrate, then serve on 127.0.0.1:8080 (SQLit
 	$(BIN)/labelyard serve
 
 test: $(STAMP) $(VENDOR_STAMP)  ## the whole suite, on SQLite and PostgreSQL
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 bench: $(STAMP) $(VENDOR_STAMP)  ## benchmarks over HTTP on loopback; prints a table
 	command -v wrk >/dev/null || (apt-get install -y wrk || sudo apt-get install -y wrk) \
