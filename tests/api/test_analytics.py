@@ -10,6 +10,7 @@ import io
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -297,3 +298,34 @@ def test_heartbeats_and_draft_saves_count_as_active_time(
     assert 2 <= figures["active_seconds"] <= figures["work_seconds"]
     assert figures["active_hours"] == round(figures["active_seconds"] / 3600, 4)
     annotator.api.close()
+
+
+def test_workers_reviewing_each_others_work_at_once_never_fail(
+    project: ProjectHandle, new_worker: NewWorker
+) -> None:
+    """An accept writes the reviewer's activity time and the annotator's tally: four workers
+    accepting each other's work at once must never deadlock (a 500) on PostgreSQL."""
+    pid = project.project_id
+    for i in range(48):
+        created = project.api.post(f"/v1/projects/{pid}/jobs", json=project.job(f"x{i}"))
+        assert created.is_success, created.text
+    team = [new_worker(project.account_id, "both") for _ in range(4)]
+    turn = 0
+    while (job_id := claim(team[turn % 4], pid, "annotate")) is not None:
+        submitted = work(team[turn % 4], pid, f"jobs/{job_id}/submit", {"annotations": EMPTY})
+        assert submitted.is_success, submitted.text
+        turn += 1
+    assert turn == 48
+
+    def review_all(worker: WorkerHandle) -> list[int]:
+        codes = []
+        while (job_id := claim(worker, pid, "review")) is not None:
+            answer = work(worker, pid, f"jobs/{job_id}/review", {"decision": "accept"})
+            codes.append(answer.status_code)
+        return codes
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = [code for done in pool.map(review_all, team) for code in done]
+    assert codes == [200] * 48, codes
+    page = project.api.get(f"/v1/projects/{pid}/batch/{project.default_batch_id}").json()
+    assert {j["status"] for j in page["data"]["jobs"]} == {"completed"}

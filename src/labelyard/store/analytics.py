@@ -20,9 +20,9 @@ from labelyard.store.tables import (
     batch_month,
     job_transition,
     worker,
+    worker_activity,
     worker_day,
     worker_month,
-    worker_tally,
 )
 
 WORKER_COUNTS = WORKER_COUNT_NAMES
@@ -85,28 +85,21 @@ async def touch_activity(
     conn: AsyncConnection, *, project_id: str, worker_id: str, now: datetime
 ) -> datetime | None:
     """Record ``now`` as the worker's latest activity in the project; the one before it (None
-    for their first). The tally row is locked, so concurrent events of one worker queue."""
-    query = select(worker_tally.c.last_active_at).where(
-        worker_tally.c.project_id == project_id, worker_tally.c.worker_id == worker_id
+    for their first). The activity row is locked, so concurrent events of one worker queue."""
+    query = select(worker_activity.c.last_active_at).where(
+        worker_activity.c.project_id == project_id, worker_activity.c.worker_id == worker_id
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
     before: datetime | None = (await conn.execute(query)).scalar()
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(worker_tally).values(
-        project_id=project_id,
-        worker_id=worker_id,
-        accepted=0,
-        rejected=0,
-        gold_jobs=0,
-        gold_score_sum=0.0,
-        last_active_at=now,
+    statement = dialect.insert(worker_activity).values(
+        project_id=project_id, worker_id=worker_id, last_active_at=now
     )
-    latest = func.coalesce(worker_tally.c.last_active_at, statement.excluded.last_active_at)
     newer = (
-        func.greatest(latest, statement.excluded.last_active_at)
+        func.greatest(worker_activity.c.last_active_at, statement.excluded.last_active_at)
         if conn.dialect.name == "postgresql"
-        else func.max(latest, statement.excluded.last_active_at)
+        else func.max(worker_activity.c.last_active_at, statement.excluded.last_active_at)
     )
     await conn.execute(
         statement.on_conflict_do_update(

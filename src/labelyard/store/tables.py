@@ -347,8 +347,18 @@ worker_tally = Table(
     Column("rejected", BigInteger, nullable=False, default=0),
     Column("gold_jobs", BigInteger, nullable=False, default=0),
     Column("gold_score_sum", Float, nullable=False, default=0.0),
-    # The worker's latest activity event in the project (analytics: active time).
-    Column("last_active_at", Timestamp),
+    PrimaryKeyConstraint("project_id", "worker_id"),
+)
+
+# Each worker's latest activity event in a project (analytics: active time). A table of its
+# own: a reviewer's accept locks their activity row and the annotator's tally row, and two
+# reviewers accepting each other's work must not lock two rows of one table in opposite orders.
+worker_activity = Table(
+    "worker_activity",
+    metadata,
+    Column("project_id", Id, nullable=False),
+    Column("worker_id", Id, nullable=False),
+    Column("last_active_at", Timestamp, nullable=False),
     PrimaryKeyConstraint("project_id", "worker_id"),
 )
 

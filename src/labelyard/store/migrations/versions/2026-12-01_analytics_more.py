@@ -100,13 +100,17 @@ def upgrade() -> None:
         f"SELECT project_id, batch_id, SUBSTR(day, 1, 7), {sums} FROM batch_day "
         "GROUP BY project_id, batch_id, SUBSTR(day, 1, 7)"
     )
-    with op.batch_alter_table("worker_tally") as table:
-        table.add_column(sa.Column("last_active_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_table(
+        "worker_activity",
+        sa.Column("project_id", sa.String(36), nullable=False),
+        sa.Column("worker_id", sa.String(36), nullable=False),
+        sa.Column("last_active_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("project_id", "worker_id"),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("worker_tally") as table:
-        table.drop_column("last_active_at")
+    op.drop_table("worker_activity")
     op.create_index("ix_batch_day_project_id_day", "batch_day", ["project_id", "day"])
     op.drop_index("ix_batch_day_range", table_name="batch_day")
     op.drop_table("batch_month")
