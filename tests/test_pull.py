@@ -7,6 +7,8 @@ clean one; a source that answers 429 and 503 at times is waited out."""
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
 import json
 import os
 import signal
@@ -296,11 +298,18 @@ def destination(server: Server, tmp_path: Path) -> Iterator[Any]:
         pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@functools.cache
+def _fetcher() -> httpx.Client:
+    """One client for the signed links (a new client builds a TLS context each time)."""
+    client = httpx.Client()
+    atexit.register(client.close)
+    return client
+
+
 def _file(p: ProjectHandle, private_url: str) -> bytes:
     link = p.api.get("/v1/attachments", params={"url": private_url})
     assert link.status_code == 302, link.text
-    with httpx.Client() as client:
-        return client.get(link.headers["location"]).content
+    return _fetcher().get(link.headers["location"]).content
 
 
 def _source_jobs(p: ProjectHandle) -> dict[str, dict[str, Any]]:
