@@ -28,6 +28,8 @@ from tests.conftest import PG_URL, free_port, pg_admin
 from tests.receiver import receiver
 from tests.s3 import S3Endpoint, s3_server
 
+pytestmark = pytest.mark.slow  # several processes: run in CI (see tests/conftest.py)
+
 JOBS = 300
 
 

@@ -23,6 +23,8 @@ from labelyard.store.engine import Database
 from labelyard.store.tables import batch, event, job
 from tests.conftest import BACKENDS, PG_URL, database_url, free_port, pg_admin
 
+pytestmark = pytest.mark.slow  # several processes: run in CI (see tests/conftest.py)
+
 JOBS, PER_CALL = 50_000, 10_000
 
 

@@ -10,9 +10,12 @@ import time
 from typing import Any
 
 import orjson
+import pytest
 
 from tests.conftest import ProjectHandle, Server
 from tests.exports.seed import seed_completed
+
+pytestmark = pytest.mark.slow  # several processes: run in CI (see tests/conftest.py)
 
 JOBS = 30_000
 

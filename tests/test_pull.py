@@ -35,6 +35,8 @@ from tests.api.test_masks import LEGEND, png
 from tests.client.conftest import BOX
 from tests.conftest import PG_URL, ProjectHandle, Server, make_project, make_worker, pg_admin
 
+pytestmark = pytest.mark.slow  # several processes: run in CI (see tests/conftest.py)
+
 LABELYARD = [sys.executable, "-m", "labelyard"]
 FRAMES = [{"frame_id": f"f{i}", "src": f"https://v.example/{i}.jpg"} for i in range(3)]
 TRACK = {

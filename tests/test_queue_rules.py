@@ -7,8 +7,11 @@ import threading
 from collections import defaultdict
 
 import httpx
+import pytest
 
 from tests.test_replicas import replicas
+
+pytestmark = pytest.mark.slow  # several processes: run in CI (see tests/conftest.py)
 
 __all__ = ["replicas"]  # the fixture, shared with tests/test_replicas.py
 

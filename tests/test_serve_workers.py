@@ -22,6 +22,8 @@ from labelyard.store.engine import Database
 from labelyard.store.tables import batch, event, job
 from tests.conftest import BACKENDS, PG_URL, database_url, free_port, pg_admin
 
+pytestmark = pytest.mark.slow  # several processes: run in CI (see tests/conftest.py)
+
 CREATORS, PER_CREATOR = 6, 25
 
 

@@ -11,8 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+
 from tests.conftest import ProjectHandle, Server
 from tests.receiver import receiver
+
+pytestmark = pytest.mark.slow  # several processes: run in CI (see tests/conftest.py)
 
 
 @contextmanager
