@@ -191,14 +191,7 @@ def _work_list(body: object, parse: Callable[[object], T]) -> list[tuple[str, T]
     """``{"jobs": [{"job_id", ...the single call's body}...]}``: at most 100 items, each job
     once. Any malformed item refuses the whole list (the error names the item); what depends
     on the job is answered per item by the service."""
-    fields = _object(body, empty_ok=False)
-    items = fields.get("jobs")
-    if items is None:
-        raise MissingParameter("jobs is required")
-    if not isinstance(items, list):
-        raise InvalidInput("jobs must be a list")
-    if len(items) > MAX_CLAIM_COUNT:
-        raise InvalidInput(f"at most {MAX_CLAIM_COUNT} jobs per call")
+    items = _jobs_list(body, most=MAX_CLAIM_COUNT)
     parsed: list[tuple[str, T]] = []
     seen: set[str] = set()
     for index, item in enumerate(items):
@@ -319,14 +312,19 @@ MAX_BULK_JOBS = 10_000
 
 def parse_bulk(body: object) -> list[object]:
     """``{"jobs": [<create body>...]}`` (at most 10,000); each item is validated on its own."""
+    return _jobs_list(body, most=MAX_BULK_JOBS)
+
+
+def _jobs_list(body: object, *, most: int) -> list[object]:
+    """The ``jobs`` list of a ``{"jobs": [...]}`` body, at most ``most`` items."""
     fields = _object(body, empty_ok=False)
     items = fields.get("jobs")
     if items is None:
         raise MissingParameter("jobs is required")
     if not isinstance(items, list):
         raise InvalidInput("jobs must be a list")
-    if len(items) > MAX_BULK_JOBS:
-        raise InvalidInput(f"at most {MAX_BULK_JOBS} jobs per call")
+    if len(items) > most:
+        raise InvalidInput(f"at most {most} jobs per call")
     return items
 
 
