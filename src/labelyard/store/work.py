@@ -329,7 +329,9 @@ async def add_skip(
 async def open_jobs_of_batch(
     conn: AsyncConnection, *, project_id: str, batch_id: str, statuses: Sequence[str]
 ) -> list[Record]:
-    """The batch's jobs in ``statuses``, locked, for a change to all of them."""
+    """The batch's jobs in ``statuses``, locked in id order (as ``read_jobs`` locks), for a
+    change to all of them: a batch abort and a list hand-in touching the same jobs queue instead
+    of deadlocking."""
     query = (
         select(
             job.c.id,
@@ -353,6 +355,7 @@ async def open_jobs_of_batch(
             job.c.batch_id == batch_id,
             job.c.status.in_(statuses),
         )
+        .order_by(job.c.id)
     )
     return list((await conn.execute(_locking(conn, query))).all())
 
