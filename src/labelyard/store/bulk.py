@@ -1,11 +1,12 @@
 """Many rows into one table in one driver call: the bulk-create path.
 
-Rows are given column-wise (``insert_columns``: a list per column, or ``Same(value)`` for a value
-every row shares) or as dicts (``insert_many``). On SQLite they go to the driver's
-``executemany`` as tuples (one statement prepared once, one hand-off to aiosqlite's thread, no
-per-row SQL construction); on PostgreSQL to one ``INSERT ... SELECT FROM unnest(...)`` of column
-arrays. Values are converted with the columns' own SQLAlchemy bind processors, so they are
-stored exactly as a Core insert would store them; a shared value is converted once.
+Rows are given column-wise (``insert_columns``: a list per column, ``Same(value)`` for a value
+every row shares, or ``Converted`` values, already as the column stores them) or as dicts
+(``insert_many``). On SQLite they go to the driver's ``executemany`` as tuples (one statement
+prepared once, one hand-off to aiosqlite's thread, no per-row SQL construction); on PostgreSQL
+to one ``INSERT ... SELECT FROM unnest(...)`` of column arrays. Values are converted with the
+columns' own SQLAlchemy bind processors, so they are stored exactly as a Core insert would store
+them; a shared value is converted once.
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ class Same:
     value: Any
 
 
-Column = Sequence[Any] | Same
+@dataclass(frozen=True, slots=True)
+class Converted:
+    """Values already in the form the column's bind processor gives (for a JSON column, the
+    JSON text ``Database``'s serializer writes): passed to the driver as they are."""
+
+    values: Sequence[Any]
+
+
+Column = Sequence[Any] | Same | Converted
 
 
 def _converted(conn: AsyncConnection, table: Table, columns: Mapping[str, Column]) -> list[Column]:
@@ -33,6 +42,9 @@ def _converted(conn: AsyncConnection, table: Table, columns: Mapping[str, Column
     dialect = conn.dialect
     out: list[Column] = []
     for name, values in columns.items():
+        if isinstance(values, Converted):
+            out.append(values.values)
+            continue
         process = table.c[name].type._cached_bind_processor(dialect)
         if process is None:
             out.append(values)
