@@ -12,7 +12,7 @@ from labelyard.core.audit import ADMIN, API_KEY, Actor
 from labelyard.core.model import Project
 from labelyard.errors import AuthFailure
 from labelyard.http.address import client_address
-from labelyard.http.body import BulkJson, bulk_json_body, json_body
+from labelyard.http.body import bulk_json_body, json_body
 from labelyard.services import accounts
 from labelyard.state import AppState
 
@@ -65,4 +65,4 @@ AdminActor = Annotated[Actor, Depends(admin_actor)]
 OwnerActor = Annotated[Actor, Depends(owner_actor)]
 
 Body = Annotated[Any, Depends(json_body)]
-BulkBody = Annotated[BulkJson, Depends(bulk_json_body)]
+BulkBody = Annotated[Any, Depends(bulk_json_body)]

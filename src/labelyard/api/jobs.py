@@ -17,15 +17,12 @@ async def create(project: ProjectAccess, state: State, body: Body) -> Response:
 
 async def create_bulk(project: ProjectAccess, state: State, body: BulkBody) -> Response:
     """Create up to 10,000 jobs; ``results[i]`` tells what happened to ``jobs[i]``."""
-    items = commands.parse_bulk(body.value)
-    return ok(
-        await jobs.create_jobs(state.db, project, items, depth_checked=body.items_within_depth)
-    )
+    return ok(await jobs.create_jobs(state.db, project, commands.parse_bulk(body)))
 
 
 async def create_completed(project: ProjectAccess, state: State, body: BulkBody) -> Response:
     """Create up to 10,000 jobs completed at once with the annotations each carries."""
-    items = commands.parse_bulk(body.value)
+    items = commands.parse_bulk(body)
     return ok(
         await pulls.create_completed(state.db, state.blobs, project, items, base_url=state.base_url)
     )

@@ -137,7 +137,7 @@ def has_nul(value: Any) -> bool:
 
 def parse_job_create(body: object, *, base: Base, workflows: Mapping[str, WorkflowRef]) -> JobSpec:
     """Validate one job create body; ``workflows`` maps workflow ids and tags to workflows."""
-    return JobSpec(*_job_fields(body, base, workflows, check_depth=True))
+    return JobSpec(*_job_fields(body, base, workflows))
 
 
 @dataclass(slots=True)
@@ -196,12 +196,10 @@ def parse_job_creates(
     *,
     base: Base,
     workflows: Mapping[str, WorkflowRef],
-    depth_checked: bool = False,
 ) -> tuple[JobCreates, dict[int, LabelyardError]]:
     """Validate many create bodies in one pass (``parse_job_create`` of each, without an object
     per create): the valid ones column by column, and the error of each invalid one by its
-    index. ``depth_checked``: the caller knows no body nests deeper than ``MAX_JSON_DEPTH``
-    (it checked the request's bytes), so the bodies are not walked again."""
+    index."""
     creates = JobCreates()
     errors: dict[int, LabelyardError] = {}
     at, references, data, flows = (
@@ -216,10 +214,9 @@ def parse_job_creates(
         creates.types,
         creates.frames,
     )
-    check_depth = not depth_checked
     for i, body in enumerate(bodies):
         try:
-            fields = _job_fields(body, base, workflows, check_depth=check_depth)
+            fields = _job_fields(body, base, workflows)
         except LabelyardError as exc:
             errors[i] = exc
             continue
@@ -238,13 +235,12 @@ _NON_TEST, _TEST = JobType.NON_TEST.value, JobType.TEST.value
 
 
 def _job_fields(
-    body: object, base: Base, workflows: Mapping[str, WorkflowRef], *, check_depth: bool
+    body: object, base: Base, workflows: Mapping[str, WorkflowRef]
 ) -> tuple[str, dict[str, Any], WorkflowRef, str | None, int, str, int]:
     """The fields of ``JobSpec``, in order, for one valid create body."""
     if not isinstance(body, dict):
         raise InvalidInput("job must be a JSON object")
-    if check_depth:
-        require_depth(body)
+    require_depth(body)
 
     reference_id = body.get("reference_id")
     if reference_id is None or reference_id == "":

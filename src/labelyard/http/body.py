@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -18,24 +17,10 @@ async def json_body(request: Request) -> Any:
     return parse_json(await request.body(), depth=MAX_JSON_DEPTH)
 
 
-@dataclass(frozen=True, slots=True)
-class BulkJson:
-    """A ``{"jobs": [...]}`` body parsed (``bulk_json_body``)."""
-
-    value: Any
-    items_within_depth: bool
-    """True when no item of ``jobs`` can nest deeper than ``MAX_JSON_DEPTH`` (the whole body
-    nests at most two levels more), so items need no check of their own."""
-
-
-async def bulk_json_body(request: Request) -> BulkJson:
+async def bulk_json_body(request: Request) -> Any:
     """Like ``json_body`` but any depth orjson reads: a bulk create checks each item's depth,
-    so one too-deep job gets its own error and the others are created. The bytes are checked
-    once for the whole body first: when they are shallow enough, no item is walked."""
-    raw = await request.body()
-    value = parse_json(raw, depth=None)
-    # {"jobs": [item...]}: an item's levels start at the third.
-    return BulkJson(value, not raw_json_deeper_than(raw, MAX_JSON_DEPTH + 2))
+    so one too-deep job gets its own error and the others are created."""
+    return parse_json(await request.body(), depth=None)
 
 
 def parse_json(raw: bytes, *, depth: int | None) -> Any:

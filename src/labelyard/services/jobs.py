@@ -167,16 +167,11 @@ async def _write_group(
     return alone
 
 
-async def create_jobs(
-    db: Database, project: Project, items: list[object], *, depth_checked: bool = False
-) -> dict[str, Any]:
+async def create_jobs(db: Database, project: Project, items: list[object]) -> dict[str, Any]:
     """API.md 4: create up to 10,000 jobs (``core.commands.parse_bulk``); each item succeeds or
-    fails on its own. ``depth_checked``: no item nests deeper than ``MAX_JSON_DEPTH`` (the
-    request's bytes were checked), so items are not walked again."""
+    fails on its own."""
     workflows = await workflow_refs(db, project.id)
-    creates, errors = parse_job_creates(
-        items, base=project.base, workflows=workflows, depth_checked=depth_checked
-    )
+    creates, errors = parse_job_creates(items, base=project.base, workflows=workflows)
     results: list[Any] = [None] * len(items)
     others: dict[int, Outcome] = dict(errors)
     if creates:
