@@ -1,6 +1,7 @@
 """``ix_job_assigned`` holds only assigned jobs: claims look it up for jobs assigned to the
 claiming worker (``assigned_worker = ?``) and nothing else, yet every job took an entry in it,
-so each create wrote one index entry that no read ever used.
+so each create wrote an index entry no read needed (the open look of a claim walks
+``ix_job_queue``).
 
 Revision ID: 0017_bulk_fast
 Revises: 0014_analytics_more
