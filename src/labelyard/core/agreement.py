@@ -3,7 +3,9 @@
 Objects are compared within one class and one shape type. Overlap is an IoU: rectangles by
 their boxes (exact), polygons by their areas (exact, ``core.polygons``: concave shapes too),
 a SEGMENTATION mask's regions (one per legend entry: class and instance) by their pixels
-within one frame, lines and cuboids by the box around their points; landmarks, whose box has
+within one frame, 3D cuboids (``cuboid3d``) by their volumes (``core.polygons.box3d_iou``:
+turned about the vertical axis), lines and image cuboids by the box around their points;
+landmarks, whose box has
 no area, by closeness: ``1 - distance / LANDMARK_RADIUS`` (0 beyond it). A tracker (VIDEO,
 SENSOR_FUSION, POINT_CLOUD_SEGMENTATION) is compared frame by frame: the mean overlap over the
 frames either of the two has (polygon trackers by their areas).
@@ -41,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from labelyard.core import masks as mask_codec
-from labelyard.core.polygons import polygon_iou, region_iou
+from labelyard.core.polygons import Box3d, box3d_iou, polygon_iou, region_iou
 from labelyard.errors import InvalidInput
 
 _TRAILING_NUMBER = re.compile(r"[0-9]+$")
@@ -159,8 +161,22 @@ def _ring(geometry: dict[str, Any]) -> list[tuple[float, float]]:
     return [(float(points[n]["x"]), float(points[n]["y"])) for n in names]
 
 
+def _box3d(geometry: dict[str, Any]) -> Box3d | None:
+    """A ``cuboid3d`` frame's box (API.md 3.7), or None when it is not one."""
+    try:
+        p, d = geometry["position"], geometry["dimensions"]
+        yaw = (geometry.get("rotation") or {}).get("yaw", 0.0)
+        box = (p["x"], p["y"], p["z"], d["x"], d["y"], d["z"], yaw)
+        return tuple(float(v) for v in box)  # type: ignore[return-value]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def geometry_overlap(a: dict[str, Any], b: dict[str, Any], shape: str = "") -> float:
     """The overlap of two geometries of one shape type (see the module docstring)."""
+    if shape == "cuboid3d":
+        ba, bb = _box3d(a), _box3d(b)
+        return 0.0 if ba is None or bb is None else box3d_iou(ba, bb)
     if shape in ("polygons", "polygon"):
         ra, rb = _ring(a), _ring(b)
         if len(ra) >= 3 and len(rb) >= 3:
