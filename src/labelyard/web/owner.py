@@ -200,15 +200,18 @@ async def analytics_page(request: Request, project_id: str) -> Response:
 async def analytics_csv(request: Request, project_id: str, table: str) -> Response:
     project = await _project(request, project_id)
     db = session.state_of(request).db
-    since, until = request.query_params.get("since"), request.query_params.get("until")
-    found = await analytics.report_for(
-        db, project, since=since or None, until=until or None, every_batch=table == "batches"
-    )
+    since, until = request.query_params.get("since") or None, request.query_params.get("until")
     if table == "workers":
-        body = figures.workers_csv(found.workers)
+        first, last, workers = await analytics.workers_report(
+            db, project, since=since, until=until or None
+        )
+        body = figures.workers_csv(workers)
     else:
-        body = figures.batches_csv(found.progress)
-    name = f"{table}-{found.since}-{found.until}.csv"
+        found = await analytics.report_for(
+            db, project, since=since, until=until or None, every_batch=True
+        )
+        first, last, body = found.since, found.until, figures.batches_csv(found.progress)
+    name = f"{table}-{first}-{last}.csv"
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
