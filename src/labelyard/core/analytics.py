@@ -201,40 +201,44 @@ _FINISHED = WORKER_ROW.index("finished")
 
 
 def workers_from_rows(rows: Iterable[Mapping[Any, Any]]) -> list[WorkerFigures]:
-    """Workers' figures from per (worker, step) sums as mappings (see ``workers_from_tuples``)."""
-    return workers_from_tuples(tuple(row[name] for name in WORKER_ROW) for row in rows)
+    """Workers' figures from per (worker, step) sums as mappings (see ``workers_from_tuples``);
+    a missing sum (None) counts as zero."""
+    return workers_from_tuples(
+        tuple(row[name] if name in ("worker_id", "step") else row[name] or 0 for name in WORKER_ROW)
+        for row in rows
+    )
 
 
 def workers_from_tuples(rows: Iterable[Sequence[Any]]) -> list[WorkerFigures]:
-    """Workers' figures from per (worker, step) sums laid out as ``WORKER_ROW`` (parts of a
-    range are added), most work first."""
-    totals: dict[str, list[Any]] = {}
-    steps: dict[str, dict[str, int]] = {}
-    width = len(WORKER_ROW)
+    """Workers' figures from per (worker, step) sums laid out as ``WORKER_ROW`` (never None;
+    parts of a range are added), most work first."""
+    by_worker: dict[str, list[Sequence[Any]]] = {}
     for row in rows:
-        worker = row[0]
-        mine = totals.get(worker)
+        mine = by_worker.get(row[0])
         if mine is None:
-            totals[worker] = [value or 0 for value in row[2:]]
+            by_worker[row[0]] = [row]
         else:
-            for index in range(2, width):
-                mine[index - 2] += row[index] or 0
-        finished = int(row[_FINISHED] or 0)
-        if finished:
-            by_step = steps.setdefault(worker, {})
-            by_step[row[1]] = by_step.get(row[1], 0) + finished
+            mine.append(row)
     found = []
     counted = len(WORKER_COUNTS)
-    for worker, values in totals.items():
-        counts = {name: int(value) for name, value in zip(WORKER_COUNTS, values, strict=False)}
-        gold_sum, agreement_sum = (float(value) for value in values[counted:])
+    for worker, mine in by_worker.items():
+        if len(mine) == 1:
+            values: Sequence[Any] = mine[0][2:]
+        else:
+            values = [sum(column) for column in zip(*(row[2:] for row in mine), strict=True)]
+        counts = dict(zip(WORKER_COUNTS, map(int, values[:counted]), strict=True))
+        gold_sum, agreement_sum = values[counted:]
+        steps: dict[str, int] = {}
+        for row in mine:
+            if row[_FINISHED]:
+                steps[row[1]] = steps.get(row[1], 0) + int(row[_FINISHED])
         found.append(
             WorkerFigures(
                 worker,
                 counts,
-                steps.get(worker, {}),
-                gold_score=_mean(gold_sum, counts["gold_jobs"]),
-                agreement=_mean(agreement_sum, counts["agreement_jobs"]),
+                steps,
+                gold_score=_mean(float(gold_sum), counts["gold_jobs"]),
+                agreement=_mean(float(agreement_sum), counts["agreement_jobs"]),
             )
         )
     return sorted(found, key=lambda f: (-f.counts["finished"], f.worker_id))

@@ -8,6 +8,7 @@ page (``web.quality``) has forms for the project's rules, groups and assignments
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -171,8 +172,10 @@ async def analytics_page(request: Request, project_id: str) -> Response:
     project = await _project(request, project_id)
     db = session.state_of(request).db
     since, until = request.query_params.get("since"), request.query_params.get("until")
-    found = await analytics.report_for(db, project, since=since or None, until=until or None)
-    named = await analytics.names(db, project)
+    found, named = await asyncio.gather(
+        analytics.report_for(db, project, since=since or None, until=until or None),
+        analytics.names(db, project),
+    )
     sort = request.query_params.get("sort", "finished")
     if sort not in WORKER_SORTS:
         sort = "finished"
