@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from harness import database, postgres_reachable, serve
 
-from labelyard.core.ids import new_id
+from labelyard.core.ids import new_id, new_ids
 from labelyard.core.model import Base, Project
 from labelyard.services import analytics
 from labelyard.store.engine import Database
@@ -139,6 +139,7 @@ class _Loader:
             self.sqlite = sqlite3.connect(self.url.split(":///", 1)[1], isolation_level=None)
             self.sqlite.execute("PRAGMA busy_timeout = 30000")
             self.sqlite.execute("PRAGMA synchronous = OFF")
+            self.sqlite.execute("PRAGMA cache_size = -262144")  # 256 MiB: the job indexes
         else:
             self.pg = await asyncpg.connect("postgresql://" + self.url.split("://", 1)[1])
         return self
@@ -221,7 +222,7 @@ async def _seed(
     rng = random.Random(7)
     now = datetime.now(UTC)
     today = now.date()
-    batch_ids = [new_id() for _ in range(BATCHES)]
+    batch_ids = sorted(new_id() for _ in range(BATCHES))
     worker_ids = [new_id() for _ in range(workers)]
     per_batch = jobs // BATCHES
     step = time.perf_counter()
@@ -259,6 +260,11 @@ async def _seed(
                 for i, w in enumerate(worker_ids)
             ],
         )
+        # Job ``index`` is in batch ``index % BATCHES`` at ``index // BATCHES + 1``. They go in
+        # by batch, then position, with ids and references ascending, so every unique index
+        # of the job table is appended to rather than written all over.
+        order = [i for b in range(BATCHES) for i in range(b, jobs, BATCHES)]
+        ids = sorted(new_ids(jobs))
         for start in range(0, jobs, CHUNK):
             await loader.load(
                 "job",
@@ -266,10 +272,10 @@ async def _seed(
                 [
                     (
                         project_id,
-                        new_id(),
+                        ids[place],
                         batch_ids[index % BATCHES],
                         index // BATCHES + 1,
-                        f"j{index}",
+                        f"j{index % BATCHES:03d}-{index // BATCHES:07d}",
                         "0" * 64,
                         workflow_id,
                         "default",
@@ -286,7 +292,7 @@ async def _seed(
                         stamp,
                         stamp,
                     )
-                    for index in range(start, min(jobs, start + CHUNK))
+                    for place, index in enumerate(order[start : start + CHUNK], start)
                 ],
             )
         lap(f"{jobs:,} jobs")

@@ -330,23 +330,23 @@ def batches_from_tuples(
         by_batch.setdefault(row[0], {})[row[1]] = row
     found: list[BatchFigures] = []
     every_day = days_between(since, until)
-    zero = dict.fromkeys(BATCH_COUNTS, 0)
-    completed = BATCH_COUNTS.index("completed")
+    keys = ("day", *BATCH_COUNTS, "completed_total")
+    zeros = (0,) * len(BATCH_COUNTS)
+    completed = BATCH_DAY_ROW.index("completed")
     for batch_id, days in by_batch.items():
-        totals = [0] * len(BATCH_COUNTS)
         done = before.get(batch_id, 0)
         series: list[dict[str, Any]] = []
+        kept_rows: list[Sequence[int]] = []
         for day in every_day:
             kept = days.get(day)
             if kept is None:
-                series.append({"day": day, **zero, "completed_total": done})
+                series.append(dict(zip(keys, (day, *zeros, done), strict=True)))
                 continue
-            today = [int(value) for value in kept[2:]]
-            done += today[completed]
-            totals = [a + b for a, b in zip(totals, today, strict=True)]
-            series.append(
-                {"day": day, **dict(zip(BATCH_COUNTS, today, strict=True)), "completed_total": done}
-            )
+            today = tuple(map(int, kept[2:]))
+            kept_rows.append(today)
+            done += int(kept[completed])
+            series.append(dict(zip(keys, (day, *today, done), strict=True)))
+        totals = [sum(column) for column in zip(*kept_rows, strict=True)] or list(zeros)
         found.append(BatchFigures(batch_id, dict(zip(BATCH_COUNTS, totals, strict=True)), series))
     return sorted(found, key=lambda b: b.batch_id)
 
