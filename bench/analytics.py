@@ -2,13 +2,16 @@
 and ``--workers`` workers (default 1,000), seeded straight into the database with ``--days``
 days of rollups (default 400: one row per worker, day and step; per batch and day) and the
 month rollups they add up to, then the median time of the owner's analytics page and of the
-API's figures over 30 and 365 days (whole months from month rows, edges from day rows), next
-to the 200 ms target.
+API's figures over 30 and 365 days (month rows, and day rows at the edges: see
+``core.analytics.cut_range``), next to the 200 ms target.
 
-Run: ``.venv/bin/python bench/analytics.py [--jobs N] [--days D] [--backends sqlite,postgresql]``.
-The rollups are seeded as the work would have left them; the job history is not (the page
-never reads it). After seeding, ``VACUUM ANALYZE`` (PostgreSQL) or ``ANALYZE`` (SQLite)
-stands for what autovacuum or routine maintenance does. Each backend runs a real
+Run: ``.venv/bin/python bench/analytics.py [--jobs N] [--workers W] [--days D]
+[--backends sqlite,postgresql]``. The rollups are seeded as the work would have left them; the
+job history is not (the page never reads it). Rows go in by bulk loads (``executemany`` of
+plain tuples in one transaction with the raw ``sqlite3`` driver; ``COPY`` through asyncpg),
+the month rows as one ``INSERT ... SELECT ... GROUP BY`` over the day rows; each phase's
+seconds are printed on stderr. After seeding, ``VACUUM ANALYZE`` (PostgreSQL) or ``ANALYZE``
+(SQLite) stands for what autovacuum or routine maintenance does. Each backend runs a real
 ``labelyard serve`` on a fresh database, one process (the requests come one at a time; on a
 loaded machine a second process's start-up can miss its health check).
 """
