@@ -7,7 +7,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, Row, Table, and_, cast, func, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    cast,
+    func,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,6 +45,20 @@ _BATCH_SUMMED = BATCH_DAY_ROW[2:]
 DayRange = tuple[str, str]
 
 
+@functools.cache
+def _upsert(dialect_name: str, table: Table, keys: tuple[str, ...], counts: tuple[str, ...]) -> Any:
+    """``_add``'s statement for one rollup table, built once with bound parameters: insert the
+    row at the deltas, or add every count to the existing row (a zero adds nothing)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(
+        {name: bindparam(name, type_=table.c[name].type) for name in (*keys, *counts)}
+    )
+    return statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: table.c[name] + statement.excluded[name] for name in counts},
+    )
+
+
 async def _add(
     conn: AsyncConnection,
     table: Table,
@@ -42,18 +67,17 @@ async def _add(
     rows: Mapping[Any, Mapping[str, float]],
 ) -> None:
     """Add each row's counts to its rollup row (created at zero if missing), keys in order so
-    concurrent writers lock rows in the same order."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    concurrent writers lock rows in the same order: one executemany of a statement built once."""
+    params = []
     for key in sorted(rows):
         deltas = rows[key]
         values = {name: deltas.get(name, 0) for name in counts}
         if not any(values.values()):
             continue
-        statement = dialect.insert(table).values(**dict(zip(keys, key, strict=True)), **values)
-        changed = {
-            name: table.c[name] + statement.excluded[name] for name, v in values.items() if v
-        }
-        await conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changed))
+        params.append({**dict(zip(keys, key, strict=True)), **values})
+    if params:
+        statement = _upsert(conn.dialect.name, table, tuple(keys), tuple(counts))
+        await conn.execute(statement, params)
 
 
 async def add_worker_days(
@@ -85,32 +109,61 @@ async def add_batch_days(
     await _add(conn, batch_month, ("project_id", "batch_id", "month"), BATCH_COUNTS, months)
 
 
+@functools.cache
+def _activity_statements(dialect_name: str) -> tuple[Any, Any]:
+    """``touch_activity``'s read (locking on PostgreSQL) and upsert, built once."""
+    query = select(worker_activity.c.last_active_at).where(
+        worker_activity.c.project_id == bindparam("project_id"),
+        worker_activity.c.worker_id == bindparam("worker_id"),
+    )
+    if dialect_name == "postgresql":
+        query = query.with_for_update()
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(worker_activity).values(
+        project_id=bindparam("project_id"),
+        worker_id=bindparam("worker_id"),
+        last_active_at=bindparam("last_active_at", type_=worker_activity.c.last_active_at.type),
+    )
+    newer = (
+        func.greatest(worker_activity.c.last_active_at, statement.excluded.last_active_at)
+        if dialect_name == "postgresql"
+        else func.max(worker_activity.c.last_active_at, statement.excluded.last_active_at)
+    )
+    upsert = statement.on_conflict_do_update(
+        index_elements=["project_id", "worker_id"], set_={"last_active_at": newer}
+    )
+    return query, upsert
+
+
 async def touch_activity(
     conn: AsyncConnection, *, project_id: str, worker_id: str, now: datetime
 ) -> datetime | None:
     """Record ``now`` as the worker's latest activity in the project; the one before it (None
     for their first). The activity row is locked, so concurrent events of one worker queue."""
-    query = select(worker_activity.c.last_active_at).where(
-        worker_activity.c.project_id == project_id, worker_activity.c.worker_id == worker_id
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    before: datetime | None = (await conn.execute(query)).scalar()
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(worker_activity).values(
-        project_id=project_id, worker_id=worker_id, last_active_at=now
-    )
-    newer = (
-        func.greatest(worker_activity.c.last_active_at, statement.excluded.last_active_at)
-        if conn.dialect.name == "postgresql"
-        else func.max(worker_activity.c.last_active_at, statement.excluded.last_active_at)
-    )
-    await conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["project_id", "worker_id"], set_={"last_active_at": newer}
-        )
-    )
+    read, write = _activity_statements(conn.dialect.name)
+    values = {"project_id": project_id, "worker_id": worker_id}
+    before: datetime | None = (await conn.execute(read, values)).scalar()
+    await conn.execute(write, {**values, "last_active_at": now})
     return before
+
+
+@functools.cache
+def _last_transitions_statement() -> Any:
+    """``last_transitions``'s read, built once (every turn's end runs it)."""
+    return (
+        select(
+            job_transition.c.job_id,
+            job_transition.c.worker_id,
+            job_transition.c.from_step,
+            job_transition.c.created_at,
+        )
+        .where(
+            job_transition.c.project_id == bindparam("project_id"),
+            job_transition.c.job_id.in_(bindparam("job_ids", expanding=True)),
+            job_transition.c.action == bindparam("action"),
+        )
+        .order_by(job_transition.c.created_at)
+    )
 
 
 async def last_transitions(
@@ -122,21 +175,8 @@ async def last_transitions(
     latest: dict[tuple[str, str | None], Record] = {}
     for start in range(0, len(job_ids), 1000):
         chunk = list(job_ids[start : start + 1000])
-        query = (
-            select(
-                job_transition.c.job_id,
-                job_transition.c.worker_id,
-                job_transition.c.from_step,
-                job_transition.c.created_at,
-            )
-            .where(
-                job_transition.c.project_id == project_id,
-                job_transition.c.job_id.in_(chunk),
-                job_transition.c.action == action,
-            )
-            .order_by(job_transition.c.created_at)
-        )
-        for row in await conn.execute(query):
+        values = {"project_id": project_id, "job_ids": chunk, "action": action}
+        for row in await conn.execute(_last_transitions_statement(), values):
             latest[(row.job_id, row.worker_id)] = row
             latest[(row.job_id, None)] = row
     return latest
