@@ -32,6 +32,12 @@ def test_parameters_are_numbered_in_order_of_first_use() -> None:
     assert numbered.postgresql == "SELECT $1, x::text FROM t WHERE a = $2 AND b = $1"
     assert numbered.names == ("b", "a")
     assert numbered.sqlite == "SELECT :b, x::text FROM t WHERE a = :a AND b = :b"
+    own = statement("SELECT * FROM (SELECT :a) AS s", sqlite="SELECT :a")
+    assert (own.sqlite, own.postgresql, own.names) == (
+        "SELECT :a",
+        "SELECT * FROM (SELECT $1) AS s",
+        ("a",),
+    )
 
 
 def test_fetch_sees_each_commit_and_nothing_uncommitted(db_url: str) -> None:

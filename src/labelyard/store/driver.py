@@ -25,8 +25,9 @@ class DriverStatement:
     """The parameters in ``$1, $2, ...`` order."""
 
 
-def statement(sql: str) -> DriverStatement:
-    """``sql`` with ``:name`` parameters, ready for either driver."""
+def statement(sql: str, *, sqlite: str | None = None) -> DriverStatement:
+    """``sql`` with ``:name`` parameters, ready for either driver; ``sqlite``, where given, is
+    the same query in the form SQLite's planner runs best."""
     names: list[str] = []
 
     def number(match: re.Match[str]) -> str:
@@ -35,4 +36,7 @@ def statement(sql: str) -> DriverStatement:
             names.append(name)
         return f"${names.index(name) + 1}"
 
-    return DriverStatement(sqlite=sql, postgresql=_PARAMETER.sub(number, sql), names=tuple(names))
+    postgresql = _PARAMETER.sub(number, sql)
+    return DriverStatement(
+        sqlite=sql if sqlite is None else sqlite, postgresql=postgresql, names=tuple(names)
+    )

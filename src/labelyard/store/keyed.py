@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from labelyard.core.lifecycle import JOB_STATUSES
-from labelyard.store.driver import statement
+from labelyard.store.driver import DriverStatement, statement
 from labelyard.store.engine import Database
 
 _KEY_AND_PROJECT = """
@@ -30,13 +30,20 @@ _LIVE_KEY = "WHERE k.key_hash = :key_hash AND k.revoked_at IS NULL"
 _STATUS_SLOTS = tuple(f"status_{i}" for i in range(len(JOB_STATUSES)))
 
 
-def _page_sql(*, by_status: bool) -> str:
-    status = f"AND status IN ({', '.join(':' + s for s in _STATUS_SLOTS)})" if by_status else ""
-    # The page is a LIMIT-ed range read of the (project_id, batch_id, seq) index, joined only
-    # when the key's project has the batch: it costs the same at any depth on both engines.
-    return f"""
+_PAGE_COLUMNS = """
     SELECT p.id, b.name, j.seq, j.id, j.reference_id, j.status, j.frames, j.annotations,
-           j.priority_weight, j.tag
+           j.priority_weight, j.tag"""
+
+
+def _status_filter(column: str) -> str:
+    return f"AND {column} IN ({', '.join(':' + slot for slot in _STATUS_SLOTS)})"
+
+
+def _page(*, by_status: bool) -> DriverStatement:
+    # The page is a LIMIT-ed range read of the (project_id, batch_id, seq) index, joined only when
+    # the key's project has the batch: it costs the same at any depth on both engines.
+    status = _status_filter("status") if by_status else ""
+    postgresql = f"""{_PAGE_COLUMNS}
     {_KEY_AND_PROJECT}
     LEFT JOIN batch AS b ON b.project_id = p.id AND b.id = :batch_id
     LEFT JOIN (
@@ -48,10 +55,22 @@ def _page_sql(*, by_status: bool) -> str:
     ) AS j ON b.id IS NOT NULL
     {_LIVE_KEY}
     ORDER BY j.seq"""
+    # SQLite would materialise that subquery and sort it again; joined directly, the key, project
+    # and batch are one-row lookups and the index range already comes in seq order (no sort).
+    status = _status_filter("j.status") if by_status else ""
+    sqlite = f"""{_PAGE_COLUMNS}
+    {_KEY_AND_PROJECT}
+    LEFT JOIN batch AS b ON b.project_id = p.id AND b.id = :batch_id
+    LEFT JOIN job AS j
+        ON j.project_id = b.project_id AND j.batch_id = b.id AND j.seq > :after {status}
+    {_LIVE_KEY}
+    ORDER BY j.seq
+    LIMIT :limit"""
+    return statement(postgresql, sqlite=sqlite)
 
 
-_PAGE = statement(_page_sql(by_status=False))
-_PAGE_BY_STATUS = statement(_page_sql(by_status=True))
+_PAGE = _page(by_status=False)
+_PAGE_BY_STATUS = _page(by_status=True)
 
 PAGE_ROW_JOB = 3
 """Where a page row's job columns start: ``id, reference_id, status, frames, annotations,
