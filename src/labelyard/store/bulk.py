@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from asyncpg import UniqueViolationError  # type: ignore[import-untyped]
+from asyncpg import UniqueViolationError
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
