@@ -262,6 +262,30 @@ def test_a_too_deep_item_of_a_bulk_create_fails_alone(project: ProjectHandle) ->
     assert listed.status_code == 200
 
 
+def test_bulk_items_at_the_depth_limit(project: ProjectHandle) -> None:
+    """An item of exactly 64 levels is created and one of 65 refused, whether the body as a
+    whole is shallow enough to skip the items' own checks or not."""
+    pid = project.project_id
+    url = f"/v1/projects/{pid}/jobs/bulk"
+    # An item is levels 3.. of the body; its "m" starts at its own third level.
+    at_limit = job_text(project, "limit-64", 62)
+    past_limit = job_text(project, "limit-65", 63)
+    alone = post_raw(project.api, url, f'{{"jobs": [{at_limit}]}}')
+    assert alone.status_code == 200, alone.text
+    assert alone.json()["data"]["results"][0]["created"] is True
+    refused = post_raw(project.api, url, f'{{"jobs": [{past_limit}]}}')
+    [result] = refused.json()["data"]["results"]
+    assert result["error"]["code"] == "GE_0001"
+    assert "nested deeper than 64" in result["error"]["message"]
+    both = post_raw(
+        project.api, url, f'{{"jobs": [{at_limit.replace("-64", "-64b")}, {past_limit}]}}'
+    )
+    assert [r.get("created") for r in both.json()["data"]["results"]] == [True, None]
+    for reference_id, status in (("limit-64", 200), ("limit-64b", 200), ("limit-65", 404)):
+        found = project.api.get(f"/v1/projects/{pid}/jobs", params={"reference_id": reference_id})
+        assert found.status_code == status, reference_id
+
+
 def test_a_deep_attribute_is_refused_and_the_job_still_completes(
     project: ProjectHandle, new_worker: NewWorker
 ) -> None:

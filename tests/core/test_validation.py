@@ -281,3 +281,24 @@ def test_new_ids_are_canonical_version_4_uuids() -> None:
         parsed = uuid.UUID(value)
         assert parse_uuid(value) == value == str(parsed)
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+def test_time_ordered_ids_are_canonical_version_7_uuids_after_earlier_ones() -> None:
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from labelyard.core.ids import new_time_ids, parse_uuid
+
+    at = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+    first = new_time_ids(5000, at)
+    later = new_time_ids(5000, at + timedelta(milliseconds=1))
+    assert len(set(first + later)) == 10_000
+    for value in first + later:
+        parsed = uuid.UUID(value)
+        assert parse_uuid(value) == value == str(parsed)
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+        # RFC 9562: the first 48 bits are the Unix time in milliseconds.
+        stamp = parsed.int >> 80
+        assert stamp in (int(at.timestamp() * 1000), int(at.timestamp() * 1000) + 1)
+    assert max(first) < min(later)  # a later write sorts after every earlier one
+    assert len({value[14:] for value in first}) == 5000  # the rest is random

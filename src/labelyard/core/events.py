@@ -20,10 +20,12 @@ import base64
 import hashlib
 import hmac
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+import orjson
 
 from labelyard.core.model import BatchCounters
 from labelyard.core.urls import url_problem
@@ -82,16 +84,33 @@ def job_events(
     return events
 
 
-def created_event(job: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The event of a job's creation."""
-    return JOB_CREATED, {
-        "job_id": job["id"],
-        "reference_id": job["reference_id"],
-        "batch_id": job["batch_id"],
-        "tag": job["tag"],
-        "status": job["status"],
-        "priority_weight": job["priority_weight"],
-    }
+def created_bodies(
+    *,
+    job_ids: Sequence[str],
+    reference_ids: Sequence[str],
+    batch_ids: Sequence[str],
+    tags: Sequence[str],
+    status: str,
+    priorities: Sequence[int],
+) -> list[str]:
+    """The bodies of ``job.created`` events of new jobs (given column by column), as JSON text:
+    ``{"job_id", "reference_id", "batch_id", "tag", "status", "priority_weight"}``."""
+    dumps = orjson.dumps
+    return [
+        dumps(
+            {
+                "job_id": job_id,
+                "reference_id": reference_id,
+                "batch_id": batch_id,
+                "tag": tag,
+                "status": status,
+                "priority_weight": priority,
+            }
+        ).decode()
+        for job_id, reference_id, batch_id, tag, priority in zip(
+            job_ids, reference_ids, batch_ids, tags, priorities, strict=True
+        )
+    ]
 
 
 def media_failed_event(

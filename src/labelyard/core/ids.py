@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import datetime
 
 from labelyard.errors import InvalidInput
 
@@ -29,6 +30,26 @@ def new_ids(count: int) -> list[str]:
         f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-4{h[i + 13 : i + 16]}-"
         f"{variant[h[i + 16]]}{h[i + 17 : i + 20]}-{h[i + 20 : i + 32]}"
         for i in range(0, 32 * count, 32)
+    ]
+
+
+def new_time_ids(count: int, at: datetime) -> list[str]:
+    """``count`` fresh time-ordered (version 7, RFC 9562) UUID strings for rows written at
+    ``at``: its Unix time in milliseconds, then 74 random bits, from one read of random bytes.
+
+    For the ids of rows made in bulk (jobs, events): they sort after every id made earlier,
+    so a unique index on them grows at its end (a few pages touched per write) instead of
+    taking each new entry at a random place (a page read and rewritten per row once the index
+    outgrows the cache). They are as unguessable as 74 random bits make them, and tell no more
+    than the row's ``created_at``.
+    """
+    stamp = f"{int(at.timestamp() * 1000) & 0xFFFF_FFFF_FFFF:012x}"
+    head = f"{stamp[:8]}-{stamp[8:]}-7"
+    h = secrets.token_bytes(10 * count).hex()
+    variant = _VARIANT_OF
+    return [
+        f"{head}{h[i : i + 3]}-{variant[h[i + 3]]}{h[i + 4 : i + 7]}-{h[i + 7 : i + 19]}"
+        for i in range(0, 20 * count, 20)
     ]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core import events as rules
 from labelyard.core import pagination
-from labelyard.core.ids import new_ids
+from labelyard.core.ids import new_time_ids
 from labelyard.core.model import BatchCounters, Project, rfc3339
 from labelyard.store import batches as batch_store
 from labelyard.store import events as store
@@ -34,8 +34,22 @@ async def emit(
         project_id=project_id,
         events=[
             (event_id, kind, body)
-            for event_id, (kind, body) in zip(new_ids(len(events)), events, strict=True)
+            for event_id, (kind, body) in zip(new_time_ids(len(events), now), events, strict=True)
         ],
+        now=now,
+    )
+
+
+async def emit_encoded(
+    conn: AsyncConnection, *, project_id: str, kind: str, bodies: Sequence[str], now: datetime
+) -> None:
+    """``emit`` of events of one ``kind`` whose bodies are JSON text already."""
+    await store.insert_encoded_events(
+        conn,
+        project_id=project_id,
+        ids=new_time_ids(len(bodies), now),
+        kind=kind,
+        bodies=bodies,
         now=now,
     )
 

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.blobs import BlobStore
 from labelyard.core import lifecycle
-from labelyard.core.events import created_event
-from labelyard.core.ids import new_ids, parse_uuid, require_uuid
+from labelyard.core.events import JOB_CREATED, created_bodies
+from labelyard.core.ids import new_time_ids, parse_uuid, require_uuid
 from labelyard.core.model import Base, JobStatus, Project, ProjectKey
 from labelyard.core.quality import GOLD_QUEUE
-from labelyard.core.validation import JobSpec, WorkflowRef, error_of, parse_job_create
+from labelyard.core.validation import (
+    JobCreates,
+    JobSpec,
+    WorkflowRef,
+    error_of,
+    parse_job_create,
+    parse_job_creates,
+)
 from labelyard.errors import (
     DuplicateReferenceId,
     InvalidInput,
@@ -23,14 +32,14 @@ from labelyard.errors import (
     NotFound,
 )
 from labelyard.services import accounts, media_checks, point_clouds, utcnow
-from labelyard.services.events import emit
+from labelyard.services.events import emit_encoded
 from labelyard.services.results import result_url
 from labelyard.store import Record, keyed
 from labelyard.store import batches as batch_store
 from labelyard.store import jobs as store
 from labelyard.store import point_clouds as point_cloud_store
 from labelyard.store import projects as project_store
-from labelyard.store.bulk import Column, Same
+from labelyard.store.bulk import Column, Converted, Same
 from labelyard.store.engine import Database
 
 
@@ -145,11 +154,10 @@ async def _write_group(
     db: Database, project: Project, specs: list[JobSpec]
 ) -> list[Outcome | Exception]:
     """Insert ``specs`` in one transaction; if it fails, each alone (its error its own)."""
-    outcomes: list[Outcome | None] = [None] * len(specs)
     try:
         async with db.write() as conn:
-            await _insert(conn, project, list(enumerate(specs)), outcomes)
-        return outcomes  # type: ignore[return-value]
+            written = await _insert(conn, project, JobCreates.of(specs))
+        return written.outcomes(len(specs))  # type: ignore[return-value]
     except Exception as exc:
         if len(specs) == 1:
             return [exc]
@@ -162,16 +170,33 @@ async def _write_group(
 async def create_jobs(db: Database, project: Project, items: list[object]) -> dict[str, Any]:
     """API.md 4: create up to 10,000 jobs (``core.commands.parse_bulk``); each item succeeds or
     fails on its own."""
-    results: list[dict[str, Any]] = []
-    for item, outcome in zip(items, await _create(db, project, items), strict=True):
-        if isinstance(outcome, LabelyardError):
-            reference_id = item.get("reference_id") if isinstance(item, dict) else None
-            results.append({"reference_id": reference_id, "error": error_of(outcome)})
+    workflows = await workflow_refs(db, project.id)
+    creates, errors = parse_job_creates(items, base=project.base, workflows=workflows)
+    results: list[Any] = [None] * len(items)
+    others: dict[int, Outcome] = dict(errors)
+    if creates:
+        async with db.write() as conn:
+            written = await _insert(conn, project, creates)
+        others |= written.others
+        for i, reference_id, job_id in zip(
+            written.creates.at, written.creates.reference_ids, written.ids, strict=True
+        ):
+            if i not in others:
+                results[i] = {"reference_id": reference_id, "job_id": job_id, "created": True}
+    for i, other in others.items():
+        if isinstance(other, LabelyardError):
+            item = items[i]
+            results[i] = {
+                "reference_id": item.get("reference_id") if isinstance(item, dict) else None,
+                "error": error_of(other),
+            }
         else:
-            row, created = outcome
-            results.append(
-                {"reference_id": row["reference_id"], "job_id": row["id"], "created": created}
-            )
+            row = other[0]
+            results[i] = {
+                "reference_id": row["reference_id"],
+                "job_id": row["id"],
+                "created": False,
+            }
     return {"results": results}
 
 
@@ -180,18 +205,15 @@ Outcome = tuple[dict[str, Any], bool] | LabelyardError
 
 async def _create(db: Database, project: Project, bodies: list[Any]) -> list[Outcome]:
     """Validate, then insert in one transaction; an outcome per body, in input order."""
+    workflows = await workflow_refs(db, project.id)
+    creates, errors = parse_job_creates(bodies, base=project.base, workflows=workflows)
     outcomes: list[Outcome | None] = [None] * len(bodies)
-    async with db.read() as conn:
-        workflows = await _workflow_refs(conn, project.id)
-    specs: list[tuple[int, JobSpec]] = []
-    for i, body in enumerate(bodies):
-        try:
-            specs.append((i, parse_job_create(body, base=project.base, workflows=workflows)))
-        except LabelyardError as exc:
-            outcomes[i] = exc
-    if specs:
+    for i, exc in errors.items():
+        outcomes[i] = exc
+    if creates:
         async with db.write() as conn:
-            await _insert(conn, project, specs, outcomes)
+            written = await _insert(conn, project, creates)
+        written.fill(outcomes)
     assert all(outcome is not None for outcome in outcomes)
     return outcomes  # type: ignore[return-value]
 
@@ -201,10 +223,10 @@ async def insert_specs(
 ) -> list[Outcome]:
     """Insert validated jobs in the caller's transaction (an import); an outcome per spec:
     ``(row, created)`` or the error (an existing ``reference_id`` with another payload...)."""
-    outcomes: list[Outcome | None] = [None] * len(specs)
-    await _insert(conn, project, list(enumerate(specs)), outcomes)
-    assert all(outcome is not None for outcome in outcomes)
-    return outcomes  # type: ignore[return-value]
+    if not specs:
+        return []
+    written = await _insert(conn, project, JobCreates.of(specs))
+    return written.outcomes(len(specs))
 
 
 async def workflow_refs(db: Database, project_id: str) -> dict[str, WorkflowRef]:
@@ -213,68 +235,131 @@ async def workflow_refs(db: Database, project_id: str) -> dict[str, WorkflowRef]
         return await _workflow_refs(conn, project_id)
 
 
-async def _insert(
-    conn: AsyncConnection,
-    project: Project,
-    specs: list[tuple[int, JobSpec]],
-    outcomes: list[Outcome | None],
-) -> None:
-    named = {spec.batch_id for _, spec in specs if spec.batch_id}
-    known, default_id = await batch_store.existing_batch_ids(conn, project_id=project.id, ids=named)
-    by_batch: dict[str, list[tuple[int, JobSpec]]] = defaultdict(list)
-    for i, spec in specs:
-        batch_id = spec.batch_id or default_id
-        if spec.batch_id and spec.batch_id not in known:
-            outcomes[i] = InvalidInput(f"batch_id {spec.batch_id} names no batch of this project")
-        else:
-            by_batch[batch_id].append((i, spec))
+@dataclass(slots=True)
+class _Written:
+    """What ``_insert`` did: the creates in position order (``creates.at`` says where each was
+    in the request), the id each new job got, and the outcome of each create, by its place in
+    the request, that did not make a job (a replay, an error); every other one made a job."""
 
-    # The new jobs, one entry per job in the order of their positions: batches sorted (so
-    # concurrent requests lock batch rows in one order and never deadlock), a batch's jobs in
-    # input order.
-    index: list[int] = []  # where each job's outcome goes
-    picked: list[JobSpec] = []
+    creates: JobCreates
+    ids: list[str]
+    batch_ids: list[str]
+    others: dict[int, Outcome]
+
+    def fill(self, outcomes: list[Outcome | None]) -> None:
+        """Each create's outcome into ``outcomes`` (by its place in the request)."""
+        creates, others, created = self.creates, self.others, JobStatus.CREATED.value
+        for i, other in others.items():
+            outcomes[i] = other
+        for k, i in enumerate(creates.at):
+            if i in others:
+                continue
+            workflow = creates.workflows[k]
+            row = {
+                "id": self.ids[k],
+                "reference_id": creates.reference_ids[k],
+                "batch_id": self.batch_ids[k],
+                "workflow_id": workflow.id,
+                "tag": workflow.tag,
+                "status": created,
+                "priority_weight": creates.priorities[k],
+            }
+            outcomes[i] = (row, True)
+
+    def outcomes(self, count: int) -> list[Outcome]:
+        """The outcome of each of ``count`` creates."""
+        outcomes: list[Outcome | None] = [None] * count
+        self.fill(outcomes)
+        assert all(outcome is not None for outcome in outcomes)
+        return outcomes  # type: ignore[return-value]
+
+
+def _reordered(creates: JobCreates, order: Sequence[int]) -> JobCreates:
+    """``creates`` taking the ``k``-th of ``order`` as the ``k``-th."""
+    return JobCreates(*([column[k] for k in order] for column in _columns_of(creates)))
+
+
+def _columns_of(creates: JobCreates) -> tuple[list[Any], ...]:
+    return (
+        creates.at,
+        creates.reference_ids,
+        creates.data,
+        creates.workflows,
+        creates.batch_ids,
+        creates.priorities,
+        creates.types,
+        creates.frames,
+    )
+
+
+async def _insert(conn: AsyncConnection, project: Project, creates: JobCreates) -> _Written:
+    """Insert the jobs of ``creates`` (validated) in the caller's transaction: positions,
+    rows, counters, events and media checks; column by column from ``creates``, with no object
+    per job."""
+    named = {batch_id for batch_id in creates.batch_ids if batch_id}
+    known, default_id = await batch_store.existing_batch_ids(conn, project_id=project.id, ids=named)
+    others: dict[int, Outcome] = {}
+    # The new jobs in the order of their positions: batches sorted (so concurrent requests lock
+    # batch rows in one order and never deadlock), a batch's jobs in request order. The common
+    # case (every job in one batch) keeps the columns as they are.
+    if named:
+        by_batch: dict[str, list[int]] = defaultdict(list)
+        for k, batch_id in enumerate(creates.batch_ids):
+            if batch_id and batch_id not in known:
+                others[creates.at[k]] = InvalidInput(
+                    f"batch_id {batch_id} names no batch of this project"
+                )
+            else:
+                by_batch[batch_id or default_id].append(k)
+        order = [k for batch_id in sorted(by_batch) for k in by_batch[batch_id]]
+        if order != list(range(len(creates))):
+            creates = _reordered(creates, order)
+        counts = [(batch_id, len(by_batch[batch_id])) for batch_id in sorted(by_batch)]
+    else:
+        counts = [(default_id, len(creates))]
     batch_ids: list[str] = []
     seqs: list[int] = []
-    for batch_id in sorted(by_batch):
-        items = by_batch[batch_id]
+    for batch_id, many in counts:
         first = await batch_store.reserve_positions(
-            conn, project_id=project.id, id=batch_id, count=len(items)
+            conn, project_id=project.id, id=batch_id, count=many
         )
-        seqs += range(first, first + len(items))
-        batch_ids += [batch_id] * len(items)
-        for i, spec in items:
-            index.append(i)
-            picked.append(spec)
-    count = len(picked)
-    if not count:
-        return
+        seqs += range(first, first + many)
+        batch_ids += [batch_id] * many
+    count = len(seqs)
     now = utcnow()
-    ids = new_ids(count)
-    references = [spec.reference_id for spec in picked]
-    golds = [spec.gold for spec in picked]
-    # Column by column, straight from the specs (store.bulk.insert_columns): no row dicts.
+    ids = new_time_ids(count, now)
+    written = _Written(creates=creates, ids=ids, batch_ids=batch_ids, others=others)
+    if not count:
+        return written
+    references = creates.reference_ids
+    hashes = creates.payload_hashes(batch_ids)
+    golds = creates.golds()
+    workflows = creates.workflows
+    tags = [workflow.tag for workflow in workflows]
+    # Column by column, straight from the creates (store.bulk.insert_columns): no row dicts.
     columns: dict[str, Column] = {
         "project_id": Same(project.id),
         "id": ids,
         "batch_id": batch_ids,
         "seq": seqs,
         "reference_id": references,
-        "payload_hash": [
-            spec.payload_hash(batch_id) for spec, batch_id in zip(picked, batch_ids, strict=True)
-        ],
-        "workflow_id": [spec.workflow.id for spec in picked],
-        "tag": [spec.workflow.tag for spec in picked],
-        "type": [spec.type for spec in picked],
-        "priority_weight": [spec.priority_weight for spec in picked],
+        "payload_hash": hashes,
+        "workflow_id": [workflow.id for workflow in workflows],
+        "tag": tags,
+        "type": creates.types,
+        "priority_weight": creates.priorities,
         "status": Same(JobStatus.CREATED.value),
-        "frames": [spec.frames for spec in picked],
+        "frames": creates.frames,
         "annotations": Same(0),
-        "data": [spec.data for spec in picked],
+        "data": creates.data,
         "step_index": Same(0),
-        "gold": golds,
+        "gold": golds if any(golds) else Same(False),
         # Gold jobs wait in a queue of their own, mixed into claims at the gold rate.
-        "queue": [GOLD_QUEUE if gold else lifecycle.ANNOTATE for gold in golds],
+        "queue": (
+            [GOLD_QUEUE if gold else lifecycle.ANNOTATE for gold in golds]
+            if any(golds)
+            else Same(lifecycle.ANNOTATE)
+        ),
         "created_at": Same(now),
         "updated_at": Same(now),
     }
@@ -284,68 +369,67 @@ async def _insert(
         # a write transaction holds the database: nothing to order.)
         order = sorted(range(count), key=references.__getitem__)
         columns = {
-            name: values if isinstance(values, Same) else [values[k] for k in order]
+            name: values if isinstance(values, Same | Converted) else [values[k] for k in order]
             for name, values in columns.items()
         }
     created_ids = await store.insert_jobs(conn, columns, project_id=project.id, count=count)
-    every = len(created_ids) == count
-    others = (
-        []
-        if every
-        else [ref for ref, i in zip(references, ids, strict=True) if i not in created_ids]
-    )
-    existing = (
-        await store.jobs_by_reference(conn, project_id=project.id, reference_ids=others)
-        if others
-        else {}
-    )
-
-    added: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    made: list[dict[str, Any]] = []  # the jobs created, in position order
-    for k, job_id in enumerate(ids):
-        spec = picked[k]
-        if every or job_id in created_ids:
-            row = {
-                "id": job_id,
-                "reference_id": spec.reference_id,
-                "batch_id": batch_ids[k],
-                "workflow_id": spec.workflow.id,
-                "tag": spec.workflow.tag,
-                "status": JobStatus.CREATED.value,
-                "priority_weight": spec.priority_weight,
-            }
-            outcomes[index[k]] = (row, True)
-            made.append(row)
-            if not golds[k]:  # gold jobs are checks, never output: the batch does not count them
-                counts = added[batch_ids[k]]
-                counts[0] += 1
-                counts[1] += spec.frames
-            continue
-        found = existing[spec.reference_id]
-        if found.payload_hash == spec.payload_hash(batch_ids[k]):
-            outcomes[index[k]] = (dict(found._mapping), False)
-        else:
-            outcomes[index[k]] = DuplicateReferenceId(
-                f"a job with reference_id {spec.reference_id!r} exists with a different payload"
-            )
+    made: Sequence[int] = range(count)  # which k made a job
+    if len(created_ids) < count:
+        made = [k for k in made if ids[k] in created_ids]
+        taken = [k for k in range(count) if ids[k] not in created_ids]
+        existing = await store.jobs_by_reference(
+            conn, project_id=project.id, reference_ids=[references[k] for k in taken]
+        )
+        for k in taken:
+            found = existing[references[k]]
+            if found.payload_hash == hashes[k]:
+                others[creates.at[k]] = (dict(found._mapping), False)
+            else:
+                others[creates.at[k]] = DuplicateReferenceId(
+                    f"a job with reference_id {references[k]!r} exists with a different payload"
+                )
 
     # What the creates count and queue, in the same transaction.
-    for batch_id, (jobs, frames) in added.items():
+    added: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    frames = creates.frames
+    for k in made:
+        if not golds[k]:  # gold jobs are checks, never output: the batch does not count them
+            counts_of = added[batch_ids[k]]
+            counts_of[0] += 1
+            counts_of[1] += frames[k]
+    for batch_id, (jobs, frame_count) in added.items():
         await batch_store.add_to_counters(
-            conn, project_id=project.id, id=batch_id, total_jobs=jobs, total_frames=frames
+            conn, project_id=project.id, id=batch_id, total_jobs=jobs, total_frames=frame_count
         )
+    made_ids = ids if len(made) == count else [ids[k] for k in made]
     if project.base in point_clouds.LIDAR_BASES:
         # Lidar files are queued for conversion with their jobs: a crash never loses one.
-        data = dict(zip(ids, (spec.data for spec in picked), strict=True))
-        fresh = [{"id": row["id"], "data": data[row["id"]]} for row in made]
+        fresh = [{"id": ids[k], "data": creates.data[k]} for k in made]
         await point_cloud_store.insert_point_clouds(
             conn,
             point_clouds.queue_rows(project_id=project.id, base=project.base, jobs=fresh, now=now),
         )
-    await emit(conn, project_id=project.id, events=[created_event(row) for row in made], now=now)
-    await media_checks.queue_for_new_jobs(
-        conn, project_id=project.id, job_ids=[row["id"] for row in made], now=now
-    )
+    if len(made) == count:
+        bodies = created_bodies(
+            job_ids=ids,
+            reference_ids=references,
+            batch_ids=batch_ids,
+            tags=tags,
+            status=JobStatus.CREATED.value,
+            priorities=creates.priorities,
+        )
+    else:
+        bodies = created_bodies(
+            job_ids=made_ids,
+            reference_ids=[references[k] for k in made],
+            batch_ids=[batch_ids[k] for k in made],
+            tags=[tags[k] for k in made],
+            status=JobStatus.CREATED.value,
+            priorities=[creates.priorities[k] for k in made],
+        )
+    await emit_encoded(conn, project_id=project.id, kind=JOB_CREATED, bodies=bodies, now=now)
+    await media_checks.queue_for_new_jobs(conn, project_id=project.id, job_ids=made_ids, now=now)
+    return written
 
 
 def _job_view(

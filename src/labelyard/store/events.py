@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
-from labelyard.store.bulk import Same, insert_columns
+from labelyard.store.bulk import Converted, Same, insert_columns
 from labelyard.store.tables import event, project_feed
 
 
@@ -58,6 +58,36 @@ async def insert_events(
             "created_at": Same(now),
         },
         count=len(events),
+    )
+
+
+async def insert_encoded_events(
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    ids: Sequence[str],
+    kind: str,
+    bodies: Sequence[str],
+    now: datetime,
+) -> None:
+    """``insert_events`` of events of one ``kind`` whose bodies are JSON text already (a bulk
+    create's ``job.created``: no dict kept per event)."""
+    if not bodies:
+        return
+    result = await conn.execute(_NUMBER, {"f_project_id": project_id, "count": len(bodies)})
+    first = int(result.scalar_one()) - len(bodies) + 1
+    await insert_columns(
+        conn,
+        event,
+        {
+            "project_id": Same(project_id),
+            "seq": range(first, first + len(bodies)),
+            "id": ids,
+            "type": Same(kind),
+            "body": Converted(bodies),
+            "created_at": Same(now),
+        },
+        count=len(bodies),
     )
 
 

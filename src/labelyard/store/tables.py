@@ -217,6 +217,7 @@ Index(
 )
 
 # The jobs of a step assigned to one worker, in queue order (their claims look here first).
+# Only assigned jobs have an entry: most jobs are assigned to nobody, and a create writes none.
 Index(
     "ix_job_assigned",
     job.c.project_id,
@@ -225,6 +226,8 @@ Index(
     job.c.priority_weight.desc(),
     job.c.created_at,
     job.c.seq,
+    sqlite_where=job.c.assigned_worker.is_not(None),
+    postgresql_where=job.c.assigned_worker.is_not(None),
 )
 # Media checks to run: one row per job whose media the worker has yet to read (written with the
 # job, or by the owner's retry); removed once the check has an outcome.
