@@ -50,6 +50,8 @@ sys.exit(code)
 """
 TARGET_JOBS_PER_S = 2_000
 TARGET_RSS_MB = 150
+# py-spy: only the thread holding the GIL (where the pull spends CPU in Python)
+PROFILE_FLAGS = ["--gil"]
 
 
 async def _seed(settings: Settings, project: dict[str, str], jobs: int, data_from: Path) -> None:
@@ -133,10 +135,16 @@ async def _seed(settings: Settings, project: dict[str, str], jobs: int, data_fro
 
 
 def bench_pull(
-    backend: str, *, jobs: int, concurrency: int, source_workers: int = 1
+    backend: str,
+    *,
+    jobs: int,
+    concurrency: int,
+    source_workers: int = 1,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     """Seed a source of ``jobs`` jobs, serve it (``source_workers`` processes), pull it into a
-    fresh destination."""
+    fresh destination; with ``profile``, the pull runs under ``py-spy record`` (collapsed
+    stacks written there)."""
     from harness import database, serve
 
     with database(backend) as source_env, database(backend) as dest_env:
@@ -160,7 +168,7 @@ def bench_pull(
             asyncio.run(_seed(settings, project, jobs, data_from))
             figures["pull_seed_s"] = time.perf_counter() - started
             with serve(source_env | {"LABELYARD_WORKERS": str(source_workers)}) as served:
-                command = [
+                command = command_of_pull = [
                     *_labelyard(),
                     "pull",
                     "--from",
@@ -177,6 +185,10 @@ def bench_pull(
                     folder,
                     "--json",
                 ]
+                if profile is not None:
+                    spy = Path(sys.executable).parent / "py-spy"
+                    command = [str(spy), "record", "--format", "raw", "-o", str(profile)]
+                    command += ["--rate", "200", *PROFILE_FLAGS, "--", *command_of_pull]
                 started = time.perf_counter()
                 done = subprocess.run(
                     [sys.executable, "-c", MEASURE_CPU, *command],
@@ -188,7 +200,9 @@ def bench_pull(
                 seconds = time.perf_counter() - started
         if done.returncode != 0:
             raise RuntimeError(f"labelyard pull failed:\n{done.stderr[-2000:]}")
-        summary = json.loads(done.stdout)
+        # (py-spy, profiling, writes its own lines to stdout too)
+        out = "\n".join(x for x in done.stdout.splitlines() if not x.startswith("py-spy>"))
+        summary = json.loads(out)
         if summary["imported"] != jobs:
             raise RuntimeError(f"pulled {summary['imported']} of {jobs} jobs: {summary}")
         rss, cpu = done.stderr.split()[-2:]
@@ -301,6 +315,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--coco-annotations", type=int, default=100_000)
     parser.add_argument("--source-workers", type=int, default=1)
+    parser.add_argument(
+        "--profile", type=Path, help="write py-spy's collapsed stacks of the pull here"
+    )
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "all" else [args.backend]
     if "postgresql" in backends and (reason := postgres_reachable()):
@@ -318,6 +335,7 @@ def main() -> None:
                 jobs=args.jobs,
                 concurrency=args.concurrency,
                 source_workers=args.source_workers,
+                profile=args.profile,
             )
         if args.coco_annotations:
             figures |= bench_coco_import(backend, annotations=args.coco_annotations)

@@ -147,6 +147,13 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
     ),
     (
         "GET",
+        ("/v1/projects/{project_id}/batch/{batch_id}/results",),
+        batches.results,
+        None,
+        "A page of a batch's jobs with their results inline (extension)",
+    ),
+    (
+        "GET",
         ("/v1/projects/{project_id}/jobs/{job_id}", "/v0/projects/{project_id}/jobs/{job_id}"),
         jobs.get,
         None,

@@ -57,13 +57,15 @@ class SourceProject:
 
 @dataclass(frozen=True, slots=True)
 class ListedJob:
-    """A job as a batch page lists it (API.md 3.5)."""
+    """A job as a batch page lists it (API.md 3.5); ``result``, from a labelyard source's
+    results page, the job's result document (None: not there, read it on its own)."""
 
     id: str
     reference_id: str
     status: str
     priority_weight: int
     tag: str
+    result: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,13 +151,16 @@ def parse_details(data: object) -> SourceProject:
     return SourceProject(name=name, base=base, batches=tuple(batches))
 
 
-def parse_page(data: object) -> BatchPage:
-    """API.md 3.5: a page of jobs and the token of the next (``""`` or absent: the last)."""
+def parse_page(data: object, *, results: bool = False) -> BatchPage:
+    """API.md 3.5: a page of jobs and the token of the next (``""`` or absent: the last).
+    ``results``: the page of labelyard's results extension, each job with ``result`` (its
+    result document, or ``null``); anything there but an object is read as ``null``."""
     body = _obj(data, "batch page")
     jobs = []
     for i, item in enumerate(body.get("jobs") or []):
         job = _obj(item, f"jobs[{i}]")
         priority = _int(job.get("priority_weight"), DEFAULT_PRIORITY)
+        result = job.get("result") if results else None
         jobs.append(
             ListedJob(
                 id=_str(job.get("id"), f"jobs[{i}].id"),
@@ -163,6 +168,7 @@ def parse_page(data: object) -> BatchPage:
                 status=_str(job.get("status"), f"jobs[{i}].status"),
                 priority_weight=priority if 1 <= priority <= 10 else DEFAULT_PRIORITY,
                 tag=_str(job.get("tag"), f"jobs[{i}].tag", default=""),
+                result=result if isinstance(result, dict) else None,
             )
         )
     token = body.get("next_page_token")

@@ -79,6 +79,7 @@ PARALLEL_BATCHES = 4
 READ_AHEAD_PAGES = 3
 EXTENSION_PAGE_LIMIT = 1000
 RESULT_EXTENSION = "/v1/projects/{project_id}/jobs/{job_id}/result"
+RESULTS_EXTENSION = "/v1/projects/{project_id}/batch/{batch_id}/results"
 
 Progress = Callable[[str, str, int, int], None]
 """Called with (batch id, batch name, jobs done, jobs expected) as a batch advances."""
@@ -136,13 +137,15 @@ class Source:
         self._key = api_key
         self._gate = asyncio.Semaphore(concurrency)
         self.waits = 0
-        # A labelyard source: results in one request, pages of 1,000 (see ``detect``).
+        # A labelyard source (see ``detect``): a result in one request, pages of 1,000, and
+        # pages with their results inline where the source has that extension.
         self.direct_results = False
+        self.inline_results = False
         self.page_limit = 0
 
     async def detect(self) -> None:
         """Whether the source is a labelyard (its ``/openapi.json`` lists the result
-        extension); anything else is read as the hosted API allows."""
+        extensions); anything else is read as the hosted API allows."""
         try:
             status, body, _ = await self._get(
                 f"{self.url}/openapi.json", keyed=False, max_bytes=MAX_JSON_BYTES, attempts=2
@@ -152,6 +155,7 @@ class Source:
             paths = {}
         if isinstance(paths, dict) and RESULT_EXTENSION in paths:
             self.direct_results = True
+            self.inline_results = RESULTS_EXTENSION in paths
             self.page_limit = EXTENSION_PAGE_LIMIT
 
     async def _get(
@@ -329,11 +333,13 @@ class _Run:
         imported = None
         files: dict[str, bytes] = {}
         if pull.completed(job):
-            raw = await self.source.result(self.source_project, job.id)
-            try:
-                document = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                return _line(job, "its result file is not JSON")
+            document: Any = job.result
+            if document is None:
+                raw = await self.source.result(self.source_project, job.id)
+                try:
+                    document = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    return _line(job, "its result file is not JSON")
             imported = pull.from_result(project.base, document)
             if imported.mask_urls:
                 got = await asyncio.gather(
@@ -355,19 +361,59 @@ class _Run:
         body = pull.create_body(job, data, tag=tag, batch_id=batch_id)
         return ImportItem(body=body, status=job.status, imported=imported, files=files)
 
+    def _ready(
+        self, project: Project, job: ListedJob, batch_id: str, tag: str
+    ) -> ImportItem | dict[str, Any] | None:
+        """What ``_item`` gives for ``job`` when that needs no request (a result inline and no
+        file to copy, or no result); None when it does."""
+        data = self.data_from.get(job.reference_id)
+        imported = None
+        if pull.completed(job):
+            if job.result is None:
+                return None
+            imported = pull.from_result(project.base, job.result)
+            if imported.mask_urls or imported.segmentation_url:
+                return None
+            if data is None:
+                data = imported.data
+        if data is None:
+            return _line(job, "no data: not completed at the source and not in --data-from")
+        body = pull.create_body(job, data, tag=tag, batch_id=batch_id)
+        return ImportItem(body=body, status=job.status, imported=imported)
+
+    async def _outcomes(self, project: Project, page: pull.BatchPage, batch_id: str) -> list[Any]:
+        """An outcome per job of ``page`` (``_item``'s, or the exception it raised): at once
+        where nothing is to be fetched, else after the requests, side by side."""
+        tags = {job.tag: "" for job in page.jobs}
+        for name in tags:
+            tags[name] = await self._tag(project, name)
+        outcomes: list[Any] = []
+        later: list[int] = []
+        for i, job in enumerate(page.jobs):
+            try:
+                outcome = self._ready(project, job, batch_id, tags[job.tag])
+            except Exception as exc:  # as gather's return_exceptions gives them to the writer
+                outcome = exc
+            if outcome is None:
+                later.append(i)
+            outcomes.append(outcome)
+        if later:
+            fetched = await asyncio.gather(
+                *(self._item(project, page.jobs[i], batch_id) for i in later),
+                return_exceptions=True,
+            )
+            for i, outcome in zip(later, fetched, strict=True):
+                outcomes[i] = outcome
+        return outcomes
+
     async def _read(
         self, project: Project, batch_id: str, source_id: str, token: str, queue: asyncio.Queue[Any]
     ) -> None:
         """Read the pages from ``token`` on, each with its jobs' results being fetched, into
         ``queue`` (at most ``READ_AHEAD_PAGES`` ahead of the writer); None after the last."""
         while True:
-            page = await self._page(source_id, token)
-            fetching = asyncio.ensure_future(
-                asyncio.gather(
-                    *(self._item(project, job, batch_id) for job in page.jobs),
-                    return_exceptions=True,
-                )
-            )
+            page = await self._page(source_id, token, results=True)
+            fetching = asyncio.ensure_future(self._outcomes(project, page, batch_id))
             await queue.put((page, fetching))
             token = page.next_token
             if not token:
@@ -463,14 +509,19 @@ class _Run:
             done += len(page.jobs)
             self._progress(source, done)
 
-    async def _page(self, batch_id: str, token: str) -> pull.BatchPage:
+    async def _page(self, batch_id: str, token: str, *, results: bool = False) -> pull.BatchPage:
+        """A page of the batch; ``results``: with the results inline, where the source can."""
+        results = results and self.source.inline_results
         path = f"/v1/projects/{self.source_project}/batch/{batch_id}"
+        if results:
+            path = RESULTS_EXTENSION.format(project_id=self.source_project, batch_id=batch_id)
         query = [f"limit={self.source.page_limit}"] if self.source.page_limit else []
         if token:
             query.append(f"page_token={quote(token, safe='')}")
         if query:
             path += "?" + "&".join(query)
-        return pull.parse_page(await self.source.data(path, f"batch {batch_id}"))
+        data = await self.source.data(path, f"batch {batch_id}")
+        return pull.parse_page(data, results=results)
 
     def _progress(self, source: SourceBatch, done: int) -> None:
         if self.on_progress is not None:
