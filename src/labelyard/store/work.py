@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core.quality import ClaimRules
 from labelyard.store import Record
+from labelyard.store.bulk import Same, update_columns
 from labelyard.store.tables import (
     job,
     job_annotator,
@@ -285,23 +286,14 @@ async def update_jobs(
     conn: AsyncConnection, *, project_id: str, rows: Sequence[tuple[str, Mapping[str, Any]]]
 ) -> None:
     """Set columns of many jobs, each to its own values (every row names the same columns):
-    one executemany."""
+    one executemany (``store.bulk.update_columns``)."""
     names = sorted(rows[0][1])
-    statement = (
-        update(job)
-        .where(job.c.project_id == bindparam("w_project_id"), job.c.id == bindparam("w_id"))
-        .values({name: bindparam(f"v_{name}", type_=job.c[name].type) for name in names})
-    )
-    await conn.execute(
-        statement,
-        [
-            {
-                "w_project_id": project_id,
-                "w_id": job_id,
-                **{f"v_{name}": columns[name] for name in names},
-            }
-            for job_id, columns in rows
-        ],
+    await update_columns(
+        conn,
+        job,
+        {name: [columns[name] for _, columns in rows] for name in names},
+        where={"project_id": Same(project_id), "id": [job_id for job_id, _ in rows]},
+        count=len(rows),
     )
 
 
