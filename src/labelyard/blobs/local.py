@@ -67,7 +67,21 @@ class LocalBlobStore:
     async def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
         """Store each ``(key, data)``, each atomically as ``put`` does, in one thread hop and
         one flush to disk for them all (a page of results written by one transaction)."""
-        await asyncio.to_thread(lambda: _write_all([(self._path(k), d) for k, d in items]))
+        await asyncio.to_thread(lambda: _write_all(self._paths(items)))
+
+    def _paths(self, items: Sequence[tuple[str, bytes]]) -> list[tuple[Path, bytes]]:
+        """``_path`` of each key, a folder resolved once for the files in it."""
+        folders: dict[str, Path] = {}
+        out = []
+        for key, data in items:
+            folder, _, name = key.rpartition("/")
+            if not folder or name in ("", ".", ".."):
+                out.append((self._path(key), data))
+                continue
+            if folder not in folders:
+                folders[folder] = self._path(folder)
+            out.append((folders[folder] / name, data))
+        return out
 
     async def put_file(self, key: str, path: Path) -> None:
         """Move the file at ``path`` under ``key`` atomically (copied across file systems)."""
@@ -105,7 +119,13 @@ def _flush(fds: list[int]) -> None:
         pool = concurrent.futures.ThreadPoolExecutor(_FSYNCS_AT_ONCE, "labelyard-fsync")
         _fsyncs.clear()
         _fsyncs[os.getpid()] = pool
-    list(pool.map(os.fsync, fds))
+    groups = [fds[i::_FSYNCS_AT_ONCE] for i in range(min(len(fds), _FSYNCS_AT_ONCE))]
+    list(pool.map(_fsync_each, groups))
+
+
+def _fsync_each(fds: list[int]) -> None:
+    for fd in fds:
+        os.fsync(fd)
 
 
 def _write_all(items: Sequence[tuple[Path, bytes]]) -> None:
