@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -134,6 +135,27 @@ async def _seed(settings: Settings, project: dict[str, str], jobs: int, data_fro
         await db.dispose()
 
 
+def _cpu_of_server(base_url: str) -> float | None:
+    """CPU seconds (user + system) so far of the ``labelyard serve`` process (and its workers)
+    listening at ``base_url``, from /proc (None where there is no /proc)."""
+    port = base_url.rsplit(":", 1)[1]
+    total = 0.0
+    found = False
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The server, and any worker process it started (their parent is the server).
+        if b"serve" in command and port.encode() in command:
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / ticks
+            found = True
+    return total if found else None
+
+
 def bench_pull(
     backend: str,
     *,
@@ -189,6 +211,7 @@ def bench_pull(
                     spy = Path(sys.executable).parent / "py-spy"
                     command = [str(spy), "record", "--format", "raw", "-o", str(profile)]
                     command += ["--rate", "200", *PROFILE_FLAGS, "--", *command_of_pull]
+                server_cpu = _cpu_of_server(served.base_url)
                 started = time.perf_counter()
                 done = subprocess.run(
                     [sys.executable, "-c", MEASURE_CPU, *command],
@@ -198,6 +221,7 @@ def bench_pull(
                     check=False,
                 )
                 seconds = time.perf_counter() - started
+                after = _cpu_of_server(served.base_url)
         if done.returncode != 0:
             raise RuntimeError(f"labelyard pull failed:\n{done.stderr[-2000:]}")
         # (py-spy, profiling, writes its own lines to stdout too)
@@ -209,6 +233,8 @@ def bench_pull(
         figures["pull_jobs_per_s"] = jobs / seconds
         figures["pull_jobs_per_s_in_run"] = jobs / summary["seconds"]
         figures["pull_jobs_per_cpu_s"] = jobs / float(cpu)
+        if server_cpu is not None and after is not None and after > server_cpu:
+            figures["source_jobs_per_cpu_s"] = jobs / (after - server_cpu)
         figures["pull_peak_rss_mb"] = int(rss) / 1024
         figures["pull_source_waits"] = summary["waits"]
     return figures

@@ -409,6 +409,7 @@ ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
 # Routes that answer something other than the envelope.
 RESPONSES: dict[Callable[..., Any], dict[int | str, dict[str, Any]]] = {
     jobs.result: RAW_JSON,
+    batches.results: RAW_JSON,
     quality.versions: RAW_JSON,
     analytics.workers_csv: CSV,
     analytics.batches_csv: CSV,

@@ -47,7 +47,8 @@ async def results(
     page_token: str | None = None,
     limit: str | None = None,
 ) -> Response:
-    """One page of the batch's jobs, each completed job with its result document inline."""
+    """One page of the batch's jobs, each completed job with its result document inline (the
+    page itself, not in the envelope: it holds annotation bodies)."""
     body = await batch_results.batch_results(
         state.db,
         state.blobs,

@@ -109,6 +109,18 @@ def envelope(status: int, body: bytes, what: str) -> Any:
     raise SourceError(f"{what}: HTTP {status}, success is not true")
 
 
+def document(status: int, body: bytes, what: str) -> Any:
+    """A labelyard extension's answer that is a JSON document itself (not in the envelope);
+    its errors are the envelope's (``SourceError`` naming ``what``)."""
+    if status != 200:
+        envelope(status, body, what)
+        raise SourceError(f"{what}: HTTP {status}")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise SourceError(f"{what}: HTTP {status}, not JSON") from None
+
+
 def _obj(value: object, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise SourceError(f"{what} is not an object")

@@ -2,9 +2,12 @@
 ``GET /v1/projects/{project_id}/batch/{batch_id}/results``, what ``labelyard pull`` reads from a
 labelyard source instead of one request per completed job.
 
-The page is get-batch-jobs' (API.md 3.5: the same job fields, creation order, keyset tokens,
-``limit`` 1..1000, 100 by default), and each job carries ``result``: a completed job's result
-document, the bytes of its result file as they are (so a pull copies them as they are), or
+The page is get-batch-jobs' ``data`` (API.md 3.5: the same fields, creation order, keyset
+tokens, ``limit`` 1..1000, 100 by default), answered as itself, not in the envelope: as the
+result file of ``/jobs/{job_id}/result``, annotation bodies never go inside an envelope's
+``data`` (API.md section 1); errors are the envelope's, as anywhere. Each job carries
+``result``: a completed job's result document, the bytes of its result file as they are (so a
+pull copies them as they are), or
 ``null`` (not completed, or its file cannot be read now: read it then with
 ``/jobs/{job_id}/result``). Its tokens are get-batch-jobs' without a ``status`` filter (bound
 to the batch): a client may go from one listing to the other between pages, as a pull resumed
@@ -47,8 +50,9 @@ async def batch_results(
     token_key: bytes,
     base_url: str,
 ) -> bytes:
-    """The whole answer, envelope included: ``{"success": true, "data": {"id", "project_id",
-    "name", "jobs": [{..., "viewer_url", "result"}], "next_page_token"}}``."""
+    """The whole answer: ``{"id", "project_id", "name", "jobs": [{"id", "reference_id",
+    "status", "frames", "annotations", "priority_weight", "tag", "viewer_url", "result"}],
+    "next_page_token"}``."""
     batch_id = require_uuid(batch_id, "batch_id")
     size = pagination.parse_limit(limit)
     after = pagination.decode_token(
@@ -105,13 +109,12 @@ async def batch_results(
     tail = orjson.dumps(next_token)
     return b"".join(
         (
-            b'{"success":true,"data":',
             head[:-1],
             b',"jobs":[',
             b",".join(items),
             b'],"next_page_token":',
             tail,
-            b"}}",
+            b"}",
         )
     )
 

@@ -194,6 +194,10 @@ class Source:
         status, body, _ = await self._get(f"{self.url}{path}", keyed=True, max_bytes=MAX_JSON_BYTES)
         return pull.envelope(status, body, what)
 
+    async def get(self, path: str, *, max_bytes: int) -> tuple[int, bytes, str]:
+        """A keyed GET of ``path`` on the source (with the retries ``_get`` makes)."""
+        return await self._get(f"{self.url}{path}", keyed=True, max_bytes=max_bytes)
+
     async def file(self, private_url: str, *, max_bytes: int) -> bytes:
         """A result or mask file: its signed link from ``/v1/attachments`` (with the key),
         then the link itself (without it: the key never goes to the file's host)."""
@@ -520,8 +524,10 @@ class _Run:
             query.append(f"page_token={quote(token, safe='')}")
         if query:
             path += "?" + "&".join(query)
-        data = await self.source.data(path, f"batch {batch_id}")
-        return pull.parse_page(data, results=results)
+        if not results:
+            return pull.parse_page(await self.source.data(path, f"batch {batch_id}"))
+        status, body, _ = await self.source.get(path, max_bytes=MAX_JSON_BYTES)
+        return pull.parse_page(pull.document(status, body, f"batch {batch_id}"), results=True)
 
     def _progress(self, source: SourceBatch, done: int) -> None:
         if self.on_progress is not None:
