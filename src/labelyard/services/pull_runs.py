@@ -394,6 +394,7 @@ class _Run:
         outcomes: list[Any] = []
         later: list[int] = []
         for i, job in enumerate(page.jobs):
+            outcome: Any
             try:
                 outcome = self._ready(project, job, batch_id, tags[job.tag])
             except Exception as exc:  # as gather's return_exceptions gives them to the writer
@@ -406,8 +407,8 @@ class _Run:
                 *(self._item(project, page.jobs[i], batch_id) for i in later),
                 return_exceptions=True,
             )
-            for i, outcome in zip(later, fetched, strict=True):
-                outcomes[i] = outcome
+            for i, got in zip(later, fetched, strict=True):
+                outcomes[i] = got
         return outcomes
 
     async def _read(
