@@ -77,6 +77,9 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_FILE_BYTES = 256 * 1024 * 1024
 PARALLEL_BATCHES = 4
 READ_AHEAD_PAGES = 3
+# A page with its results inline is one request: one page read ahead keeps the writer busy,
+# and fewer pages of 1,000 jobs in memory keep a pull's peak RSS down.
+READ_AHEAD_INLINE_PAGES = 1
 EXTENSION_PAGE_LIMIT = 1000
 RESULT_EXTENSION = "/v1/projects/{project_id}/jobs/{job_id}/result"
 RESULTS_EXTENSION = "/v1/projects/{project_id}/batch/{batch_id}/results"
@@ -415,7 +418,8 @@ class _Run:
         self, project: Project, batch_id: str, source_id: str, token: str, queue: asyncio.Queue[Any]
     ) -> None:
         """Read the pages from ``token`` on, each with its jobs' results being fetched, into
-        ``queue`` (at most ``READ_AHEAD_PAGES`` ahead of the writer); None after the last."""
+        ``queue`` (at most ``READ_AHEAD_PAGES`` ahead of the writer, ``READ_AHEAD_INLINE_PAGES``
+        with results inline); None after the last."""
         while True:
             page = await self._page(source_id, token, results=True)
             fetching = asyncio.ensure_future(self._outcomes(project, page, batch_id))
@@ -433,7 +437,8 @@ class _Run:
             _add(summary, point)
             return
         batch_id = await pulls.ensure_batch(self.db, project, source)
-        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=READ_AHEAD_PAGES)
+        ahead = READ_AHEAD_INLINE_PAGES if self.source.inline_results else READ_AHEAD_PAGES
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=ahead)
         reader = asyncio.create_task(
             self._read(project, batch_id, source.id, point.page_token, queue)
         )
