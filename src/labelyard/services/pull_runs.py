@@ -437,8 +437,8 @@ class _Run:
             _add(summary, point)
             return
         batch_id = await pulls.ensure_batch(self.db, project, source)
-        ahead = READ_AHEAD_INLINE_PAGES if self.source.inline_results else READ_AHEAD_PAGES
-        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=ahead)
+        pages = READ_AHEAD_INLINE_PAGES if self.source.inline_results else READ_AHEAD_PAGES
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=pages)
         reader = asyncio.create_task(
             self._read(project, batch_id, source.id, point.page_token, queue)
         )
