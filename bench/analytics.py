@@ -2,13 +2,16 @@
 and ``--workers`` workers (default 1,000), seeded straight into the database with ``--days``
 days of rollups (default 400: one row per worker, day and step; per batch and day) and the
 month rollups they add up to, then the median time of the owner's analytics page and of the
-API's figures over 30 and 365 days (whole months from month rows, edges from day rows), next
-to the 200 ms target.
+API's figures over 30 and 365 days (month rows, and day rows at the edges: see
+``core.analytics.cut_range``), next to the 200 ms target.
 
-Run: ``.venv/bin/python bench/analytics.py [--jobs N] [--days D] [--backends sqlite,postgresql]``.
-The rollups are seeded as the work would have left them; the job history is not (the page
-never reads it). After seeding, ``VACUUM ANALYZE`` (PostgreSQL) or ``ANALYZE`` (SQLite)
-stands for what autovacuum or routine maintenance does. Each backend runs a real
+Run: ``.venv/bin/python bench/analytics.py [--jobs N] [--workers W] [--days D]
+[--backends sqlite,postgresql]``. The rollups are seeded as the work would have left them; the
+job history is not (the page never reads it). Rows go in by bulk loads (``executemany`` of
+plain tuples in one transaction with the raw ``sqlite3`` driver; ``COPY`` through asyncpg),
+the month rows as one ``INSERT ... SELECT ... GROUP BY`` over the day rows; each phase's
+seconds are printed on stderr. After seeding, ``VACUUM ANALYZE`` (PostgreSQL) or ``ANALYZE``
+(SQLite) stands for what autovacuum or routine maintenance does. Each backend runs a real
 ``labelyard serve`` on a fresh database, one process (the requests come one at a time; on a
 loaded machine a second process's start-up can miss its health check).
 """
@@ -20,38 +23,50 @@ import asyncio
 import hashlib
 import random
 import re
+import sqlite3
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
+import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from harness import database, postgres_reachable, serve
 
-from labelyard.core.ids import new_id
+from labelyard.core.ids import new_id, new_ids
 from labelyard.core.model import Base, Project
 from labelyard.services import analytics
 from labelyard.store.engine import Database
-from labelyard.store.tables import (
-    batch,
-    batch_day,
-    batch_month,
-    job,
-    worker,
-    worker_day,
-    worker_month,
-)
 
 BATCHES = 100
 DAYS = 400
 TARGET_MS = 200.0
-CHUNK = 20_000
+CHUNK = 50_000
 REPEATS = 20
+BATCH_COLUMNS = (
+    "project_id",
+    "id",
+    "name",
+    "description",
+    "label",
+    "is_default",
+    "created_at",
+    "last_seq",
+    "total_jobs",
+    "completed_jobs",
+    "aborted_jobs",
+    "in_progress_jobs",
+    "total_frames",
+    "completed_frames",
+    "annotations",
+)
 WORKER_SUMMED = (
     "claims",
     "submits",
@@ -68,12 +83,131 @@ WORKER_SUMMED = (
     "agreement_jobs",
     "agreement_sum",
 )
+BATCH_SUMMED = (
+    "submits",
+    "accepts",
+    "rejects",
+    "skips",
+    "completed",
+    "aborted",
+    "reopened",
+    "finished",
+    "work_seconds",
+)
+
+
+JOB_COLUMNS = (
+    "project_id",
+    "id",
+    "batch_id",
+    "seq",
+    "reference_id",
+    "payload_hash",
+    "workflow_id",
+    "tag",
+    "type",
+    "priority_weight",
+    "status",
+    "frames",
+    "annotations",
+    "data",
+    "step_index",
+    "gold",
+    "assigned_only",
+    "created_at",
+    "updated_at",
+    "completed_at",
+)
+WORKER_DAY_COLUMNS = ("project_id", "worker_id", "day", "step", *WORKER_SUMMED)
+BATCH_DAY_COLUMNS = ("project_id", "batch_id", "day", *BATCH_SUMMED)
 
 
 def _database_url(env: dict[str, str]) -> str:
     if "LABELYARD_DATABASE_URL" in env:
         return "postgresql+asyncpg://" + env["LABELYARD_DATABASE_URL"].split("://", 1)[1]
     return f"sqlite+aiosqlite:///{env['LABELYARD_DATA_DIR']}/labelyard.db"
+
+
+class _Loader:
+    """Bulk loads of plain tuples: ``executemany`` in one transaction on SQLite (the raw
+    driver), ``COPY`` on PostgreSQL (asyncpg); then the month rows, summed in SQL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sqlite: sqlite3.Connection | None = None
+        self.pg: asyncpg.Connection | None = None
+
+    async def __aenter__(self) -> _Loader:
+        if self.url.startswith("sqlite"):
+            self.sqlite = sqlite3.connect(self.url.split(":///", 1)[1], isolation_level=None)
+            self.sqlite.execute("PRAGMA busy_timeout = 30000")
+            self.sqlite.execute("PRAGMA synchronous = OFF")
+            self.sqlite.execute("PRAGMA cache_size = -262144")  # 256 MiB: the job indexes
+        else:
+            self.pg = await asyncpg.connect("postgresql://" + self.url.split("://", 1)[1])
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.sqlite is not None:
+            self.sqlite.close()
+        if self.pg is not None:
+            await self.pg.close()
+
+    def value(self, value: Any) -> Any:
+        """A value as the raw driver stores it (what SQLAlchemy's types would have written)."""
+        if isinstance(value, dict):
+            return orjson.dumps(value).decode()
+        if self.sqlite is None:
+            return value
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value
+
+    async def load(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        if self.sqlite is not None:
+            marks = ", ".join("?" * len(columns))
+            self.sqlite.execute("BEGIN IMMEDIATE")
+            self.sqlite.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+            )
+            self.sqlite.execute("COMMIT")
+        else:
+            assert self.pg is not None
+            await self.pg.copy_records_to_table(table, records=rows, columns=list(columns))
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        if self.sqlite is not None:
+            self.sqlite.execute("BEGIN IMMEDIATE")
+            self.sqlite.execute(sql.replace("$1", "?"), args)
+            self.sqlite.execute("COMMIT")
+        else:
+            assert self.pg is not None
+            await self.pg.execute(sql, *args)
+
+    async def sum_months(self, project_id: str) -> None:
+        """``worker_month`` and ``batch_month`` as the sums of the day rows (what the
+        per-change upserts would have left)."""
+        for day_table, month_table, keys, summed in (
+            ("worker_day", "worker_month", ("worker_id", "step"), WORKER_SUMMED),
+            ("batch_day", "batch_month", ("batch_id",), BATCH_SUMMED),
+        ):
+            await self.execute(
+                f"INSERT INTO {month_table} (project_id, month, {', '.join(keys)}, "
+                f"{', '.join(summed)}) SELECT project_id, substr(day, 1, 7), {', '.join(keys)}, "
+                f"{', '.join(f'sum({name})' for name in summed)} FROM {day_table} "
+                f"WHERE project_id = $1 GROUP BY project_id, substr(day, 1, 7), {', '.join(keys)}",
+                project_id,
+            )
+
+    async def maintain(self) -> None:
+        """What autovacuum (PostgreSQL) or a routine ANALYZE would have done by now:
+        statistics, and on PostgreSQL the visibility map that lets covering indexes answer
+        alone."""
+        if self.sqlite is not None:
+            self.sqlite.execute("ANALYZE")
+        else:
+            assert self.pg is not None
+            await self.pg.execute("VACUUM ANALYZE")
 
 
 async def _seed(
@@ -91,191 +225,118 @@ async def _seed(
     rng = random.Random(7)
     now = datetime.now(UTC)
     today = now.date()
-    db = Database(url, pool_size=2)
-    try:
-        batch_ids = [new_id() for _ in range(BATCHES)]
-        worker_ids = [new_id() for _ in range(workers)]
-        async with db.write() as conn:
-            await conn.execute(
-                batch.insert(),
+    batch_ids = sorted(new_id() for _ in range(BATCHES))
+    worker_ids = [new_id() for _ in range(workers)]
+    per_batch = jobs // BATCHES
+    step = time.perf_counter()
+
+    def lap(what: str) -> None:
+        nonlocal step
+        print(f"  {what}: {time.perf_counter() - step:.1f} s", file=sys.stderr, flush=True)
+        step = time.perf_counter()
+
+    async with _Loader(url) as loader:
+        v = loader.value
+        stamp, false = v(now), v(False)
+        # last_seq total completed aborted in_progress total_frames completed_frames annotations
+        counts = (per_batch, per_batch, per_batch, 0, 0, per_batch, per_batch, 0)
+        await loader.load(
+            "batch",
+            BATCH_COLUMNS,
+            [
+                (project_id, b, f"batch {i}", "", "", v(False), v(now), *counts)
+                for i, b in enumerate(batch_ids)
+            ],
+        )
+        await loader.load(
+            "worker",
+            ("id", "account_id", "name", "role", "token_hash", "created_at"),
+            [
+                (
+                    w,
+                    account_id,
+                    f"worker {i}",
+                    "both",
+                    hashlib.sha256(w.encode()).hexdigest(),
+                    stamp,
+                )
+                for i, w in enumerate(worker_ids)
+            ],
+        )
+        # Job ``index`` is in batch ``index % BATCHES`` at ``index // BATCHES + 1``. They go in
+        # by batch, then position, with ids and references ascending, so every unique index
+        # of the job table is appended to rather than written all over.
+        order = [i for b in range(BATCHES) for i in range(b, jobs, BATCHES)]
+        ids = sorted(new_ids(jobs))
+        for start in range(0, jobs, CHUNK):
+            await loader.load(
+                "job",
+                JOB_COLUMNS,
                 [
-                    {
-                        "project_id": project_id,
-                        "id": b,
-                        "name": f"batch {i}",
-                        "description": "",
-                        "label": "",
-                        "is_default": False,
-                        "created_at": now,
-                        "last_seq": jobs // BATCHES,
-                        "total_jobs": jobs // BATCHES,
-                        "completed_jobs": 0,
-                        "aborted_jobs": 0,
-                        "total_frames": jobs // BATCHES,
-                        "completed_frames": 0,
-                        "annotations": 0,
-                    }
-                    for i, b in enumerate(batch_ids)
+                    (
+                        project_id,
+                        ids[place],
+                        batch_ids[index % BATCHES],
+                        index // BATCHES + 1,
+                        f"j{index % BATCHES:03d}-{index // BATCHES:07d}",
+                        "0" * 64,
+                        workflow_id,
+                        "default",
+                        "NON_TEST",
+                        5,
+                        "completed",
+                        1,
+                        0,
+                        v({"image_url": f"https://img.example/{index}.jpg"}),
+                        1,
+                        false,
+                        false,
+                        stamp,
+                        stamp,
+                        stamp,
+                    )
+                    for place, index in enumerate(order[start : start + CHUNK], start)
                 ],
             )
-            await conn.execute(
-                worker.insert(),
-                [
-                    {
-                        "id": w,
-                        "account_id": account_id,
-                        "name": f"worker {i}",
-                        "role": "both",
-                        "token_hash": hashlib.sha256(w.encode()).hexdigest(),
-                        "created_at": now,
-                    }
-                    for i, w in enumerate(worker_ids)
-                ],
-            )
-        per_batch = jobs // BATCHES
-        rows: list[dict[str, Any]] = []
-        for index in range(jobs):
-            b = index % BATCHES
-            rows.append(
-                {
-                    "project_id": project_id,
-                    "id": new_id(),
-                    "batch_id": batch_ids[b],
-                    "seq": index // BATCHES + 1,
-                    "reference_id": f"j{index}",
-                    "payload_hash": "0" * 64,
-                    "workflow_id": workflow_id,
-                    "tag": "default",
-                    "type": "NON_TEST",
-                    "priority_weight": 5,
-                    "status": "completed",
-                    "frames": 1,
-                    "annotations": 0,
-                    "data": {"image_url": f"https://img.example/{index}.jpg"},
-                    "step_index": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                    "completed_at": now,
-                }
-            )
-            if len(rows) == CHUNK:
-                async with db.write() as conn:
-                    await conn.execute(job.insert(), rows)
-                rows = []
-        if rows:
-            async with db.write() as conn:
-                await conn.execute(job.insert(), rows)
+        lap(f"{jobs:,} jobs")
         per_day = max(1, jobs // (workers * days_kept))
         days = [(today - timedelta(days=d)).isoformat() for d in range(days_kept)]
-        months: dict[tuple[str, str, str], dict[str, Any]] = {}
+        rollups: list[tuple[Any, ...]] = []
         for w in worker_ids:
-            rollups: list[dict[str, Any]] = []
             for day in days:
                 done = rng.randint(per_day // 2, per_day * 3 // 2 + 1)
                 rejected = rng.randint(0, max(1, done // 5))
-                rollups.append(
-                    {
-                        "project_id": project_id,
-                        "worker_id": w,
-                        "day": day,
-                        "step": "annotate",
-                        "claims": done + 1,
-                        "submits": done,
-                        "accepts": 0,
-                        "rejects": 0,
-                        "skips": 1,
-                        "accepted_work": done - rejected,
-                        "rejected_work": rejected,
-                        "finished": done,
-                        "work_seconds": done * rng.randint(30, 120),
-                        "active_seconds": done * rng.randint(25, 100),
-                        "gold_jobs": 1,
-                        "gold_score_sum": rng.random(),
-                        "agreement_jobs": 1,
-                        "agreement_sum": rng.random(),
-                    }
-                )
-                rollups.append(
-                    {
-                        "project_id": project_id,
-                        "worker_id": w,
-                        "day": day,
-                        "step": "review",
-                        "claims": done,
-                        "submits": 0,
-                        "accepts": done - rejected,
-                        "rejects": rejected,
-                        "skips": 0,
-                        "accepted_work": 0,
-                        "rejected_work": 0,
-                        "finished": done,
-                        "work_seconds": done * rng.randint(10, 40),
-                        "active_seconds": done * rng.randint(8, 35),
-                        "gold_jobs": 0,
-                        "gold_score_sum": 0.0,
-                        "agreement_jobs": 0,
-                        "agreement_sum": 0.0,
-                    }
-                )
-            for row in rollups:
-                key = (w, row["day"][:7], row["step"])
-                month = months.setdefault(
-                    key,
-                    {
-                        "project_id": project_id,
-                        "worker_id": w,
-                        "month": key[1],
-                        "step": key[2],
-                        **dict.fromkeys(WORKER_SUMMED, 0),
-                    },
-                )
-                for name in WORKER_SUMMED:
-                    month[name] += row[name]
-            async with db.write() as conn:
-                await conn.execute(worker_day.insert(), rollups)
-        month_rows = list(months.values())
-        for start in range(0, len(month_rows), CHUNK):
-            async with db.write() as conn:
-                await conn.execute(worker_month.insert(), month_rows[start : start + CHUNK])
-        batch_rows: list[dict[str, Any]] = [
-            {
-                "project_id": project_id,
-                "batch_id": b,
-                "day": day,
-                "submits": per_batch // days_kept,
-                "accepts": per_batch // days_kept,
-                "rejects": 1,
-                "skips": 0,
-                "completed": per_batch // days_kept,
-                "aborted": 0,
-                "reopened": 0,
-                "finished": 2 * (per_batch // days_kept),
-                "work_seconds": 60 * per_batch // days_kept,
-            }
-            for b in batch_ids
-            for day in days
-        ]
-        batch_months: dict[tuple[str, str], dict[str, Any]] = {}
-        for row in batch_rows:
-            at = (row["batch_id"], row["day"][:7])
-            month = batch_months.setdefault(
-                at, {"project_id": project_id, "batch_id": at[0], "month": at[1]}
-            )
-            for name, value in row.items():
-                if name not in ("project_id", "batch_id", "day"):
-                    month[name] = month.get(name, 0) + value
-        async with db.write() as conn:
-            for start in range(0, len(batch_rows), CHUNK):
-                await conn.execute(batch_day.insert(), batch_rows[start : start + CHUNK])
-            await conn.execute(batch_month.insert(), list(batch_months.values()))
-        # What autovacuum (PostgreSQL) or a routine ANALYZE would have done by now: statistics,
-        # and on PostgreSQL the visibility map that lets the covering index answer alone.
-        async with db.engine.connect() as conn:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            vacuum = "VACUUM ANALYZE" if db.engine.dialect.name == "postgresql" else "ANALYZE"
-            await autocommit.exec_driver_sql(vacuum)
-    finally:
-        await db.dispose()
+                # claims submits accepts rejects skips accepted_work rejected_work finished
+                # work_seconds active_seconds gold_jobs gold_score_sum agreement_jobs agreement_sum
+                annotate = (done + 1, done, 0, 0, 1, done - rejected, rejected, done)
+                review = (done, 0, done - rejected, rejected, 0, 0, 0, done)
+                seconds = (done * rng.randint(30, 120), done * rng.randint(25, 100))
+                scores = (1, rng.random(), 1, rng.random())  # gold jobs and score, agreement
+                rollups.append((project_id, w, day, "annotate", *annotate, *seconds, *scores))
+                seconds = (done * rng.randint(10, 40), done * rng.randint(8, 35))
+                rollups.append((project_id, w, day, "review", *review, *seconds, 0, 0.0, 0, 0.0))
+            if len(rollups) >= CHUNK:
+                await loader.load("worker_day", WORKER_DAY_COLUMNS, rollups)
+                rollups = []
+        if rollups:
+            await loader.load("worker_day", WORKER_DAY_COLUMNS, rollups)
+        lap(f"{len(worker_ids) * len(days) * 2:,} worker_day rows")
+        daily = per_batch // days_kept
+        await loader.load(
+            "batch_day",
+            BATCH_DAY_COLUMNS,
+            [
+                # submits accepts rejects skips completed aborted reopened finished work_seconds
+                (project_id, b, day, daily, daily, 1, 0, daily, 0, 0, 2 * daily, 60 * daily)
+                for b in batch_ids
+                for day in days
+            ],
+        )
+        lap("batch_day rows")
+        await loader.sum_months(project_id)
+        lap("month rows")
+        await loader.maintain()
+        lap("ANALYZE")
     return time.perf_counter() - started
 
 

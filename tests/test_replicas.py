@@ -198,6 +198,45 @@ def test_no_job_is_held_by_two_workers_and_each_completes_once(
     assert kept == (JOBS, JOBS, JOBS)
 
 
+def test_a_revoked_key_is_refused_at_once_by_every_replica(
+    replicas: tuple[list[str], dict[str, str]],
+) -> None:
+    """Keys are checked in the database on every read (no process keeps them), so a key revoked
+    through one replica is refused by the other's next request, on each of its processes."""
+    urls, _ = replicas
+    admin = {"authorization": "Bearer replica-admin-token"}
+    created = httpx.post(
+        f"{urls[0]}/admin/v1/projects", headers=admin, json={"name": "keys", "base": "IMAGE"}
+    ).json()["data"]
+    pid, batch_id = created["project_id"], created["default_batch_id"]
+    job = {
+        "reference_id": "one",
+        "work_flow_id": created["work_flow_id"],
+        "data": {"image_url": "https://img.example/1.jpg"},
+    }
+    job_id = httpx.post(
+        f"{urls[0]}/v1/projects/{pid}/jobs", headers={"x-api-key": created["api_key"]}, json=job
+    ).json()["data"]["job_id"]
+    second = httpx.post(
+        f"{urls[0]}/admin/v1/accounts/{created['account_id']}/keys", headers=admin
+    ).json()["data"]
+    paths = (f"/v1/projects/{pid}/batch/{batch_id}", f"/v1/projects/{pid}/jobs/{job_id}")
+    # Fresh connections each time: the requests spread over every process of each replica.
+    headers = {"x-api-key": second["api_key"], "connection": "close"}
+    for url in urls:
+        for path in paths * 4:
+            assert httpx.get(url + path, headers=headers).status_code == 200
+    revoked = httpx.post(f"{urls[1]}/admin/v1/keys/{second['key_id']}/revoke", headers=admin)
+    assert revoked.status_code == 200
+    for url in urls:
+        for path in paths * 4:
+            reply = httpx.get(url + path, headers=headers)
+            assert reply.status_code == 401 and reply.json()["error"]["code"] == "auth-failure"
+        for path in paths:
+            owner = {"x-api-key": created["api_key"]}
+            assert httpx.get(url + path, headers=owner).status_code == 200
+
+
 def _async_url(url: str) -> str:
     from labelyard.config import Settings
 

@@ -357,3 +357,78 @@ def test_concurrent_batch_claimers_never_share_a_job(
         thread.join(timeout=120)
     assert not errors, errors[:3]
     assert len(taken) == total and len(set(taken)) == total, Counter(taken).most_common(2)
+
+
+def _abort_during_hand_ins(
+    server: Server, project: ProjectHandle, team: list[WorkerHandle], name: str, per_worker: int
+) -> None:
+    """One round: a batch of ``per_worker`` jobs per worker, all claimed; then every worker
+    hands its list in while the owner aborts the batch, released at once."""
+    pid = project.project_id
+    batch_id = data_of(project.api.post(f"/v1/projects/{pid}/batch", json={"name": name}))[
+        "batch_id"
+    ]
+    ids = create(
+        project,
+        *(project.job(f"{name}-{i}", batch_id=batch_id) for i in range(per_worker * len(team))),
+    )
+    held = {worker.worker_id: claim_many(worker, pid, per_worker) for worker in team}
+    assert sorted(job["job_id"] for jobs in held.values() for job in jobs) == sorted(ids)
+    start = threading.Barrier(len(team) + 1)
+    answers: list[tuple[str, int, Any]] = []
+    lock = threading.Lock()
+
+    def hand_in(worker: WorkerHandle) -> None:
+        items = [
+            {"job_id": job["job_id"], "annotations": {"rectangles": []}}
+            for job in held[worker.worker_id]
+        ]
+        with server.client(authorization=worker.api.headers["authorization"]) as client:
+            start.wait(timeout=60)
+            response = client.post(
+                f"/work/v1/projects/{pid}/submit", json={"jobs": items}, timeout=120
+            )
+        with lock:
+            answers.append(("submit", response.status_code, response.json()))
+
+    def abort() -> None:
+        with server.client(**{"x-api-key": project.api_key}) as client:
+            start.wait(timeout=60)
+            response = client.post(f"/v1/projects/{pid}/batch/{batch_id}/abort", timeout=120)
+        with lock:
+            answers.append(("abort", response.status_code, response.json()))
+
+    threads = [threading.Thread(target=hand_in, args=(worker,)) for worker in team]
+    threads.append(threading.Thread(target=abort))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert sorted(status for _, status, _ in answers) == [200] * (len(team) + 1), answers
+    for kind, _, body in answers:
+        if kind == "submit":
+            for result in body["data"]["results"]:
+                # Handed in before the abort, or refused on its own: the job was aborted.
+                assert "error" not in result or result["error"]["code"] == "conflict", result
+    aborted = next(body for kind, _, body in answers if kind == "abort")["data"]
+    # The abort took every job: those handed in before it (then waiting for review) too.
+    assert aborted["aborted_jobs"] == len(ids)
+    for job_id in ids:
+        assert job_of(project, job_id)["status"] == "aborted"
+        actions = [t["action"] for t in history(project, job_id)]
+        assert actions.count("abort") == 1 and actions.count("submit") <= 1, actions
+
+
+def test_a_batch_abort_during_list_hand_ins_of_its_jobs_never_deadlocks(
+    server: Server, project: ProjectHandle, new_worker: NewWorker
+) -> None:
+    """Workers hand in lists of a batch's jobs while its owner aborts the batch, all at once.
+
+    A list hand-in locks its jobs in id order; the abort locks every open job of the batch, in
+    id order too (``store.work.open_jobs_of_batch``). Locked in another order (the batch's),
+    PostgreSQL could find a deadlock between the two and answer one of them with 500.
+    Whichever commits first, every job ends aborted exactly once, and every hand-in item is
+    either applied (before the abort) or refused on its own."""
+    team = [new_worker(project.account_id) for _ in range(8)]
+    for round_ in range(2):
+        _abort_during_hand_ins(server, project, team, f"abort-{round_}", per_worker=100)

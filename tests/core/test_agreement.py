@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from labelyard.core.agreement import agreement, consensus, score_gold
+from labelyard.core.agreement import agreement, consensus, geometry_overlap, score_gold
 
 
 def rect(label: str, x0: float, y0: float, x1: float, y1: float, **attrs: Any) -> dict[str, Any]:
@@ -129,3 +129,34 @@ def test_trackers_compare_frame_by_frame() -> None:
     # Frame f1 only in one: mean overlap 1/2, exactly the matching threshold.
     assert agreement([a, b]) == 1.0
     assert agreement([a, track({"f2": box})]) == 0.0
+
+
+def _line(*points: tuple[float, float], label: str = "lane") -> dict[str, Any]:
+    named = {f"p{i + 1}": {"x": x, "y": y} for i, (x, y) in enumerate(points)}
+    return {"_id": "l", "label": label, "attributes": {}, "points": named}
+
+
+def test_lines_are_compared_by_their_distance_along_their_length() -> None:
+    flat = _line((0.1, 0.5), (0.9, 0.5))
+    # The same line drawn with a middle point scores 1; its box has no area.
+    assert geometry_overlap(
+        flat, _line((0.1, 0.5), (0.5, 0.5), (0.9, 0.5)), "lines"
+    ) == pytest.approx(1.0)
+    # Drawn the other way round: the same line.
+    assert geometry_overlap(flat, _line((0.9, 0.5), (0.1, 0.5)), "lines") == pytest.approx(1.0)
+    # 0.01 below all along: 1 - 0.01 / 0.05.
+    assert geometry_overlap(flat, _line((0.1, 0.51), (0.9, 0.51)), "lines") == pytest.approx(0.8)
+    # A line half as long shares its half but the other half is far from it: no match.
+    assert geometry_overlap(flat, _line((0.1, 0.5), (0.5, 0.5)), "lines") < 0.5
+    # Two lanes crossing the image in parallel, a lane apart, do not match.
+    assert geometry_overlap(flat, _line((0.1, 0.6), (0.9, 0.6)), "lines") == 0.0
+
+
+def test_lines_of_three_annotators_agree_and_merge() -> None:
+    one = {"lines": [_line((0.1, 0.5), (0.9, 0.5))]}
+    two = {"lines": [_line((0.1, 0.505), (0.9, 0.505))]}
+    other = {"lines": [_line((0.1, 0.8), (0.9, 0.2))]}
+    assert consensus([one, two, one]).agreement == pytest.approx(1.0)
+    outcome = consensus([one, two, other])
+    assert outcome.agreement == pytest.approx(1 / 3)
+    assert len(outcome.merged["lines"]) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -106,30 +107,98 @@ def test_active_gaps_are_capped_at_the_idle_threshold() -> None:
 
 
 @pytest.mark.parametrize(
-    ("since", "until", "days", "months"),
+    ("since", "until", "days", "months", "minus"),
     [
-        # Whole months in the middle, partial edges from days.
+        # Whole months in the middle; January's 17 days from its month less 14 days, April's
+        # 10 days from their day rows (the month less 20 would read more).
         (
             "2026-01-15",
             "2026-04-10",
-            [("2026-01-15", "2026-01-31"), ("2026-04-01", "2026-04-10")],
-            ("2026-02", "2026-03"),
+            [("2026-04-01", "2026-04-10")],
+            ("2026-01", "2026-03"),
+            [("2026-01-01", "2026-01-14")],
         ),
         # Exactly one month.
-        ("2026-02-01", "2026-02-28", [], ("2026-02", "2026-02")),
-        # A month less a day at either end: days only.
-        ("2026-02-02", "2026-02-28", [("2026-02-02", "2026-02-28")], None),
-        ("2026-02-01", "2026-02-27", [("2026-02-01", "2026-02-27")], None),
+        ("2026-02-01", "2026-02-28", [], ("2026-02", "2026-02"), []),
+        # A month less a day at either end: the month less that day.
+        ("2026-02-02", "2026-02-28", [], ("2026-02", "2026-02"), [("2026-02-01", "2026-02-01")]),
+        ("2026-02-01", "2026-02-27", [], ("2026-02", "2026-02"), [("2026-02-28", "2026-02-28")]),
         # Across a year's end, ending on a month's last day.
-        ("2025-12-31", "2026-02-28", [("2025-12-31", "2025-12-31")], ("2026-01", "2026-02")),
-        # Across a month edge without a whole month.
-        ("2026-01-20", "2026-02-10", [("2026-01-20", "2026-02-10")], None),
+        ("2025-12-31", "2026-02-28", [("2025-12-31", "2025-12-31")], ("2026-01", "2026-02"), []),
+        # Across a month edge, no more than half of either month: days, as one range.
+        ("2026-01-20", "2026-02-10", [("2026-01-20", "2026-02-10")], None, []),
+        # Inside one month, both sides subtracted.
+        (
+            "2026-03-03",
+            "2026-03-29",
+            [],
+            ("2026-03", "2026-03"),
+            [("2026-03-01", "2026-03-02"), ("2026-03-30", "2026-03-31")],
+        ),
+        # The last year up to today (2026-12-01): December 2025 less its first day.
+        (
+            "2025-12-02",
+            "2026-12-01",
+            [("2026-12-01", "2026-12-01")],
+            ("2025-12", "2026-11"),
+            [("2025-12-01", "2025-12-01")],
+        ),
     ],
 )
-def test_a_range_splits_into_whole_months_and_edge_days(
-    since: str, until: str, days: list[tuple[str, str]], months: tuple[str, str] | None
+def test_a_range_cuts_into_months_and_edge_days_reading_the_fewest(
+    since: str,
+    until: str,
+    days: list[tuple[str, str]],
+    months: tuple[str, str] | None,
+    minus: list[tuple[str, str]],
 ) -> None:
-    assert analytics.split_range(date.fromisoformat(since), date.fromisoformat(until)) == (
-        days,
-        months,
+    cut = analytics.cut_range(date.fromisoformat(since), date.fromisoformat(until))
+    assert (cut.days, cut.months, cut.minus) == (days, months, minus)
+
+
+def test_days_after_today_cost_nothing_to_subtract() -> None:
+    today = date(2026, 12, 10)
+    # The month so far: December less its days after the 10th (no rows yet), not 10 day rows.
+    cut = analytics.cut_range(date(2026, 12, 1), today, today=today)
+    assert (cut.days, cut.months, cut.minus) == (
+        [],
+        ("2026-12", "2026-12"),
+        [("2026-12-11", "2026-12-31")],
     )
+    # Without today the 21 days after count as rows: the 10 days are read instead.
+    cut = analytics.cut_range(date(2026, 12, 1), today)
+    assert (cut.days, cut.months, cut.minus) == ([("2026-12-01", "2026-12-10")], None, [])
+
+
+def _day_set(cut: analytics.Cut) -> dict[str, int]:
+    """Each day the cut reads, with how many times it counts (months as their days)."""
+    counted: Counter[str] = Counter()
+    for first, last in cut.days:
+        counted.update(analytics.days_between(date.fromisoformat(first), date.fromisoformat(last)))
+    if cut.months is not None:
+        month = date.fromisoformat(cut.months[0] + "-01")
+        while month.isoformat()[:7] <= cut.months[1]:
+            after = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+            counted.update(analytics.days_between(month, after - timedelta(days=1)))
+            month = after
+    for first, last in cut.minus:
+        counted.subtract(
+            analytics.days_between(date.fromisoformat(first), date.fromisoformat(last))
+        )
+    return {day: n for day, n in counted.items() if n}  # a day subtracted too often stays
+
+
+def test_every_cut_counts_each_day_of_its_range_once() -> None:
+    start = date(2024, 11, 20)
+    for since_offset in range(0, 120, 3):
+        since = start + timedelta(days=since_offset)
+        for length in (1, 2, 15, 16, 27, 28, 29, 30, 31, 45, 59, 61, 365, 366):
+            until = since + timedelta(days=length - 1)
+            for today in (None, until, until + timedelta(days=5), since):
+                cut = analytics.cut_range(since, until, today=today)
+                assert _day_set(cut) == dict.fromkeys(analytics.days_between(since, until), 1), (
+                    since,
+                    until,
+                    today,
+                )
+                assert len(cut.days) <= 2 and len(cut.minus) <= 2

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from labelyard.core.agreement import consensus, score_gold
-from labelyard.core.polygons import area, overlap_areas, polygon_iou
+from labelyard.core.polygons import area, box3d_iou, overlap_areas, polygon_iou
 
 SQUARE = [(0.0, 0.0), (2.0, 0.0), (2.0, 2.0), (0.0, 2.0)]
 # An L: the 2x2 square without its top-right unit square (area 3).
@@ -156,3 +156,72 @@ def test_consensus_keeps_each_versions_agreement_and_the_most_agreeing_masks() -
     assert result.per_version[2] == 0.0
     assert result.agreement == pytest.approx(1 / 3)
     assert result.merged["masks"] == [near]
+
+
+# --- 3D boxes (cuboid3d): turned about the vertical axis --------------------------------------
+
+
+def _cuboid(x: float, y: float, z: float, yaw: float, size: tuple[float, float, float]) -> Any:
+    """A one-frame ``cuboid3d`` tracker (API.md 3.7)."""
+    length, width, height = size
+    frame = {
+        "position": {"x": x, "y": y, "z": z},
+        "dimensions": {"x": length, "y": width, "z": height},
+        "rotation": {"roll": 0.0, "pitch": 0.0, "yaw": yaw},
+        "points_inside": 10,
+        "keyframe": True,
+    }
+    return {
+        "_id": "c",
+        "type": "cuboid3d",
+        "label": "car",
+        "attributes": {},
+        "frames": {"0": frame},
+    }
+
+
+def test_a_box_turned_a_half_turn_or_a_square_turned_a_quarter_is_the_same_box() -> None:
+    car = (1.0, 2.0, 0.5, 4.0, 2.0, 1.5, 0.3)
+    assert box3d_iou(car, car) == pytest.approx(1.0)
+    assert box3d_iou(car, (*car[:6], 0.3 + math.pi)) == pytest.approx(1.0)
+    cube = (0.0, 0.0, 0.0, 2.0, 2.0, 2.0, 0.0)
+    assert box3d_iou(cube, (*cube[:6], math.pi / 2)) == pytest.approx(1.0)
+
+
+def test_a_box_moved_half_its_length_along_its_heading_overlaps_a_third() -> None:
+    for yaw in (0.0, 0.7, -2.0):
+        a = (0.0, 0.0, 0.0, 4.0, 2.0, 1.0, yaw)
+        b = (2.0 * math.cos(yaw), 2.0 * math.sin(yaw), 0.0, 4.0, 2.0, 1.0, yaw)
+        assert box3d_iou(a, b) == pytest.approx(1 / 3)
+
+
+def test_a_square_turned_an_eighth_overlaps_by_its_octagon() -> None:
+    # The unit square and the same square turned 45 degrees share a regular octagon of area
+    # 2 * (sqrt(2) - 1); both boxes are 1 high at the same height.
+    a = (0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0)
+    octagon = 2 * (math.sqrt(2) - 1)
+    assert box3d_iou(a, (*a[:6], math.pi / 4)) == pytest.approx(octagon / (2 - octagon))
+
+
+def test_boxes_apart_in_height_or_without_volume_do_not_overlap() -> None:
+    a = (0.0, 0.0, 0.0, 4.0, 2.0, 1.0, 0.0)
+    assert box3d_iou(a, (0.0, 0.0, 1.0, 4.0, 2.0, 1.0, 0.0)) == 0.0  # touching, one on top
+    assert box3d_iou(a, (0.0, 0.0, 0.5, 4.0, 2.0, 1.0, 0.0)) == pytest.approx(1 / 3)
+    assert box3d_iou(a, (10.0, 0.0, 0.0, 4.0, 2.0, 1.0, 0.0)) == 0.0
+    assert box3d_iou(a, (0.0, 0.0, 0.0, 4.0, 0.0, 1.0, 0.0)) == 0.0
+
+
+def test_3d_cuboids_are_scored_and_agreed_on_by_their_volumes() -> None:
+    car = _cuboid(10.0, -3.0, 0.8, 0.4, (4.5, 1.9, 1.6))
+    assert score_gold([car], [car]).score == pytest.approx(1.0)
+    half = _cuboid(
+        10.0 + 2.25 * math.cos(0.4), -3.0 + 2.25 * math.sin(0.4), 0.8, 0.4, (4.5, 1.9, 1.6)
+    )
+    scored = score_gold([car], [half])
+    assert scored.matched == 0  # IoU 1/3 is under the match threshold
+    near = _cuboid(10.2, -3.0, 0.8, 0.4, (4.5, 1.9, 1.6))
+    outcome = consensus([[car], [near], [car]])
+    assert outcome.agreement == pytest.approx(1.0)
+    assert len(outcome.merged) == 1
+    wrong = _cuboid(10.0, -3.0, 0.8, 0.4, (4.5, 1.9, 1.6)) | {"label": "truck"}
+    assert consensus([[car], [wrong], [wrong]]).agreement == pytest.approx(1 / 3)

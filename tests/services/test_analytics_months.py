@@ -257,6 +257,11 @@ RANGES = [
     ("2026-02-15", "2026-03-15"),  # across an edge, no whole month
     ("2026-01-01", "2026-12-31"),  # the whole year
     ("2026-03-01", "2026-03-01"),  # one day
+    # Edge months read as the month less the days outside the range (see cut_range):
+    ("2026-01-02", "2026-01-30"),  # January less its 1st and 31st (the reviewer's day)
+    ("2026-02-02", "2026-03-30"),  # February less the 1st, March less the 31st
+    ("2026-02-14", "2026-03-01"),  # February less the 1st to the 13th, March's first day
+    ("2025-12-05", "2026-01-30"),  # across the year's end: December less 4 days, Jan less 1
 ]
 
 

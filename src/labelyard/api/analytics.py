@@ -37,8 +37,10 @@ async def workers_csv(
     project: ProjectAccess, state: State, since: str | None = None, until: str | None = None
 ) -> Response:
     """The workers' figures as CSV, one row a worker."""
-    found = await analytics.report_for(state.db, project, since=since, until=until)
-    return _csv(figures.workers_csv(found.workers), f"workers-{found.since}-{found.until}.csv")
+    first, last, workers = await analytics.workers_report(
+        state.db, project, since=since, until=until
+    )
+    return _csv(figures.workers_csv(workers), f"workers-{first}-{last}.csv")
 
 
 async def batches_csv(

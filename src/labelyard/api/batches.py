@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from labelyard.api.deps import Body, OwnerActor, ProjectAccess, State
+from labelyard.api.deps import Body, OwnerActor, ProjectAccess, ProjectKeyAccess, State
 from labelyard.core import commands
 from labelyard.http.envelope import ok
 from labelyard.services import batch_results, batches, job_actions
@@ -19,7 +19,7 @@ async def create(project: ProjectAccess, state: State, body: Body, actor: OwnerA
 
 
 async def jobs(
-    project: ProjectAccess,
+    key: ProjectKeyAccess,
     state: State,
     batch_id: str,
     page_token: str | None = None,
@@ -27,9 +27,9 @@ async def jobs(
     status: str | None = None,
 ) -> Response:
     """One page of the batch's jobs (100 by default) and ``next_page_token``."""
-    page = await batches.list_batch_jobs(
+    page = await batches.list_batch_jobs_for_key(
         state.db,
-        project,
+        key,
         batch_id=batch_id,
         page_token=page_token,
         limit=limit,

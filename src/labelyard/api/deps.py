@@ -9,7 +9,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from labelyard.core.audit import ADMIN, API_KEY, Actor
-from labelyard.core.model import Project
+from labelyard.core.model import Project, ProjectKey
 from labelyard.errors import AuthFailure
 from labelyard.http.address import client_address
 from labelyard.http.body import bulk_json_body, json_body
@@ -39,6 +39,17 @@ async def project_access(
 
 
 ProjectAccess = Annotated[Project, Depends(project_access)]
+
+
+async def project_key(
+    project_id: str, api_key: Annotated[str | None, Security(api_key_header)] = None
+) -> ProjectKey:
+    """The project named in the path and the caller's ``x-api-key``, for a service that checks
+    the key in the statement that reads (``services.accounts.key_lookup``)."""
+    return ProjectKey(project_id=project_id, api_key=api_key)
+
+
+ProjectKeyAccess = Annotated[ProjectKey, Depends(project_key)]
 
 
 async def admin_access(

@@ -1,9 +1,10 @@
 """Hot GET routes served without FastAPI's per-request dependency solving.
 
 ``fast(handler, path)`` gives a plain Starlette endpoint that resolves what the handler's
-signature asks for (the caller's project from ``x-api-key``, the app state, path parameters,
-optional string query parameters) and calls the same handler: one implementation, with the
-FastAPI route kept beside it for the OpenAPI document.
+signature asks for (the project named in the path with the caller's ``x-api-key``, which the
+handler's service checks in the statement that reads; the app state; path parameters; optional
+string query parameters) and calls the same handler: one implementation, with the FastAPI route
+kept beside it for the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -15,32 +16,30 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labelyard.api.deps import project_access
+from labelyard.core.model import ProjectKey
 from labelyard.state import AppState
 
 Handler = Callable[..., Awaitable[Response]]
 
 
 def fast(handler: Handler, path: str) -> Callable[[Request], Awaitable[Response]]:
-    """A Starlette endpoint for ``handler(project, state, <path params>, <query params>)``."""
+    """A Starlette endpoint for ``handler(key, state, <path params>, <query params>)``."""
     names = list(inspect.signature(handler).parameters)
-    if names[:2] != ["project", "state"]:
-        raise TypeError(f"{handler.__qualname__} does not take (project, state, ...)")
+    if names[:2] != ["key", "state"]:
+        raise TypeError(f"{handler.__qualname__} does not take (key, state, ...)")
     path_names = [name for name in names[2:] if "{" + name + "}" in path]
     query_names = [name for name in names[2:] if name not in path_names]
 
     async def endpoint(request: Request) -> Response:
         state: AppState = request.app.state.labelyard
         params = request.path_params
-        project = await project_access(
-            params["project_id"], state, request.headers.get("x-api-key")
-        )
+        key = ProjectKey(project_id=params["project_id"], api_key=request.headers.get("x-api-key"))
         arguments: dict[str, Any] = {name: params[name] for name in path_names}
         if query_names:
             query = request.query_params
             for name in query_names:
                 arguments[name] = query.get(name)
-        return await handler(project, state, **arguments)
+        return await handler(key, state, **arguments)
 
     endpoint.__name__ = f"fast_{handler.__name__}"
     return endpoint

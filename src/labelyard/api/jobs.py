@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from labelyard.api.deps import Body, BulkBody, OwnerActor, ProjectAccess, State
+from labelyard.api.deps import Body, BulkBody, OwnerActor, ProjectAccess, ProjectKeyAccess, State
 from labelyard.core import commands
 from labelyard.http.envelope import ok
 from labelyard.services import job_actions, jobs, media_checks, pulls, results
@@ -28,10 +28,10 @@ async def create_completed(project: ProjectAccess, state: State, body: BulkBody)
     )
 
 
-async def get(project: ProjectAccess, state: State, job_id: str) -> Response:
+async def get(key: ProjectKeyAccess, state: State, job_id: str) -> Response:
     """A job's metadata and, once completed, its result URL."""
-    found = await jobs.get_job(
-        state.db, state.blobs, project, job_id=job_id, base_url=state.base_url
+    found = await jobs.get_job_for_key(
+        state.db, state.blobs, key, job_id=job_id, base_url=state.base_url
     )
     return ok(found)
 

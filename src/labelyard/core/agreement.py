@@ -3,7 +3,10 @@
 Objects are compared within one class and one shape type. Overlap is an IoU: rectangles by
 their boxes (exact), polygons by their areas (exact, ``core.polygons``: concave shapes too),
 a SEGMENTATION mask's regions (one per legend entry: class and instance) by their pixels
-within one frame, lines and cuboids by the box around their points; landmarks, whose box has
+within one frame, 3D cuboids (``cuboid3d``) by their volumes (``core.polygons.box3d_iou``:
+turned about the vertical axis), lines by closeness: ``1 - distance / LANDMARK_RADIUS`` where
+the distance is the larger of the two mean distances from points spread along one line to the
+other line, image cuboids by the box around their points; landmarks, whose box has
 no area, by closeness: ``1 - distance / LANDMARK_RADIUS`` (0 beyond it). A tracker (VIDEO,
 SENSOR_FUSION, POINT_CLOUD_SEGMENTATION) is compared frame by frame: the mean overlap over the
 frames either of the two has (polygon trackers by their areas).
@@ -41,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from labelyard.core import masks as mask_codec
-from labelyard.core.polygons import polygon_iou, region_iou
+from labelyard.core.polygons import Box3d, box3d_iou, polygon_iou, region_iou
 from labelyard.errors import InvalidInput
 
 _TRAILING_NUMBER = re.compile(r"[0-9]+$")
@@ -159,8 +162,69 @@ def _ring(geometry: dict[str, Any]) -> list[tuple[float, float]]:
     return [(float(points[n]["x"]), float(points[n]["y"])) for n in names]
 
 
+def _box3d(geometry: dict[str, Any]) -> Box3d | None:
+    """A ``cuboid3d`` frame's box (API.md 3.7), or None when it is not one."""
+    try:
+        p, d = geometry["position"], geometry["dimensions"]
+        yaw = (geometry.get("rotation") or {}).get("yaw", 0.0)
+        box = (p["x"], p["y"], p["z"], d["x"], d["y"], d["z"], yaw)
+        return tuple(float(v) for v in box)  # type: ignore[return-value]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+LINE_SAMPLES = 16
+
+
+def _along(line: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The line's points and ``LINE_SAMPLES`` more spread evenly along its length."""
+    lengths = [math.dist(p, q) for p, q in itertools.pairwise(line)]
+    total = sum(lengths)
+    if total <= 0:
+        return list(line)
+    spread, walked, segment = [], 0.0, 0
+    for i in range(LINE_SAMPLES + 1):
+        at = total * i / LINE_SAMPLES
+        while segment < len(lengths) - 1 and walked + lengths[segment] < at:
+            walked += lengths[segment]
+            segment += 1
+        (x0, y0), (x1, y1) = line[segment], line[segment + 1]
+        t = 0.0 if lengths[segment] == 0 else min(1.0, (at - walked) / lengths[segment])
+        spread.append((x0 + (x1 - x0) * t, y0 + (y1 - y0) * t))
+    return [*line, *spread]
+
+
+def _to_line(point: tuple[float, float], line: Sequence[tuple[float, float]]) -> float:
+    """The distance from ``point`` to the nearest point of the polyline ``line``."""
+    if len(line) == 1:
+        return math.dist(point, line[0])
+    best = math.inf
+    px, py = point
+    for (x0, y0), (x1, y1) in itertools.pairwise(line):
+        dx, dy = x1 - x0, y1 - y0
+        span = dx * dx + dy * dy
+        t = 0.0 if span == 0 else max(0.0, min(1.0, ((px - x0) * dx + (py - y0) * dy) / span))
+        best = min(best, math.hypot(px - x0 - t * dx, py - y0 - t * dy))
+    return best
+
+
+def line_closeness(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]]) -> float:
+    """How close two polylines are: 1 when one lies on the other, 0 at ``LANDMARK_RADIUS``."""
+    if not a or not b:
+        return 0.0
+    from_a, from_b = _along(a), _along(b)
+    there = sum(_to_line(p, b) for p in from_a) / len(from_a)
+    back = sum(_to_line(p, a) for p in from_b) / len(from_b)
+    return max(0.0, 1.0 - max(there, back) / LANDMARK_RADIUS)
+
+
 def geometry_overlap(a: dict[str, Any], b: dict[str, Any], shape: str = "") -> float:
     """The overlap of two geometries of one shape type (see the module docstring)."""
+    if shape in ("lines", "line"):
+        return line_closeness(_ring(a), _ring(b))
+    if shape == "cuboid3d":
+        ba, bb = _box3d(a), _box3d(b)
+        return 0.0 if ba is None or bb is None else box3d_iou(ba, bb)
     if shape in ("polygons", "polygon"):
         ra, rb = _ring(a), _ring(b)
         if len(ra) >= 3 and len(rb) >= 3:

@@ -9,8 +9,10 @@ submits, reviews, skips) form one timeline; the gap from one event to the next i
 capped at ``IDLE_SECONDS``, to the day (and step) of the later event. The first event ever
 adds nothing.
 
-A range is read as whole calendar months from the month rollups and its partial edges from
-the day rollups (``split_range``), so a year costs about as much as a month.
+A range is read from the month rollups of the calendar months it touches and the day rollups
+of its edges (``cut_range``): an edge month is read from its days inside the range, or from
+its month row less its days outside the range, whichever reads fewer rows; so a year costs
+about as much as a month, and no edge reads more than about half a month of day rows.
 """
 
 from __future__ import annotations
@@ -57,22 +59,70 @@ def active_gap(before: datetime | None, now: datetime) -> int:
 DayRange = tuple[str, str]
 
 
-def split_range(since: date, until: date) -> tuple[list[DayRange], DayRange | None]:
-    """The range as day ranges (its partial months' days) and a month range (the calendar
-    months it covers whole, ``YYYY-MM``), or only day ranges when it covers no whole month."""
-    first = since if since.day == 1 else _next_month(since)
-    after = _next_month(until)  # the first day after the last month the range could hold
-    last_start = after if until == after - timedelta(days=1) else until.replace(day=1)
-    # Whole months: starting at ``first``, ending before ``last_start``.
-    if first >= last_start:
-        return [(since.isoformat(), until.isoformat())], None
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """How a range of days is read from the rollups: the month rows of ``months`` (whole
+    calendar months, ``YYYY-MM``, inclusive), plus the day rows of ``days``, minus the day rows
+    of ``minus`` (days of those months outside the range). Sums are additive, so the total is
+    exact; an edge month is read whole less its outside days when that reads fewer rows than
+    its inside days."""
+
+    days: list[DayRange]
+    months: DayRange | None = None
+    minus: list[DayRange] = field(default_factory=list)
+
+
+def cut_range(since: date, until: date, *, today: date | None = None) -> Cut:
+    """The rollup rows that add up to ``since``..``until``. Each edge month (one the range
+    covers in part) is read from its day rows inside the range, or from its month row less its
+    day rows outside the range, whichever is fewer days of rows; days after ``today`` have no
+    rows yet, so they cost nothing to subtract (they are subtracted all the same)."""
+    starts: list[date] = []
+    month = since.replace(day=1)
+    while month <= until:
+        starts.append(month)
+        month = _next_month(month)
+    whole: list[date] = []
     days: list[DayRange] = []
-    if since < first:
-        days.append((since.isoformat(), (first - timedelta(days=1)).isoformat()))
-    if last_start <= until:
-        days.append((last_start.isoformat(), until.isoformat()))
-    months = (first.isoformat()[:7], (last_start - timedelta(days=1)).isoformat()[:7])
-    return days, months
+    minus: list[DayRange] = []
+    for start in starts:
+        end = _next_month(start) - timedelta(days=1)
+        first, last = max(start, since), min(end, until)
+        outside = [
+            span
+            for span in ((start, first - timedelta(days=1)), (last + timedelta(days=1), end))
+            if span[0] <= span[1]
+        ]
+        if not outside:
+            whole.append(start)
+            continue
+        # The outside days that may have rows (none after today), against the inside days.
+        cost = 1 + sum(
+            (min(b, today) - a).days + 1 if today is not None else (b - a).days + 1
+            for a, b in outside
+            if today is None or a <= today
+        )
+        # Only the first and last months are partial, so the months read whole stay one run.
+        if cost < (last - first).days + 1:
+            whole.append(start)
+            minus += [(a.isoformat(), b.isoformat()) for a, b in outside]
+        else:
+            days.append((first.isoformat(), last.isoformat()))
+    months = (whole[0].isoformat()[:7], whole[-1].isoformat()[:7]) if whole else None
+    return Cut(_merged(days), months, _merged(minus))
+
+
+def _merged(spans: list[DayRange]) -> list[DayRange]:
+    """Day ranges in order, adjacent ones joined (fewer, longer range reads)."""
+    joined: list[DayRange] = []
+    for first, last in sorted(spans):
+        if joined and date.fromisoformat(joined[-1][1]) + timedelta(days=1) == date.fromisoformat(
+            first
+        ):
+            joined[-1] = (joined[-1][0], last)
+        else:
+            joined.append((first, last))
+    return joined
 
 
 def _next_month(day: date) -> date:
@@ -145,33 +195,52 @@ class WorkerFigures:
         }
 
 
+WORKER_ROW = ("worker_id", "step", *WORKER_COUNTS, *WORKER_SUMS)
+"""A worker's sums for one step, in the order ``workers_from_tuples`` reads them."""
+_FINISHED = WORKER_ROW.index("finished")
+
+
 def workers_from_rows(rows: Iterable[Mapping[Any, Any]]) -> list[WorkerFigures]:
-    """Workers' figures from per (worker, step) sums (parts of a range are added), most work
-    first."""
-    counts: dict[str, dict[str, int]] = {}
-    sums: dict[str, dict[str, float]] = {}
-    steps: dict[str, dict[str, int]] = {}
+    """Workers' figures from per (worker, step) sums as mappings (see ``workers_from_tuples``);
+    a missing sum (None) counts as zero."""
+    return workers_from_tuples(
+        tuple(row[name] if name in ("worker_id", "step") else row[name] or 0 for name in WORKER_ROW)
+        for row in rows
+    )
+
+
+def workers_from_tuples(rows: Iterable[Sequence[Any]]) -> list[WorkerFigures]:
+    """Workers' figures from per (worker, step) sums laid out as ``WORKER_ROW`` (never None;
+    parts of a range are added), most work first."""
+    by_worker: dict[str, list[Sequence[Any]]] = {}
     for row in rows:
-        worker = row["worker_id"]
-        mine = counts.setdefault(worker, dict.fromkeys(WORKER_COUNTS, 0))
-        for name in WORKER_COUNTS:
-            mine[name] += int(row[name] or 0)
-        summed = sums.setdefault(worker, dict.fromkeys(WORKER_SUMS, 0.0))
-        for name in WORKER_SUMS:
-            summed[name] += float(row[name] or 0.0)
-        if row["finished"]:
-            by_step = steps.setdefault(worker, {})
-            by_step[row["step"]] = by_step.get(row["step"], 0) + int(row["finished"])
-    found = [
-        WorkerFigures(
-            w,
-            c,
-            steps.get(w, {}),
-            gold_score=_mean(sums[w]["gold_score_sum"], c["gold_jobs"]),
-            agreement=_mean(sums[w]["agreement_sum"], c["agreement_jobs"]),
+        mine = by_worker.get(row[0])
+        if mine is None:
+            by_worker[row[0]] = [row]
+        else:
+            mine.append(row)
+    found = []
+    counted = len(WORKER_COUNTS)
+    for worker, mine in by_worker.items():
+        if len(mine) == 1:
+            values: Sequence[Any] = mine[0][2:]
+        else:
+            values = [sum(column) for column in zip(*(row[2:] for row in mine), strict=True)]
+        counts = dict(zip(WORKER_COUNTS, map(int, values[:counted]), strict=True))
+        gold_sum, agreement_sum = values[counted:]
+        steps: dict[str, int] = {}
+        for row in mine:
+            if row[_FINISHED]:
+                steps[row[1]] = steps.get(row[1], 0) + int(row[_FINISHED])
+        found.append(
+            WorkerFigures(
+                worker,
+                counts,
+                steps,
+                gold_score=_mean(float(gold_sum), counts["gold_jobs"]),
+                agreement=_mean(float(agreement_sum), counts["agreement_jobs"]),
+            )
         )
-        for w, c in counts.items()
-    ]
     return sorted(found, key=lambda f: (-f.counts["finished"], f.worker_id))
 
 
@@ -238,32 +307,47 @@ def days_between(since: date, until: date) -> list[str]:
     return [(since + timedelta(days=i)).isoformat() for i in range((until - since).days + 1)]
 
 
+BATCH_DAY_ROW = ("batch_id", "day", *BATCH_COUNTS)
+"""A batch's sums for one day, in the order ``batches_from_tuples`` reads them."""
+
+
 def batches_from_rows(
     rows: Iterable[Mapping[Any, Any]], before: Mapping[str, int], since: date, until: date
 ) -> list[BatchFigures]:
-    """Batches' figures from their per-day rows; ``before``: jobs completed before ``since``,
-    where each batch's running total of completed jobs starts."""
-    by_batch: dict[str, dict[str, Mapping[str, Any]]] = {}
+    """Batches' figures from their per-day rows as mappings (see ``batches_from_tuples``)."""
+    return batches_from_tuples(
+        (tuple(row[name] for name in BATCH_DAY_ROW) for row in rows), before, since, until
+    )
+
+
+def batches_from_tuples(
+    rows: Iterable[Sequence[Any]], before: Mapping[str, int], since: date, until: date
+) -> list[BatchFigures]:
+    """Batches' figures from their per-day rows laid out as ``BATCH_DAY_ROW``; ``before``: jobs
+    completed before ``since``, where each batch's running total of completed jobs starts."""
+    by_batch: dict[str, dict[str, Sequence[Any]]] = {}
     for row in rows:
-        by_batch.setdefault(row["batch_id"], {})[row["day"]] = row
+        by_batch.setdefault(row[0], {})[row[1]] = row
     found: list[BatchFigures] = []
     every_day = days_between(since, until)
-    zero = dict.fromkeys(BATCH_COUNTS, 0)
+    keys = ("day", *BATCH_COUNTS, "completed_total")
+    zeros = (0,) * len(BATCH_COUNTS)
+    completed = BATCH_DAY_ROW.index("completed")
     for batch_id, days in by_batch.items():
-        totals = dict.fromkeys(BATCH_COUNTS, 0)
         done = before.get(batch_id, 0)
         series: list[dict[str, Any]] = []
+        kept_rows: list[Sequence[int]] = []
         for day in every_day:
             kept = days.get(day)
             if kept is None:
-                series.append({"day": day, **zero, "completed_total": done})
+                series.append(dict(zip(keys, (day, *zeros, done), strict=True)))
                 continue
-            today = {name: int(kept[name]) for name in BATCH_COUNTS}
-            done += today["completed"]
-            for name in BATCH_COUNTS:
-                totals[name] += today[name]
-            series.append({"day": day, **today, "completed_total": done})
-        found.append(BatchFigures(batch_id, totals, series))
+            today = tuple(map(int, kept[2:]))
+            kept_rows.append(today)
+            done += int(kept[completed])
+            series.append(dict(zip(keys, (day, *today, done), strict=True)))
+        totals = [sum(column) for column in zip(*kept_rows, strict=True)] or list(zeros)
+        found.append(BatchFigures(batch_id, dict(zip(BATCH_COUNTS, totals, strict=True)), series))
     return sorted(found, key=lambda b: b.batch_id)
 
 
@@ -285,9 +369,21 @@ def workers_csv(workers: Iterable[WorkerFigures]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(WORKER_CSV)
     for worker in workers:
-        data = worker.to_json()
-        data["jobs_by_step"] = " ".join(f"{s}={n}" for s, n in sorted(worker.jobs_by_step.items()))
-        writer.writerow(["" if data[c] is None else data[c] for c in WORKER_CSV])
+        rates = (
+            worker.active_hours,
+            worker.throughput_per_hour,
+            worker.reject_rate,
+            worker.gold_score,
+            worker.agreement,
+        )
+        writer.writerow(
+            (
+                worker.worker_id,
+                *(worker.counts[name] for name in WORKER_COUNTS),
+                *("" if value is None else value for value in rates),
+                " ".join(f"{s}={n}" for s, n in sorted(worker.jobs_by_step.items())),
+            )
+        )
     return out.getvalue()
 
 

@@ -102,6 +102,15 @@ class Project:
     """The API key that was authorised ("" where the caller is not a key: the web UI)."""
 
 
+@dataclass(frozen=True, slots=True)
+class ProjectKey:
+    """The project a request names and the ``x-api-key`` it came with, not yet checked: reads
+    that check the key in the same statement take this instead of a ``Project``."""
+
+    project_id: str
+    api_key: str | None
+
+
 def as_utc(moment: datetime) -> datetime:
     """``moment`` with its zone; naive values (SQLite hands those back) are UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -8,12 +8,17 @@ slab's width are the slab's exact areas. This handles any polygon (concave, L-sh
 holes drawn as one ring), not only convex clip polygons as Sutherland-Hodgman does.
 Cost: O(E²) for the crossings plus O(slabs * E log E); a box test first skips disjoint pairs.
 
+``box3d_iou`` is the IoU of two 3D boxes turned about the vertical axis (yaw only, as lidar
+boxes are compared in KITTI and nuScenes): their footprints' exact overlap (two turned
+rectangles, by the slabs above) times their overlap in height.
+
 ``region_iou`` is the pixel IoU of two boolean masks of one image size.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -130,3 +135,31 @@ def region_iou(a: Any, b: Any) -> float:
         return 0.0
     union = int((a | b).sum())
     return int((a & b).sum()) / union if union else 0.0
+
+
+Box3d = tuple[float, float, float, float, float, float, float]
+"""A 3D box: centre x, y, z, length (along its heading), width, height, yaw (radians)."""
+
+
+def footprint(box: Box3d) -> list[Point]:
+    """The four corners of a 3D box seen from above, in ring order."""
+    x, y, _, length, width, _, yaw = box
+    c, s = math.cos(yaw), math.sin(yaw)
+    half = ((length / 2, width / 2), (-length / 2, width / 2), (-length / 2, -width / 2))
+    corners = [*half, (length / 2, -width / 2)]
+    return [(x + dx * c - dy * s, y + dx * s + dy * c) for dx, dy in corners]
+
+
+def box3d_iou(a: Box3d, b: Box3d) -> float:
+    """The IoU of two 3D boxes (yaw only; roll and pitch are not considered); 0 when either
+    has no volume."""
+    if min(a[3], a[4], a[5], b[3], b[4], b[5]) <= 0:
+        return 0.0
+    rise = min(a[2] + a[5] / 2, b[2] + b[5] / 2) - max(a[2] - a[5] / 2, b[2] - b[5] / 2)
+    reach = math.hypot(a[3], a[4]) / 2 + math.hypot(b[3], b[4]) / 2
+    if rise <= 0 or math.dist(a[:2], b[:2]) >= reach:
+        return 0.0
+    _, _, common = overlap_areas(footprint(a), footprint(b))
+    inter = common * rise
+    union = a[3] * a[4] * a[5] + b[3] * b[4] * b[5] - inter
+    return inter / union if union > 0 else 0.0

@@ -9,7 +9,9 @@ an ``original_width`` x ``original_height`` mask): a task's brushes are painted 
 mask PNG, an instance each (``"<label> # <n>"``, numbered per label), as COCO's RLEs are. The
 reference id is ``data.reference_id`` when there is one, else the image's file name without
 extension; the location ``data.image`` (Label Studio's ``/data/upload/...`` paths are rebased
-with ``--media-root`` / ``--media-url``).
+with ``--media-root`` / ``--media-url``). An image of Label Studio's local storage,
+``/data/local-files/?d=<path>``, is the file ``<path>``: its name is the reference id and the
+path is what ``--media-root`` / ``--media-url`` rebase.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
@@ -63,6 +65,7 @@ def _task(task: Any, where: str) -> Item:
     image = data.get("image") or data.get("img")
     if not isinstance(image, str) or not image:
         raise FormatError(f"{where}.data", "has no image")
+    image = _local_file(image)
     stem = PurePosixPath(urlsplit(image).path).stem
     reference = data.get("reference_id") or stem or str(task.get("id"))
     item = Item(reference_id=str(reference), location=image, where=where)
@@ -124,6 +127,17 @@ def _task(task: Any, where: str) -> Item:
     if canvas is not None:
         canvas.finish()
     return item
+
+
+def _local_file(image: str) -> str:
+    """The file of a Label Studio local-storage link (``/data/local-files/?d=<path>``), or
+    ``image`` itself."""
+    parts = urlsplit(image)
+    if parts.path.rstrip("/").endswith("/data/local-files"):
+        named = parse_qs(parts.query).get("d")
+        if named and named[0]:
+            return named[0].lstrip("/")  # relative to the storage's document root
+    return image
 
 
 def _bad(where: str) -> tuple[float, float]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core.audit import Actor
 from labelyard.core.ids import new_id, parse_uuid, require_uuid
-from labelyard.core.model import Base, Project
+from labelyard.core.model import Base, Project, ProjectKey
 from labelyard.core.validation import require_name
 from labelyard.errors import AuthFailure, InvalidInput, NotFound, Unauthorized
 from labelyard.services import audit, utcnow
@@ -129,6 +130,23 @@ async def authenticate_key(db: Database, *, api_key: str | None) -> str:
     if account_id is None:
         raise AuthFailure()
     return account_id
+
+
+def key_lookup(key: ProjectKey) -> tuple[str, str] | None:
+    """The key's digest and the canonical project id, for reads that check the key in their
+    own statement; ``None`` when only ``authorize`` can answer (no key, a malformed id)."""
+    project_id = parse_uuid(key.project_id)
+    if not key.api_key or project_id is None:
+        return None
+    return hash_key(key.api_key), project_id
+
+
+def refuse(*, key_found: bool) -> NoReturn:
+    """``authorize``'s refusal for a read that checked the key itself: 401 for a key unknown or
+    revoked, else 403 (the key's account has no such project)."""
+    if not key_found:
+        raise AuthFailure()
+    raise Unauthorized()
 
 
 async def authorize(db: Database, *, api_key: str | None, project_id: str) -> Project:

@@ -9,9 +9,11 @@ save's active time, in that call's transaction. Reports sum those rows over a da
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -156,16 +158,51 @@ async def report(
     batch_ids: Sequence[str] | None = None,
     every_batch: bool = False,
 ) -> figures.Report:
-    """The project's analytics over ``since``..``until`` (UTC days, inclusive), from rollups."""
-    first, last = since.isoformat(), until.isoformat()
-    spans, months = figures.split_range(since, until)
-    pid = project.id
+    """The project's analytics over ``since``..``until`` (UTC days, inclusive), from rollups.
+    The workers' sums and the batches' run at once, on two connections (on SQLite, two of
+    aiosqlite's threads: neither holds the event loop)."""
+    cut = figures.cut_range(since, until, today=utcnow().date())
+    workers, (days, totals, progress) = await asyncio.gather(
+        _workers(db, project.id, cut),
+        _batches(db, project.id, since, until, cut, batch_ids, every_batch=every_batch),
+    )
+    return figures.Report(
+        since=since, until=until, workers=workers, days=days, batches=totals, progress=progress
+    )
+
+
+async def workers_report(
+    db: Database, project: Project, *, since: str | None, until: str | None
+) -> tuple[date, date, list[figures.WorkerFigures]]:
+    """The range asked for (as ``report_for``) and the workers' figures over it, alone."""
+    first, last = figures.parse_range(since, until, today=utcnow().date())
+    cut = figures.cut_range(first, last, today=utcnow().date())
+    return first, last, await _workers(db, project.id, cut)
+
+
+async def _workers(db: Database, pid: str, cut: figures.Cut) -> list[figures.WorkerFigures]:
     async with db.scan() as conn:
-        worker_rows = await store.worker_totals(conn, project_id=pid, days=spans, months=months)
+        rows = await store.worker_totals(conn, project_id=pid, cut=cut)
+    return figures.workers_from_tuples(rows)
+
+
+async def _batches(
+    db: Database,
+    pid: str,
+    since: date,
+    until: date,
+    cut: figures.Cut,
+    batch_ids: Sequence[str] | None,
+    *,
+    every_batch: bool,
+) -> tuple[list[dict[str, Any]], list[figures.BatchFigures], list[figures.BatchFigures]]:
+    """The project's days, its batches' sums, and the progress of the batches named (or of
+    the busiest, or of every one)."""
+    first, last = since.isoformat(), until.isoformat()
+    async with db.scan() as conn:
         series = await store.day_series(conn, project_id=pid, since=first, until=last)
         totals = figures.batch_totals(
-            row._mapping
-            for row in await store.batch_totals(conn, project_id=pid, days=spans, months=months)
+            row._mapping for row in await store.batch_totals(conn, project_id=pid, cut=cut)
         )
         if batch_ids is None:
             chosen = totals if every_batch else totals[: figures.MAX_SERIES]
@@ -176,18 +213,12 @@ async def report(
         before = await store.batch_completed_before(
             conn, project_id=pid, batch_ids=batch_ids, before=first
         )
-    days = {row.day: figures.day_from_row(row._mapping) for row in series}
-    return figures.Report(
-        since=since,
-        until=until,
-        workers=figures.workers_from_rows(row._mapping for row in worker_rows),
-        days=[
-            days.get(day) or {"day": day, **dict.fromkeys(figures.BATCH_COUNTS, 0)}
-            for day in figures.days_between(since, until)
-        ],
-        batches=totals,
-        progress=figures.batches_from_rows((row._mapping for row in rows), before, since, until),
-    )
+    found = {row.day: figures.day_from_row(row._mapping) for row in series}
+    days = [
+        found.get(day) or {"day": day, **dict.fromkeys(figures.BATCH_COUNTS, 0)}
+        for day in figures.days_between(since, until)
+    ]
+    return days, totals, figures.batches_from_tuples(rows, before, since, until)
 
 
 async def names(db: Database, project: Project) -> dict[str, str]:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from labelyard.core import lifecycle, pagination
 from labelyard.core.audit import Actor
 from labelyard.core.commands import BatchCreate
 from labelyard.core.ids import new_id, require_uuid
-from labelyard.core.model import Project
-from labelyard.errors import NotFound
-from labelyard.services import audit, utcnow
+from labelyard.core.model import Project, ProjectKey
+from labelyard.errors import LabelyardError, NotFound
+from labelyard.services import accounts, audit, utcnow
 from labelyard.store import batches as store
 from labelyard.store import jobs as job_store
+from labelyard.store import keyed
 from labelyard.store.engine import Database
 
 
@@ -78,16 +80,87 @@ async def list_batch_jobs(
     if page is None:
         raise NotFound(f"no batch {batch_id} in this project")
     name, rows = page
+    return _page(project.id, batch_id, name, rows, size, query, token_key, base_url)
+
+
+async def list_batch_jobs_for_key(
+    db: Database,
+    key: ProjectKey,
+    *,
+    batch_id: str,
+    page_token: str | None,
+    limit: str | None,
+    status: str | None,
+    token_key: bytes,
+    base_url: str,
+) -> dict[str, Any]:
+    """``list_batch_jobs`` for an API key: the key, the project, the batch and the page checked
+    and read in one statement (``store.keyed``). The same answers, errors in the same order."""
+    lookup = accounts.key_lookup(key)
+    try:
+        canonical = require_uuid(batch_id, "batch_id")
+        size = pagination.parse_limit(limit)
+        statuses = lifecycle.parse_statuses(status)
+        query = pagination.query_of(statuses)
+        after = pagination.decode_token(
+            token_key, page_token or "", batch_id=canonical, query=query
+        )
+    except LabelyardError:
+        lookup = None
+    if lookup is None:  # refused: by the key check first, as every request is
+        project = await accounts.authorize(db, api_key=key.api_key, project_id=key.project_id)
+        return await list_batch_jobs(
+            db,
+            project,
+            batch_id=batch_id,
+            page_token=page_token,
+            limit=limit,
+            status=status,
+            token_key=token_key,
+            base_url=base_url,
+        )
+    key_hash, project_id = lookup
+    rows = await keyed.page_for_key(
+        db,
+        key_hash=key_hash,
+        project_id=project_id,
+        batch_id=canonical,
+        after=after,
+        statuses=statuses,
+        limit=size + 1,
+    )
+    if not rows or rows[0][0] is None:
+        accounts.refuse(key_found=bool(rows))
+    name = rows[0][1]
+    if name is None:
+        raise NotFound(f"no batch {canonical} in this project")
+    if rows[0][keyed.PAGE_ROW_JOB] is None:
+        rows = []
+    return _page(project_id, canonical, name, rows, size, query, token_key, base_url)
+
+
+def _page(
+    project_id: str,
+    batch_id: str,
+    name: str,
+    rows: Sequence[Sequence[Any]],
+    size: int,
+    query: str,
+    token_key: bytes,
+    base_url: str,
+) -> dict[str, Any]:
+    """The page as API.md 3.5 shows it, from rows of the project id, the batch name, the keyset
+    position and the job columns (``store.keyed.page_for_key``, ``store.jobs.page_jobs``)."""
     next_token = ""
     if len(rows) > size:
         rows = rows[:size]
         next_token = pagination.encode_token(
-            token_key, batch_id=batch_id, query=query, position=rows[-1].seq
+            token_key, batch_id=batch_id, query=query, position=rows[-1][2]
         )
-    viewer = f"{base_url}/ui/projects/{project.id}/jobs/"
+    viewer = f"{base_url}/ui/projects/{project_id}/jobs/"
     return {
         "id": batch_id,
-        "project_id": project.id,
+        "project_id": project_id,
         "name": name,
         "jobs": [
             {
@@ -100,8 +173,7 @@ async def list_batch_jobs(
                 "tag": tag,
                 "viewer_url": viewer + job_id,
             }
-            # The page's columns in store.jobs.PAGE_COLUMNS' order, after the batch name and seq.
-            for _, _, job_id, ref, job_status, frames, notes, weight, tag in rows
+            for _, _, _, job_id, ref, job_status, frames, notes, weight, tag in rows
         ],
         "next_page_token": next_token,
     }

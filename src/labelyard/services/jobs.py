@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from labelyard.blobs import BlobStore
 from labelyard.core import lifecycle
 from labelyard.core.events import created_event
-from labelyard.core.ids import new_ids, require_uuid
-from labelyard.core.model import JobStatus, Project
+from labelyard.core.ids import new_ids, parse_uuid, require_uuid
+from labelyard.core.model import Base, JobStatus, Project, ProjectKey
 from labelyard.core.quality import GOLD_QUEUE
 from labelyard.core.validation import JobSpec, WorkflowRef, error_of, parse_job_create
 from labelyard.errors import (
@@ -22,10 +22,10 @@ from labelyard.errors import (
     MissingParameter,
     NotFound,
 )
-from labelyard.services import media_checks, point_clouds, utcnow
+from labelyard.services import accounts, media_checks, point_clouds, utcnow
 from labelyard.services.events import emit
 from labelyard.services.results import result_url
-from labelyard.store import Record
+from labelyard.store import Record, keyed
 from labelyard.store import batches as batch_store
 from labelyard.store import jobs as store
 from labelyard.store import point_clouds as point_cloud_store
@@ -349,7 +349,7 @@ async def _insert(
 
 
 def _job_view(
-    row: Record, blobs: BlobStore, base_url: str, failed: list[Record] | None = None
+    row: Record | keyed.JobRead, blobs: BlobStore, base_url: str, failed: list[Record] | None = None
 ) -> dict[str, Any]:
     view = {
         "project_id": row.project_id,
@@ -387,6 +387,36 @@ async def get_job(
     if row is None:
         raise NotFound(f"no job {job_id} in this project")
     return _job_view(row, blobs, base_url, failed)
+
+
+async def get_job_for_key(
+    db: Database, blobs: BlobStore, key: ProjectKey, *, job_id: str, base_url: str
+) -> dict[str, Any]:
+    """``get_job`` for an API key: the key, the project and the job checked and read in one
+    statement (``store.keyed``). The same answers, errors in the same order."""
+    lookup = accounts.key_lookup(key)
+    canonical = parse_uuid(job_id)
+    if lookup is None or canonical is None:  # refused: by the key check first, as every request is
+        project = await accounts.authorize(db, api_key=key.api_key, project_id=key.project_id)
+        return await get_job(db, blobs, project, job_id=job_id, base_url=base_url)
+    key_hash, project_id = lookup
+    found = await keyed.job_for_key(db, key_hash=key_hash, project_id=project_id, job_id=canonical)
+    owner = found.project if found is not None else None
+    if found is None or owner is None:
+        accounts.refuse(key_found=found is not None)
+    row = found.job
+    if owner.base in point_clouds.LIDAR_BASES:  # the lidar files' errors are read too
+        project = Project(
+            id=owner.id,
+            account_id=owner.account_id,
+            name=owner.name,
+            base=Base(owner.base),
+            key_id=owner.key_id,
+        )
+        return await get_job(db, blobs, project, job_id=canonical, base_url=base_url)
+    if row is None:
+        raise NotFound(f"no job {canonical} in this project")
+    return _job_view(row, blobs, base_url)
 
 
 async def find_job(

@@ -50,7 +50,11 @@ def _view(
     draft: Any,
     until: datetime,
     versions: list[Record] | None = None,
+    common: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """What a claim answers for ``job``; ``common``: ``_common(project)``, built once for
+    many views of one call (the schema document is the same for all of them)."""
+    shared = common if common is not None else _common(project)
     view = {
         "job_id": job.id,
         "project_id": job.project_id,
@@ -64,9 +68,7 @@ def _view(
         "draft": draft,
         "comment": job.comment,
         "reject_reasons": list(job.reject_reasons or []),
-        # What a reviewer may pick from when rejecting.
-        "reject_reason_choices": list(project.quality.reject_reasons),
-        "schema": project.schema.to_json(for_workers=True),
+        **shared,
         "lease_expires_at": rfc3339(until),
     }
     if versions:
@@ -74,6 +76,15 @@ def _view(
             {"worker_id": v.worker_id, "annotations": v.annotations} for v in versions
         ]
     return view
+
+
+def _common(project: WorkProject) -> dict[str, Any]:
+    """The parts of a claim's answer that are the project's, not the job's."""
+    return {
+        # What a reviewer may pick from when rejecting.
+        "reject_reason_choices": list(project.quality.reject_reasons),
+        "schema": project.schema.to_json(for_workers=True),
+    }
 
 
 async def _versions(conn: AsyncConnection, job: Record, state: JobState) -> list[Record] | None:
@@ -164,7 +175,7 @@ async def claim(
             found = await _find(conn, worker, command.step, now, draw)
         if found is None:
             return None
-    async with db.write() as conn:
+    async with db.write(inline=True) as conn:
         job = await _find(conn, worker, command.step, now, draw)
         if job is None:
             return None
@@ -236,7 +247,7 @@ async def claim_many(
         async with db.read() as conn:
             if not await _find_many(conn, worker, command.step, now, draws, lock=False, most=1):
                 return []
-    async with db.write() as conn:
+    async with db.write(inline=True) as conn:
         rows = await _find_many(conn, worker, command.step, now, draws)
         if not rows:
             return []
@@ -244,11 +255,20 @@ async def claim_many(
         versions = await quality_store.versions_of(conn, project_id=project.id, job_ids=review)
         views: list[dict[str, Any]] = []
         changes: list[tuple[Record, lifecycle.Change]] = []
+        common = _common(project)
         for job in rows:
             state = state_of(job)
             draft = _draft(job, project)
             views.append(
-                _view(job, project, state, draft=draft, until=until, versions=versions.get(job.id))
+                _view(
+                    job,
+                    project,
+                    state,
+                    draft=draft,
+                    until=until,
+                    versions=versions.get(job.id),
+                    common=common,
+                )
             )
             change = lifecycle.claim(state, worker_id=worker.id, until=until, draft=draft)
             changes.append((job, change))
@@ -293,7 +313,7 @@ async def heartbeat(
     """Extend the lease."""
     now = utcnow()
     until = lifecycle.lease_until(now, lease_seconds, default_lease)
-    async with db.write() as conn:
+    async with db.write(inline=True) as conn:
         job, state = await _held(conn, worker, job_id, now)
         await store.update_job(
             conn, project_id=worker.project.id, job_id=job.id, lease_expires_at=until
@@ -337,7 +357,7 @@ async def _apply(
 async def save_draft(db: Database, worker: Worker, *, job_id: str, work: Work) -> dict[str, Any]:
     """Save work in progress (validated shapes, so a draft can always be submitted as is)."""
     now = utcnow()
-    async with db.write() as conn:
+    async with db.write(inline=True) as conn:
         job, state = await _held(conn, worker, job_id, now)
         annotations = await _validated(conn, work.annotations, worker.project, job)
         await store.update_job(
@@ -424,7 +444,7 @@ async def submit(
     now = utcnow()
     project = worker.project
     draw = rng.random()
-    async with db.write() as conn:
+    async with db.write(inline=True) as conn:
         job, state = await _held(conn, worker, job_id, now)
         lifecycle.check_step(state, lifecycle.ANNOTATE)
         change = await _submission(
@@ -446,7 +466,7 @@ async def submit(
 async def skip(db: Database, worker: Worker, *, job_id: str, reason: str | None) -> dict[str, Any]:
     """Give the job back; it is not offered to this worker again."""
     now = utcnow()
-    async with db.write() as conn:
+    async with db.write(inline=True) as conn:
         job, state = await _held(conn, worker, job_id, now)
         return await apply(
             conn, job, lifecycle.skip(state, worker_id=worker.id, reason=reason), now=now
@@ -501,7 +521,7 @@ async def review(
     """Accept (optionally with corrections) or reject back to an earlier step, with a comment."""
     now = utcnow()
     project = worker.project
-    async with db.write() as conn:
+    async with db.write(inline=True) as conn:
         job, state = await _held(conn, worker, job_id, now)
         lifecycle.check_step(state, lifecycle.REVIEW)
         annotators = tuple(
@@ -593,7 +613,7 @@ async def submit_many(
     now = utcnow()
     project = worker.project
     draws = [rng.random() for _ in items]
-    async with db.write() as conn:
+    async with db.write(inline=True) as conn:
         held = await _held_list(conn, worker, [job_id for job_id, _ in items], now, "annotate")
         accepted = await _accepted(conn, project, worker)
         decided: list[tuple[str, Record | None, lifecycle.Change | LabelyardError]] = []
@@ -636,7 +656,7 @@ async def review_many(
     answers for item i, or its error; the items without an error are applied."""
     now = utcnow()
     project = worker.project
-    async with db.write() as conn:
+    async with db.write(inline=True) as conn:
         held = await _held_list(conn, worker, [job_id for job_id, _ in items], now, "review")
         annotators = await quality_store.annotators_of(
             conn, project_id=project.id, job_ids=[job_id for job_id, _ in items]

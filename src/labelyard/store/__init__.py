@@ -1,4 +1,5 @@
-"""The only place labelyard speaks SQL (SQLAlchemy Core, async; SQLite and PostgreSQL)."""
+"""The only place labelyard speaks SQL (SQLAlchemy Core, async; SQLite and PostgreSQL; the
+hottest reads as plain SQL on the driver, ``store.driver``)."""
 
 from __future__ import annotations
 

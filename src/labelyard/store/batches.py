@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -114,15 +116,28 @@ async def reserve_positions(conn: AsyncConnection, *, project_id: str, id: str, 
     return int(last) - count + 1
 
 
+@functools.cache
+def _add_to_counters_statement(names: tuple[str, ...]) -> Any:
+    """``add_to_counters``'s update of ``names``, built once per set of counters."""
+    return (
+        update(batch)
+        .where(batch.c.project_id == bindparam("b_project_id"), batch.c.id == bindparam("b_id"))
+        .values(
+            {
+                name: batch.c[name] + bindparam(f"d_{name}", type_=batch.c[name].type)
+                for name in names
+            }
+        )
+        .returning(*(batch.c[name] for name in COUNTER_COLUMNS))
+    )
+
+
 async def add_to_counters(
     conn: AsyncConnection, *, project_id: str, id: str, **deltas: int
 ) -> Record:
     """Add ``deltas`` (counter name → amount) to the batch's counters; the counters after."""
-    values = {name: batch.c[name] + amount for name, amount in deltas.items()}
-    result = await conn.execute(
-        update(batch)
-        .where(batch.c.project_id == project_id, batch.c.id == id)
-        .values(values)
-        .returning(*(batch.c[name] for name in COUNTER_COLUMNS))
-    )
+    names = tuple(sorted(deltas))
+    values: dict[str, Any] = {"b_project_id": project_id, "b_id": id}
+    values |= {f"d_{name}": deltas[name] for name in names}
+    result = await conn.execute(_add_to_counters_statement(names), values)
     return result.one()

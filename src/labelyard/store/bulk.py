@@ -106,11 +106,13 @@ async def update_columns(
     *,
     where: Mapping[str, Column],
     count: int,
+    nulls: Sequence[str] = (),
 ) -> None:
     """Set ``columns`` of ``count`` rows, each found by its ``where`` values (equality on every
-    named column), given column by column as ``insert_columns`` takes them: one statement
-    prepared once and the driver's ``executemany``, values converted by the columns' bind
-    processors (no per-row parameter building in SQLAlchemy)."""
+    named column), given column by column as ``insert_columns`` takes them, and ``nulls`` to SQL
+    NULL (a None given as a value is what the column's type makes of it: JSON null in a JSON
+    column): one statement prepared once and the driver's ``executemany``, values converted by
+    the columns' bind processors (no per-row parameter building in SQLAlchemy)."""
     if not count:
         return
     values = _converted(conn, table, {**columns, **where})
@@ -123,7 +125,10 @@ async def update_columns(
         marks = [f"${i + 1}" for i in range(len(names))]
         if not driver.is_in_transaction():  # the driver starts SQLAlchemy's transaction lazily
             await conn.execute(text("SELECT 1"))
-    sets = ", ".join(f'"{name}" = {mark}' for name, mark in zip(columns, marks, strict=False))
+    sets = ", ".join(
+        [f'"{name}" = {mark}' for name, mark in zip(columns, marks, strict=False)]
+        + [f'"{name}" = NULL' for name in nulls]
+    )
     tests = " AND ".join(
         f'"{name}" = {mark}' for name, mark in zip(where, marks[len(columns) :], strict=True)
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -14,10 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from labelyard.store import sqlite_inline
+from labelyard.store.driver import DriverStatement
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POOL_TIMEOUT_SECONDS = 60
 SCAN_POOL_SIZE = 2
+DRIVER_POOL_SIZE = 4
+"""PostgreSQL connections of a process for ``Database.fetch`` (opened when first needed, closed
+after 5 idle minutes), beside SQLAlchemy's pool: each is held for one statement's round trip."""
 
 
 def _json_dumps(value: Any) -> str:
@@ -42,7 +49,13 @@ class Database:
             "pool_timeout": POOL_TIMEOUT_SECONDS,
         }
         if self.is_sqlite:
-            self._writer = create_async_engine(url, pool_size=1, max_overflow=0, **common)
+            self._writer = create_async_engine(
+                url,
+                pool_size=1,
+                max_overflow=0,
+                async_creator=sqlite_inline.writer(make_url(url).database or ""),
+                **common,
+            )
             self._reader = create_async_engine(
                 url,
                 pool_size=pool_size,
@@ -68,6 +81,9 @@ class Database:
             )
             self._reader = self._writer
             self._scanner = self._writer
+        self._sqlite: sqlite3.Connection | None = None
+        self._pool: asyncpg.Pool | None = None
+        self._pool_opening = asyncio.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -93,10 +109,69 @@ class Database:
             yield conn
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction that commits when the block ends and rolls back if it raises."""
+    async def write(self, *, inline: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A transaction that commits when the block ends and rolls back if it raises.
+
+        ``inline``: on SQLite, once the write lock is taken, the transaction's statements run
+        on the event loop instead of a thread (``sqlite_inline.WriterConnection``); for short
+        transactions of a few indexed statements (the worker API's), which then hold the write
+        lock for less time. Its commit still runs on a thread.
+        """
         async with self._writer.begin() as conn:
-            yield conn
+            if not (inline and self.is_sqlite):
+                yield conn
+                return
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            assert isinstance(driver, sqlite_inline.WriterConnection)
+            driver.inline = True
+            try:
+                yield conn
+            finally:
+                driver.inline = False
+
+    async def fetch(
+        self, statement: DriverStatement, values: Mapping[str, Any]
+    ) -> Sequence[Sequence[Any]]:
+        """Every row of one short read, run on the driver in one call (``store.driver``), in
+        autocommit: it sees the latest commit. On SQLite inline on the event loop like every
+        ``read`` (WAL: a read never waits for a writer); on PostgreSQL one round trip of a
+        statement prepared once per connection."""
+        if self.is_sqlite:
+            return (
+                (self._sqlite or self._open_sqlite()).execute(statement.sqlite, values).fetchall()
+            )
+        pool = self._pool or await self._open_pool()
+        async with pool.acquire() as conn:
+            rows: list[asyncpg.Record] = await conn.fetch(
+                statement.postgresql, *[values[n] for n in statement.names]
+            )
+        return rows
+
+    def _open_sqlite(self) -> sqlite3.Connection:
+        path = make_url(self.url).database or ""
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA query_only = ON")
+        self._sqlite = conn
+        return conn
+
+    async def _open_pool(self) -> asyncpg.Pool:
+        async with self._pool_opening:
+            if self._pool is None:
+                engine = self._writer.sync_engine
+                _, options = engine.dialect.create_connect_args(engine.url)
+                # SQLAlchemy's name for asyncpg's statement cache (0 behind pgbouncer).
+                cached = options.pop("prepared_statement_cache_size", None)
+                if cached is not None:
+                    options["statement_cache_size"] = cached
+                self._pool = await asyncpg.create_pool(
+                    min_size=0,
+                    max_size=DRIVER_POOL_SIZE,
+                    reset=_nothing_to_reset,
+                    **options,
+                )
+            return self._pool
 
     async def ping(self) -> None:
         """Raise unless the database answers."""
@@ -110,6 +185,17 @@ class Database:
             await self._reader.dispose()
         if self._scanner is not self._writer:
             await self._scanner.dispose()
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+async def _nothing_to_reset(_conn: asyncpg.Connection) -> None:
+    """``Database.fetch`` runs single statements in autocommit: a connection comes back to the
+    pool as it left (asyncpg's default reset would cost a round trip per statement)."""
 
 
 def _configure_sqlite(engine: AsyncEngine, *, begin: str | None) -> None:

@@ -104,7 +104,7 @@ def _page_statement(*, by_status: bool) -> Select[Any]:
         page = page.where(job.c.status.in_(bindparam("statuses", expanding=True)))
     rows_of_page = page.order_by(job.c.seq).limit(bindparam("limit")).subquery("page")
     return (
-        select(batch.c.name.label("batch_name"), *rows_of_page.c)
+        select(batch.c.project_id, batch.c.name.label("batch_name"), *rows_of_page.c)
         .select_from(batch.outerjoin(rows_of_page, true()))
         .where(batch.c.project_id == bindparam("project_id"), batch.c.id == bindparam("batch_id"))
         .order_by(rows_of_page.c.seq)
@@ -124,7 +124,8 @@ async def page_jobs(
     statuses: Sequence[str],
     limit: int,
 ) -> tuple[str, list[Record]] | None:
-    """The batch's name and up to ``limit`` of its jobs after keyset position ``after``.
+    """The batch's name and up to ``limit`` of its jobs after keyset position ``after``: rows of
+    the project id, the batch name, ``PAGE_COLUMNS`` (as ``store.keyed.page_for_key``'s).
 
     ``None`` if the project has no such batch. One statement: the batch row outer-joined to the
     page, which is a ``LIMIT``-ed range read of the ``(project_id, batch_id, seq)`` index, so it

@@ -3,11 +3,12 @@ gold scores and the per-worker tallies."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -120,13 +121,19 @@ async def members(conn: AsyncConnection, *, project_id: str) -> dict[str, list[s
     return found
 
 
+@functools.cache
+def _groups_of_statement() -> Any:
+    return select(worker_group_member.c.group_id).where(
+        worker_group_member.c.project_id == bindparam("project_id"),
+        worker_group_member.c.worker_id == bindparam("worker_id"),
+    )
+
+
 async def groups_of(conn: AsyncConnection, *, project_id: str, worker_id: str) -> list[str]:
-    """The ids of the project's groups this worker belongs to."""
+    """The ids of the project's groups this worker belongs to (a statement built once: every
+    claim reads it)."""
     rows = await conn.execute(
-        select(worker_group_member.c.group_id).where(
-            worker_group_member.c.project_id == project_id,
-            worker_group_member.c.worker_id == worker_id,
-        )
+        _groups_of_statement(), {"project_id": project_id, "worker_id": worker_id}
     )
     return sorted(row[0] for row in rows)
 

@@ -124,3 +124,81 @@ def creator(path: str) -> Callable[[], Any]:
         )
 
     return connect
+
+
+class _WriterCursor(_Cursor):
+    """A cursor of the write connection: statements of a transaction marked ``inline`` run on
+    the event loop; the rest, and every ``BEGIN`` (it may wait for another process's write
+    lock), on a thread."""
+
+    def __init__(self, owner: WriterConnection, cursor: sqlite3.Cursor) -> None:
+        super().__init__(cursor)
+        self._owner = owner
+        self._threaded = False
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> _Cursor:
+        values = () if parameters is None else parameters
+        self._threaded = not self._owner.inline or sql.lstrip()[:5].upper() == "BEGIN"
+        if self._threaded:
+            await asyncio.to_thread(self._cursor.execute, sql, values)
+        else:
+            self._cursor.execute(sql, values)
+        return self
+
+    async def executemany(self, sql: str, parameters: Sequence[Sequence[Any]]) -> _Cursor:
+        self._threaded = not self._owner.inline
+        if self._threaded:
+            await asyncio.to_thread(self._cursor.executemany, sql, parameters)
+        else:
+            self._cursor.executemany(sql, parameters)
+        return self
+
+    async def fetchall(self) -> list[Any]:
+        if self._threaded:
+            return await asyncio.to_thread(self._cursor.fetchall)
+        return self._cursor.fetchall()
+
+
+class WriterConnection(InlineConnection):
+    """The write connection of a process: like aiosqlite, every call on a thread (a statement
+    may wait for another process's write lock, a commit waits for its fsync), except the
+    statements of a transaction whose ``inline`` is set (``Database.write(inline=True)``).
+
+    Once ``BEGIN IMMEDIATE`` has returned this connection holds the database's write lock, so
+    the statements after it never wait for a lock: the short ones of the worker API (a few
+    indexed rows each) run on the event loop, which saves aiosqlite's four thread hand-offs per
+    statement and, more, the turns of the event loop in between, during which the write lock
+    is held while other requests run. ``COMMIT`` and ``ROLLBACK`` still run on a thread.
+    """
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        super().__init__(connection)
+        self.inline = False
+
+    def cursor(self) -> _Cursor:
+        return _WriterCursor(self, self._conn.cursor())
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> _Cursor:
+        """As ``aiosqlite.Connection.execute`` (``store.bulk`` calls the driver directly)."""
+        return await self.cursor().execute(sql, parameters)
+
+    async def executemany(self, sql: str, parameters: Any) -> _Cursor:
+        """As ``aiosqlite.Connection.executemany``."""
+        return await self.cursor().executemany(sql, parameters)
+
+    async def commit(self) -> None:
+        await asyncio.to_thread(self._conn.commit)
+
+    async def rollback(self) -> None:
+        await asyncio.to_thread(self._conn.rollback)
+
+
+def writer(path: str) -> Callable[[], Any]:
+    """An ``async_creator`` for the write engine (``WriterConnection``)."""
+
+    async def connect() -> WriterConnection:
+        return WriterConnection(
+            sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        )
+
+    return connect

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core.quality import ClaimRules
@@ -156,34 +156,71 @@ async def free_jobs(
     ``ix_job_queue``); on PostgreSQL it takes its rows ``FOR UPDATE SKIP LOCKED``, so
     concurrent claimers split the queue between them instead of waiting on each other.
     """
-    free = _free(
-        project_id=project_id,
-        queue=rules.queue,
-        now=now,
-        worker_id=rules.worker_id,
-        not_annotated=rules.not_annotated,
-        not_versioned=rules.not_versioned,
-    )
     found: list[Record] = []
     taken = list(besides)
-    for look in _looks(worker_id=rules.worker_id, groups=rules.groups or None):
-        # A job offered to this worker first is also open to others: not taken twice.
-        unless = [job.c.id.not_in(taken)] if taken else []
-        query = (
-            select(*WORK_COLUMNS)
-            .select_from(_WITH_STEPS)
-            .where(*free, look, *unless)
-            .order_by(job.c.priority_weight.desc(), job.c.created_at, job.c.seq)
-            .limit(limit - len(found))
+    values: dict[str, Any] = {
+        "project_id": project_id,
+        "queue": rules.queue,
+        "now": now,
+        "worker_id": rules.worker_id,
+    }
+    if rules.groups:
+        values["groups"] = list(rules.groups)
+    for look in range(2):
+        statement = _free_jobs_statement(
+            conn.dialect.name if lock else "",
+            look=look,
+            not_annotated=rules.not_annotated,
+            not_versioned=rules.not_versioned,
+            grouped=bool(rules.groups),
+            besides=bool(taken),
         )
-        if lock:
-            query = _locking(conn, query, skip_locked=True)
-        rows = (await conn.execute(query)).all()
+        # A job offered to this worker first is also open to others: not taken twice.
+        bound = {**values, "limit": limit - len(found)}
+        if taken:
+            bound["taken"] = taken
+        rows = (await conn.execute(statement, bound)).all()
         found += rows
         taken += [row.id for row in rows]
         if len(found) >= limit:
             break
     return found
+
+
+@functools.cache
+def _free_jobs_statement(
+    locking: str,
+    *,
+    look: int,
+    not_annotated: bool,
+    not_versioned: bool,
+    grouped: bool,
+    besides: bool,
+) -> Any:
+    """One look of ``free_jobs`` for one shape of rules, built once with bound parameters
+    (building the statement and its cache key each time cost more than running it);
+    ``locking``: the dialect whose row locks it takes, "" for none."""
+    worker_id: Any = bindparam("worker_id")
+    free = _free(
+        project_id=bindparam("project_id"),
+        queue=bindparam("queue"),
+        now=bindparam("now", type_=job.c.lease_expires_at.type),
+        worker_id=worker_id,
+        not_annotated=not_annotated,
+        not_versioned=not_versioned,
+    )
+    groups: Any = bindparam("groups", expanding=True) if grouped else None
+    unless = [job.c.id.not_in(bindparam("taken", expanding=True))] if besides else []
+    query = (
+        select(*WORK_COLUMNS)
+        .select_from(_WITH_STEPS)
+        .where(*free, _looks(worker_id=worker_id, groups=groups)[look], *unless)
+        .order_by(job.c.priority_weight.desc(), job.c.created_at, job.c.seq)
+        .limit(bindparam("limit"))
+    )
+    if locking == "postgresql":
+        query = query.with_for_update(of=job, skip_locked=True)
+    return query
 
 
 @functools.cache
@@ -238,22 +275,30 @@ async def free_count(
     return int(await conn.scalar(statement, values) or 0)
 
 
-def _job_query(project_id: str, job_id: str) -> Any:
-    return (
+@functools.cache
+def _job_statement(locking: str) -> Any:
+    """One job of a project with its workflow's steps, built once; ``locking``: the dialect
+    whose row lock it takes, "" for none."""
+    query = (
         select(*WORK_COLUMNS)
         .select_from(_WITH_STEPS)
-        .where(job.c.project_id == project_id, job.c.id == job_id)
+        .where(job.c.project_id == bindparam("project_id"), job.c.id == bindparam("job_id"))
     )
+    if locking == "postgresql":
+        query = query.with_for_update(of=job)
+    return query
 
 
 async def lock_job(conn: AsyncConnection, *, project_id: str, job_id: str) -> Record | None:
     """A job of the project (with its workflow's steps), locked for the rest of the transaction."""
-    return (await conn.execute(_locking(conn, _job_query(project_id, job_id)))).first()
+    statement = _job_statement(conn.dialect.name)
+    return (await conn.execute(statement, {"project_id": project_id, "job_id": job_id})).first()
 
 
 async def read_job(conn: AsyncConnection, *, project_id: str, job_id: str) -> Record | None:
     """A job of the project (with its workflow's steps), not locked."""
-    return (await conn.execute(_job_query(project_id, job_id))).first()
+    statement = _job_statement("")
+    return (await conn.execute(statement, {"project_id": project_id, "job_id": job_id})).first()
 
 
 async def read_jobs(
@@ -275,10 +320,37 @@ async def read_jobs(
     return rows
 
 
+@functools.cache
+def _update_statement(names: tuple[str, ...], nulls: tuple[str, ...], *, many_ids: bool) -> Any:
+    """An update of one job (``w_id``) or of a list of jobs (``w_ids``) that sets ``names`` to
+    bound values and ``nulls`` to SQL NULL (as ``values(column=None)`` does; a bound None would
+    be JSON null in a JSON column), built once per shape: a request binds values instead of
+    building and compiling a statement."""
+    target = (
+        job.c.id.in_(bindparam("w_ids", expanding=True))
+        if many_ids
+        else job.c.id == bindparam("w_id")
+    )
+    values: dict[str, Any] = {
+        name: bindparam(f"v_{name}", type_=job.c[name].type) for name in names
+    }
+    values |= {name: null() for name in nulls}
+    return update(job).where(job.c.project_id == bindparam("w_project_id"), target).values(values)
+
+
+def _shape(values: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The columns set to values and those set to NULL."""
+    names = tuple(sorted(name for name, value in values.items() if value is not None))
+    nulls = tuple(sorted(name for name, value in values.items() if value is None))
+    return names, nulls
+
+
 async def update_job(conn: AsyncConnection, *, project_id: str, job_id: str, **values: Any) -> None:
     """Set columns of one job."""
+    names, nulls = _shape(values)
     await conn.execute(
-        update(job).where(job.c.project_id == project_id, job.c.id == job_id).values(**values)
+        _update_statement(names, nulls, many_ids=False),
+        {"w_project_id": project_id, "w_id": job_id, **{f"v_{n}": values[n] for n in names}},
     )
 
 
@@ -286,15 +358,20 @@ async def update_jobs(
     conn: AsyncConnection, *, project_id: str, rows: Sequence[tuple[str, Mapping[str, Any]]]
 ) -> None:
     """Set columns of many jobs, each to its own values (every row names the same columns):
-    one executemany (``store.bulk.update_columns``)."""
-    names = sorted(rows[0][1])
-    await update_columns(
-        conn,
-        job,
-        {name: [columns[name] for _, columns in rows] for name in names},
-        where={"project_id": Same(project_id), "id": [job_id for job_id, _ in rows]},
-        count=len(rows),
-    )
+    one executemany per set of columns left NULL (``store.bulk.update_columns``: the driver's
+    own, without SQLAlchemy's per-row parameter building)."""
+    shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[str, Mapping[str, Any]]]] = {}
+    for job_id, columns in rows:
+        shapes.setdefault(_shape(columns), []).append((job_id, columns))
+    for (names, nulls), alike in shapes.items():
+        await update_columns(
+            conn,
+            job,
+            {name: [columns[name] for _, columns in alike] for name in names},
+            nulls=nulls,
+            where={"project_id": Same(project_id), "id": [job_id for job_id, _ in alike]},
+            count=len(alike),
+        )
 
 
 async def add_skip(
@@ -356,8 +433,9 @@ async def set_jobs(
     conn: AsyncConnection, *, project_id: str, job_ids: Sequence[str], **values: Any
 ) -> None:
     """Set the same columns on many jobs of the project."""
+    names, nulls = _shape(values)
+    statement = _update_statement(names, nulls, many_ids=True)
+    bound = {f"v_{n}": values[n] for n in names}
     for start in range(0, len(job_ids), 1000):
         chunk = list(job_ids[start : start + 1000])
-        await conn.execute(
-            update(job).where(job.c.project_id == project_id, job.c.id.in_(chunk)).values(**values)
-        )
+        await conn.execute(statement, {"w_project_id": project_id, "w_ids": chunk, **bound})

@@ -8,6 +8,7 @@ page (``web.quality``) has forms for the project's rules, groups and assignments
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -171,8 +172,10 @@ async def analytics_page(request: Request, project_id: str) -> Response:
     project = await _project(request, project_id)
     db = session.state_of(request).db
     since, until = request.query_params.get("since"), request.query_params.get("until")
-    found = await analytics.report_for(db, project, since=since or None, until=until or None)
-    named = await analytics.names(db, project)
+    found, named = await asyncio.gather(
+        analytics.report_for(db, project, since=since or None, until=until or None),
+        analytics.names(db, project),
+    )
     sort = request.query_params.get("sort", "finished")
     if sort not in WORKER_SORTS:
         sort = "finished"
@@ -200,15 +203,18 @@ async def analytics_page(request: Request, project_id: str) -> Response:
 async def analytics_csv(request: Request, project_id: str, table: str) -> Response:
     project = await _project(request, project_id)
     db = session.state_of(request).db
-    since, until = request.query_params.get("since"), request.query_params.get("until")
-    found = await analytics.report_for(
-        db, project, since=since or None, until=until or None, every_batch=table == "batches"
-    )
+    since, until = request.query_params.get("since") or None, request.query_params.get("until")
     if table == "workers":
-        body = figures.workers_csv(found.workers)
+        first, last, workers = await analytics.workers_report(
+            db, project, since=since, until=until or None
+        )
+        body = figures.workers_csv(workers)
     else:
-        body = figures.batches_csv(found.progress)
-    name = f"{table}-{found.since}-{found.until}.csv"
+        found = await analytics.report_for(
+            db, project, since=since, until=until or None, every_batch=True
+        )
+        first, last, body = found.since, found.until, figures.batches_csv(found.progress)
+    name = f"{table}-{first}-{last}.csv"
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

@@ -1,0 +1,168 @@
+"""The hottest reads of the API, each one statement that also checks the caller's key.
+
+A page of a batch and one job are read in the same statement as the key and the project
+(``api_key`` → its account's project → the batch or job), run by ``Database.fetch`` on the driver
+in one call: one round trip per request where the key check and the read took two, each with
+SQLAlchemy's overhead. The key is looked up in the database on every request, so a revoked key
+is refused at once by every process.
+
+What a read answers tells the caller's errors apart: no row, the key is unknown or revoked; a
+row without a project, the key's account has no such project; then no batch, or no job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from labelyard.core.lifecycle import JOB_STATUSES
+from labelyard.store.driver import DriverStatement, statement
+from labelyard.store.engine import Database
+
+_KEY_AND_PROJECT = """
+    FROM api_key AS k
+    LEFT JOIN project AS p ON p.id = :project_id AND p.account_id = k.account_id"""
+_LIVE_KEY = "WHERE k.key_hash = :key_hash AND k.revoked_at IS NULL"
+
+# A status filter is given as every job status's slot filled: the statuses asked for, the first
+# repeated into the slots left (``IN`` with repeats is the same set), so one statement serves
+# every filter on both drivers.
+_STATUS_SLOTS = tuple(f"status_{i}" for i in range(len(JOB_STATUSES)))
+
+
+_PAGE_COLUMNS = """
+    SELECT p.id, b.name, j.seq, j.id, j.reference_id, j.status, j.frames, j.annotations,
+           j.priority_weight, j.tag"""
+
+
+def _status_filter(column: str) -> str:
+    return f"AND {column} IN ({', '.join(':' + slot for slot in _STATUS_SLOTS)})"
+
+
+def _page(*, by_status: bool) -> DriverStatement:
+    # The page is a LIMIT-ed range read of the (project_id, batch_id, seq) index, joined only when
+    # the key's project has the batch: it costs the same at any depth on both engines.
+    status = _status_filter("status") if by_status else ""
+    postgresql = f"""{_PAGE_COLUMNS}
+    {_KEY_AND_PROJECT}
+    LEFT JOIN batch AS b ON b.project_id = p.id AND b.id = :batch_id
+    LEFT JOIN (
+        SELECT seq, id, reference_id, status, frames, annotations, priority_weight, tag
+        FROM job
+        WHERE project_id = :project_id AND batch_id = :batch_id AND seq > :after {status}
+        ORDER BY seq
+        LIMIT :limit
+    ) AS j ON b.id IS NOT NULL
+    {_LIVE_KEY}
+    ORDER BY j.seq"""
+    # SQLite would materialise that subquery and sort it again; joined directly, the key, project
+    # and batch are one-row lookups and the index range already comes in seq order (no sort).
+    status = _status_filter("j.status") if by_status else ""
+    sqlite = f"""{_PAGE_COLUMNS}
+    {_KEY_AND_PROJECT}
+    LEFT JOIN batch AS b ON b.project_id = p.id AND b.id = :batch_id
+    LEFT JOIN job AS j
+        ON j.project_id = b.project_id AND j.batch_id = b.id AND j.seq > :after {status}
+    {_LIVE_KEY}
+    ORDER BY j.seq
+    LIMIT :limit"""
+    return statement(postgresql, sqlite=sqlite)
+
+
+_PAGE = _page(by_status=False)
+_PAGE_BY_STATUS = _page(by_status=True)
+
+PAGE_ROW_JOB = 3
+"""Where a page row's job columns start: ``id, reference_id, status, frames, annotations,
+priority_weight, tag``, after the project id, the batch name and the job's keyset position."""
+
+_JOB = statement(f"""
+    SELECT p.id, p.account_id, p.name, p.base, k.id,
+           j.id, j.project_id, j.reference_id, j.batch_id, j.status, j.workflow_id,
+           j.priority_weight, j.tag, j.payload_hash, j.result_key, j.media_error
+    {_KEY_AND_PROJECT}
+    LEFT JOIN job AS j ON j.project_id = p.id AND j.id = :job_id
+    {_LIVE_KEY}""")
+
+
+class KeyedProject(NamedTuple):
+    """The project a key may act on (columns as ``core.model.Project`` takes them)."""
+
+    id: str
+    account_id: str
+    name: str
+    base: str
+    key_id: str
+
+
+class JobRead(NamedTuple):
+    """One job's columns as ``store.jobs.get_job`` reads them (``JOB_READ_COLUMNS``)."""
+
+    id: str
+    project_id: str
+    reference_id: str
+    batch_id: str
+    status: str
+    workflow_id: str
+    priority_weight: int
+    tag: str
+    payload_hash: str
+    result_key: str | None
+    media_error: str | None
+
+
+async def page_for_key(
+    db: Database,
+    *,
+    key_hash: str,
+    project_id: str,
+    batch_id: str,
+    after: int,
+    statuses: Sequence[str],
+    limit: int,
+) -> Sequence[Sequence[Any]]:
+    """The batch's jobs after keyset position ``after`` (up to ``limit``), if the key may read
+    the project: rows of the project id, batch name and the job columns (``PAGE_ROW_JOB``).
+
+    No rows: the key is unknown or revoked. One row without a project id: the key's account has
+    no such project; without a batch name: no such batch in it; without a job: an empty page.
+    """
+    values: dict[str, Any] = {
+        "key_hash": key_hash,
+        "project_id": project_id,
+        "batch_id": batch_id,
+        "after": after,
+        "limit": limit,
+    }
+    if statuses:
+        for slot, status in zip(_STATUS_SLOTS, _slots(statuses), strict=True):
+            values[slot] = status
+        return await db.fetch(_PAGE_BY_STATUS, values)
+    return await db.fetch(_PAGE, values)
+
+
+def _slots(statuses: Sequence[str]) -> list[str]:
+    if len(statuses) > len(_STATUS_SLOTS):
+        raise ValueError(f"more statuses than there are: {statuses!r}")
+    return [*statuses, *[statuses[0]] * (len(_STATUS_SLOTS) - len(statuses))]
+
+
+class KeyedJob(NamedTuple):
+    """What ``job_for_key`` found: no project if the key's account has no such project."""
+
+    project: KeyedProject | None
+    job: JobRead | None
+
+
+async def job_for_key(
+    db: Database, *, key_hash: str, project_id: str, job_id: str
+) -> KeyedJob | None:
+    """The project and the job, if the key may read the project; ``None`` if the key is unknown
+    or revoked."""
+    rows = await db.fetch(_JOB, {"key_hash": key_hash, "project_id": project_id, "job_id": job_id})
+    if not rows:
+        return None
+    row = rows[0]
+    if row[0] is None:
+        return KeyedJob(None, None)
+    return KeyedJob(KeyedProject(*row[:5]), JobRead(*row[5:]) if row[5] is not None else None)
