@@ -1,9 +1,11 @@
 """``labelyard pull``: bring a whole project in from a hosted-API server (API.md section 3).
 
 Reads the source project's details (3.3), walks each batch's pages (3.5, ``page_token`` to
-``""``), and for each completed job reads its result: from a labelyard source in one request
-(the ``/jobs/{id}/result`` extension, found in its ``/openapi.json``; its pages are then read
-1,000 jobs at a time with the ``limit`` extension), else as the hosted API allows: the job
+``""``), and for each completed job reads its result: from a labelyard source with the page
+itself (the ``/batch/{id}/results`` extension, found in its ``/openapi.json``: pages of 750
+jobs, each completed job's result inline), or in one request (a labelyard with only the
+``/jobs/{id}/result`` extension; its pages are then read 1,000 jobs at a time with the
+``limit`` extension), else as the hosted API allows: the job
 (3.6) for its result URL, ``/v1/attachments`` for the signed link, and the link (fetched
 without the API key). The page carries everything else a job needs (status, reference id,
 priority, tag), so jobs not completed cost no request. Mask PNGs (3.7) and point-segmentation
@@ -78,9 +80,12 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 PARALLEL_BATCHES = 4
 READ_AHEAD_PAGES = 3
 # A page with its results inline is one request: one page read ahead keeps the writer busy,
-# and fewer pages of 1,000 jobs in memory keep a pull's peak RSS down.
+# and fewer pages in memory keep a pull's peak RSS down.
 READ_AHEAD_INLINE_PAGES = 1
 EXTENSION_PAGE_LIMIT = 1000
+# Pages with their results inline: half as many jobs (a page's jobs, results and what its write
+# builds are the pull's working memory; a request a page stays cheap).
+INLINE_PAGE_LIMIT = 750
 RESULT_EXTENSION = "/v1/projects/{project_id}/jobs/{job_id}/result"
 RESULTS_EXTENSION = "/v1/projects/{project_id}/batch/{batch_id}/results"
 
@@ -140,8 +145,8 @@ class Source:
         self._key = api_key
         self._gate = asyncio.Semaphore(concurrency)
         self.waits = 0
-        # A labelyard source (see ``detect``): a result in one request, pages of 1,000, and
-        # pages with their results inline where the source has that extension.
+        # A labelyard source (see ``detect``): a result in one request, pages of 1,000, or
+        # pages of 750 with their results inline where the source has that extension.
         self.direct_results = False
         self.inline_results = False
         self.page_limit = 0
@@ -159,7 +164,7 @@ class Source:
         if isinstance(paths, dict) and RESULT_EXTENSION in paths:
             self.direct_results = True
             self.inline_results = RESULTS_EXTENSION in paths
-            self.page_limit = EXTENSION_PAGE_LIMIT
+            self.page_limit = INLINE_PAGE_LIMIT if self.inline_results else EXTENSION_PAGE_LIMIT
 
     async def _get(
         self, url: str, *, keyed: bool, max_bytes: int, attempts: int = MAX_ATTEMPTS
