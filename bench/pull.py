@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,8 @@ sys.exit(code)
 """
 TARGET_JOBS_PER_S = 2_000
 TARGET_RSS_MB = 150
+# py-spy: only the thread holding the GIL (where the pull spends CPU in Python)
+PROFILE_FLAGS = ["--gil"]
 
 
 async def _seed(settings: Settings, project: dict[str, str], jobs: int, data_from: Path) -> None:
@@ -132,11 +135,38 @@ async def _seed(settings: Settings, project: dict[str, str], jobs: int, data_fro
         await db.dispose()
 
 
+def _cpu_of_server(base_url: str) -> float | None:
+    """CPU seconds (user + system) so far of the ``labelyard serve`` process (and its workers)
+    listening at ``base_url``, from /proc (None where there is no /proc)."""
+    port = base_url.rsplit(":", 1)[1]
+    total = 0.0
+    found = False
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The server, and any worker process it started (their parent is the server).
+        if b"serve" in command and port.encode() in command:
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / ticks
+            found = True
+    return total if found else None
+
+
 def bench_pull(
-    backend: str, *, jobs: int, concurrency: int, source_workers: int = 1
+    backend: str,
+    *,
+    jobs: int,
+    concurrency: int,
+    source_workers: int = 1,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     """Seed a source of ``jobs`` jobs, serve it (``source_workers`` processes), pull it into a
-    fresh destination."""
+    fresh destination; with ``profile``, the pull runs under ``py-spy record`` (collapsed
+    stacks written there)."""
     from harness import database, serve
 
     with database(backend) as source_env, database(backend) as dest_env:
@@ -160,7 +190,7 @@ def bench_pull(
             asyncio.run(_seed(settings, project, jobs, data_from))
             figures["pull_seed_s"] = time.perf_counter() - started
             with serve(source_env | {"LABELYARD_WORKERS": str(source_workers)}) as served:
-                command = [
+                command = command_of_pull = [
                     *_labelyard(),
                     "pull",
                     "--from",
@@ -177,6 +207,11 @@ def bench_pull(
                     folder,
                     "--json",
                 ]
+                if profile is not None:
+                    spy = Path(sys.executable).parent / "py-spy"
+                    command = [str(spy), "record", "--format", "raw", "-o", str(profile)]
+                    command += ["--rate", "200", *PROFILE_FLAGS, "--", *command_of_pull]
+                server_cpu = _cpu_of_server(served.base_url)
                 started = time.perf_counter()
                 done = subprocess.run(
                     [sys.executable, "-c", MEASURE_CPU, *command],
@@ -186,15 +221,20 @@ def bench_pull(
                     check=False,
                 )
                 seconds = time.perf_counter() - started
+                after = _cpu_of_server(served.base_url)
         if done.returncode != 0:
             raise RuntimeError(f"labelyard pull failed:\n{done.stderr[-2000:]}")
-        summary = json.loads(done.stdout)
+        # (py-spy, profiling, writes its own lines to stdout too)
+        out = "\n".join(x for x in done.stdout.splitlines() if not x.startswith("py-spy>"))
+        summary = json.loads(out)
         if summary["imported"] != jobs:
             raise RuntimeError(f"pulled {summary['imported']} of {jobs} jobs: {summary}")
         rss, cpu = done.stderr.split()[-2:]
         figures["pull_jobs_per_s"] = jobs / seconds
         figures["pull_jobs_per_s_in_run"] = jobs / summary["seconds"]
         figures["pull_jobs_per_cpu_s"] = jobs / float(cpu)
+        if server_cpu is not None and after is not None and after > server_cpu:
+            figures["source_jobs_per_cpu_s"] = jobs / (after - server_cpu)
         figures["pull_peak_rss_mb"] = int(rss) / 1024
         figures["pull_source_waits"] = summary["waits"]
     return figures
@@ -301,6 +341,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--coco-annotations", type=int, default=100_000)
     parser.add_argument("--source-workers", type=int, default=1)
+    parser.add_argument(
+        "--profile", type=Path, help="write py-spy's collapsed stacks of the pull here"
+    )
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "all" else [args.backend]
     if "postgresql" in backends and (reason := postgres_reachable()):
@@ -318,6 +361,7 @@ def main() -> None:
                 jobs=args.jobs,
                 concurrency=args.concurrency,
                 source_workers=args.source_workers,
+                profile=args.profile,
             )
         if args.coco_annotations:
             figures |= bench_coco_import(backend, annotations=args.coco_annotations)

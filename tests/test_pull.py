@@ -446,11 +446,13 @@ def front(
     every_429: int = 0,
     every_503: int = 0,
     hosted: bool = False,
+    paths: list[str] | None = None,
 ) -> Iterator[tuple[str, list[int]]]:
     """A loopback proxy in front of ``server``: it waits ``delay`` before each answer and
     answers 429 (Retry-After: 1) to every ``every_429``-th request and 503 to every
-    ``every_503``-th; the statuses it sent are recorded. ``hosted``: it speaks only API.md
-    section 3 (404 for labelyard's extensions: ``/openapi.json``, ``/result``, ``limit``)."""
+    ``every_503``-th; the statuses it sent are recorded (and the paths asked, in ``paths``).
+    ``hosted``: it speaks only API.md section 3 (404 for labelyard's extensions:
+    ``/openapi.json``, ``/result``, ``/results``, ``limit``)."""
     sent: list[int] = []
     lock = threading.Lock()
 
@@ -459,8 +461,13 @@ def front(
 
         def do_GET(self) -> None:
             path = self.path.partition("?")[0]
+            if paths is not None:
+                with lock:
+                    paths.append(path)
             if hosted and (
-                path == "/openapi.json" or path.endswith("/result") or "limit=" in self.path
+                path == "/openapi.json"
+                or path.endswith(("/result", "/results"))
+                or "limit=" in self.path
             ):
                 with lock:
                     sent.append(404)
@@ -548,9 +555,11 @@ def test_a_pull_killed_midway_and_run_again_ends_identical(
 def test_a_source_answering_429_and_503_is_waited_out(
     server: Server, media_source: tuple[Source, Source], destination: Any
 ) -> None:
-    for src in media_source:
+    # A labelyard source (a page of results a request: few requests) and one read as the
+    # hosted API allows (requests of each job's own).
+    for src, hosted in [(src, hosted) for src in media_source for hosted in (False, True)]:
         dest = destination()
-        with front(server, every_429=7, every_503=11) as (url, sent):
+        with front(server, every_429=3, every_503=4, hosted=hosted) as (url, sent):
             summary = dest.summary(dest.pull(url, src, wait=False))
         assert 429 in sent and 503 in sent
         assert summary["waits"] >= sent.count(429) + sent.count(503) - 1
@@ -566,6 +575,49 @@ def test_a_source_without_labelyard_extensions_is_read_as_the_hosted_api_allows(
             summary = dest.summary(dest.pull(url, src, wait=False))
         assert sent.count(404) == 1  # the one look for /openapi.json; no result was missed
         check_pulled(dest, src, summary)
+
+
+def test_a_labelyard_source_is_read_a_page_of_results_at_a_time(
+    server: Server, media_source: tuple[Source, Source], destination: Any
+) -> None:
+    """The results extension: one request a page, no request of a job's own; the results (and
+    mask PNGs, still copied through /v1/attachments) byte for byte as the hosted-API way reads
+    them."""
+    for src in media_source:
+        fast, hosted = destination(), destination()
+        asked: list[str] = []
+        with front(server, paths=asked) as (url, _):
+            summary = fast.summary(fast.pull(url, src, wait=False))
+        state = check_pulled(fast, src, summary)
+        assert [p for p in asked if p.endswith("/results")]
+        assert not [p for p in asked if p.endswith("/result") or "/jobs/" in p]
+        masks = sum(
+            len(row.draft.get("masks", []))
+            for row in state["jobs"].values()
+            if isinstance(row.draft, dict)
+        )
+        assert masks == (5 if src is media_source[1] else 0)
+        assert asked.count("/v1/attachments") == masks  # a mask PNG: its signed link
+        with front(server, hosted=True) as (url, _):
+            other = hosted.summary(hosted.pull(url, src, wait=False))
+        assert _masked(_fingerprint(fast, state)) == _masked(
+            _fingerprint(hosted, hosted.rows(other["project_id"]))
+        )
+
+
+def _masked(print_: dict[str, Any]) -> dict[str, Any]:
+    """A fingerprint with each result's mask links (each destination links its own copy)
+    replaced by the PNGs' places."""
+    out: dict[str, Any] = {}
+    for key, value in print_.items():
+        if isinstance(value, tuple) and isinstance(value[-1], bytes) and b"/files/" in value[-1]:
+            result = json.loads(value[-1])
+            for entry in result["data"].get("annotation_data", {}).get("annotations", []):
+                if isinstance(entry, dict) and "url" in entry:
+                    entry["url"] = entry["url"].rsplit("/", 1)[-1]
+            value = (*value[:-1], json.dumps(result).encode())
+        out[key] = value
+    return out
 
 
 def test_a_point_segmentation_pcd_is_copied_byte_for_byte_and_linked_here(

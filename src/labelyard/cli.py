@@ -8,7 +8,7 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -810,10 +810,11 @@ def pull_command(
     from labelyard.core.pull import SourceError, data_lines
     from labelyard.services import pull_runs
 
-    payloads: dict[str, dict[str, Any]] = {}
+    payloads: Mapping[str, dict[str, Any]] = {}
     if data_from is not None:
         try:
-            payloads = data_lines(data_from.read_text())
+            with data_from.open(encoding="utf-8") as lines:
+                payloads = data_lines(lines)
         except (OSError, UnicodeDecodeError, SourceError) as exc:
             console.print(f"[red]error[/red] --data-from {data_from}: {exc}")
             raise typer.Exit(1) from None

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from labelyard.blobs import BlobNotFound
+from labelyard.blobs import BlobNotFound, put_all
 from labelyard.blobs.local import LocalBlobStore
 from labelyard.blobs.s3 import S3BlobStore
 from labelyard.errors import InvalidInput
@@ -62,6 +62,26 @@ def test_put_file_moves_a_finished_file_in(store: Any, tmp_path: Path) -> None:
 def test_keys_cannot_escape(store: Any, key: str) -> None:
     with pytest.raises(InvalidInput):
         asyncio.run(store.put(key, b"x"))
+
+
+def test_put_all_stores_every_file_and_keeps_keys_inside(store: Any) -> None:
+    """``put_all``: a page of results in one go (the local store's ``put_many``: one thread
+    hop, the files flushed side by side, renamed into place), each readable as if ``put``."""
+    files = [(f"results/p/{i}.json", b'{"n": %d}' % i) for i in range(300)]
+    files += [("results/q/only.json", b"{}"), ("top.json", b"[]")]
+
+    async def run() -> None:
+        await store.put("results/p/7.json", b"old")
+        await put_all(store, files)
+        for key, data in files:
+            assert await store.get(key) == data
+        for key in ("results/../../x", "../escape", "/abs"):
+            with pytest.raises(InvalidInput):
+                await put_all(store, [("results/p/fine.json", b"{}"), (key, b"x")])
+
+    asyncio.run(run())
+    if isinstance(store, LocalBlobStore):  # no temporary file is left behind
+        assert not [p for p in store.root.rglob(".tmp-*")]
 
 
 def test_s3_presigned_links_read_the_object_over_http() -> None:

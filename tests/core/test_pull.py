@@ -4,6 +4,7 @@ annotations; and the state machine's ``imported`` action."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -167,6 +168,23 @@ def test_data_lines_name_the_bad_line() -> None:
         pull.data_lines('{"data": {"a": 1}}')
     with pytest.raises(SourceError, match="line 1: no data"):
         pull.data_lines('{"reference_id": "a", "data": {}}')
+
+
+def test_data_lines_read_a_file_line_by_line_and_give_each_payload_when_asked() -> None:
+    lines = io.StringIO(
+        '{"reference_id": "a", "data": {"image_url": "https://i/a", "metadata": [1, {"k": null}]}}'
+        "\n"
+        '{"reference_id": "b", "data": {"image_url": "https://i/b"}}\n'
+    )
+    payloads = pull.data_lines(lines)
+    assert len(payloads) == 2 and "a" in payloads and "c" not in payloads
+    assert payloads.get("c") is None
+    first = payloads["a"]
+    assert first == {"image_url": "https://i/a", "metadata": [1, {"k": None}]}
+    first["image_url"] = "changed"  # each read is a copy of its own
+    assert payloads["a"]["image_url"] == "https://i/a"
+    with pytest.raises(SourceError, match="line 3: not JSON"):
+        pull.data_lines(io.StringIO('{"reference_id": "a", "data": {"x": 1}}\n\nnope\n'))
 
 
 def test_the_create_body_keeps_reference_priority_and_tag() -> None:

@@ -147,6 +147,13 @@ API_ROUTES: Sequence[tuple[str, Sequence[str], Callable[..., Any], Any, str]] = 
     ),
     (
         "GET",
+        ("/v1/projects/{project_id}/batch/{batch_id}/results",),
+        batches.results,
+        None,
+        "A page of a batch's jobs with their results inline (extension)",
+    ),
+    (
+        "GET",
         ("/v1/projects/{project_id}/jobs/{job_id}", "/v0/projects/{project_id}/jobs/{job_id}"),
         jobs.get,
         None,
@@ -402,6 +409,7 @@ ADMIN_ROUTES: Sequence[tuple[str, str, Callable[..., Any], Any, str]] = (
 # Routes that answer something other than the envelope.
 RESPONSES: dict[Callable[..., Any], dict[int | str, dict[str, Any]]] = {
     jobs.result: RAW_JSON,
+    batches.results: RAW_JSON,
     quality.versions: RAW_JSON,
     analytics.workers_csv: CSV,
     analytics.batches_csv: CSV,

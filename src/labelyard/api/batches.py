@@ -7,7 +7,7 @@ from starlette.responses import Response
 from labelyard.api.deps import Body, OwnerActor, ProjectAccess, ProjectKeyAccess, State
 from labelyard.core import commands
 from labelyard.http.envelope import ok
-from labelyard.services import batches, job_actions
+from labelyard.services import batch_results, batches, job_actions
 
 
 async def create(project: ProjectAccess, state: State, body: Body, actor: OwnerActor) -> Response:
@@ -38,6 +38,28 @@ async def jobs(
         base_url=state.base_url,
     )
     return ok(page)
+
+
+async def results(
+    project: ProjectAccess,
+    state: State,
+    batch_id: str,
+    page_token: str | None = None,
+    limit: str | None = None,
+) -> Response:
+    """One page of the batch's jobs, each completed job with its result document inline (the
+    page itself, not in the envelope: it holds annotation bodies)."""
+    body = await batch_results.batch_results(
+        state.db,
+        state.blobs,
+        project,
+        batch_id=batch_id,
+        page_token=page_token,
+        limit=limit,
+        token_key=state.token_key,
+        base_url=state.base_url,
+    )
+    return Response(body, media_type="application/json")
 
 
 async def abort(project: ProjectAccess, state: State, batch_id: str, actor: OwnerActor) -> Response:

@@ -6,6 +6,8 @@ provider's "not found" into ``BlobNotFound``.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -47,6 +49,20 @@ class BlobStore(Protocol):
 
 
 FILES_PREFIX = "/files/"
+PUT_AT_ONCE = 16  # files a store without ``put_many`` is sent at once
+
+
+async def put_all(blobs: BlobStore, items: Sequence[tuple[str, bytes]]) -> None:
+    """Store each ``(key, data)`` before returning: in one go where the store can
+    (``LocalBlobStore.put_many``: one flush to disk for them all), else ``PUT_AT_ONCE`` at a
+    time side by side."""
+    many = getattr(blobs, "put_many", None)
+    if many is not None and len(items) > 1:
+        await many(items)
+        return
+    for start in range(0, len(items), PUT_AT_ONCE):
+        chunk = items[start : start + PUT_AT_ONCE]
+        await asyncio.gather(*(blobs.put(key, data) for key, data in chunk))
 
 
 def result_key(project_id: str, job_id: str) -> str:

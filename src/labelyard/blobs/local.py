@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import errno
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from labelyard.blobs import FILES_PREFIX, BlobNotFound
@@ -61,6 +64,25 @@ class LocalBlobStore:
         """The file itself."""
         return self._path(key)
 
+    async def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        """Store each ``(key, data)``, each atomically as ``put`` does, in one thread hop and
+        one flush to disk for them all (a page of results written by one transaction)."""
+        await asyncio.to_thread(lambda: _write_all(self._paths(items)))
+
+    def _paths(self, items: Sequence[tuple[str, bytes]]) -> list[tuple[Path, bytes]]:
+        """``_path`` of each key, a folder resolved once for the files in it."""
+        folders: dict[str, Path] = {}
+        out = []
+        for key, data in items:
+            folder, _, name = key.rpartition("/")
+            if not folder or name in ("", ".", ".."):
+                out.append((self._path(key), data))
+                continue
+            if folder not in folders:
+                folders[folder] = self._path(folder)
+            out.append((folders[folder] / name, data))
+        return out
+
     async def put_file(self, key: str, path: Path) -> None:
         """Move the file at ``path`` under ``key`` atomically (copied across file systems)."""
         target = self._path(key)
@@ -79,6 +101,66 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_OPEN_AT_ONCE = 256  # files held open between their write and the flush (well under ulimit)
+_FSYNCS_AT_ONCE = 16
+_fsyncs: dict[int, concurrent.futures.ThreadPoolExecutor] = {}  # by process (a fork makes its own)
+
+
+def _flush(fds: list[int]) -> None:
+    """The files of ``fds`` on disk: each ``fsync``ed, ``_FSYNCS_AT_ONCE`` side by side (they
+    share the file system's journal commits)."""
+    if len(fds) == 1:
+        os.fsync(fds[0])
+        return
+    pool = _fsyncs.get(os.getpid())
+    if pool is None:
+        pool = concurrent.futures.ThreadPoolExecutor(_FSYNCS_AT_ONCE, "labelyard-fsync")
+        _fsyncs.clear()
+        _fsyncs[os.getpid()] = pool
+    groups = [fds[i::_FSYNCS_AT_ONCE] for i in range(min(len(fds), _FSYNCS_AT_ONCE))]
+    list(pool.map(_fsync_each, groups))
+
+
+def _fsync_each(fds: list[int]) -> None:
+    for fd in fds:
+        os.fsync(fd)
+
+
+def _write_all(items: Sequence[tuple[Path, bytes]]) -> None:
+    """Each file to a temporary name beside it, all flushed to disk, then each renamed into
+    place: as ``_write_atomically``, for many, in one thread hop."""
+    for start in range(0, len(items), _OPEN_AT_ONCE):
+        chunk = items[start : start + _OPEN_AT_ONCE]
+        opened: list[int] = []
+        made: list[tuple[str, Path]] = []
+        parents: set[Path] = set()
+        try:
+            for path, data in chunk:
+                if path.parent not in parents:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    parents.add(path.parent)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+                opened.append(fd)
+                made.append((tmp, path))
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            _flush(opened)
+            while opened:
+                os.close(opened.pop())
+            while made:
+                tmp, path = made[-1]
+                os.replace(tmp, path)
+                made.pop()
+        except BaseException:
+            for fd in opened:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            for tmp, _ in made:
+                Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def _move_atomically(source: Path, path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labelyard.blobs import BlobStore, mask_key, result_key
+from labelyard.blobs import BlobStore, mask_key, put_all, result_key
 from labelyard.core import masks
 from labelyard.core.ids import new_id
 from labelyard.core.lifecycle import Change, JobState, Route, batch_deltas
@@ -26,8 +26,6 @@ from labelyard.services.results import result_url
 from labelyard.store import Record
 from labelyard.store import quality as quality_store
 from labelyard.store import work as store
-
-_FILES_AT_ONCE = 16  # result files written at once by one apply_all
 
 
 def state_of(job: Record) -> JobState:
@@ -206,11 +204,11 @@ async def apply_all(
                 batch[name] = batch.get(name, 0) + delta
         transitions.append((published, transition_record(job, state, change, now)))
         applied.append((job, state, change))
-    # Result files are written side by side (each is its own fsync), all before the commit.
-    for start in range(0, len(files), _FILES_AT_ONCE):
-        chunk = files[start : start + _FILES_AT_ONCE]
-        assert blobs is not None  # checked with each result above
-        await asyncio.gather(*(blobs.put(key, data) for key, data in chunk))
+    # Result files are written (and flushed to disk) while the statements below run, and are
+    # all there before the caller commits (a failed transaction leaves them to be overwritten).
+    writing = asyncio.ensure_future(put_all(blobs, files)) if blobs is not None and files else None
+    if writing is not None:
+        writing.add_done_callback(_retrieved)
     # Jobs changed alike share one statement; the rest (each completion names its own result
     # file) share one executemany per set of columns.
     alone: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
@@ -232,3 +230,11 @@ async def apply_all(
     for batch_id, moved in deltas.items():
         batch_events += await count(conn, project_id=project_id, batch_id=batch_id, **moved)
     await record_many(conn, project_id, transitions, now=now, then=batch_events)
+    if writing is not None:
+        await writing
+
+
+def _retrieved(task: asyncio.Future[None]) -> None:
+    """A file write left behind by a failed statement: its outcome no longer matters."""
+    if not task.cancelled():
+        task.exception()

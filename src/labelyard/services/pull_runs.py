@@ -1,9 +1,11 @@
 """``labelyard pull``: bring a whole project in from a hosted-API server (API.md section 3).
 
 Reads the source project's details (3.3), walks each batch's pages (3.5, ``page_token`` to
-``""``), and for each completed job reads its result: from a labelyard source in one request
-(the ``/jobs/{id}/result`` extension, found in its ``/openapi.json``; its pages are then read
-1,000 jobs at a time with the ``limit`` extension), else as the hosted API allows: the job
+``""``), and for each completed job reads its result: from a labelyard source with the page
+itself (the ``/batch/{id}/results`` extension, found in its ``/openapi.json``: pages of 750
+jobs, each completed job's result inline), or in one request (a labelyard with only the
+``/jobs/{id}/result`` extension; its pages are then read 1,000 jobs at a time with the
+``limit`` extension), else as the hosted API allows: the job
 (3.6) for its result URL, ``/v1/attachments`` for the signed link, and the link (fetched
 without the API key). The page carries everything else a job needs (status, reference id,
 priority, tag), so jobs not completed cost no request. Mask PNGs (3.7) and point-segmentation
@@ -77,8 +79,15 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_FILE_BYTES = 256 * 1024 * 1024
 PARALLEL_BATCHES = 4
 READ_AHEAD_PAGES = 3
+# A page with its results inline is one request: one page read ahead keeps the writer busy,
+# and fewer pages in memory keep a pull's peak RSS down.
+READ_AHEAD_INLINE_PAGES = 1
 EXTENSION_PAGE_LIMIT = 1000
+# Pages with their results inline: half as many jobs (a page's jobs, results and what its write
+# builds are the pull's working memory; a request a page stays cheap).
+INLINE_PAGE_LIMIT = 750
 RESULT_EXTENSION = "/v1/projects/{project_id}/jobs/{job_id}/result"
+RESULTS_EXTENSION = "/v1/projects/{project_id}/batch/{batch_id}/results"
 
 Progress = Callable[[str, str, int, int], None]
 """Called with (batch id, batch name, jobs done, jobs expected) as a batch advances."""
@@ -136,13 +145,15 @@ class Source:
         self._key = api_key
         self._gate = asyncio.Semaphore(concurrency)
         self.waits = 0
-        # A labelyard source: results in one request, pages of 1,000 (see ``detect``).
+        # A labelyard source (see ``detect``): a result in one request, pages of 1,000, or
+        # pages of 750 with their results inline where the source has that extension.
         self.direct_results = False
+        self.inline_results = False
         self.page_limit = 0
 
     async def detect(self) -> None:
         """Whether the source is a labelyard (its ``/openapi.json`` lists the result
-        extension); anything else is read as the hosted API allows."""
+        extensions); anything else is read as the hosted API allows."""
         try:
             status, body, _ = await self._get(
                 f"{self.url}/openapi.json", keyed=False, max_bytes=MAX_JSON_BYTES, attempts=2
@@ -152,7 +163,8 @@ class Source:
             paths = {}
         if isinstance(paths, dict) and RESULT_EXTENSION in paths:
             self.direct_results = True
-            self.page_limit = EXTENSION_PAGE_LIMIT
+            self.inline_results = RESULTS_EXTENSION in paths
+            self.page_limit = INLINE_PAGE_LIMIT if self.inline_results else EXTENSION_PAGE_LIMIT
 
     async def _get(
         self, url: str, *, keyed: bool, max_bytes: int, attempts: int = MAX_ATTEMPTS
@@ -189,6 +201,10 @@ class Source:
     async def data(self, path: str, what: str) -> Any:
         status, body, _ = await self._get(f"{self.url}{path}", keyed=True, max_bytes=MAX_JSON_BYTES)
         return pull.envelope(status, body, what)
+
+    async def get(self, path: str, *, max_bytes: int) -> tuple[int, bytes, str]:
+        """A keyed GET of ``path`` on the source (with the retries ``_get`` makes)."""
+        return await self._get(f"{self.url}{path}", keyed=True, max_bytes=max_bytes)
 
     async def file(self, private_url: str, *, max_bytes: int) -> bytes:
         """A result or mask file: its signed link from ``/v1/attachments`` (with the key),
@@ -329,11 +345,13 @@ class _Run:
         imported = None
         files: dict[str, bytes] = {}
         if pull.completed(job):
-            raw = await self.source.result(self.source_project, job.id)
-            try:
-                document = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                return _line(job, "its result file is not JSON")
+            document: Any = job.result
+            if document is None:
+                raw = await self.source.result(self.source_project, job.id)
+                try:
+                    document = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    return _line(job, "its result file is not JSON")
             imported = pull.from_result(project.base, document)
             if imported.mask_urls:
                 got = await asyncio.gather(
@@ -355,19 +373,61 @@ class _Run:
         body = pull.create_body(job, data, tag=tag, batch_id=batch_id)
         return ImportItem(body=body, status=job.status, imported=imported, files=files)
 
+    def _ready(
+        self, project: Project, job: ListedJob, batch_id: str, tag: str
+    ) -> ImportItem | dict[str, Any] | None:
+        """What ``_item`` gives for ``job`` when that needs no request (a result inline and no
+        file to copy, or no result); None when it does."""
+        data = self.data_from.get(job.reference_id)
+        imported = None
+        if pull.completed(job):
+            if job.result is None:
+                return None
+            imported = pull.from_result(project.base, job.result)
+            if imported.mask_urls or imported.segmentation_url:
+                return None
+            if data is None:
+                data = imported.data
+        if data is None:
+            return _line(job, "no data: not completed at the source and not in --data-from")
+        body = pull.create_body(job, data, tag=tag, batch_id=batch_id)
+        return ImportItem(body=body, status=job.status, imported=imported)
+
+    async def _outcomes(self, project: Project, page: pull.BatchPage, batch_id: str) -> list[Any]:
+        """An outcome per job of ``page`` (``_item``'s, or the exception it raised): at once
+        where nothing is to be fetched, else after the requests, side by side."""
+        tags = {job.tag: "" for job in page.jobs}
+        for name in tags:
+            tags[name] = await self._tag(project, name)
+        outcomes: list[Any] = []
+        later: list[int] = []
+        for i, job in enumerate(page.jobs):
+            outcome: Any
+            try:
+                outcome = self._ready(project, job, batch_id, tags[job.tag])
+            except Exception as exc:  # as gather's return_exceptions gives them to the writer
+                outcome = exc
+            if outcome is None:
+                later.append(i)
+            outcomes.append(outcome)
+        if later:
+            fetched = await asyncio.gather(
+                *(self._item(project, page.jobs[i], batch_id) for i in later),
+                return_exceptions=True,
+            )
+            for i, got in zip(later, fetched, strict=True):
+                outcomes[i] = got
+        return outcomes
+
     async def _read(
         self, project: Project, batch_id: str, source_id: str, token: str, queue: asyncio.Queue[Any]
     ) -> None:
         """Read the pages from ``token`` on, each with its jobs' results being fetched, into
-        ``queue`` (at most ``READ_AHEAD_PAGES`` ahead of the writer); None after the last."""
+        ``queue`` (at most ``READ_AHEAD_PAGES`` ahead of the writer, ``READ_AHEAD_INLINE_PAGES``
+        with results inline); None after the last."""
         while True:
-            page = await self._page(source_id, token)
-            fetching = asyncio.ensure_future(
-                asyncio.gather(
-                    *(self._item(project, job, batch_id) for job in page.jobs),
-                    return_exceptions=True,
-                )
-            )
+            page = await self._page(source_id, token, results=True)
+            fetching = asyncio.ensure_future(self._outcomes(project, page, batch_id))
             await queue.put((page, fetching))
             token = page.next_token
             if not token:
@@ -382,7 +442,8 @@ class _Run:
             _add(summary, point)
             return
         batch_id = await pulls.ensure_batch(self.db, project, source)
-        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=READ_AHEAD_PAGES)
+        pages = READ_AHEAD_INLINE_PAGES if self.source.inline_results else READ_AHEAD_PAGES
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=pages)
         reader = asyncio.create_task(
             self._read(project, batch_id, source.id, point.page_token, queue)
         )
@@ -463,14 +524,21 @@ class _Run:
             done += len(page.jobs)
             self._progress(source, done)
 
-    async def _page(self, batch_id: str, token: str) -> pull.BatchPage:
+    async def _page(self, batch_id: str, token: str, *, results: bool = False) -> pull.BatchPage:
+        """A page of the batch; ``results``: with the results inline, where the source can."""
+        results = results and self.source.inline_results
         path = f"/v1/projects/{self.source_project}/batch/{batch_id}"
+        if results:
+            path = RESULTS_EXTENSION.format(project_id=self.source_project, batch_id=batch_id)
         query = [f"limit={self.source.page_limit}"] if self.source.page_limit else []
         if token:
             query.append(f"page_token={quote(token, safe='')}")
         if query:
             path += "?" + "&".join(query)
-        return pull.parse_page(await self.source.data(path, f"batch {batch_id}"))
+        if not results:
+            return pull.parse_page(await self.source.data(path, f"batch {batch_id}"))
+        status, body, _ = await self.source.get(path, max_bytes=MAX_JSON_BYTES)
+        return pull.parse_page(pull.document(status, body, f"batch {batch_id}"), results=True)
 
     def _progress(self, source: SourceBatch, done: int) -> None:
         if self.on_progress is not None:

@@ -9,12 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
+from labelyard.store.bulk import insert_many
 from labelyard.store.tables import job_transition
 
 
 async def insert_transitions(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """Record transitions (each a dict of the table's columns)."""
-    if rows:
+    """Record transitions (each a dict of the table's columns; one executemany for many)."""
+    if len(rows) > 1:
+        await insert_many(conn, job_transition, rows)
+    elif rows:
         await conn.execute(job_transition.insert(), list(rows))
 
 

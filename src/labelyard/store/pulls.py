@@ -1,15 +1,17 @@
-"""Queued pulls (``pull_run``): insert, read, claim the next one, update under its lock."""
+"""Queued pulls (``pull_run``): insert, read, claim the next one, update under its lock; and the
+source side of a pull, a batch's jobs a page at a time with their result keys."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.store import Record
-from labelyard.store.tables import pull_run
+from labelyard.store.jobs import PAGE_COLUMNS
+from labelyard.store.tables import batch, job, pull_run
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 
@@ -44,3 +46,39 @@ async def next_run(conn: AsyncConnection, *, now: datetime) -> Record | None:
 async def update_run(conn: AsyncConnection, *, id: str, **values: Any) -> None:
     """Set columns of a pull."""
     await conn.execute(update(pull_run).where(pull_run.c.id == id).values(**values))
+
+
+def _results_page() -> Any:
+    rows = (
+        select(*PAGE_COLUMNS, job.c.result_key)
+        .where(
+            job.c.project_id == bindparam("project_id"),
+            job.c.batch_id == bindparam("batch_id"),
+            job.c.seq > bindparam("after"),
+        )
+        .order_by(job.c.seq)
+        .limit(bindparam("limit"))
+        .subquery("page")
+    )
+    return (
+        select(batch.c.name.label("batch_name"), *rows.c)
+        .select_from(batch.outerjoin(rows, true()))
+        .where(batch.c.project_id == bindparam("project_id"), batch.c.id == bindparam("batch_id"))
+        .order_by(rows.c.seq)
+    )
+
+
+_RESULTS_PAGE = _results_page()
+
+
+async def page_results(
+    conn: AsyncConnection, *, project_id: str, batch_id: str, after: int, limit: int
+) -> tuple[str, list[Record]] | None:
+    """The batch's name and up to ``limit`` of its jobs after keyset position ``after``, each
+    with its ``result_key`` (as ``store.jobs.page_jobs``, one range read of the batch's
+    ``seq`` index); ``None`` if the project has no such batch."""
+    values = {"project_id": project_id, "batch_id": batch_id, "after": after, "limit": limit}
+    found = list((await conn.execute(_RESULTS_PAGE, values)).all())
+    if not found:
+        return None
+    return found[0].batch_name, [row for row in found if row.id is not None]

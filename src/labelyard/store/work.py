@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core.quality import ClaimRules
 from labelyard.store import Record
+from labelyard.store.bulk import Same, update_columns
 from labelyard.store.tables import (
     job,
     job_annotator,
@@ -357,19 +358,20 @@ async def update_jobs(
     conn: AsyncConnection, *, project_id: str, rows: Sequence[tuple[str, Mapping[str, Any]]]
 ) -> None:
     """Set columns of many jobs, each to its own values (every row names the same columns):
-    one executemany per set of columns left NULL."""
-    shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[dict[str, Any]]] = {}
+    one executemany per set of columns left NULL (``store.bulk.update_columns``: the driver's
+    own, without SQLAlchemy's per-row parameter building)."""
+    shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[str, Mapping[str, Any]]]] = {}
     for job_id, columns in rows:
-        names, nulls = _shape(columns)
-        shapes.setdefault((names, nulls), []).append(
-            {
-                "w_project_id": project_id,
-                "w_id": job_id,
-                **{f"v_{name}": columns[name] for name in names},
-            }
+        shapes.setdefault(_shape(columns), []).append((job_id, columns))
+    for (names, nulls), alike in shapes.items():
+        await update_columns(
+            conn,
+            job,
+            {name: [columns[name] for _, columns in alike] for name in names},
+            nulls=nulls,
+            where={"project_id": Same(project_id), "id": [job_id for job_id, _ in alike]},
+            count=len(alike),
         )
-    for (names, nulls), params in shapes.items():
-        await conn.execute(_update_statement(names, nulls, many_ids=False), params)
 
 
 async def add_skip(
