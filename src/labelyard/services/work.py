@@ -175,7 +175,7 @@ async def claim(
             found = await _find(conn, worker, command.step, now, draw)
         if found is None:
             return None
-    async with db.write(inline=True) as conn:
+    async with db.write() as conn:
         job = await _find(conn, worker, command.step, now, draw)
         if job is None:
             return None
@@ -247,7 +247,7 @@ async def claim_many(
         async with db.read() as conn:
             if not await _find_many(conn, worker, command.step, now, draws, lock=False, most=1):
                 return []
-    async with db.write(inline=True) as conn:
+    async with db.write() as conn:
         rows = await _find_many(conn, worker, command.step, now, draws)
         if not rows:
             return []
@@ -313,7 +313,7 @@ async def heartbeat(
     """Extend the lease."""
     now = utcnow()
     until = lifecycle.lease_until(now, lease_seconds, default_lease)
-    async with db.write(inline=True) as conn:
+    async with db.write() as conn:
         job, state = await _held(conn, worker, job_id, now)
         await store.update_job(
             conn, project_id=worker.project.id, job_id=job.id, lease_expires_at=until
@@ -357,7 +357,7 @@ async def _apply(
 async def save_draft(db: Database, worker: Worker, *, job_id: str, work: Work) -> dict[str, Any]:
     """Save work in progress (validated shapes, so a draft can always be submitted as is)."""
     now = utcnow()
-    async with db.write(inline=True) as conn:
+    async with db.write() as conn:
         job, state = await _held(conn, worker, job_id, now)
         annotations = await _validated(conn, work.annotations, worker.project, job)
         await store.update_job(
@@ -444,7 +444,7 @@ async def submit(
     now = utcnow()
     project = worker.project
     draw = rng.random()
-    async with db.write(inline=True) as conn:
+    async with db.write() as conn:
         job, state = await _held(conn, worker, job_id, now)
         lifecycle.check_step(state, lifecycle.ANNOTATE)
         change = await _submission(
@@ -466,7 +466,7 @@ async def submit(
 async def skip(db: Database, worker: Worker, *, job_id: str, reason: str | None) -> dict[str, Any]:
     """Give the job back; it is not offered to this worker again."""
     now = utcnow()
-    async with db.write(inline=True) as conn:
+    async with db.write() as conn:
         job, state = await _held(conn, worker, job_id, now)
         return await apply(
             conn, job, lifecycle.skip(state, worker_id=worker.id, reason=reason), now=now
@@ -521,7 +521,7 @@ async def review(
     """Accept (optionally with corrections) or reject back to an earlier step, with a comment."""
     now = utcnow()
     project = worker.project
-    async with db.write(inline=True) as conn:
+    async with db.write() as conn:
         job, state = await _held(conn, worker, job_id, now)
         lifecycle.check_step(state, lifecycle.REVIEW)
         annotators = tuple(
@@ -613,7 +613,7 @@ async def submit_many(
     now = utcnow()
     project = worker.project
     draws = [rng.random() for _ in items]
-    async with db.write(inline=True) as conn:
+    async with db.write() as conn:
         held = await _held_list(conn, worker, [job_id for job_id, _ in items], now, "annotate")
         accepted = await _accepted(conn, project, worker)
         decided: list[tuple[str, Record | None, lifecycle.Change | LabelyardError]] = []
@@ -656,7 +656,7 @@ async def review_many(
     answers for item i, or its error; the items without an error are applied."""
     now = utcnow()
     project = worker.project
-    async with db.write(inline=True) as conn:
+    async with db.write() as conn:
         held = await _held_list(conn, worker, [job_id for job_id, _ in items], now, "review")
         annotators = await quality_store.annotators_of(
             conn, project_id=project.id, job_ids=[job_id for job_id, _ in items]

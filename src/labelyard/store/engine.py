@@ -49,13 +49,7 @@ class Database:
             "pool_timeout": POOL_TIMEOUT_SECONDS,
         }
         if self.is_sqlite:
-            self._writer = create_async_engine(
-                url,
-                pool_size=1,
-                max_overflow=0,
-                async_creator=sqlite_inline.writer(make_url(url).database or ""),
-                **common,
-            )
+            self._writer = create_async_engine(url, pool_size=1, max_overflow=0, **common)
             self._reader = create_async_engine(
                 url,
                 pool_size=pool_size,
@@ -109,26 +103,10 @@ class Database:
             yield conn
 
     @asynccontextmanager
-    async def write(self, *, inline: bool = False) -> AsyncIterator[AsyncConnection]:
-        """A transaction that commits when the block ends and rolls back if it raises.
-
-        ``inline``: on SQLite, once the write lock is taken, the transaction's statements run
-        on the event loop instead of a thread (``sqlite_inline.WriterConnection``); for short
-        transactions of a few indexed statements (the worker API's), which then hold the write
-        lock for less time. Its commit still runs on a thread.
-        """
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that commits when the block ends and rolls back if it raises."""
         async with self._writer.begin() as conn:
-            if not (inline and self.is_sqlite):
-                yield conn
-                return
-            raw = await conn.get_raw_connection()
-            driver = raw.driver_connection
-            assert isinstance(driver, sqlite_inline.WriterConnection)
-            driver.inline = True
-            try:
-                yield conn
-            finally:
-                driver.inline = False
+            yield conn
 
     async def fetch(
         self, statement: DriverStatement, values: Mapping[str, Any]
