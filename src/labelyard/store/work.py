@@ -187,6 +187,22 @@ async def free_jobs(
     return found
 
 
+def _bound_free(*, not_annotated: bool, not_versioned: bool, grouped: bool) -> tuple[Any, Any, Any]:
+    """The worker bind, ``_free``'s conditions and the groups bind, as bound parameters: what a
+    claim's look and a queue count share."""
+    worker_id: Any = bindparam("worker_id")
+    free = _free(
+        project_id=bindparam("project_id"),
+        queue=bindparam("queue"),
+        now=bindparam("now", type_=job.c.lease_expires_at.type),
+        worker_id=worker_id,
+        not_annotated=not_annotated,
+        not_versioned=not_versioned,
+    )
+    groups: Any = bindparam("groups", expanding=True) if grouped else None
+    return worker_id, free, groups
+
+
 @functools.cache
 def _free_jobs_statement(
     locking: str,
@@ -200,16 +216,9 @@ def _free_jobs_statement(
     """One look of ``free_jobs`` for one shape of rules, built once with bound parameters
     (building the statement and its cache key each time cost more than running it);
     ``locking``: the dialect whose row locks it takes, "" for none."""
-    worker_id: Any = bindparam("worker_id")
-    free = _free(
-        project_id=bindparam("project_id"),
-        queue=bindparam("queue"),
-        now=bindparam("now", type_=job.c.lease_expires_at.type),
-        worker_id=worker_id,
-        not_annotated=not_annotated,
-        not_versioned=not_versioned,
+    worker_id, free, groups = _bound_free(
+        not_annotated=not_annotated, not_versioned=not_versioned, grouped=grouped
     )
-    groups: Any = bindparam("groups", expanding=True) if grouped else None
     unless = [job.c.id.not_in(bindparam("taken", expanding=True))] if besides else []
     query = (
         select(*WORK_COLUMNS)
@@ -228,16 +237,9 @@ def _free_count_statement(*, not_annotated: bool, not_versioned: bool, grouped: 
     """``free_count``'s statement for one shape of rules, built once with bound parameters (a
     request only binds values: building and compiling it each time would cost more than the
     read itself)."""
-    worker_id: Any = bindparam("worker_id")
-    free = _free(
-        project_id=bindparam("project_id"),
-        queue=bindparam("queue"),
-        now=bindparam("now", type_=job.c.lease_expires_at.type),
-        worker_id=worker_id,
-        not_annotated=not_annotated,
-        not_versioned=not_versioned,
+    worker_id, free, groups = _bound_free(
+        not_annotated=not_annotated, not_versioned=not_versioned, grouped=grouped
     )
-    groups: Any = bindparam("groups", expanding=True) if grouped else None
     looks = _looks(worker_id=worker_id, groups=groups)
     # In queue order, like a claim: both engines then walk ``ix_job_queue`` and stop at the
     # limit, whatever the statistics say of the project's other queues.
