@@ -212,8 +212,9 @@ def workers_from_rows(rows: Iterable[Mapping[Any, Any]]) -> list[WorkerFigures]:
 def workers_from_tuples(rows: Iterable[Sequence[Any]]) -> list[WorkerFigures]:
     """Workers' figures from per (worker, step) sums laid out as ``WORKER_ROW`` (never None;
     parts of a range are added), most work first."""
-    by_worker: dict[str, list[Sequence[Any]]] = {}
-    for row in rows:
+    # Each row becomes a plain tuple once: a driver's row type is slower to slice.
+    by_worker: dict[str, list[tuple[Any, ...]]] = {}
+    for row in map(tuple, rows):
         mine = by_worker.get(row[0])
         if mine is None:
             by_worker[row[0]] = [row]
@@ -221,27 +222,30 @@ def workers_from_tuples(rows: Iterable[Sequence[Any]]) -> list[WorkerFigures]:
             mine.append(row)
     found = []
     counted = len(WORKER_COUNTS)
+    gold_at, agreement_at = WORKER_COUNTS.index("gold_jobs"), WORKER_COUNTS.index("agreement_jobs")
     for worker, mine in by_worker.items():
         if len(mine) == 1:
             values: Sequence[Any] = mine[0][2:]
+            finished = mine[0][_FINISHED]
+            steps = {mine[0][1]: int(finished)} if finished else {}
         else:
             values = [sum(column) for column in zip(*(row[2:] for row in mine), strict=True)]
+            steps = {}
+            for row in mine:
+                if row[_FINISHED]:
+                    steps[row[1]] = steps.get(row[1], 0) + int(row[_FINISHED])
         counts = dict(zip(WORKER_COUNTS, map(int, values[:counted]), strict=True))
-        gold_sum, agreement_sum = values[counted:]
-        steps: dict[str, int] = {}
-        for row in mine:
-            if row[_FINISHED]:
-                steps[row[1]] = steps.get(row[1], 0) + int(row[_FINISHED])
         found.append(
             WorkerFigures(
                 worker,
                 counts,
                 steps,
-                gold_score=_mean(float(gold_sum), counts["gold_jobs"]),
-                agreement=_mean(float(agreement_sum), counts["agreement_jobs"]),
+                gold_score=_mean(float(values[counted]), int(values[gold_at])),
+                agreement=_mean(float(values[counted + 1]), int(values[agreement_at])),
             )
         )
-    return sorted(found, key=lambda f: (-f.counts["finished"], f.worker_id))
+    found.sort(key=lambda f: (-f.counts["finished"], f.worker_id))
+    return found
 
 
 def _mean(total: float, count: int) -> float | None:
@@ -325,8 +329,8 @@ def batches_from_tuples(
 ) -> list[BatchFigures]:
     """Batches' figures from their per-day rows laid out as ``BATCH_DAY_ROW``; ``before``: jobs
     completed before ``since``, where each batch's running total of completed jobs starts."""
-    by_batch: dict[str, dict[str, Sequence[Any]]] = {}
-    for row in rows:
+    by_batch: dict[str, dict[str, tuple[Any, ...]]] = {}
+    for row in map(tuple, rows):  # plain tuples: a driver's row type is slower to slice
         by_batch.setdefault(row[0], {})[row[1]] = row
     found: list[BatchFigures] = []
     every_day = days_between(since, until)
