@@ -17,11 +17,12 @@ from labelyard.core.passwords import verify_password
 from labelyard.errors import RateLimited
 from labelyard.services.accounts import hash_key
 from labelyard.services.workers import token_digest
-from labelyard.store import Record
+from labelyard.store import Record, keyed
 from labelyard.store import accounts as account_store
 from labelyard.store import sessions as session_store
 from labelyard.store import workers as worker_store
 from labelyard.store.engine import Database
+from labelyard.store.keyed import SessionWorker as SessionWorker
 
 # A well-formed hash no password matches: checked for unknown names, so they cost the same time.
 _DUMMY_HASH = "scrypt$16384$8$1$" + "A" * 22 + "==$" + "A" * 43 + "="
@@ -66,28 +67,30 @@ async def worker_with_token(db: Database, token: str) -> Record | None:
         return await worker_store.live_worker(conn, token_hash=token_digest(token))
 
 
-async def live_worker(db: Database, worker_id: str) -> Record | None:
-    """The worker, unless it was revoked."""
-    async with db.read() as conn:
-        return await worker_store.live_worker(conn, worker_id=worker_id)
-
-
 async def live_key(db: Database, api_key: str) -> Record | None:
     """The API key row of ``api_key``, unless it was revoked."""
     async with db.read() as conn:
         return await account_store.live_key(conn, key_hash=hash_key(api_key))
 
 
-async def key_is_live(db: Database, key_id: str) -> bool:
-    """True while the API key ``key_id`` is not revoked."""
-    async with db.read() as conn:
-        return await account_store.key_is_live(conn, id=key_id)
-
-
 async def end_session(db: Database, *, nonce: str, expires_at: datetime, now: datetime) -> None:
     """Sign the session ``nonce`` out on the server: its cookie (and any copy) stops working."""
     async with db.write() as conn:
         await session_store.revoke_session(conn, nonce=nonce, expires_at=expires_at, now=now)
+
+
+async def worker_session(
+    db: Database, *, worker_id: str, nonce: str
+) -> tuple[SessionWorker | None, bool]:
+    """The signed-in worker unless it was revoked, and whether its session ``nonce`` was signed
+    out: one read for every page a worker opens."""
+    return await keyed.worker_session(db, worker_id=worker_id, nonce=nonce)
+
+
+async def key_session(db: Database, *, key_id: str, nonce: str) -> tuple[bool, bool]:
+    """Whether an owner's API key is still live, and whether its session ``nonce`` was signed
+    out: one read for every page an owner opens."""
+    return await keyed.key_session(db, key_id=key_id, nonce=nonce)
 
 
 async def session_ended(db: Database, nonce: str) -> bool:

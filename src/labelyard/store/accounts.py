@@ -73,9 +73,3 @@ async def live_key(conn: AsyncConnection, *, key_hash: str) -> Record | None:
         api_key.c.key_hash == key_hash, api_key.c.revoked_at.is_(None)
     )
     return (await conn.execute(query)).first()
-
-
-async def key_is_live(conn: AsyncConnection, *, id: str) -> bool:
-    """True if the key of this id exists and is not revoked."""
-    query = select(api_key.c.id).where(api_key.c.id == id, api_key.c.revoked_at.is_(None))
-    return (await conn.scalar(query)) is not None

@@ -166,3 +166,45 @@ async def job_for_key(
     if row[0] is None:
         return KeyedJob(None, None)
     return KeyedJob(KeyedProject(*row[:5]), JobRead(*row[5:]) if row[5] is not None else None)
+
+
+# A web session's checks on every page, in one statement: the signed-in worker (or key) is
+# still live, and the session was not signed out.
+_SIGNED_OUT = "EXISTS (SELECT 1 FROM revoked_session AS r WHERE r.nonce = :nonce)"
+_WORKER_SESSION = statement(f"""
+    SELECT w.id, w.account_id, w.name, w.role, w.username, w.password_hash, w.token_hash,
+           {_SIGNED_OUT}
+    FROM worker AS w
+    WHERE w.id = :worker_id AND w.revoked_at IS NULL""")
+_KEY_SESSION = statement(f"""
+    SELECT EXISTS (SELECT 1 FROM api_key AS k WHERE k.id = :key_id AND k.revoked_at IS NULL),
+           {_SIGNED_OUT}""")
+
+
+class SessionWorker(NamedTuple):
+    """A signed-in worker's columns as ``store.workers.live_worker`` reads them."""
+
+    id: str
+    account_id: str
+    name: str
+    role: str
+    username: str | None
+    password_hash: str | None
+    token_hash: str
+
+
+async def worker_session(
+    db: Database, *, worker_id: str, nonce: str
+) -> tuple[SessionWorker | None, bool]:
+    """The worker unless it was revoked, and whether the session ``nonce`` was signed out."""
+    rows = await db.fetch(_WORKER_SESSION, {"worker_id": worker_id, "nonce": nonce})
+    if not rows:
+        return None, False
+    return SessionWorker(*rows[0][:7]), bool(rows[0][7])
+
+
+async def key_session(db: Database, *, key_id: str, nonce: str) -> tuple[bool, bool]:
+    """Whether the API key ``key_id`` is live, and whether the session ``nonce`` was signed
+    out."""
+    rows = await db.fetch(_KEY_SESSION, {"key_id": key_id, "nonce": nonce})
+    return bool(rows[0][0]), bool(rows[0][1])

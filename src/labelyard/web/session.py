@@ -167,7 +167,7 @@ async def _password_worker(request: Request, username: str, password: str) -> Re
     )
 
 
-def _worker_proof(state: AppState, row: Record) -> str:
+def _worker_proof(state: AppState, row: Record | signin.SessionWorker) -> str:
     return sessions.fingerprint(state.session_key, WORKER, row.token_hash, row.password_hash or "")
 
 
@@ -199,17 +199,17 @@ def _worker_session(state: AppState, row: Record, ttl: int) -> Session:
     )
 
 
-async def require_worker(request: Request) -> Record:
+async def require_worker(request: Request) -> signin.SessionWorker:
     """The signed-in worker (its row), if it is not revoked and its token and password are
     still the ones it signed in under."""
     session = current(request)
     if session.kind != WORKER:
         raise SignInRequired("sign in as a worker")
     state = state_of(request)
-    row = await signin.live_worker(state.db, session.subject)
-    if row is None or not hmac.compare_digest(_worker_proof(state, row), session.proof):
-        raise SignInRequired("this sign-in is no longer valid; sign in again")
-    if await signin.session_ended(state.db, session.nonce):
+    row, ended = await signin.worker_session(
+        state.db, worker_id=session.subject, nonce=session.nonce
+    )
+    if row is None or ended or not hmac.compare_digest(_worker_proof(state, row), session.proof):
         raise SignInRequired("this sign-in is no longer valid; sign in again")
     return row
 
@@ -234,9 +234,13 @@ async def require_owner(request: Request) -> Session:
             state.db, account_id=session.account_id, identity=identity
         ):
             raise SignInRequired("this single sign-on is no longer valid; sign in again")
-    elif not await signin.key_is_live(state.db, session.subject):
+        if await signin.session_ended(state.db, session.nonce):
+            raise SignInRequired("signed out; sign in again")
+        return session
+    live, ended = await signin.key_session(state.db, key_id=session.subject, nonce=session.nonce)
+    if not live:
         raise SignInRequired("this API key was revoked; sign in again")
-    if await signin.session_ended(state.db, session.nonce):
+    if ended:
         raise SignInRequired("signed out; sign in again")
     return session
 
