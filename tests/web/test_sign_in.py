@@ -185,3 +185,25 @@ def test_the_editors_json_calls_refuse_deep_nesting_and_the_job_stays_held(
             f"{base}/jobs/{job_id}/draft", headers=headers, content=b'{"annotations": {}}'
         )
         assert saved.status_code == 200, saved.text
+
+
+def test_revoking_the_key_ends_an_owners_session_and_a_new_key_signs_in(server: Server) -> None:
+    team = make_team(server)
+    with server.admin() as admin:
+        made = admin.post(f"/admin/v1/accounts/{team.account_id}/keys").json()["data"]
+    with httpx.Client(base_url=server.base_url) as browser:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/ui/login").text)
+        assert csrf is not None
+        form = {"csrf": csrf[1], "method": "key", "secret": made["api_key"]}
+        assert browser.post("/ui/login", data=form).status_code == 303
+        assert browser.get("/ui/projects").status_code == 200
+        with server.admin() as admin:
+            assert admin.post(f"/admin/v1/keys/{made['key_id']}/revoke").status_code == 200
+        assert browser.get("/ui/projects").headers.get("location") == "/ui/login"
+    # The account's other key was not touched: its sessions go on.
+    with httpx.Client(base_url=server.base_url) as other:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', other.get("/ui/login").text)
+        assert csrf is not None
+        form = {"csrf": csrf[1], "method": "key", "secret": team.api_key}
+        assert other.post("/ui/login", data=form).status_code == 303
+        assert other.get("/ui/projects").status_code == 200
