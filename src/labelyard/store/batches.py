@@ -61,14 +61,16 @@ async def get_batch(conn: AsyncConnection, *, project_id: str, id: str) -> Recor
     return (await conn.execute(query)).first()
 
 
+_PROJECT_BATCHES = (
+    select(batch)
+    .where(batch.c.project_id == bindparam("project_id"))
+    .order_by(batch.c.created_at, batch.c.id)
+)
+
+
 async def list_batches(conn: AsyncConnection, *, project_id: str) -> list[Record]:
     """Every batch of the project, oldest first, with its counters."""
-    query = (
-        select(batch)
-        .where(batch.c.project_id == project_id)
-        .order_by(batch.c.created_at, batch.c.id)
-    )
-    return list((await conn.execute(query)).all())
+    return list((await conn.execute(_PROJECT_BATCHES, {"project_id": project_id})).all())
 
 
 _DEFAULT_BATCH = select(batch.c.id, batch.c.is_default).where(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, cast, func, select
+from sqlalchemy import BigInteger, ColumnElement, bindparam, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.core.model import JobStatus
@@ -41,18 +41,21 @@ async def project_summaries(conn: AsyncConnection, *, account_id: str | None) ->
     return list((await conn.execute(query)).all())
 
 
+_BATCH_COUNTERS = select(
+    batch.c.id,
+    batch.c.total_jobs,
+    batch.c.in_progress_jobs,
+    batch.c.completed_jobs,
+    batch.c.aborted_jobs,
+).where(batch.c.project_id == bindparam("project_id"))
+
+
 async def job_counts(conn: AsyncConnection, *, project_id: str) -> dict[str, dict[str, int]]:
     """How many jobs of the project are in each status, by batch id: read off the batches'
     counters (one row per batch, no job read); gold jobs are in none of them."""
-    query = select(
-        batch.c.id,
-        batch.c.total_jobs,
-        batch.c.in_progress_jobs,
-        batch.c.completed_jobs,
-        batch.c.aborted_jobs,
-    ).where(batch.c.project_id == project_id)
     counts: dict[str, dict[str, int]] = {}
-    for batch_id, total, in_progress, completed, aborted in await conn.execute(query):
+    rows = await conn.execute(_BATCH_COUNTERS, {"project_id": project_id})
+    for batch_id, total, in_progress, completed, aborted in rows:
         counts[batch_id] = {
             JobStatus.CREATED.value: int(total - in_progress - completed - aborted),
             JobStatus.IN_PROGRESS.value: int(in_progress),

@@ -23,19 +23,24 @@ async def insert_project(
     )
 
 
+# Built once with bound parameters: most pages and many API calls read a project.
+_PROJECT = select(project).where(project.c.id == bindparam("id"))
+_LISTED = select(
+    project.c.id, project.c.account_id, project.c.name, project.c.base, project.c.quality
+).order_by(project.c.name, project.c.id)
+_ACCOUNT_LISTED = _LISTED.where(project.c.account_id == bindparam("account_id"))
+
+
 async def get_project(conn: AsyncConnection, *, id: str) -> Record | None:
     """A project row (id, account_id, name, base, created_at)."""
-    return (await conn.execute(select(project).where(project.c.id == id))).first()
+    return (await conn.execute(_PROJECT, {"id": id})).first()
 
 
 async def list_projects(conn: AsyncConnection, *, account_id: str | None) -> list[Record]:
     """The projects of an account (of every account for ``None``), by name."""
-    query = select(
-        project.c.id, project.c.account_id, project.c.name, project.c.base, project.c.quality
-    )
-    if account_id is not None:
-        query = query.where(project.c.account_id == account_id)
-    return list((await conn.execute(query.order_by(project.c.name, project.c.id))).all())
+    if account_id is None:
+        return list((await conn.execute(_LISTED)).all())
+    return list((await conn.execute(_ACCOUNT_LISTED, {"account_id": account_id})).all())
 
 
 # Built once with bound parameters: every API request authenticates with it.

@@ -373,13 +373,14 @@ async def count_versions(conn: AsyncConnection, *, project_id: str, job_id: str)
     return int(found or 0)
 
 
+_MEMBERSHIPS = select(worker_group_member.c.project_id, worker_group_member.c.group_id).where(
+    worker_group_member.c.worker_id == bindparam("worker_id")
+)
+
+
 async def memberships(conn: AsyncConnection, *, worker_id: str) -> dict[str, set[str]]:
     """The groups this worker belongs to, by project."""
-    rows = await conn.execute(
-        select(worker_group_member.c.project_id, worker_group_member.c.group_id).where(
-            worker_group_member.c.worker_id == worker_id
-        )
-    )
+    rows = await conn.execute(_MEMBERSHIPS, {"worker_id": worker_id})
     found: dict[str, set[str]] = {}
     for project_id, group_id in rows:
         found.setdefault(project_id, set()).add(group_id)
