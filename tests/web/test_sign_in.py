@@ -113,6 +113,14 @@ def test_only_listed_proxies_are_believed() -> None:
     }
 
 
+def _sign_in_with_key(browser: httpx.Client, api_key: str) -> None:
+    csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/ui/login").text)
+    assert csrf is not None
+    form = {"csrf": csrf[1], "method": "key", "secret": api_key}
+    assert browser.post("/ui/login", data=form).status_code == 303
+    assert browser.get("/ui/projects").status_code == 200
+
+
 def _sign_out(browser: httpx.Client) -> None:
     csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/ui/queue").text)
     if csrf is None:
@@ -143,11 +151,7 @@ def test_signing_out_ends_the_session_on_the_server(server: Server) -> None:
 def test_signing_out_ends_an_owners_session_on_the_server(server: Server) -> None:
     team = make_team(server)
     with httpx.Client(base_url=server.base_url) as browser:
-        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/ui/login").text)
-        assert csrf is not None
-        form = {"csrf": csrf[1], "method": "key", "secret": team.api_key}
-        assert browser.post("/ui/login", data=form).status_code == 303
-        assert browser.get("/ui/projects").status_code == 200
+        _sign_in_with_key(browser, team.api_key)
         cookie = browser.cookies.get("labelyard_session", path="/ui")
         assert cookie
         with httpx.Client(base_url=server.base_url) as copy:
@@ -192,18 +196,10 @@ def test_revoking_the_key_ends_an_owners_session_and_a_new_key_signs_in(server: 
     with server.admin() as admin:
         made = admin.post(f"/admin/v1/accounts/{team.account_id}/keys").json()["data"]
     with httpx.Client(base_url=server.base_url) as browser:
-        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/ui/login").text)
-        assert csrf is not None
-        form = {"csrf": csrf[1], "method": "key", "secret": made["api_key"]}
-        assert browser.post("/ui/login", data=form).status_code == 303
-        assert browser.get("/ui/projects").status_code == 200
+        _sign_in_with_key(browser, made["api_key"])
         with server.admin() as admin:
             assert admin.post(f"/admin/v1/keys/{made['key_id']}/revoke").status_code == 200
         assert browser.get("/ui/projects").headers.get("location") == "/ui/login"
     # The account's other key was not touched: its sessions go on.
     with httpx.Client(base_url=server.base_url) as other:
-        csrf = re.search(r'name="csrf" value="([^"]+)"', other.get("/ui/login").text)
-        assert csrf is not None
-        form = {"csrf": csrf[1], "method": "key", "secret": team.api_key}
-        assert other.post("/ui/login", data=form).status_code == 303
-        assert other.get("/ui/projects").status_code == 200
+        _sign_in_with_key(other, team.api_key)
