@@ -19,7 +19,7 @@ SLOW = text(
 )
 
 
-def _ticks_during(db: Database, which: str) -> int:
+def _ticks_during(db: Database, which: str, **options: bool) -> int:
     async def run() -> int:
         ticks = 0
         running = True
@@ -31,7 +31,7 @@ def _ticks_during(db: Database, which: str) -> int:
                 ticks += 1
 
         task = asyncio.create_task(ticker())
-        async with getattr(db, which)() as conn:
+        async with getattr(db, which)(**options) as conn:
             await asyncio.sleep(0)
             ticks = 0
             assert (await conn.execute(SLOW)).scalar() == 1_500_000
@@ -48,6 +48,29 @@ def test_scans_let_other_tasks_run_and_reads_stay_inline(tmp_path: Path) -> None
     try:
         assert _ticks_during(db, "read") == 0  # the loop was held for the whole query
         assert _ticks_during(db, "scan") > 10  # other tasks ran while it scanned
+    finally:
+        asyncio.run(db.dispose())
+
+
+def test_an_inline_write_holds_the_loop_and_a_plain_one_does_not(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}")
+    try:
+        assert _ticks_during(db, "write", inline=True) == 0  # its statements ran on the loop
+        assert _ticks_during(db, "write") > 10  # on a thread, while other tasks ran
+
+        async def rolled_back() -> list[int]:
+            async with db.write() as conn:
+                await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+            with pytest.raises(RuntimeError):
+                async with db.write(inline=True) as conn:
+                    await conn.execute(text("INSERT INTO t VALUES (1)"))
+                    raise RuntimeError
+            async with db.write(inline=True) as conn:
+                await conn.execute(text("INSERT INTO t VALUES (2)"))
+            async with db.read() as conn:
+                return list((await conn.execute(text("SELECT n FROM t"))).scalars())
+
+        assert asyncio.run(rolled_back()) == [2]
     finally:
         asyncio.run(db.dispose())
 

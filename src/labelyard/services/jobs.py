@@ -155,7 +155,9 @@ async def _write_group(
 ) -> list[Outcome | Exception]:
     """Insert ``specs`` in one transaction; if it fails, each alone (its error its own)."""
     try:
-        async with db.write() as conn:
+        # Inline: the group's statements hold SQLite's write lock, which the other serve
+        # processes wait for, only as long as they run, not across turns of the event loop.
+        async with db.write(inline=True) as conn:
             written = await _insert(conn, project, JobCreates.of(specs))
         return written.outcomes(len(specs))  # type: ignore[return-value]
     except Exception as exc:
