@@ -39,3 +39,21 @@ def test_hot_reads_skip_fastapi_but_stay_in_the_openapi_document(tmp_path: Path)
         )
         assert not isinstance(first, APIRoute)  # answered by api.fast
         assert first.methods == {"GET"}
+
+
+def test_single_creates_skip_fastapi_but_stay_in_the_openapi_document(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path))
+    document = app.openapi()
+    for path in (
+        "/v1/projects/{project_id}/jobs",
+        "/v0/projects/{project_id}/jobs",
+        "/projectsvc/projects/{project_id}/jobs",
+    ):
+        assert "post" in document["paths"][path]
+        first = next(
+            route
+            for route in app.router.routes
+            if isinstance(route, Route) and route.path == path and "POST" in (route.methods or ())
+        )
+        assert not isinstance(first, APIRoute)  # answered by api.fast
+        assert first.methods == {"POST"}

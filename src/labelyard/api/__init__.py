@@ -417,7 +417,7 @@ RESPONSES: dict[Callable[..., Any], dict[int | str, dict[str, Any]]] = {
 
 # The hottest reads, served by api.fast (the same handlers without FastAPI's per-request
 # dependency solving); their FastAPI routes stay for the OpenAPI document.
-FAST_ROUTES = (batches.jobs, jobs.get)
+FAST_ROUTES = (batches.jobs, jobs.get, jobs.create)
 
 
 def mount(app: FastAPI) -> None:

@@ -1,10 +1,12 @@
-"""Hot GET routes served without FastAPI's per-request dependency solving.
+"""Hot routes served without FastAPI's per-request dependency solving.
 
 ``fast(handler, path)`` gives a plain Starlette endpoint that resolves what the handler's
 signature asks for (the project named in the path with the caller's ``x-api-key``, which the
 handler's service checks in the statement that reads; the app state; path parameters; optional
 string query parameters) and calls the same handler: one implementation, with the FastAPI route
-kept beside it for the OpenAPI document.
+kept beside it for the OpenAPI document. A handler of ``(project, state, body)`` (a create)
+gets what ``api.deps`` would give it, in the same order: the key checked against the project
+first, then the JSON body.
 """
 
 from __future__ import annotations
@@ -17,14 +19,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from labelyard.core.model import ProjectKey
+from labelyard.core.validation import MAX_JSON_DEPTH
+from labelyard.http.body import parse_json
+from labelyard.services import accounts
 from labelyard.state import AppState
 
 Handler = Callable[..., Awaitable[Response]]
 
 
 def fast(handler: Handler, path: str) -> Callable[[Request], Awaitable[Response]]:
-    """A Starlette endpoint for ``handler(key, state, <path params>, <query params>)``."""
+    """A Starlette endpoint for ``handler(key, state, <path params>, <query params>)`` or
+    ``handler(project, state, body)``."""
     names = list(inspect.signature(handler).parameters)
+    if names == ["project", "state", "body"]:
+        return _with_body(handler)
     if names[:2] != ["key", "state"]:
         raise TypeError(f"{handler.__qualname__} does not take (key, state, ...)")
     path_names = [name for name in names[2:] if "{" + name + "}" in path]
@@ -40,6 +48,21 @@ def fast(handler: Handler, path: str) -> Callable[[Request], Awaitable[Response]
             for name in query_names:
                 arguments[name] = query.get(name)
         return await handler(key, state, **arguments)
+
+    endpoint.__name__ = f"fast_{handler.__name__}"
+    return endpoint
+
+
+def _with_body(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        state: AppState = request.app.state.labelyard
+        project = await accounts.authorize(
+            state.db,
+            api_key=request.headers.get("x-api-key"),
+            project_id=request.path_params["project_id"],
+        )
+        body = parse_json(await request.body(), depth=MAX_JSON_DEPTH)
+        return await handler(project, state, body)
 
     endpoint.__name__ = f"fast_{handler.__name__}"
     return endpoint

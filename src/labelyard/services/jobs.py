@@ -37,6 +37,7 @@ from labelyard.services.results import result_url
 from labelyard.store import Record, keyed
 from labelyard.store import batches as batch_store
 from labelyard.store import jobs as store
+from labelyard.store import media as media_store
 from labelyard.store import point_clouds as point_cloud_store
 from labelyard.store import projects as project_store
 from labelyard.store.bulk import Column, Converted, Same
@@ -155,7 +156,9 @@ async def _write_group(
 ) -> list[Outcome | Exception]:
     """Insert ``specs`` in one transaction; if it fails, each alone (its error its own)."""
     try:
-        async with db.write() as conn:
+        # Inline: the group's statements hold SQLite's write lock, which the other serve
+        # processes wait for, only as long as they run, not across turns of the event loop.
+        async with db.write(inline=True) as conn:
             written = await _insert(conn, project, JobCreates.of(specs))
         return written.outcomes(len(specs))  # type: ignore[return-value]
     except Exception as exc:
@@ -317,23 +320,37 @@ async def _insert(conn: AsyncConnection, project: Project, creates: JobCreates) 
         counts = [(batch_id, len(by_batch[batch_id])) for batch_id in sorted(by_batch)]
     else:
         counts = [(default_id, len(creates))]
+    count = sum(many for _, many in counts)
+    now = utcnow()
+    ids = new_time_ids(count, now)
+    if not count:
+        return _Written(creates=creates, ids=ids, batch_ids=[], others=others)
+    golds = creates.golds()
+    frames = creates.frames
+    # Before the batch rows are locked (below), what needs no lock: the media checks of every
+    # new job (those of creates that make no job are dropped again, rarely).
+    await media_checks.queue_for_new_jobs(conn, project_id=project.id, job_ids=ids, now=now)
+    # The counters are added with the positions, in one statement, as if every create made a
+    # job (gold jobs are checks, never output: the batch does not count them); corrected below
+    # for those that did not.
     batch_ids: list[str] = []
     seqs: list[int] = []
     for batch_id, many in counts:
+        start = len(seqs)
+        counted = [k for k in range(start, start + many) if not golds[k]]
         first = await batch_store.reserve_positions(
-            conn, project_id=project.id, id=batch_id, count=many
+            conn,
+            project_id=project.id,
+            id=batch_id,
+            count=many,
+            jobs=len(counted),
+            frames=sum(frames[k] for k in counted),
         )
         seqs += range(first, first + many)
         batch_ids += [batch_id] * many
-    count = len(seqs)
-    now = utcnow()
-    ids = new_time_ids(count, now)
     written = _Written(creates=creates, ids=ids, batch_ids=batch_ids, others=others)
-    if not count:
-        return written
     references = creates.reference_ids
     hashes = creates.payload_hashes(batch_ids)
-    golds = creates.golds()
     workflows = creates.workflows
     tags = [workflow.tag for workflow in workflows]
     # Column by column, straight from the creates (store.bulk.insert_columns): no row dicts.
@@ -389,18 +406,19 @@ async def _insert(conn: AsyncConnection, project: Project, creates: JobCreates) 
                     f"a job with reference_id {references[k]!r} exists with a different payload"
                 )
 
-    # What the creates count and queue, in the same transaction.
-    added: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    frames = creates.frames
-    for k in made:
-        if not golds[k]:  # gold jobs are checks, never output: the batch does not count them
-            counts_of = added[batch_ids[k]]
-            counts_of[0] += 1
-            counts_of[1] += frames[k]
-    for batch_id, (jobs, frame_count) in added.items():
-        await batch_store.add_to_counters(
-            conn, project_id=project.id, id=batch_id, total_jobs=jobs, total_frames=frame_count
-        )
+        # What the creates that made no job were counted and queued for, taken back.
+        removed: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for k in taken:
+            if not golds[k]:
+                counts_of = removed[batch_ids[k]]
+                counts_of[0] -= 1
+                counts_of[1] -= frames[k]
+        for batch_id, (jobs, frame_count) in removed.items():
+            await batch_store.add_to_counters(
+                conn, project_id=project.id, id=batch_id, total_jobs=jobs, total_frames=frame_count
+            )
+        await media_store.drop_checks(conn, project_id=project.id, job_ids=[ids[k] for k in taken])
+
     made_ids = ids if len(made) == count else [ids[k] for k in made]
     if project.base in point_clouds.LIDAR_BASES:
         # Lidar files are queued for conversion with their jobs: a crash never loses one.
@@ -428,7 +446,6 @@ async def _insert(conn: AsyncConnection, project: Project, creates: JobCreates) 
             priorities=[creates.priorities[k] for k in made],
         )
     await emit_encoded(conn, project_id=project.id, kind=JOB_CREATED, bodies=bodies, now=now)
-    await media_checks.queue_for_new_jobs(conn, project_id=project.id, job_ids=made_ids, now=now)
     return written
 
 

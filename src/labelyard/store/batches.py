@@ -108,13 +108,32 @@ _RESERVE = (
 )
 
 
-async def reserve_positions(conn: AsyncConnection, *, project_id: str, id: str, count: int) -> int:
-    """Reserve ``count`` positions in the batch; returns the first.
+_RESERVE_COUNTING = (
+    update(batch)
+    .where(batch.c.project_id == bindparam("b_project_id"), batch.c.id == bindparam("b_id"))
+    .values(
+        last_seq=batch.c.last_seq + bindparam("count", type_=BigInteger),
+        total_jobs=batch.c.total_jobs + bindparam("jobs", type_=BigInteger),
+        total_frames=batch.c.total_frames + bindparam("frames", type_=BigInteger),
+    )
+    .returning(batch.c.last_seq)
+)
+
+
+async def reserve_positions(
+    conn: AsyncConnection, *, project_id: str, id: str, count: int, jobs: int = 0, frames: int = 0
+) -> int:
+    """Reserve ``count`` positions in the batch, adding ``jobs`` and ``frames`` to its counters
+    in the same statement; returns the first.
 
     The update locks the batch row until commit, so positions are handed out in commit order.
     """
     values = {"b_project_id": project_id, "b_id": id, "count": count}
-    last = (await conn.execute(_RESERVE, values)).scalar_one()
+    if jobs or frames:
+        values |= {"jobs": jobs, "frames": frames}
+        last = (await conn.execute(_RESERVE_COUNTING, values)).scalar_one()
+    else:
+        last = (await conn.execute(_RESERVE, values)).scalar_one()
     return int(last) - count + 1
 
 

@@ -105,6 +105,15 @@ async def lock_job_for_outcome(
     return (await conn.execute(query)).first()
 
 
+async def drop_checks(conn: AsyncConnection, *, project_id: str, job_ids: list[str]) -> None:
+    """Remove the checks of these jobs (queued for creates that made no job)."""
+    await conn.execute(
+        delete(media_check).where(
+            media_check.c.project_id == project_id, media_check.c.job_id.in_(job_ids)
+        )
+    )
+
+
 async def finish_check(conn: AsyncConnection, *, project_id: str, job_id: str) -> None:
     """The check has its outcome: remove it from the queue."""
     await conn.execute(
