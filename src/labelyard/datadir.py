@@ -12,7 +12,7 @@ from labelyard.config import Settings
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal", "-writer")  # -writer: write turns (store.engine)
 
 
 def prepare_data_dir(settings: Settings) -> Path:
