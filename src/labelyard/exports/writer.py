@@ -69,7 +69,9 @@ class Spool:
 def image_extension(url: Any) -> str:
     """The extension of an image URL's file name (``.jpg``), or ``.jpg`` if it has none."""
     if isinstance(url, str):
-        last = url.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
+        if "?" in url or "#" in url:
+            url = url.split("?", 1)[0].split("#", 1)[0]
+        last = url[url.rfind("/") + 1 :]
         stem, dot, extension = last.rpartition(".")
         if dot and stem and 1 <= len(extension) <= 5 and extension.isalnum():
             return "." + extension.lower()
