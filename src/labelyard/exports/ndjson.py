@@ -72,8 +72,8 @@ class NdjsonWriter:
         completed = JobStatus.COMPLETED.value
         quoted: dict[Any, bytes] = {}  # batch ids and statuses: a handful of values per page
         for row in rows:
-            _, job_id, reference_id, batch_id, status, data, data_type, url, draft, keys = row
-            if data_type != "object":
+            _, job_id, reference_id, batch_id, status, data, data_object, url, draft, keys = row
+            if not data_object:
                 out(self._parsed_line(row))
                 continue
             if (batch := quoted.get(batch_id)) is None:

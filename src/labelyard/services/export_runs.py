@@ -53,6 +53,9 @@ from labelyard.store.engine import Database
 log = logging.getLogger("labelyard.exports")
 
 PAGE_SIZE = 5000
+STORED_PAGE_SIZE = 4000
+"""Rows a page of an NDJSON export's stored JSON (``store.ImageTextRow``s, bigger ones): peak
+memory as with ``PAGE_SIZE`` jobs."""
 PROGRESS_EVERY_JOBS = 5000
 PROGRESS_EVERY_SECONDS = 10.0
 
@@ -132,6 +135,7 @@ async def _rows(
     while the previous one is being written (``stored``: ``store.ImageTextRow``s, else
     ``store.JobRow``s)."""
     rows_of = store.image_text_rows if stored else store.job_rows
+    page_size = STORED_PAGE_SIZE if stored else PAGE_SIZE
 
     async def read(batch_id: str, after: int) -> list[tuple[Any, ...]]:
         async with db.read() as conn:
@@ -141,7 +145,7 @@ async def _rows(
                 batch_id=batch_id,
                 after=after,
                 statuses=statuses,
-                limit=PAGE_SIZE,
+                limit=page_size,
             )
 
     for batch_id in source.batch_ids:
@@ -149,11 +153,11 @@ async def _rows(
         try:
             while True:
                 rows = await ahead
-                if len(rows) == PAGE_SIZE:
+                if len(rows) == page_size:
                     ahead = asyncio.ensure_future(read(batch_id, rows[-1][0]))
                 if rows:
                     yield rows
-                if len(rows) < PAGE_SIZE:
+                if len(rows) < page_size:
                     break
         finally:
             # A read in flight is let finish, not cancelled: its connection must not go back to

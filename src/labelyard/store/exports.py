@@ -126,7 +126,8 @@ SPLICES_JSON = sqlite3.sqlite_version_info >= (3, 38, 0)
 
 ImageTextRow = tuple[Any, ...]
 """An IMAGE job with what its NDJSON line takes from its JSON, as stored text: ``(seq, id,
-reference_id, batch_id, status, data, json_type(data), data -> '$.image_url', draft, keys)``,
+reference_id, batch_id, status, data, json_type(data) = 'object' (1 or 0), data -> '$.image_url',
+draft, keys)``,
 ``data`` and ``draft`` as in ``JobRow`` (bytes), the image URL's JSON text (bytes, None if
 the key is missing) and ``keys`` the draft's top-level ``key:type``s in order, comma-separated
 (None if it has none)."""
@@ -134,8 +135,8 @@ the key is missing) and ``keys`` the draft's top-level ``key:type``s in order, c
 _IMAGE_TEXT_ROWS = (
     # SQLite gives a value's text as it is in the stored document (numbers, strings and their
     # escapes verbatim), and json_each the keys of an object in the document's order.
-    "SELECT seq, id, reference_id, batch_id, status, CAST(data AS BLOB), json_type(data),"
-    " CAST(data -> '$.image_url' AS BLOB), CAST(draft AS BLOB),"
+    "SELECT seq, id, reference_id, batch_id, status, CAST(data AS BLOB),"
+    " json_type(data) = 'object', CAST(data -> '$.image_url' AS BLOB), CAST(draft AS BLOB),"
     " (SELECT group_concat(key || ':' || type) FROM json_each(job.draft))"
     " FROM job"
     " WHERE project_id = ? AND batch_id = ? AND seq > ?{statuses} ORDER BY seq LIMIT ?"
