@@ -38,3 +38,11 @@ def test_many_names_stay_unique_with_a_small_filter() -> None:
     names = FileNames(bits=1 << 12)  # tiny: many false positives, never a duplicate
     given = [names.name(f"ref-{i % 500}", f"{i:08d}-job") for i in range(2000)]
     assert len({n.casefold() for n in given}) == len(given)
+
+
+def test_a_name_taken_with_its_job_id_too_gets_a_counter() -> None:
+    names = FileNames()
+    given = [names.name("scan", JOB) for _ in range(4)]
+    assert given == ["scan", f"scan_{JOB}", f"scan_{JOB}_2", f"scan_{JOB}_3"]
+    reserved = [names.name("aux", JOB) for _ in range(2)]
+    assert reserved == [f"aux_{JOB}", f"aux_{JOB}_2"]

@@ -71,6 +71,7 @@ class CocoWriter:
         self._objects = 0
         self._image_chunk: list[dict[str, Any]] = []
         self._object_chunk: list[dict[str, Any]] = []
+        self._category_ids: dict[str, int] = {}  # label: its category id (ids never change)
         self._out.write(b'{"info":' + orjson.dumps(info) + b',"licenses":[],"images":[')
 
     def write(self, job: ExportJob, size: ImageSize | None) -> None:
@@ -95,6 +96,8 @@ class CocoWriter:
             self._flush_images()
         annotations = job.annotations if isinstance(job.annotations, dict) else {}
         width, height = size
+        chunk, categories = self._object_chunk, self._category_ids
+        # Boxes, the most of an export's objects: _annotation's record built here, inline.
         for item in annotations.get("rectangles") or ():
             box = rectangle_box(item)
             if box is not None:
@@ -102,8 +105,26 @@ class CocoWriter:
                 x, y = round(x0 * width, DECIMALS), round(y0 * height, DECIMALS)
                 w = round((x1 - x0) * width, DECIMALS)
                 h = round((y1 - y0) * height, DECIMALS)
-                outline = [x, y, x + w, y, x + w, y + h, x, y + h]
-                self._annotation(item, [x, y, w, h], [outline], w * h)
+                label = str(item.get("label"))
+                category = categories.get(label)
+                if category is None:
+                    category = categories[label] = self._classes.id_of(label) + 1
+                self._objects += 1
+                chunk.append(
+                    {
+                        "id": self._objects,
+                        "image_id": self._images,
+                        "category_id": category,
+                        "bbox": [x, y, w, h],
+                        "area": round(w * h, DECIMALS),
+                        "iscrowd": 0,
+                        "segmentation": [[x, y, x + w, y, x + w, y + h, x, y + h]],
+                        "attributes": attribute_values(item) if item.get("attributes") else {},
+                        "labelyard_id": item.get("_id"),
+                    }
+                )
+                if len(chunk) >= CHUNK:
+                    self._flush_annotations()
         for item in annotations.get("polygons") or ():
             points = polygon_points(item)
             if points is not None:

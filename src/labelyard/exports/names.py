@@ -46,11 +46,16 @@ class FileNames:
     def name(self, reference_id: str, job_id: str) -> str:
         """A new name for the job (without extension)."""
         stem = SAFE.sub("_", reference_id)[:MAX_STEM].strip(".") or "job"
-        candidate = stem
-        if stem.split(".")[0].upper() in RESERVED:
-            candidate = f"{stem}_{job_id}"
-        for attempt in range(1, 1000):
+        # Reserved names are 3 or 4 characters before the first dot: most stems are not.
+        head = stem.partition(".")[0]
+        if len(head) > 4 or head.upper() not in RESERVED:
+            if self._add(stem):  # the usual case: the reference id's own name is free
+                return stem
+            first = 1
+        else:
+            first = 0
+        for attempt in range(first, 999):  # (the same names, in the same order, as before)
+            candidate = f"{stem}_{job_id}" if attempt <= 1 else f"{stem}_{job_id}_{attempt}"
             if self._add(candidate):
                 return candidate
-            candidate = f"{stem}_{job_id}" if attempt == 1 else f"{stem}_{job_id}_{attempt}"
         raise RuntimeError("no free file name")  # unreachable unless the filter is full

@@ -10,7 +10,7 @@ their reason.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,10 +34,13 @@ SIZE_CHUNK = 64
 
 
 class Page(NamedTuple):
-    """A page of jobs: how many, and the jobs (taken one at a time, in order)."""
+    """A page of jobs: how many, and the jobs (taken one at a time, in order); or, for an NDJSON
+    export of an IMAGE project, the rows of their stored JSON's parts
+    (``NdjsonWriter.write_stored``) instead of jobs."""
 
     size: int
     jobs: Iterable[ExportJob]
+    stored: Sequence[tuple[Any, ...]] = ()
 
 
 Progress = Callable[[int, int], Awaitable[None]]
@@ -120,6 +123,13 @@ async def write_export(
     write = writer.write
     try:
         async for page in pages:
+            if page.stored:
+                if not isinstance(writer, NdjsonWriter):
+                    raise ValueError("only NDJSON writes jobs as stored rows")
+                writer.write_stored(page.stored)
+                done += page.size
+                await on_progress(done, report.skipped_total)
+                continue
             if not writer.needs_sizes:
                 for job in page.jobs:
                     write(job, None)

@@ -69,7 +69,10 @@ class Spool:
 def image_extension(url: Any) -> str:
     """The extension of an image URL's file name (``.jpg``), or ``.jpg`` if it has none."""
     if isinstance(url, str):
-        last = url.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
+        path: str = url
+        if "?" in path or "#" in path:
+            path = path.split("?", 1)[0].split("#", 1)[0]
+        last = path[path.rfind("/") + 1 :]
         stem, dot, extension = last.rpartition(".")
         if dot and stem and 1 <= len(extension) <= 5 and extension.isalnum():
             return "." + extension.lower()

@@ -53,6 +53,9 @@ from labelyard.store.engine import Database
 log = logging.getLogger("labelyard.exports")
 
 PAGE_SIZE = 5000
+STORED_PAGE_SIZE = 4000
+"""Rows a page of an NDJSON export's stored JSON (``store.ImageTextRow``s, bigger ones): peak
+memory as with ``PAGE_SIZE`` jobs."""
 PROGRESS_EVERY_JOBS = 5000
 PROGRESS_EVERY_SECONDS = 10.0
 
@@ -126,20 +129,23 @@ async def _source(db: Database, *, project_id: str, spec: ExportSpec) -> _Source
 
 
 async def _rows(
-    db: Database, source: _Source, statuses: Sequence[str]
-) -> AsyncGenerator[list[store.JobRow], None]:
+    db: Database, source: _Source, statuses: Sequence[str], *, stored: bool
+) -> AsyncGenerator[list[tuple[Any, ...]], None]:
     """The rows to export, a keyset page at a time, each page read in its own short read
-    while the previous one is being written."""
+    while the previous one is being written (``stored``: ``store.ImageTextRow``s, else
+    ``store.JobRow``s)."""
+    rows_of = store.image_text_rows if stored else store.job_rows
+    page_size = STORED_PAGE_SIZE if stored else PAGE_SIZE
 
-    async def read(batch_id: str, after: int) -> list[store.JobRow]:
+    async def read(batch_id: str, after: int) -> list[tuple[Any, ...]]:
         async with db.read() as conn:
-            return await store.job_rows(
+            return await rows_of(
                 conn,
                 project_id=source.project_id,
                 batch_id=batch_id,
                 after=after,
                 statuses=statuses,
-                limit=PAGE_SIZE,
+                limit=page_size,
             )
 
     for batch_id in source.batch_ids:
@@ -147,11 +153,11 @@ async def _rows(
         try:
             while True:
                 rows = await ahead
-                if len(rows) == PAGE_SIZE:
+                if len(rows) == page_size:
                     ahead = asyncio.ensure_future(read(batch_id, rows[-1][0]))
                 if rows:
                     yield rows
-                if len(rows) < PAGE_SIZE:
+                if len(rows) < page_size:
                     break
         finally:
             # A read in flight is let finish, not cancelled: its connection must not go back to
@@ -162,13 +168,17 @@ async def _rows(
 
 
 async def _pages(
-    db: Database, source: _Source, statuses: Sequence[str]
+    db: Database, source: _Source, statuses: Sequence[str], *, stored: bool
 ) -> AsyncGenerator[Page, None]:
     """The jobs to export, a page at a time; each job's JSON is parsed only when the writer
-    takes it, so no more than one job's documents are in memory at once."""
-    async with aclosing(_rows(db, source, statuses)) as pages:
+    takes it, so no more than one job's documents are in memory at once (``stored``: pages of
+    rows of their stored JSON's parts, for ``NdjsonWriter.write_stored``)."""
+    async with aclosing(_rows(db, source, statuses, stored=stored)) as pages:
         async for rows in pages:
-            yield Page(len(rows), _export_jobs(rows, source.base))
+            if stored:
+                yield Page(len(rows), (), rows)
+            else:
+                yield Page(len(rows), _export_jobs(rows, source.base))
 
 
 def _export_jobs(rows: Sequence[store.JobRow], base: Base) -> Iterator[ExportJob]:
@@ -223,7 +233,16 @@ async def _write(
     )
     try:
         sizer_context = _sizer(writer.needs_sizes, outbound, local_files=local_files)
-        pages_context = aclosing(_pages(db, source, spec.statuses))
+        # On SQLite an IMAGE job's NDJSON line is spliced from the stored JSON text (orjson's
+        # compact form, as the Json columns' serializer wrote it); PostgreSQL's jsonb text has
+        # its own spacing, key order and number forms, so there every job is parsed.
+        stored = (
+            spec.format is Format.NDJSON
+            and source.base is Base.IMAGE
+            and db.is_sqlite
+            and store.SPLICES_JSON
+        )
+        pages_context = aclosing(_pages(db, source, spec.statuses, stored=stored))
         async with sizer_context as sizer, pages_context as pages:
             return await write_export(pages, writer, sizer, on_progress=on_progress)
     except BaseException:

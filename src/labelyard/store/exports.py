@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -118,6 +119,49 @@ async def job_rows(
         args.append(list(statuses))
     records = await driver.fetch(_JOB_ROWS["postgresql"].format(statuses=filter_), *args)
     return [tuple(record) for record in records]
+
+
+SPLICES_JSON = sqlite3.sqlite_version_info >= (3, 38, 0)
+"""True if ``image_text_rows`` can run here (SQLite's ``->`` operator came with 3.38)."""
+
+ImageTextRow = tuple[Any, ...]
+"""An IMAGE job with what its NDJSON line takes from its JSON, as stored text: ``(seq, id,
+reference_id, batch_id, status, data, json_type(data) = 'object' (1 or 0), data -> '$.image_url',
+draft, keys)``,
+``data`` and ``draft`` as in ``JobRow`` (bytes), the image URL's JSON text (bytes, None if
+the key is missing) and ``keys`` the draft's top-level ``key:type``s in order, comma-separated
+(None if it has none)."""
+
+_IMAGE_TEXT_ROWS = (
+    # SQLite gives a value's text as it is in the stored document (numbers, strings and their
+    # escapes verbatim), and json_each the keys of an object in the document's order.
+    "SELECT seq, id, reference_id, batch_id, status, CAST(data AS BLOB),"
+    " json_type(data) = 'object', CAST(data -> '$.image_url' AS BLOB), CAST(draft AS BLOB),"
+    " (SELECT group_concat(key || ':' || type) FROM json_each(job.draft))"
+    " FROM job"
+    " WHERE project_id = ? AND batch_id = ? AND seq > ?{statuses} ORDER BY seq LIMIT ?"
+)
+
+
+async def image_text_rows(
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    batch_id: str,
+    after: int,
+    statuses: Sequence[str],
+    limit: int,
+) -> list[ImageTextRow]:
+    """As ``job_rows``, with what an IMAGE job's NDJSON line takes from its JSON (SQLite only,
+    where ``SPLICES_JSON``): SQLite looks into the JSON, on the thread that reads, so that
+    Python need not parse it and encode it again."""
+    if conn.dialect.name != "sqlite" or not SPLICES_JSON:
+        raise ValueError("image_text_rows needs SQLite 3.38 or later")
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    marks = ", ".join("?" for _ in statuses)
+    sql = _IMAGE_TEXT_ROWS.format(statuses=f" AND status IN ({marks})" if statuses else "")
+    return list(await driver.execute_fetchall(sql, (project_id, batch_id, after, *statuses, limit)))
 
 
 async def count_jobs(
