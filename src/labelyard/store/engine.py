@@ -222,12 +222,15 @@ class _Checkpoints:
             self._thread.start()
 
     def stop(self) -> None:
-        """No more checkpoints; waits for one under way."""
+        """Waits for a checkpoint under way and lets no other start meanwhile (a ``Database``
+        used again after ``dispose`` checkpoints again after its next commit)."""
         with self._lock:
             self._stopped = True
             thread = self._thread
         if thread is not None:
             thread.join()
+        with self._lock:
+            self._stopped = False
 
     def _run(self) -> None:
         while True:
