@@ -1,17 +1,20 @@
 """The database handle: on SQLite, long scans run off the event loop; short reads inline;
-write transactions of processes on one file take turns."""
+write transactions of processes on one file take turns; the WAL is checkpointed after commits,
+off the writer."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from labelyard.store.engine import Database
+from labelyard.store.engine import WRITER_AUTOCHECKPOINT_PAGES, Database
 
 SLOW = text(
     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500000) "
@@ -189,3 +192,37 @@ fd = os.open(sys.argv[1], os.O_RDWR)
 fcntl.lockf(fd, fcntl.LOCK_EX, 1, _TURN)
 print("free")
 """
+
+
+def test_a_big_commit_is_checkpointed_after_it_not_in_it(tmp_path: Path) -> None:
+    """The writer leaves the WAL to the checkpoint thread: a commit of 3,000 pages is answered
+    with its pages in the WAL alone (the automatic checkpoint would copy them at 1,000), and
+    the thread then copies them into the database file."""
+    path = tmp_path / "wal.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    keeper = sqlite3.connect(path)  # open throughout: closing the last one would checkpoint
+
+    async def write() -> int:
+        async with db.write() as conn:
+            await conn.execute(text("CREATE TABLE t (x BLOB)"))
+        async with db.write() as conn:
+            autocheckpoint = (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar()
+            for _ in range(3):
+                await conn.execute(
+                    text(
+                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                        "WHERE i < 1000) INSERT INTO t SELECT randomblob(4000) FROM n"
+                    )
+                )
+        return int(autocheckpoint)
+
+    try:
+        assert asyncio.run(write()) == WRITER_AUTOCHECKPOINT_PAGES > 3000
+        deadline = time.monotonic() + 60
+        while path.stat().st_size < 3000 * 4000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.stat().st_size >= 3000 * 4000  # the rows are in the database file itself
+        assert keeper.execute("SELECT count(*) FROM t").fetchone() == (3000,)
+    finally:
+        keeper.close()
+        asyncio.run(db.dispose())
