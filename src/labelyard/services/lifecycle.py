@@ -211,9 +211,7 @@ async def apply_all(
             batch = deltas.setdefault(job.batch_id, {})
             for name, delta in counters.items():
                 batch[name] = batch.get(name, 0) + delta
-        transitions.append(
-            (published, transition_record(job, state, change, now, id=next(ids)))
-        )
+        transitions.append((published, transition_record(job, state, change, now, id=next(ids))))
         applied.append((job, state, change))
     # Result files are written (and flushed to disk) while the statements below run, and are
     # all there before the caller commits (a failed transaction leaves them to be overwritten).
