@@ -165,8 +165,10 @@ async def apply_all(
     now: datetime,
     blobs: BlobStore | None = None,
     base_url: str = "",
+    states: Sequence[JobState] | None = None,
 ) -> None:
-    """Write each ``(job, change)`` of one project, in one transaction (the caller's).
+    """Write each ``(job, change)`` of one project, in one transaction (the caller's);
+    ``states``: each job's ``state_of``, when the caller has them already.
 
     A completing change writes its result file before the transaction commits, so a completed
     job always has its file; if the commit fails the file is simply overwritten by the next
@@ -181,8 +183,8 @@ async def apply_all(
     deltas: dict[str, dict[str, int]] = {}
     # One read of random bytes for every transition's id, not one system call each.
     ids = iter(new_ids(len(changes)))
-    for job, change in changes:
-        state = state_of(job)
+    for index, (job, change) in enumerate(changes):
+        state = states[index] if states is not None else state_of(job)
         columns = change.job_columns(state.route, gold=state.gold)
         published = dict(job._mapping)
         if change.result is not None:
