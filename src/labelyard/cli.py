@@ -170,7 +170,7 @@ def serve(
         **proxy_options(settings),
     }
     if processes == 1:
-        uvicorn.run(create_app(settings, migrated=True), **options)
+        uvicorn.run(create_app(settings, migrated=True, serving=True), **options)
         return
     # Worker processes are spawned (fresh interpreters) and read their settings from the
     # environment: pass on what the command line said, and who their parent is.

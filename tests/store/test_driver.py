@@ -137,3 +137,32 @@ def test_sqlite_fetch_runs_inline_and_only_reads(tmp_path: Path) -> None:
             await db.dispose()
 
     asyncio.run(run())
+
+
+def test_fetch_each_reads_every_statement_and_leaves_no_snapshot_open(db_url: str) -> None:
+    values = {"prefix": "drv-%", "skip": "hidden", "name": "drv-a"}
+    one = statement("SELECT value FROM server_secret WHERE name = :name")
+
+    async def run() -> None:
+        db = Database(db_url)
+        try:
+            await migrate(db)
+            async with db.write() as conn:
+                await conn.execute(server_secret.delete().where(server_secret.c.name.like("drv-%")))
+                await conn.execute(server_secret.insert().values(name="drv-a", value="1"))
+            found, named = await db.fetch_each((SECRETS, one), values)
+            assert [tuple(row) for row in found] == [("drv-a", "1")]
+            assert [tuple(row) for row in named] == [("1",)]
+            async with db.write() as conn:
+                await conn.execute(server_secret.insert().values(name="drv-b", value="2"))
+            # A snapshot left open by the last call would not show the new row.
+            found, named = await db.fetch_each((SECRETS, one), values)
+            assert [tuple(row) for row in found] == [("drv-a", "1"), ("drv-b", "2")]
+            assert [tuple(row) for row in await db.fetch(SECRETS, values)] == [
+                ("drv-a", "1"),
+                ("drv-b", "2"),
+            ]
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())

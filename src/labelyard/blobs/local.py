@@ -7,6 +7,7 @@ import concurrent.futures
 import contextlib
 import errno
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -134,16 +135,23 @@ def _write_all(items: Sequence[tuple[Path, bytes]]) -> None:
     for start in range(0, len(items), _OPEN_AT_ONCE):
         chunk = items[start : start + _OPEN_AT_ONCE]
         opened: list[int] = []
-        made: list[tuple[str, Path]] = []
-        parents: set[Path] = set()
+        made: list[tuple[str, str]] = []
+        parents: set[str] = set()
+        # The temporary names of the chunk from one read of random bytes: ``mkstemp``'s own
+        # name drawing and path handling cost more than the write itself (a list call writes
+        # a page of results while its transaction holds the database).
+        names = secrets.token_bytes(_TMP_NAME_BYTES * len(chunk)).hex()
         try:
-            for path, data in chunk:
-                if path.parent not in parents:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    parents.add(path.parent)
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            for index, (path, data) in enumerate(chunk):
+                target = os.fspath(path)
+                parent = target.rpartition("/")[0]
+                if parent not in parents:
+                    os.makedirs(parent, exist_ok=True)
+                    parents.add(parent)
+                at = 2 * _TMP_NAME_BYTES * index
+                fd, tmp = _create_beside(parent, names[at : at + 2 * _TMP_NAME_BYTES])
                 opened.append(fd)
-                made.append((tmp, path))
+                made.append((tmp, target))
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
@@ -151,16 +159,34 @@ def _write_all(items: Sequence[tuple[Path, bytes]]) -> None:
             while opened:
                 os.close(opened.pop())
             while made:
-                tmp, path = made[-1]
-                os.replace(tmp, path)
+                tmp, target = made[-1]
+                os.replace(tmp, target)
                 made.pop()
         except BaseException:
             for fd in opened:
                 with contextlib.suppress(OSError):
                     os.close(fd)
             for tmp, _ in made:
-                Path(tmp).unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
             raise
+
+
+_TMP_NAME_BYTES = 8
+# As ``mkstemp`` opens its files: new (never an existing file or a link), private.
+_TMP_FLAGS = (
+    os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+def _create_beside(parent: str, name: str) -> tuple[int, str]:
+    """A new file ``parent/.tmp-<name>`` opened for writing (mode 0600), and its path; a name
+    already taken (a leftover of a crash) falls back to ``mkstemp``'s drawing."""
+    tmp = f"{parent}/.tmp-{name}"
+    try:
+        return os.open(tmp, _TMP_FLAGS, 0o600), tmp
+    except FileExistsError:
+        return tempfile.mkstemp(dir=parent, prefix=".tmp-")
 
 
 def _move_atomically(source: Path, path: Path) -> None:

@@ -30,6 +30,7 @@ events, together).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -58,6 +59,18 @@ _IN_PROGRESS = JobStatus.IN_PROGRESS.value
 _FREE = {"lease_holder": None, "lease_expires_at": None}
 
 
+@functools.lru_cache(maxsize=1024)
+def _step_names(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    # Asked for every job a list call writes (a step's name in its transition and its
+    # rollups), from the few workflows a server has.
+    seen: dict[str, int] = {}
+    names = []
+    for kind in kinds:
+        seen[kind] = seen.get(kind, 0) + 1
+        names.append(kind if seen[kind] == 1 else f"{kind}_{seen[kind]}")
+    return tuple(names)
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """A workflow's steps."""
@@ -67,12 +80,7 @@ class Route:
     @property
     def names(self) -> tuple[str, ...]:
         """Step names: the kind, suffixed ``_2``, ``_3``... when a kind repeats."""
-        seen: dict[str, int] = {}
-        names = []
-        for kind in self.kinds:
-            seen[kind] = seen.get(kind, 0) + 1
-            names.append(kind if seen[kind] == 1 else f"{kind}_{seen[kind]}")
-        return tuple(names)
+        return _step_names(self.kinds)
 
     def name_of(self, index: int) -> str:
         """The name of step ``index``."""

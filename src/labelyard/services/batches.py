@@ -120,7 +120,7 @@ async def list_batch_jobs_for_key(
             base_url=base_url,
         )
     key_hash, project_id = lookup
-    rows = await keyed.page_for_key(
+    page = await keyed.page_for_key(
         db,
         key_hash=key_hash,
         project_id=project_id,
@@ -129,14 +129,11 @@ async def list_batch_jobs_for_key(
         statuses=statuses,
         limit=size + 1,
     )
-    if not rows or rows[0][0] is None:
-        accounts.refuse(key_found=bool(rows))
-    name = rows[0][1]
-    if name is None:
+    if page is None or page.project_id is None:
+        accounts.refuse(key_found=page is not None)
+    if page.name is None:
         raise NotFound(f"no batch {canonical} in this project")
-    if rows[0][keyed.PAGE_ROW_JOB] is None:
-        rows = []
-    return _page(project_id, canonical, name, rows, size, query, token_key, base_url)
+    return _page(project_id, canonical, page.name, page.rows, size, query, token_key, base_url)
 
 
 def _page(

@@ -8,6 +8,7 @@ transaction, and the analytics rollups (``services.analytics.roll_up``).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labelyard.blobs import BlobStore, mask_key, put_all, result_key
 from labelyard.core import masks
-from labelyard.core.ids import new_id
+from labelyard.core.ids import new_id, new_ids
 from labelyard.core.lifecycle import Change, JobState, Route, batch_deltas
 from labelyard.core.model import as_utc
 from labelyard.services.analytics import roll_up
@@ -28,11 +29,17 @@ from labelyard.store import quality as quality_store
 from labelyard.store import work as store
 
 
+@functools.lru_cache(maxsize=1024)
+def _route(kinds: tuple[str, ...]) -> Route:
+    # One per workflow, not per job row: a list call reads every job's steps.
+    return Route(kinds)
+
+
 def state_of(job: Record) -> JobState:
     """The machine's view of a job row (read with its workflow's steps by ``store.work``)."""
     return JobState(
         status=job.status,
-        route=Route(tuple(job.steps)),
+        route=_route(tuple(job.steps)),
         step_index=job.step_index,
         in_queue=job.queue is not None,
         frames=job.frames,
@@ -45,16 +52,16 @@ def state_of(job: Record) -> JobState:
 
 def step_name(job: Record) -> str | None:
     """The name of the step a job row is in; None once it left its workflow."""
-    return Route(tuple(job.steps)).name_of(job.step_index) if job.queue else None
+    return _route(tuple(job.steps)).name_of(job.step_index) if job.queue else None
 
 
 def transition_record(
-    job: Record, state: JobState, change: Change, now: datetime
+    job: Record, state: JobState, change: Change, now: datetime, *, id: str
 ) -> dict[str, Any]:
-    """The history row of ``change`` applied to ``job``."""
+    """The history row ``id`` of ``change`` applied to ``job``."""
     return {
         "project_id": job.project_id,
-        "id": new_id(),
+        "id": id,
         "job_id": job.id,
         "action": change.action,
         "from_status": job.status,
@@ -81,7 +88,7 @@ async def apply(
     await apply_all(
         conn, str(job.project_id), [(job, change)], now=now, blobs=blobs, base_url=base_url
     )
-    route = Route(tuple(job.steps))
+    route = _route(tuple(job.steps))
     step = route.name_of(change.to_index) if change.to_index is not None else None
     return {"job_id": job.id, "status": change.to_status, "step": step}
 
@@ -158,8 +165,10 @@ async def apply_all(
     now: datetime,
     blobs: BlobStore | None = None,
     base_url: str = "",
+    states: Sequence[JobState] | None = None,
 ) -> None:
-    """Write each ``(job, change)`` of one project, in one transaction (the caller's).
+    """Write each ``(job, change)`` of one project, in one transaction (the caller's);
+    ``states``: each job's ``state_of``, when the caller has them already.
 
     A completing change writes its result file before the transaction commits, so a completed
     job always has its file; if the commit fails the file is simply overwritten by the next
@@ -172,8 +181,10 @@ async def apply_all(
     files: list[tuple[str, bytes]] = []
     same: dict[bytes, tuple[dict[str, Any], list[str]]] = {}
     deltas: dict[str, dict[str, int]] = {}
-    for job, change in changes:
-        state = state_of(job)
+    # One read of random bytes for every transition's id, not one system call each.
+    ids = iter(new_ids(len(changes)))
+    for index, (job, change) in enumerate(changes):
+        state = states[index] if states is not None else state_of(job)
         columns = change.job_columns(state.route, gold=state.gold)
         published = dict(job._mapping)
         if change.result is not None:
@@ -202,7 +213,7 @@ async def apply_all(
             batch = deltas.setdefault(job.batch_id, {})
             for name, delta in counters.items():
                 batch[name] = batch.get(name, 0) + delta
-        transitions.append((published, transition_record(job, state, change, now)))
+        transitions.append((published, transition_record(job, state, change, now, id=next(ids))))
         applied.append((job, state, change))
     # Result files are written (and flushed to disk) while the statements below run, and are
     # all there before the caller commits (a failed transaction leaves them to be overwritten).

@@ -10,6 +10,7 @@ The list calls keep the single calls' rules by sharing their decisions (``_submi
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -255,9 +256,11 @@ async def claim_many(
         versions = await quality_store.versions_of(conn, project_id=project.id, job_ids=review)
         views: list[dict[str, Any]] = []
         changes: list[tuple[Record, lifecycle.Change]] = []
+        states: list[JobState] = []
         common = _common(project)
         for job in rows:
             state = state_of(job)
+            states.append(state)
             draft = _draft(job, project)
             views.append(
                 _view(
@@ -274,7 +277,7 @@ async def claim_many(
             changes.append((job, change))
         # Encoded before the leases commit, as ``claim`` does.
         orjson.dumps(views)
-        await apply_all(conn, project.id, changes, now=now)
+        await apply_all(conn, project.id, changes, now=now, states=states)
         return views
 
 
@@ -543,15 +546,17 @@ async def _apply_list(
     conn: AsyncConnection,
     worker: Worker,
     decided: list[tuple[str, Record | None, lifecycle.Change | LabelyardError]],
+    held: Mapping[str, tuple[Record, JobState] | LabelyardError],
     *,
     now: datetime,
     blobs: BlobStore,
     base_url: str,
 ) -> dict[str, Any]:
-    """Write the changes decided for a list's items in one ``apply_all``; per item, what the
-    single call would have answered, or its error."""
+    """Write the changes decided for a list's items (``held``: ``_held_list``'s) in one
+    ``apply_all``; per item, what the single call would have answered, or its error."""
     project = worker.project
     changes: list[tuple[Record, lifecycle.Change]] = []
+    states: list[JobState] = []
     results: list[dict[str, Any]] = []
     for job_id, job, outcome in decided:
         if isinstance(outcome, LabelyardError) or job is None:
@@ -567,12 +572,16 @@ async def _apply_list(
             except LabelyardError as error:
                 results.append(_failed(job_id, error))
                 continue
+        found = held[job_id]
+        state = found[1] if not isinstance(found, LabelyardError) else state_of(job)
         changes.append((job, change))
-        route = state_of(job).route
-        step = route.name_of(change.to_index) if change.to_index is not None else None
+        states.append(state)
+        step = state.route.name_of(change.to_index) if change.to_index is not None else None
         results.append({"job_id": job.id, "status": change.to_status, "step": step})
     if changes:
-        await apply_all(conn, project.id, changes, now=now, blobs=blobs, base_url=base_url)
+        await apply_all(
+            conn, project.id, changes, now=now, blobs=blobs, base_url=base_url, states=states
+        )
     return {"results": results}
 
 
@@ -641,7 +650,9 @@ async def submit_many(
             # Work that skips review counts as accepted at once (sampling reads the count).
             accepted += change.credit.count(worker.id)
             decided.append((job_id, job, change))
-        return await _apply_list(conn, worker, decided, now=now, blobs=blobs, base_url=base_url)
+        return await _apply_list(
+            conn, worker, decided, held, now=now, blobs=blobs, base_url=base_url
+        )
 
 
 async def review_many(
@@ -683,4 +694,6 @@ async def review_many(
                 decided.append((job_id, job, error))
                 continue
             decided.append((job_id, job, change))
-        return await _apply_list(conn, worker, decided, now=now, blobs=blobs, base_url=base_url)
+        return await _apply_list(
+            conn, worker, decided, held, now=now, blobs=blobs, base_url=base_url
+        )

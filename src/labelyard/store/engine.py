@@ -181,6 +181,26 @@ class Database:
             )
         return rows
 
+    async def fetch_each(
+        self, statements: Sequence[DriverStatement], values: Mapping[str, Any]
+    ) -> list[Sequence[Sequence[Any]]]:
+        """The rows of each of ``statements`` (each taking what it names of ``values``), all
+        read in one snapshot, as ``fetch`` runs one: on SQLite inline, in one read transaction;
+        on PostgreSQL on one connection, in one transaction (a round trip each)."""
+        if self.is_sqlite:
+            conn = self._sqlite or self._open_sqlite()
+            conn.execute("BEGIN")
+            try:
+                return [conn.execute(each.sqlite, values).fetchall() for each in statements]
+            finally:
+                conn.execute("COMMIT")
+        pool = self._pool or await self._open_pool()
+        async with pool.acquire() as pooled, pooled.transaction(isolation="repeatable_read"):
+            return [
+                await pooled.fetch(each.postgresql, *[values[n] for n in each.names])
+                for each in statements
+            ]
+
     def _open_sqlite(self) -> sqlite3.Connection:
         path = make_url(self.url).database or ""
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
