@@ -193,6 +193,10 @@ def _expected(key: str, project: str, given: str) -> tuple[int, str]:
         return 403, "unauthorized"
     if given == "fine":
         return 200, ""
+    if given in ("no workflow", "stranger's workflow"):
+        return 400, "FS_0005"
+    if given == "not json":
+        return 400, "GE_0001"
     if given in ("no batch", "other project's batch", "no job"):
         return 404, "resource_error"
     if given == "token":
@@ -217,3 +221,63 @@ def test_a_key_revoked_is_refused_on_its_next_read(
         admin.post(f"/admin/v1/keys/{key['key_id']}/revoke").raise_for_status()
         assert _error(second.get(url)) == (401, "auth-failure")
     assert project.api.get(url).status_code == 200
+
+
+def test_creates_check_the_key_before_the_body_and_name_workflows_as_before(
+    server: Server, project: ProjectHandle, new_project: NewProject, admin: httpx.Client
+) -> None:
+    # A create reads the key, the project and its workflows in one statement: its refusals
+    # still come first (401, 400 for a malformed project id, 403), then the body's own.
+    stranger = new_project(name="stranger")
+    pid = project.project_id
+    quick = admin.post(
+        f"/admin/v1/projects/{pid}/workflows",
+        json={"name": "Quick", "tag": "quick", "steps": ["annotate"]},
+    ).json()["data"]
+    revoked = admin.post(f"/admin/v1/accounts/{project.account_id}/keys").json()["data"]
+    admin.post(f"/admin/v1/keys/{revoked['key_id']}/revoke").raise_for_status()
+    keys = {
+        "none": None,
+        "unknown": "ly_" + secrets.token_urlsafe(24),
+        "revoked": revoked["api_key"],
+        "stranger": stranger.api_key,
+        "owner": project.api_key,
+    }
+    projects = {"own": pid, "malformed": "not-a-uuid", "unknown": str(uuid.uuid4())}
+    bodies: dict[str, bytes] = {
+        "fine": orjson.dumps(project.job("fine")),
+        "not json": b"{not json",
+        "no workflow": orjson.dumps(project.job("x", work_flow_id=str(uuid.uuid4()))),
+        "stranger's workflow": orjson.dumps(project.job("y", work_flow_id=stranger.work_flow_id)),
+    }
+    with server.client() as client:
+        for key_name, key in keys.items():
+            headers = {"content-type": "application/json"}
+            if key is not None:
+                headers["x-api-key"] = key
+            for project_name, project_id in projects.items():
+                for body_name, body in bodies.items():
+                    reply = client.post(
+                        f"/v1/projects/{project_id}/jobs", content=body, headers=headers
+                    )
+                    where = (key_name, project_name, body_name)
+                    expected = _expected(key_name, project_name, body_name)
+                    if expected == (200, ""):
+                        assert reply.status_code == 200, where
+                    else:
+                        assert _error(reply) == expected, (where, reply.text)
+        # The workflow named by the tag of a second workflow, and by its id.
+        owner = {"x-api-key": project.api_key}
+        for reference_id, named in (("by-tag", {"tag": "quick"}), ("by-id", {})):
+            body = project.job(reference_id, work_flow_id=quick["work_flow_id"])
+            if named:
+                del body["work_flow_id"]
+                body |= named
+            reply = client.post(f"/v1/projects/{pid}/jobs", json=body, headers=owner)
+            data = reply.json()["data"]
+            assert (data["work_flow_id"], data["tag"]) == (quick["work_flow_id"], "quick")
+        body = project.job("default-tag")
+        del body["work_flow_id"]
+        body["tag"] = "default"
+        data = client.post(f"/v1/projects/{pid}/jobs", json=body, headers=owner).json()["data"]
+        assert (data["work_flow_id"], data["tag"]) == (project.work_flow_id, "default")

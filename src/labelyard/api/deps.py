@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from labelyard.core.audit import ADMIN, API_KEY, Actor
 from labelyard.core.model import Project, ProjectKey
+from labelyard.core.validation import WorkflowRef
 from labelyard.errors import AuthFailure
 from labelyard.http.address import client_address
 from labelyard.http.body import bulk_json_body, json_body
@@ -76,4 +77,13 @@ AdminActor = Annotated[Actor, Depends(admin_actor)]
 OwnerActor = Annotated[Actor, Depends(owner_actor)]
 
 Body = Annotated[Any, Depends(json_body)]
+
+
+async def no_workflows() -> None:
+    """Not read here: the service reads the project's workflows (``api.fast`` reads them with
+    the key and the project, in one statement, and hands them over)."""
+    return None
+
+
+Workflows = Annotated[dict[str, WorkflowRef] | None, Depends(no_workflows)]
 BulkBody = Annotated[Any, Depends(bulk_json_body)]

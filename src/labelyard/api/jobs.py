@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from labelyard.api.deps import Body, BulkBody, OwnerActor, ProjectAccess, ProjectKeyAccess, State
+from labelyard.api.deps import (
+    Body,
+    BulkBody,
+    OwnerActor,
+    ProjectAccess,
+    ProjectKeyAccess,
+    State,
+    Workflows,
+)
 from labelyard.core import commands
 from labelyard.http.envelope import ok
 from labelyard.services import job_actions, jobs, media_checks, pulls, results
 
 
-async def create(project: ProjectAccess, state: State, body: Body) -> Response:
+async def create(
+    project: ProjectAccess, state: State, body: Body, workflows: Workflows
+) -> Response:
     """Create a job (an identical replay answers the existing job)."""
-    return ok(await state.creates.create_job(state.db, project, body))
+    return ok(await state.creates.create_job(state.db, project, body, workflows))
 
 
 async def create_bulk(project: ProjectAccess, state: State, body: BulkBody) -> Response:

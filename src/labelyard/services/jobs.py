@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,12 +45,42 @@ from labelyard.store.engine import Database
 
 
 async def _workflow_refs(conn: AsyncConnection, project_id: str) -> dict[str, WorkflowRef]:
+    rows = await project_store.list_workflows(conn, project_id=project_id)
+    return _refs((row.id, row.tag) for row in rows)
+
+
+def _refs(workflows: Iterable[tuple[str, str]]) -> dict[str, WorkflowRef]:
+    """By id and by tag, from ``(id, tag)`` default first."""
     refs: dict[str, WorkflowRef] = {}
-    for row in await project_store.list_workflows(conn, project_id=project_id):
-        ref = WorkflowRef(id=row.id, tag=row.tag)
-        refs.setdefault(row.tag, ref)
-        refs[row.id] = ref
+    for id, tag in workflows:
+        ref = WorkflowRef(id=id, tag=tag)
+        refs.setdefault(tag, ref)
+        refs[id] = ref
     return refs
+
+
+async def authorize_create(
+    db: Database, *, api_key: str | None, project_id: str
+) -> tuple[Project, dict[str, WorkflowRef]]:
+    """``accounts.authorize`` and the project's ``workflow_refs`` for a job create, read in one
+    statement (``store.keyed``): the same project, and the same errors in the same order."""
+    lookup = accounts.key_lookup(ProjectKey(project_id=project_id, api_key=api_key))
+    if lookup is None:  # refused by authorize, as every request without a key or a UUID is
+        project = await accounts.authorize(db, api_key=api_key, project_id=project_id)
+        return project, await workflow_refs(db, project.id)
+    key_hash, canonical = lookup
+    found = await keyed.workflows_for_key(db, key_hash=key_hash, project_id=canonical)
+    owner = found.project if found is not None else None
+    if found is None or owner is None:
+        accounts.refuse(key_found=found is not None)
+    project = Project(
+        id=owner.id,
+        account_id=owner.account_id,
+        name=owner.name,
+        base=Base(owner.base),
+        key_id=owner.key_id,
+    )
+    return project, _refs(found.workflows)
 
 
 def _job_reply(row: dict[str, Any]) -> dict[str, Any]:
@@ -95,9 +125,17 @@ class CreateGroups:
         self._waiting: dict[tuple[int, str], list[tuple[JobSpec, asyncio.Future[Outcome]]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def create_job(self, db: Database, project: Project, payload: object) -> dict[str, Any]:
-        """API.md 3.2, as ``create_job``."""
-        workflows = await workflow_refs(db, project.id)
+    async def create_job(
+        self,
+        db: Database,
+        project: Project,
+        payload: object,
+        workflows: dict[str, WorkflowRef] | None = None,
+    ) -> dict[str, Any]:
+        """API.md 3.2, as ``create_job``; ``workflows``: the project's ``workflow_refs``, if the
+        caller read them already (``authorize_create``)."""
+        if workflows is None:
+            workflows = await workflow_refs(db, project.id)
         spec = parse_job_create(payload, base=project.base, workflows=workflows)
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         key = (id(db), project.id)

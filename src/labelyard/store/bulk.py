@@ -4,10 +4,10 @@ Rows are given column-wise (``insert_columns``: a list per column, ``Same(value)
 every row shares, or ``Converted`` values, already as the column stores them) or as dicts
 (``insert_many``). On SQLite they go to the driver's ``executemany`` as tuples (one statement
 prepared once, one hand-off to aiosqlite's thread, no per-row SQL construction); on PostgreSQL
-to one ``COPY`` (or, when rows may collide on a unique index and do, one ``INSERT ... SELECT
-FROM unnest(...) ON CONFLICT DO NOTHING`` of column arrays). Values are converted with the
-columns' own SQLAlchemy bind processors, so they are stored exactly as a Core insert would store
-them; a shared value is converted once.
+to one ``COPY`` (or, when rows may collide on a unique index and do, or when they are few, one
+``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING`` of column arrays). Values are
+converted with the columns' own SQLAlchemy bind processors, so they are stored exactly as a Core
+insert would store them; a shared value is converted once.
 """
 
 from __future__ import annotations
@@ -106,24 +106,49 @@ async def insert_columns(
     if not driver.is_in_transaction():  # the driver starts SQLAlchemy's transaction lazily
         await conn.execute(text("SELECT 1"))
     arguments = [[v.value] * count if isinstance(v, Same) else v for v in values]
-    # COPY: the fastest way in, but without ON CONFLICT. With ``unique`` it runs in a savepoint,
-    # and if a row collides (a replay, a concurrent create of the same key) the rows go in
-    # again by INSERT ... ON CONFLICT DO NOTHING, which skips the colliding ones.
-    records = zip(*arguments, strict=True)
-    if not unique:
-        await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
-        return count
-    try:
-        async with driver.transaction():  # nested in SQLAlchemy's: a savepoint
+    if count > _FEW:
+        # COPY: the fastest way in, but without ON CONFLICT. With ``unique`` it runs in a
+        # savepoint, and if a row collides (a replay, a concurrent create of the same key) the
+        # rows go in again by INSERT ... ON CONFLICT DO NOTHING, which skips the colliding ones.
+        records = zip(*arguments, strict=True)
+        if not unique:
             await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
-        return count
-    except UniqueViolationError:
-        pass
-    types = [table.c[name].type.compile(dialect=conn.dialect) for name in columns]
-    arrays = ", ".join(f"${i + 1}::{kind}[]" for i, kind in enumerate(types))
-    sql = f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays}){conflict}'
-    status: str = await driver.execute(sql, *arguments)
+            return count
+        try:
+            async with driver.transaction():  # nested in SQLAlchemy's: a savepoint
+                await driver.copy_records_to_table(
+                    table.name, records=records, columns=list(columns)
+                )
+            return count
+        except UniqueViolationError:
+            pass
+    status: str = await driver.execute(_unnest_insert(conn, table, columns, unique), *arguments)
     return int(status.rsplit(" ", 1)[-1])
+
+
+_FEW = 64
+"""Up to this many rows go in by one prepared ``INSERT ... SELECT FROM unnest`` (one round trip)
+rather than ``COPY`` (the driver's column look-up, the copy's own exchange, and with ``unique``
+a savepoint around it): a group of single creates is a few rows."""
+
+_UNNEST_INSERTS: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
+
+
+def _unnest_insert(
+    conn: AsyncConnection, table: Table, columns: Mapping[str, Column], unique: Sequence[str]
+) -> str:
+    """``INSERT ... SELECT * FROM unnest(<one array per column>)``, skipping rows that collide
+    on ``unique``; the text built once per table and columns (the driver prepares it once)."""
+    key = (table.name, tuple(columns), tuple(unique))
+    sql = _UNNEST_INSERTS.get(key)
+    if sql is None:
+        names = ", ".join(f'"{name}"' for name in columns)
+        conflict = f" ON CONFLICT ({', '.join(unique)}) DO NOTHING" if unique else ""
+        types = [table.c[name].type.compile(dialect=conn.dialect) for name in columns]
+        arrays = ", ".join(f"${i + 1}::{kind}[]" for i, kind in enumerate(types))
+        sql = f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays}){conflict}'
+        _UNNEST_INSERTS[key] = sql
+    return sql
 
 
 async def update_columns(

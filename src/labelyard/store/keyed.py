@@ -253,3 +253,37 @@ async def key_session(db: Database, *, key_id: str, nonce: str) -> tuple[bool, b
     out."""
     rows = await db.fetch(_KEY_SESSION, {"key_id": key_id, "nonce": nonce})
     return bool(rows[0][0]), bool(rows[0][1])
+
+
+# A job create's reads in one statement: the key, the project and its workflows, default first
+# (as ``store.projects.list_workflows`` orders them).
+_PROJECT_WORKFLOWS = statement(f"""
+    SELECT p.id, p.account_id, p.name, p.base, k.id, w.id, w.tag
+    {_KEY_AND_PROJECT}
+    LEFT JOIN workflow AS w ON w.project_id = p.id
+    {_LIVE_KEY}
+    ORDER BY w.is_default DESC, w.created_at""")
+
+
+class KeyedWorkflows(NamedTuple):
+    """What ``workflows_for_key`` found: no project if the key's account has no such project;
+    the project's workflows as ``(id, tag)``, default first."""
+
+    project: KeyedProject | None
+    workflows: list[tuple[str, str]]
+
+
+async def workflows_for_key(
+    db: Database, *, key_hash: str, project_id: str
+) -> KeyedWorkflows | None:
+    """The project and its workflows, if the key may act on the project; ``None`` if the key is
+    unknown or revoked."""
+    rows = await db.fetch(_PROJECT_WORKFLOWS, {"key_hash": key_hash, "project_id": project_id})
+    if not rows:
+        return None
+    first = rows[0]
+    if first[0] is None:
+        return KeyedWorkflows(None, [])
+    return KeyedWorkflows(
+        KeyedProject(*first[:5]), [(row[5], row[6]) for row in rows if row[5] is not None]
+    )
