@@ -80,20 +80,7 @@ def test_ndjson_from_driver_pages_matches_the_rows_sqlalchemy_reads(
     )
     out = tmp_path / "all.ndjson"
 
-    async def export() -> dict[str, Any]:
-        db = Database(url)
-        try:
-            return await export_runs.export_to_file(
-                db,
-                project_id=project.project_id,
-                format="ndjson",
-                out=out,
-                statuses="completed,created",
-            )
-        finally:
-            await db.dispose()
-
-    summary = asyncio.run(export())
+    summary = _export_ndjson(url, project, out, "completed,created")
     assert summary["exported_jobs"] == count + len(ODD_DATA)
     written = out.read_bytes()
     assert written == _expected_lines(url, project.project_id)
@@ -197,20 +184,9 @@ def test_ndjson_of_drafts_and_data_of_every_layout_matches_the_rows_sqlalchemy_r
     _insert(url, project, rows)
     out = tmp_path / "odd.ndjson"
 
-    async def export() -> dict[str, Any]:
-        db = Database(url)
-        try:
-            return await export_runs.export_to_file(
-                db,
-                project_id=project.project_id,
-                format="ndjson",
-                out=out,
-                statuses="completed,created,aborted",
-            )
-        finally:
-            await db.dispose()
-
-    assert asyncio.run(export())["exported_jobs"] == len(rows)
+    assert _export_ndjson(url, project, out, "completed,created,aborted")["exported_jobs"] == len(
+        rows
+    )
     written = out.read_bytes()
     assert written == _expected_lines(url, project.project_id)
     lines = [orjson.loads(line) for line in written.splitlines()]
@@ -223,3 +199,18 @@ def test_ndjson_of_drafts_and_data_of_every_layout_matches_the_rows_sqlalchemy_r
     }
     assert lines[0]["result"]["data"]["image_url"] == ODD_JOB_DATA[0]["image_url"]
     assert lines[-2]["result"] is None and lines[-2]["data"] == [1, "not an object"]
+
+
+def _export_ndjson(url: str, project: ProjectHandle, out: Path, statuses: str) -> dict[str, Any]:
+    """The project's NDJSON export of ``statuses`` into ``out``, as the export runner makes it."""
+
+    async def export() -> dict[str, Any]:
+        db = Database(url)
+        try:
+            return await export_runs.export_to_file(
+                db, project_id=project.project_id, format="ndjson", out=out, statuses=statuses
+            )
+        finally:
+            await db.dispose()
+
+    return asyncio.run(export())

@@ -73,14 +73,18 @@ async def authorize_create(
     owner = found.project if found is not None else None
     if found is None or owner is None:
         accounts.refuse(key_found=found is not None)
-    project = Project(
+    return _project_of(owner), _refs(found.workflows)
+
+
+def _project_of(owner: keyed.KeyedProject) -> Project:
+    """The project a key's read found, as the services take it."""
+    return Project(
         id=owner.id,
         account_id=owner.account_id,
         name=owner.name,
         base=Base(owner.base),
         key_id=owner.key_id,
     )
-    return project, _refs(found.workflows)
 
 
 def _job_reply(row: dict[str, Any]) -> dict[str, Any]:
@@ -545,13 +549,7 @@ async def get_job_for_key(
         accounts.refuse(key_found=found is not None)
     row = found.job
     if owner.base in point_clouds.LIDAR_BASES:  # the lidar files' errors are read too
-        project = Project(
-            id=owner.id,
-            account_id=owner.account_id,
-            name=owner.name,
-            base=Base(owner.base),
-            key_id=owner.key_id,
-        )
+        project = _project_of(owner)
         return await get_job(db, blobs, project, job_id=canonical, base_url=base_url)
     if row is None:
         raise NotFound(f"no job {canonical} in this project")
