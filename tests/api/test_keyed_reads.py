@@ -136,15 +136,7 @@ def test_errors_come_in_the_order_of_the_key_check(
     pid, bid = project.project_id, project.default_batch_id
     job_id = project.api.post(f"/v1/projects/{pid}/jobs", json=project.job("one")).json()
     job_id = job_id["data"]["job_id"]
-    revoked = admin.post(f"/admin/v1/accounts/{project.account_id}/keys").json()["data"]
-    admin.post(f"/admin/v1/keys/{revoked['key_id']}/revoke").raise_for_status()
-    keys = {
-        "none": None,
-        "unknown": "ly_" + secrets.token_urlsafe(24),
-        "revoked": revoked["api_key"],
-        "stranger": stranger.api_key,
-        "owner": project.api_key,
-    }
+    keys = _every_kind_of_key(project, stranger.api_key, admin)
     bad_inputs = {
         "fine": ("", {}),
         "batch id": ("not-a-uuid", {}),
@@ -234,15 +226,7 @@ def test_creates_check_the_key_before_the_body_and_name_workflows_as_before(
         f"/admin/v1/projects/{pid}/workflows",
         json={"name": "Quick", "tag": "quick", "steps": ["annotate"]},
     ).json()["data"]
-    revoked = admin.post(f"/admin/v1/accounts/{project.account_id}/keys").json()["data"]
-    admin.post(f"/admin/v1/keys/{revoked['key_id']}/revoke").raise_for_status()
-    keys = {
-        "none": None,
-        "unknown": "ly_" + secrets.token_urlsafe(24),
-        "revoked": revoked["api_key"],
-        "stranger": stranger.api_key,
-        "owner": project.api_key,
-    }
+    keys = _every_kind_of_key(project, stranger.api_key, admin)
     projects = {"own": pid, "malformed": "not-a-uuid", "unknown": str(uuid.uuid4())}
     bodies: dict[str, bytes] = {
         "fine": orjson.dumps(project.job("fine")),
@@ -281,3 +265,19 @@ def test_creates_check_the_key_before_the_body_and_name_workflows_as_before(
         body["tag"] = "default"
         data = client.post(f"/v1/projects/{pid}/jobs", json=body, headers=owner).json()["data"]
         assert (data["work_flow_id"], data["tag"]) == (project.work_flow_id, "default")
+
+
+def _every_kind_of_key(
+    project: ProjectHandle, stranger_key: str, admin: httpx.Client
+) -> dict[str, str | None]:
+    """No key, an unknown one, a revoked one of the project's account, another account's, the
+    project owner's."""
+    revoked = admin.post(f"/admin/v1/accounts/{project.account_id}/keys").json()["data"]
+    admin.post(f"/admin/v1/keys/{revoked['key_id']}/revoke").raise_for_status()
+    return {
+        "none": None,
+        "unknown": "ly_" + secrets.token_urlsafe(24),
+        "revoked": revoked["api_key"],
+        "stranger": stranger_key,
+        "owner": project.api_key,
+    }
