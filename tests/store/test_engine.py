@@ -185,6 +185,52 @@ def test_a_writer_cancelled_while_waiting_for_its_turn_does_not_keep_it(tmp_path
         asyncio.run(db.dispose())
 
 
+def test_a_writer_that_gets_no_turn_in_time_fails_and_leaves_the_turn_free(
+    tmp_path: Path,
+) -> None:
+    """A writer waits for its turn as long as for a connection, then fails as SQLite's own
+    busy timeout does, with nothing written; the turn it was still waiting for is let go."""
+    path = tmp_path / "turns.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+
+    async def run() -> list[str]:
+        async with db.write() as conn:
+            await conn.execute(text("CREATE TABLE turns (n INTEGER PRIMARY KEY, who TEXT)"))
+        assert db._turns is not None
+        db._turns.wait_seconds = 0.5
+
+        async def this() -> None:
+            async with db.write() as conn:
+                await conn.execute(text("INSERT INTO turns (who) VALUES ('this')"))
+
+        with _other_process(path) as other:
+            assert other.stdin is not None and other.stdout is not None
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                await this()
+            # A second writer of this process queues behind the first and fails in time too.
+            with pytest.raises(sqlite3.OperationalError):
+                await this()
+            assert await asyncio.to_thread(other.stdout.readline) == "waited for\n"
+            other.stdin.write("done\n")
+            other.stdin.flush()
+            assert await asyncio.to_thread(other.stdout.readline) == "let go\n"
+        probe = subprocess.run(
+            [sys.executable, "-c", _PROBE, f"{path}-writer"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert probe.stdout.strip() == "free", probe.stderr
+        await this()  # and this process writes as before
+        async with db.read() as conn:
+            return list((await conn.execute(text("SELECT who FROM turns ORDER BY n"))).scalars())
+
+    try:
+        assert asyncio.run(run()) == ["this"]
+    finally:
+        asyncio.run(db.dispose())
+
+
 _PROBE = """
 import fcntl, os, sys
 from labelyard.store.engine import _TURN

@@ -35,6 +35,8 @@ pages): a safety net. Checkpoints normally run on a thread of their own after co
 CHECKPOINT_SPACING_SECONDS = 0.2
 """At most one background checkpoint per this long: small commits share one."""
 POOL_TIMEOUT_SECONDS = 60
+WRITE_TURN_WAIT_SECONDS = POOL_TIMEOUT_SECONDS
+"""How long a SQLite write waits for its turn (``_WriteTurns``): as long as for a connection."""
 SCAN_POOL_SIZE = 2
 DRIVER_POOL_SIZE = 4
 """PostgreSQL connections of a process for ``Database.fetch`` (opened when first needed, closed
@@ -332,8 +334,9 @@ class _WriteTurns:
     nothing but SQLite's lock, which a process waiting here does not hold.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, wait_seconds: float = WRITE_TURN_WAIT_SECONDS) -> None:
         self._path = path
+        self.wait_seconds = wait_seconds
         self._fd: int | None = None
         self._local = asyncio.Lock()  # one turn at a time in this process (POSIX locks nest)
         # One thread: a lock taken for a cancelled waiter is let go there before the next take.
@@ -341,20 +344,38 @@ class _WriteTurns:
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
-        async with self._local:
-            if self._fd is None:
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            fd, loop = self._fd, asyncio.get_running_loop()
-            taking = loop.run_in_executor(self._thread, _take_turn, fd)
-            try:
-                await asyncio.shield(taking)
-            except asyncio.CancelledError:
-                loop.run_in_executor(self._thread, fcntl.lockf, fd, fcntl.LOCK_UN, 1, _TURN)
-                raise
-            try:
-                yield
-            finally:
-                self.let_go()
+        """This process's turn, waited for at most ``wait_seconds`` (in this process's queue and
+        then for the other processes); past that ``sqlite3.OperationalError`` ("database is
+        locked", as SQLite's own ``busy_timeout`` ends), so a request fails instead of waiting
+        for ever behind a writer that does not finish."""
+        try:
+            async with asyncio.timeout(self.wait_seconds):
+                await self._local.acquire()
+                try:
+                    await self._take()
+                except BaseException:
+                    self._local.release()
+                    raise
+        except TimeoutError:
+            raise sqlite3.OperationalError(
+                f"database is locked: no write turn within {self.wait_seconds:g} s"
+            ) from None
+        try:
+            yield
+        finally:
+            self.let_go()
+            self._local.release()
+
+    async def _take(self) -> None:
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd, loop = self._fd, asyncio.get_running_loop()
+        taking = loop.run_in_executor(self._thread, _take_turn, fd)
+        try:
+            await asyncio.shield(taking)
+        except asyncio.CancelledError:  # cancelled or out of time: the take still ends there
+            loop.run_in_executor(self._thread, fcntl.lockf, fd, fcntl.LOCK_UN, 1, _TURN)
+            raise
 
     def let_go(self) -> None:
         """End this process's turn (again: a no-op)."""
