@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -117,8 +117,10 @@ async def job_rows(
     args: list[Any] = [project_id, batch_id, after, limit]
     if statuses:
         args.append(list(statuses))
-    records = await driver.fetch(_JOB_ROWS["postgresql"].format(statuses=filter_), *args)
-    return [tuple(record) for record in records]
+    # asyncpg's records as they are: they unpack and index as the tuples they stand for.
+    return cast(
+        list[JobRow], await driver.fetch(_JOB_ROWS["postgresql"].format(statuses=filter_), *args)
+    )
 
 
 SPLICES_JSON = sqlite3.sqlite_version_info >= (3, 38, 0)
