@@ -100,8 +100,9 @@ async def job_rows(
 
     A ``LIMIT``-ed range read of the ``(project_id, batch_id, seq)`` index: every page costs
     the same, however deep, and nothing holds a transaction open between pages. Rows come
-    straight from the driver as plain tuples (an export reads millions of them; SQLAlchemy's
-    row objects and JSON processing cost more than the query).
+    straight from the driver: plain tuples, or asyncpg's records, which unpack and index alike
+    (an export reads millions of them; SQLAlchemy's row objects and JSON processing cost more
+    than the query).
     """
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
