@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -100,8 +100,9 @@ async def job_rows(
 
     A ``LIMIT``-ed range read of the ``(project_id, batch_id, seq)`` index: every page costs
     the same, however deep, and nothing holds a transaction open between pages. Rows come
-    straight from the driver as plain tuples (an export reads millions of them; SQLAlchemy's
-    row objects and JSON processing cost more than the query).
+    straight from the driver: plain tuples, or asyncpg's records, which unpack and index alike
+    (an export reads millions of them; SQLAlchemy's row objects and JSON processing cost more
+    than the query).
     """
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
@@ -117,8 +118,10 @@ async def job_rows(
     args: list[Any] = [project_id, batch_id, after, limit]
     if statuses:
         args.append(list(statuses))
-    records = await driver.fetch(_JOB_ROWS["postgresql"].format(statuses=filter_), *args)
-    return [tuple(record) for record in records]
+    # asyncpg's records as they are: they unpack and index as the tuples they stand for.
+    return cast(
+        list[JobRow], await driver.fetch(_JOB_ROWS["postgresql"].format(statuses=filter_), *args)
+    )
 
 
 SPLICES_JSON = sqlite3.sqlite_version_info >= (3, 38, 0)
