@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 
+from labelyard.store import engine
 from labelyard.store.driver import statement
 from labelyard.store.engine import DRIVER_POOL_SIZE, Database
 from labelyard.store.migrate import migrate
@@ -100,6 +102,61 @@ def test_concurrent_fetches_share_a_few_postgresql_connections(db_url: str) -> N
                 )
                 assert idle.scalar() == 0
         finally:
+            await db.dispose()
+
+    asyncio.run(run())
+
+
+def test_postgresql_fetches_get_a_connection_in_the_order_they_asked(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fetch that waits for a connection gets the next one free, not a fetch that asks later.
+
+    asyncpg's pool hands a returned connection to whoever asks next: a request arriving in the
+    moment between the return and the wake-up of the one waiting takes it, and the one waiting
+    queues again at the back (under load, the slowest requests waited many turns)."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite fetches run inline, one at a time")
+    monkeypatch.setattr(engine, "DRIVER_POOL_SIZE", 1)
+    held = statement("SELECT pg_advisory_xact_lock_shared(:key)::text, :name::text")
+    key = 0x1AB3_17D
+
+    async def run() -> None:
+        db = Database(db_url)
+        admin = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await db.fetch(held, {"key": key, "name": "open"})
+            pool = db._pool
+            assert pool is not None
+            order: list[str] = []
+            later: list[asyncio.Task[None]] = []
+
+            async def one(name: str) -> None:
+                await db.fetch(held, {"key": key, "name": name})
+                order.append(name)
+
+            returned = pool._queue.put_nowait
+
+            def arrive_then_return(holder: object) -> None:
+                # A request arrives just as the connection comes back (once).
+                if not later:
+                    later.append(asyncio.ensure_future(one("arrived-later")))
+                returned(holder)
+
+            await admin.execute("SELECT pg_advisory_lock($1)", key)
+            first = asyncio.create_task(one("first"))
+            while not pool._queue.empty():  # the first holds the one connection
+                await asyncio.sleep(0.001)
+            waiting = asyncio.create_task(one("waiting"))
+            for _ in range(20):
+                await asyncio.sleep(0)
+            monkeypatch.setattr(pool._queue, "put_nowait", arrive_then_return)
+            await admin.execute("SELECT pg_advisory_unlock($1)", key)
+            await asyncio.gather(first, waiting)
+            await asyncio.gather(*later)
+            assert order == ["first", "waiting", "arrived-later"]
+        finally:
+            await admin.close()
             await db.dispose()
 
     asyncio.run(run())

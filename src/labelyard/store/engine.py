@@ -40,7 +40,8 @@ WRITE_TURN_WAIT_SECONDS = POOL_TIMEOUT_SECONDS
 SCAN_POOL_SIZE = 2
 DRIVER_POOL_SIZE = 4
 """PostgreSQL connections of a process for ``Database.fetch`` (opened when first needed, closed
-after 5 idle minutes), beside SQLAlchemy's pool: each is held for one statement's round trip."""
+after 5 idle minutes), beside SQLAlchemy's pool: each is held for one statement's round trip.
+Fetches wait for one in the order they asked (``Database._pool_turns``)."""
 
 
 def _json_dumps(value: Any) -> str:
@@ -106,6 +107,12 @@ class Database:
         self._checkpoints = _Checkpoints(make_url(url).database or "") if self.is_sqlite else None
         self._pool: asyncpg.Pool | None = None
         self._pool_opening = asyncio.Lock()
+        # First come, first served: asyncpg's pool gives a returned connection to whoever asks
+        # next, so under load a fetch woken for it often found it taken by one that had just
+        # arrived and queued again at the back (most of the tail of a page's latency). The
+        # semaphore (fair: a release hands the turn to the longest waiter) lets no more fetches
+        # at the pool than it has connections, so the pool itself never makes one wait.
+        self._pool_turns = asyncio.Semaphore(DRIVER_POOL_SIZE)
 
     @property
     def is_sqlite(self) -> bool:
@@ -177,7 +184,7 @@ class Database:
                 (self._sqlite or self._open_sqlite()).execute(statement.sqlite, values).fetchall()
             )
         pool = self._pool or await self._open_pool()
-        async with pool.acquire() as conn:
+        async with self._pool_turns, pool.acquire() as conn:
             rows: list[asyncpg.Record] = await conn.fetch(
                 statement.postgresql, *[values[n] for n in statement.names]
             )
@@ -197,7 +204,11 @@ class Database:
             finally:
                 conn.execute("COMMIT")
         pool = self._pool or await self._open_pool()
-        async with pool.acquire() as pooled, pooled.transaction(isolation="repeatable_read"):
+        async with (
+            self._pool_turns,
+            pool.acquire() as pooled,
+            pooled.transaction(isolation="repeatable_read"),
+        ):
             return [
                 await pooled.fetch(each.postgresql, *[values[n] for n in each.names])
                 for each in statements
