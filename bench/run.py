@@ -418,7 +418,10 @@ def main() -> None:
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"machine: nproc {cores}, Python {platform.python_version()}, {platform.platform()}")
-    print(f"serve processes: {args.serve_workers or 'default (one per core)'}")
+    print(
+        f"serve processes: {args.serve_workers or 'default (one per core)'}"
+        + ("" if args.serve_workers else "; load on PostgreSQL: two replicas of cores / 2 each")
+    )
     backends = ["sqlite", "postgresql"] if args.backend == "all" else [args.backend]
     if "postgresql" in backends and (reason := postgres_reachable()):
         print(f"postgresql: skipped, unreachable ({reason})")
@@ -435,6 +438,10 @@ def main() -> None:
             with database(backend) as env:
                 if args.serve_workers:
                     env["LABELYARD_WORKERS"] = str(args.serve_workers)
+                elif name == "load" and backend == "postgresql":
+                    # Two replicas on this one host, each with its share of the cores, as
+                    # docs/deploy.md advises (processes per replica = cores / replicas).
+                    env["LABELYARD_WORKERS"] = str(max(1, (cores or 1) // 2))
                 with serve(env) as served:
                     args.served_env, args.backend_now = env, backend
                     figures = bench(served.base_url, served.admin_token, args)
