@@ -110,16 +110,20 @@ async def list_workflows(conn: AsyncConnection, *, project_id: str) -> list[Reco
     return list((await conn.execute(_LIST_WORKFLOWS, {"project_id": project_id})).all())
 
 
+_HOLD_WORKFLOWS = select(workflow.c.id).where(
+    workflow.c.project_id == bindparam("project_id"),
+    workflow.c.id.in_(bindparam("ids", expanding=True)),
+)
+_HOLD_WORKFLOWS_LOCKED = _HOLD_WORKFLOWS.with_for_update(key_share=True)
+
+
 async def hold_workflows(conn: AsyncConnection, *, project_id: str, ids: set[str]) -> set[str]:
     """Which of ``ids`` are workflows of the project; on PostgreSQL those are locked ``FOR KEY
     SHARE`` until commit (what a foreign key to them checked and locked per referencing row).
     Jobs reference their workflow through this check, once per create transaction."""
-    query = select(workflow.c.id).where(
-        workflow.c.project_id == project_id, workflow.c.id.in_(sorted(ids))
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(key_share=True)
-    return {str(id) for id in (await conn.execute(query)).scalars()}
+    query = _HOLD_WORKFLOWS_LOCKED if conn.dialect.name == "postgresql" else _HOLD_WORKFLOWS
+    values = {"project_id": project_id, "ids": sorted(ids)}
+    return {str(id) for id in (await conn.execute(query, values)).scalars()}
 
 
 async def set_label_schema(conn: AsyncConnection, *, id: str, label_schema: Any) -> bool:
