@@ -5,10 +5,10 @@ workflow`` made the database look up (and on PostgreSQL lock, ``FOR KEY SHARE``)
 and the workflow for every job row inserted: on PostgreSQL about half of the ``COPY`` of a bulk
 create's 10,000 jobs, all of them naming the same one or two rows. Jobs are inserted in one
 place only (``services.jobs._insert``), which now checks the same thing once per call, in the
-inserting transaction: each batch row is updated (its positions and counters) and each
-workflow row is read and, on PostgreSQL, locked ``FOR KEY SHARE`` (what the foreign key's
-trigger did per row) before the jobs go in. Batches and workflows are never deleted, and no
-statement changes a job's batch or workflow.
+inserting transaction: each batch row is updated (its positions and counters, under the row
+lock) and the call's workflows are read before the jobs go in. Batches and workflows are never
+deleted and their keys never change, and no statement changes a job's batch or workflow; a
+future delete of either must refuse while jobs name it.
 
 On SQLite the ``job`` table is rebuilt without them (batch mode); its two queue indexes are
 made again as they were (the rebuild would lose ``priority_weight DESC``).
