@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from labelyard.store.bulk import insert_many
+from labelyard.store.bulk import Same, insert_columns, insert_many
 from labelyard.store.engine import Database
 from labelyard.store.migrate import migrate
-from labelyard.store.tables import revoked_session, server_secret
+from labelyard.store.tables import media_check, revoked_session, server_secret
 from tests.conftest import BACKENDS
 
 
@@ -80,3 +80,70 @@ def test_insert_many_matches_core_inserts_and_skips_collisions(db_url: str) -> N
             await db.dispose()
 
     asyncio.run(run())
+
+
+def test_insert_columns_of_shared_values_store_what_core_inserts_store(db_url: str) -> None:
+    """Many rows sharing values (on SQLite written into the statement as literals): each row
+    is stored as a Core insert of the same values is, to the storage class."""
+    project_id = "p'shared"  # a quote inside the literal
+    when = datetime(2026, 12, 1, 13, 0, 0, 654321, tzinfo=UTC)
+
+    async def run() -> list[tuple[object, ...]]:
+        db = Database(db_url)
+        try:
+            await migrate(db)
+            async with db.write() as conn:
+                await conn.execute(
+                    media_check.delete().where(media_check.c.project_id == project_id)
+                )
+                await conn.execute(
+                    media_check.insert().values(
+                        project_id=project_id,
+                        job_id="core",
+                        attempts=7,
+                        next_attempt_at=when,
+                        locked_until=None,
+                        last_error="it's — late",
+                        created_at=when,
+                    )
+                )
+                count = 100
+                inserted = await insert_columns(
+                    conn,
+                    media_check,
+                    {
+                        "project_id": Same(project_id),
+                        "job_id": [f"bulk-{i:03}" for i in range(count)],
+                        "attempts": Same(7),
+                        "next_attempt_at": Same(when),
+                        "locked_until": Same(None),
+                        "last_error": Same("it's — late"),
+                        "created_at": Same(when),
+                    },
+                    count=count,
+                    unique=("project_id", "job_id"),
+                )
+                assert inserted == count
+            async with db.read() as conn:
+                columns = [
+                    media_check.c.attempts,
+                    media_check.c.next_attempt_at,
+                    media_check.c.locked_until,
+                    media_check.c.last_error,
+                    media_check.c.created_at,
+                ]
+                if conn.dialect.name == "sqlite":
+                    columns += [func.typeof(column) for column in columns]
+                query = select(media_check.c.job_id, *columns).where(
+                    media_check.c.project_id == project_id
+                )
+                return [tuple(row) for row in await conn.execute(query)]
+        finally:
+            await db.dispose()
+
+    rows = asyncio.run(run())
+    assert len(rows) == 101
+    core = next(row[1:] for row in rows if row[0] == "core")
+    assert core[0] == 7 and core[2] is None and core[3] == "it's — late"
+    assert core[1] == core[4] and core[1].replace(tzinfo=UTC) == when
+    assert all(row[1:] == core for row in rows)

@@ -96,9 +96,18 @@ async def insert_columns(
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     if conn.dialect.name == "sqlite":
-        marks = ", ".join("?" for _ in columns)
+        # For many rows, a value every row shares goes into the statement as a literal when it
+        # is a plain string or integer (what the bind processors give): bound once per row, it
+        # cost about 0.4 µs per row and column. (Few rows keep one statement text per table
+        # and columns, prepared once: the driver's statement cache.)
+        literals = [
+            _sqlite_literal(v.value) if isinstance(v, Same) and count > _FEW else None
+            for v in values
+        ]
+        marks = ", ".join(literal or "?" for literal in literals)
         sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}){conflict}'
-        rows = zip(*([v.value] * count if isinstance(v, Same) else v for v in values), strict=True)
+        bound = [v for v, literal in zip(values, literals, strict=True) if literal is None]
+        rows = zip(*([v.value] * count if isinstance(v, Same) else v for v in bound), strict=True)
         cursor = await driver.executemany(sql, rows)
         inserted = int(cursor.rowcount)
         await cursor.close()
@@ -124,6 +133,15 @@ async def insert_columns(
             pass
     status: str = await driver.execute(_unnest_insert(conn, table, columns, unique), *arguments)
     return int(status.rsplit(" ", 1)[-1])
+
+
+def _sqlite_literal(value: Any) -> str | None:
+    """``value`` as an SQLite literal that stores exactly what binding it stores, or None."""
+    if type(value) is int and -(2**63) <= value < 2**63:
+        return str(value)
+    if type(value) is str and "\x00" not in value and value.isprintable():
+        return "'" + value.replace("'", "''") + "'"
+    return None
 
 
 _FEW = 64

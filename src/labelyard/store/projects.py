@@ -110,6 +110,24 @@ async def list_workflows(conn: AsyncConnection, *, project_id: str) -> list[Reco
     return list((await conn.execute(_LIST_WORKFLOWS, {"project_id": project_id})).all())
 
 
+_HOLD_WORKFLOWS = select(workflow.c.id).where(
+    workflow.c.project_id == bindparam("project_id"),
+    workflow.c.id.in_(bindparam("ids", expanding=True)),
+)
+
+
+async def hold_workflows(conn: AsyncConnection, *, project_id: str, ids: set[str]) -> set[str]:
+    """Which of ``ids`` are workflows of the project, read in the caller's transaction: jobs
+    reference their workflow through this check, once per create transaction.
+
+    Not locked (a foreign key's trigger took ``FOR KEY SHARE``): workflows are never deleted
+    and their keys never change, and concurrent creates locking the one workflow row before
+    their batch row shared the lock (a multixact each), which cost PostgreSQL's single creates
+    under load about a quarter of their rate."""
+    values = {"project_id": project_id, "ids": sorted(ids)}
+    return {str(id) for id in (await conn.execute(_HOLD_WORKFLOWS, values)).scalars()}
+
+
 async def set_label_schema(conn: AsyncConnection, *, id: str, label_schema: Any) -> bool:
     """Replace the project's label schema; False if no such project."""
     result = await conn.execute(

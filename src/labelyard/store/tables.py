@@ -202,8 +202,8 @@ job = Table(
     PrimaryKeyConstraint("project_id", "id"),
     UniqueConstraint("project_id", "reference_id"),
     UniqueConstraint("project_id", "batch_id", "seq"),
-    ForeignKeyConstraint(["project_id", "batch_id"], ["batch.project_id", "batch.id"]),
-    ForeignKeyConstraint(["project_id", "workflow_id"], ["workflow.project_id", "workflow.id"]),
+    # No foreign keys to the batch and the workflow: a job create checks both once per
+    # transaction (services.jobs._insert; migration 0018_job_references says why).
 )
 
 # The work queue: free jobs of a step, highest priority first, then oldest.
