@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labelyard.exports.names import MAX_STEM, FileNames
+from labelyard.exports.names import MAX_STEM, SAFE, FileNames
 
 JOB = "0b6c9f7e-2a1d-4c0e-9b7a-3f1e2d4c5b6a"
 OTHER = "1c7d0a8f-3b2e-4d1f-8c8b-4a2f3e5d6c7b"
@@ -46,3 +46,17 @@ def test_a_name_taken_with_its_job_id_too_gets_a_counter() -> None:
     assert given == ["scan", f"scan_{JOB}", f"scan_{JOB}_2", f"scan_{JOB}_3"]
     reserved = [names.name("aux", JOB) for _ in range(2)]
     assert reserved == [f"aux_{JOB}", f"aux_{JOB}_2"]
+
+
+def test_reference_ids_safe_as_they_are_get_the_names_the_regex_gives() -> None:
+    """Safe reference ids skip the regex: their names are the same as through it."""
+    ids = [
+        "img-0000001", "IMG_0001.v2-final", "a.b.c", ".hidden", "trail.", "..", ".", "-", "_",
+        "x" * MAX_STEM, "x" * (MAX_STEM + 1), "y" * (MAX_STEM - 1) + ".", "ä", "a b", "a/b",
+        "con", "aux.1", "CON.", "a\x00b", "١٢٣", "Ⅻ", "ß", "ﬁle", "ok_ok-ok.ok",
+    ]  # fmt: skip
+    fast, slow = FileNames(), FileNames()
+    for i, reference_id in enumerate(ids + ids):
+        job_id = f"{i:08d}-job"
+        stem = SAFE.sub("_", reference_id)[:MAX_STEM].strip(".") or "job"
+        assert fast.name(reference_id, job_id) == slow.name(stem, job_id), reference_id

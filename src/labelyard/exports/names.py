@@ -18,6 +18,7 @@ MAX_STEM = 120
 FILTER_BITS = 1 << 25  # 4 MiB; about 1 false positive in 6,000 names at 1,000,000 names
 HASHES = 4
 _WORDS = struct.Struct(f"<{HASHES}I")  # the digest as HASHES little-endian 32-bit words
+_HASH = hashlib.blake2b(digest_size=4 * HASHES)  # copied for each name: cheaper than a new one
 # Device names Windows will not create files under, whatever the extension.
 RESERVED = frozenset(
     ["CON", "PRN", "AUX", "NUL"] + [f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10)]
@@ -33,19 +34,33 @@ class FileNames:
 
     def _add(self, name: str) -> bool:
         """Remember ``name``; False if it (or a name sharing its bits) was given already."""
-        digest = hashlib.blake2b(name.casefold().encode(), digest_size=4 * HASHES).digest()
+        hash_ = _HASH.copy()
+        hash_.update(name.casefold().encode())
         bits, size, new = self._bits, self._size, False
-        for word in _WORDS.unpack(digest):
+        for word in _WORDS.unpack(hash_.digest()):
             p = word % size
-            mask = 1 << (p & 7)
-            if not bits[p >> 3] & mask:
-                bits[p >> 3] |= mask
+            byte, mask = p >> 3, 1 << (p & 7)
+            held = bits[byte]
+            if not held & mask:
+                bits[byte] = held | mask
                 new = True
         return new
 
     def name(self, reference_id: str, job_id: str) -> str:
         """A new name for the job (without extension)."""
-        stem = SAFE.sub("_", reference_id)[:MAX_STEM].strip(".") or "job"
+        if (
+            # The usual reference id is already safe as it is (the regex would change nothing):
+            # ASCII letters and digits, and ``.``, ``_`` or ``-`` (replaced by a letter here for
+            # the test only), not too long, no dot to strip at either end.
+            reference_id.isascii()
+            and reference_id.replace("-", "a").replace("_", "a").replace(".", "a").isalnum()
+            and len(reference_id) <= MAX_STEM
+            and reference_id[0] != "."
+            and reference_id[-1] != "."
+        ):
+            stem = reference_id
+        else:
+            stem = SAFE.sub("_", reference_id)[:MAX_STEM].strip(".") or "job"
         # Reserved names are 3 or 4 characters before the first dot: most stems are not.
         head = stem.partition(".")[0]
         if len(head) > 4 or head.upper() not in RESERVED:

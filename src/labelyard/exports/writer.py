@@ -51,7 +51,7 @@ class Spool:
         spool = tempfile.TemporaryFile(dir=folder, buffering=BUFFER_BYTES)  # noqa: SIM115
         self.file: IO[bytes] = spool
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         """Append ``data``."""
         self.file.write(data)
 

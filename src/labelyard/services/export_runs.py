@@ -185,13 +185,16 @@ def _export_jobs(rows: Sequence[store.JobRow], base: Base) -> Iterator[ExportJob
     """The jobs of a page of rows (the final annotations of completed jobs only)."""
     loads = orjson.loads
     completed = JobStatus.COMPLETED.value
+    # tuple.__new__ builds the named tuple as ExportJob(...) does, without its Python-level
+    # __new__ (a third of a microsecond, a million times).
+    make = tuple.__new__
     for _seq, job_id, reference_id, batch_id, status, data, draft in rows:
         annotations = None
         if status == completed:
             annotations = None if draft is None else loads(draft)
             if annotations is None:
                 annotations = notes.empty(base)
-        yield ExportJob(job_id, reference_id, batch_id, status, loads(data), annotations)
+        yield make(ExportJob, (job_id, reference_id, batch_id, status, loads(data), annotations))
 
 
 @asynccontextmanager
