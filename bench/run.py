@@ -420,7 +420,13 @@ def main() -> None:
     print(f"machine: nproc {cores}, Python {platform.python_version()}, {platform.platform()}")
     print(
         f"serve processes: {args.serve_workers or 'default (one per core)'}"
-        + ("" if args.serve_workers else "; load on PostgreSQL: two replicas of cores / 2 each")
+        + (
+            "; load on PostgreSQL: two replicas of cores / 2 each"
+            if not args.serve_workers
+            and args.backend in ("postgresql", "all")
+            and (not only or "load" in only)
+            else ""
+        )
     )
     backends = ["sqlite", "postgresql"] if args.backend == "all" else [args.backend]
     if "postgresql" in backends and (reason := postgres_reachable()):

@@ -147,3 +147,38 @@ def test_insert_columns_of_shared_values_store_what_core_inserts_store(db_url: s
     assert core[0] == 7 and core[2] is None and core[3] == "it's — late"
     assert core[1] == core[4] and core[1].replace(tzinfo=UTC) == when
     assert all(row[1:] == core for row in rows)
+
+
+def test_insert_columns_of_only_shared_values_still_inserts(db_url: str) -> None:
+    """Rows whose every value is shared are still rows: a call of 100 identical rows inserts
+    one of them (the others collide on the unique key), not none."""
+    when = datetime(2026, 12, 1, 13, 0, 0, tzinfo=UTC)
+
+    async def run() -> tuple[int, int]:
+        db = Database(db_url)
+        try:
+            await migrate(db)
+            async with db.write() as conn:
+                await conn.execute(media_check.delete().where(media_check.c.project_id == "same"))
+                inserted = await insert_columns(
+                    conn,
+                    media_check,
+                    {
+                        "project_id": Same("same"),
+                        "job_id": Same("one"),
+                        "attempts": Same(0),
+                        "next_attempt_at": Same(when),
+                        "created_at": Same(when),
+                    },
+                    count=100,
+                    unique=("project_id", "job_id"),
+                )
+            async with db.read() as conn:
+                stored = await conn.scalar(
+                    select(func.count()).where(media_check.c.project_id == "same")
+                )
+            return inserted, int(stored or 0)
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(run()) == (1, 1)

@@ -117,6 +117,26 @@ def open_writer(
     return VocWriter(path, classes=classes, names=FileNames(), modified=now)
 
 
+_pausing = 0
+"""Exports of this process under way with the collector paused (it runs again after the last)."""
+_collector_was_on = False
+
+
+def _pause_collector() -> None:
+    global _pausing, _collector_was_on
+    if _pausing == 0:
+        _collector_was_on = gc.isenabled()
+        gc.disable()
+    _pausing += 1
+
+
+def _resume_collector() -> None:
+    global _pausing
+    _pausing -= 1
+    if _pausing == 0 and _collector_was_on:
+        gc.enable()
+
+
 async def write_export(
     pages: AsyncIterator[Page],
     writer: Writer,
@@ -133,8 +153,7 @@ async def write_export(
     # collections that walk the pages and the records waiting to be encoded, again and again:
     # over a third of a COCO export's time. What cycles other work makes meanwhile are
     # collected once it runs again.
-    collecting = gc.isenabled()
-    gc.disable()
+    _pause_collector()
     try:
         async for page in pages:
             if page.stored:
@@ -176,8 +195,7 @@ async def write_export(
         writer.discard()
         raise
     finally:
-        if collecting:
-            gc.enable()
+        _resume_collector()
     return Outcome(
         done_jobs=done,
         exported_jobs=done - report.skipped_total,

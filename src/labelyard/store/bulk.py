@@ -104,6 +104,8 @@ async def insert_columns(
             _sqlite_literal(v.value) if isinstance(v, Same) and count > _FEW else None
             for v in values
         ]
+        if literals and all(literal is not None for literal in literals):
+            literals[0] = None  # one bound column gives executemany its rows
         marks = ", ".join(literal or "?" for literal in literals)
         sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}){conflict}'
         bound = [v for v, literal in zip(values, literals, strict=True) if literal is None]

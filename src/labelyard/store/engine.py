@@ -374,8 +374,10 @@ class _WriteTurns:
         try:
             yield
         finally:
-            self.let_go()
-            self._local.release()
+            try:
+                self.let_go()
+            finally:
+                self._local.release()
 
     async def _take(self) -> None:
         if self._fd is None:
