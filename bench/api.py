@@ -155,6 +155,48 @@ def in_process_insert_rate(
     return asyncio.run(run())
 
 
+def image_project(client: httpx.Client, admin_token: str) -> dict[str, Any]:
+    """A new IMAGE project made through the admin API; ``client`` then sends its API key."""
+    project: dict[str, Any] = client.post(
+        "/admin/v1/projects",
+        headers={"authorization": f"Bearer {admin_token}"},
+        json={"name": "bench", "base": "IMAGE"},
+    ).json()["data"]
+    client.headers["x-api-key"] = project["api_key"]
+    return project
+
+
+def bulk_calls(project: dict[str, Any], jobs: int) -> list[tuple[bytes, int]]:
+    """The bodies of bulk creates of ``jobs`` image jobs, ``BULK`` a call, with their sizes."""
+    calls = []
+    for start in range(0, jobs, BULK):
+        items = [
+            {
+                "reference_id": f"job-{i}",
+                "work_flow_id": project["work_flow_id"],
+                "data": {"image_url": f"https://img.example/{i}.jpg"},
+            }
+            for i in range(start, min(jobs, start + BULK))
+        ]
+        calls.append((orjson.dumps({"jobs": items}), len(items)))
+    return calls
+
+
+def post_bulk(client: httpx.Client, project_id: str, body: bytes, size: int) -> None:
+    """One bulk create call; raises unless every one of its ``size`` jobs was created."""
+    reply = client.post(
+        f"/v1/projects/{project_id}/jobs/bulk",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+    if reply.status_code != 200:
+        raise RuntimeError(f"bulk create: {reply.status_code} {reply.text[:500]}")
+    results = orjson.loads(reply.content)["data"]["results"]
+    if len(results) != size or not all(r.get("created") is True for r in results):
+        failed = [r for r in results if r.get("created") is not True]
+        raise RuntimeError(f"bulk create: {len(results)} results, not created: {failed[:3]}")
+
+
 def bench_api(
     base_url: str, admin_token: str, *, jobs: int = 100_000, env: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -162,41 +204,12 @@ def bench_api(
     walk of the batch at 100 and 1,000 a page, one job's GET, and (with ``env``, the server's
     settings) the in-process floor of a page."""
     with httpx.Client(base_url=base_url, timeout=300) as client:
-        project = client.post(
-            "/admin/v1/projects",
-            headers={"authorization": f"Bearer {admin_token}"},
-            json={"name": "bench", "base": "IMAGE"},
-        ).json()["data"]
+        project = image_project(client, admin_token)
         pid, batch = project["project_id"], project["default_batch_id"]
-        client.headers["x-api-key"] = project["api_key"]
-
-        bodies = []
-        for start in range(0, jobs, BULK):
-            items = [
-                {
-                    "reference_id": f"job-{i}",
-                    "work_flow_id": project["work_flow_id"],
-                    "data": {"image_url": f"https://img.example/{i}.jpg"},
-                }
-                for i in range(start, min(jobs, start + BULK))
-            ]
-            bodies.append(orjson.dumps({"jobs": items}))
-        sizes = [min(BULK, jobs - start) for start in range(0, jobs, BULK)]
+        calls = bulk_calls(project, jobs)
         started = time.perf_counter()
-        for body, size in zip(bodies, sizes, strict=True):
-            reply = client.post(
-                f"/v1/projects/{pid}/jobs/bulk",
-                content=body,
-                headers={"content-type": "application/json"},
-            )
-            if reply.status_code != 200:
-                raise RuntimeError(f"bulk create: {reply.status_code} {reply.text[:500]}")
-            results = reply.json()["data"]["results"]
-            if len(results) != size or not all(r.get("created") is True for r in results):
-                failed = [r for r in results if r.get("created") is not True]
-                raise RuntimeError(
-                    f"bulk create: {len(results)} results, not created: {failed[:3]}"
-                )
+        for body, size in calls:
+            post_bulk(client, pid, body, size)
         create_seconds = time.perf_counter() - started
 
         url = f"/v1/projects/{pid}/batch/{batch}"

@@ -16,10 +16,9 @@ import time
 from pathlib import Path
 
 import httpx
-import orjson
 from harness import database, serve
 
-BULK = 10_000
+from api import bulk_calls, image_project, post_bulk
 
 
 def _tree_cpu(root: int) -> float:
@@ -86,42 +85,13 @@ def run(backend: str, jobs: int) -> dict[str, float]:
         root = _serve_pid(served.base_url.rpartition(":")[2])
         name = env.get("LABELYARD_DATABASE_URL", "").rpartition("/")[2] or "-"
         with httpx.Client(base_url=served.base_url, timeout=300) as client:
-            project = client.post(
-                "/admin/v1/projects",
-                headers={"authorization": f"Bearer {served.admin_token}"},
-                json={"name": "bench", "base": "IMAGE"},
-            ).json()["data"]
-            pid = project["project_id"]
-            client.headers["x-api-key"] = project["api_key"]
-            bodies = [
-                orjson.dumps(
-                    {
-                        "jobs": [
-                            {
-                                "reference_id": f"job-{i}",
-                                "work_flow_id": project["work_flow_id"],
-                                "data": {"image_url": f"https://img.example/{i}.jpg"},
-                            }
-                            for i in range(start, min(jobs, start + BULK))
-                        ]
-                    }
-                )
-                for start in range(0, jobs, BULK)
-            ]
+            project = image_project(client, served.admin_token)
+            calls = bulk_calls(project, jobs)
             time.sleep(1)
             cpu0, wall0 = _tree_cpu(root), time.perf_counter()
             db0 = _database_cpu(name) if backend == "postgresql" else 0.0
-            for body in bodies:
-                reply = client.post(
-                    f"/v1/projects/{pid}/jobs/bulk",
-                    content=body,
-                    headers={"content-type": "application/json"},
-                )
-                if reply.status_code != 200:
-                    raise RuntimeError(f"bulk create: {reply.status_code} {reply.text[:500]}")
-                results = orjson.loads(reply.content)["data"]["results"]
-                if not all(r.get("created") is True for r in results):
-                    raise RuntimeError(f"bulk create: not all created: {results[:3]}")
+            for body, size in calls:
+                post_bulk(client, project["project_id"], body, size)
             wall = time.perf_counter() - wall0
             cpu = _tree_cpu(root) - cpu0
             db = (_database_cpu(name) - db0) if backend == "postgresql" else 0.0

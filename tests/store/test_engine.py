@@ -169,13 +169,7 @@ def test_a_writer_cancelled_while_waiting_for_its_turn_does_not_keep_it(tmp_path
             assert await asyncio.to_thread(other.stdout.readline) == "let go\n"
         # The cancelled writer's thread took the turn when the other process let it go, and
         # let it go again: another process takes it (it would wait for ever if it were kept).
-        probe = subprocess.run(
-            [sys.executable, "-c", _PROBE, f"{path}-writer"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert probe.stdout.strip() == "free", probe.stderr
+        _assert_another_process_takes_the_turn(path)
         async with db.write() as conn:  # and this process has turns as before
             await conn.execute(text("SELECT 1"))
 
@@ -214,13 +208,7 @@ def test_a_writer_that_gets_no_turn_in_time_fails_and_leaves_the_turn_free(
             other.stdin.write("done\n")
             other.stdin.flush()
             assert await asyncio.to_thread(other.stdout.readline) == "let go\n"
-        probe = subprocess.run(
-            [sys.executable, "-c", _PROBE, f"{path}-writer"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert probe.stdout.strip() == "free", probe.stderr
+        _assert_another_process_takes_the_turn(path)
         await this()  # and this process writes as before
         async with db.read() as conn:
             return list((await conn.execute(text("SELECT who FROM turns ORDER BY n"))).scalars())
@@ -238,6 +226,16 @@ fd = os.open(sys.argv[1], os.O_RDWR)
 fcntl.lockf(fd, fcntl.LOCK_EX, 1, _TURN)
 print("free")
 """
+
+
+def _assert_another_process_takes_the_turn(path: Path) -> None:
+    probe = subprocess.run(
+        [sys.executable, "-c", _PROBE, f"{path}-writer"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.stdout.strip() == "free", probe.stderr
 
 
 def test_a_big_commit_is_checkpointed_after_it_not_in_it(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from labelyard.exports.geometry import (
     points_box,
     polygon_area,
     polygon_points,
+    rectangle_box,
 )
 from labelyard.exports.names import FileNames
 from labelyard.exports.sizes import ImageSize
@@ -49,35 +50,18 @@ def _rectangle_pixels(item: Any, width: int, height: int) -> list[float] | None:
     """``round(v, 2)`` of a rectangle's x, y, width and height in pixels, then of its area
     (from the rounded width and height), in a new list; None if ``rectangle_box(item)`` is None.
 
-    COCO's hot path, a million boxes and more, in one call: ``rectangle_box``'s body (the same
-    comparisons), then the same floats as ``round``, bit for bit, for less. ``round(v, 2)`` is
+    COCO's hot path, a million boxes and more: the same floats as ``round``, bit for bit, for
+    less. ``round(v, 2)`` is
     the double nearest to ``v`` rounded to hundredths, and so is ``r / 100.0`` (IEEE division
     rounds correctly) once ``r``, the nearest integer to ``v * 100`` exactly, is known. The
     product ``v * 100.0`` is off by less than 1.2e-5 below ``_EXACT_BELOW``: its fraction decides
     ``r`` unless within 1e-4 of a half, where ``round`` itself is asked (as it is for zero,
     negative values, whose zero keeps its sign, and anything unusual).
     """
-    corners = item.get("coordinates") if isinstance(item, dict) else None
-    if not isinstance(corners, list) or not corners:
+    box = rectangle_box(item)
+    if box is None:
         return None
-    try:
-        first = corners[0]
-        x0 = x1 = first["x"]
-        y0 = y1 = first["y"]
-        for corner in corners:
-            x = corner["x"]
-            y = corner["y"]
-            if x < x0:
-                x0 = x
-            if x > x1:
-                x1 = x
-            if y < y0:
-                y0 = y
-            if y > y1:
-                y1 = y
-        left, top, right, bottom = float(x0), float(y0), float(x1), float(y1)
-    except (TypeError, KeyError, ValueError):
-        return None
+    left, top, right, bottom = box
     out: list[float] = []
     for v in (left * width, top * height, (right - left) * width, (bottom - top) * height, None):
         if v is None:  # the area, last

@@ -373,9 +373,11 @@ async def _insert(conn: AsyncConnection, project: Project, creates: JobCreates) 
     # about half of a bulk COPY on PostgreSQL): the batch rows are updated below (their
     # positions, under the row lock) and the workflows are checked here, once per transaction.
     named_workflows = {workflow.id for workflow in creates.workflows}
-    held = await project_store.hold_workflows(conn, project_id=project.id, ids=named_workflows)
-    if held != named_workflows:
-        raise LookupError(f"workflows {sorted(named_workflows - held)} are not in the project")
+    known = await project_store.workflows_in_project(
+        conn, project_id=project.id, ids=named_workflows
+    )
+    if known != named_workflows:
+        raise LookupError(f"workflows {sorted(named_workflows - known)} are not in the project")
     # Before the batch rows are locked (below), what needs no lock: the media checks of every
     # new job (those of creates that make no job are dropped again, rarely).
     await media_checks.queue_for_new_jobs(conn, project_id=project.id, job_ids=ids, now=now)

@@ -110,13 +110,15 @@ async def list_workflows(conn: AsyncConnection, *, project_id: str) -> list[Reco
     return list((await conn.execute(_LIST_WORKFLOWS, {"project_id": project_id})).all())
 
 
-_HOLD_WORKFLOWS = select(workflow.c.id).where(
+_WORKFLOWS_IN_PROJECT = select(workflow.c.id).where(
     workflow.c.project_id == bindparam("project_id"),
     workflow.c.id.in_(bindparam("ids", expanding=True)),
 )
 
 
-async def hold_workflows(conn: AsyncConnection, *, project_id: str, ids: set[str]) -> set[str]:
+async def workflows_in_project(
+    conn: AsyncConnection, *, project_id: str, ids: set[str]
+) -> set[str]:
     """Which of ``ids`` are workflows of the project, read in the caller's transaction: jobs
     reference their workflow through this check, once per create transaction.
 
@@ -125,7 +127,7 @@ async def hold_workflows(conn: AsyncConnection, *, project_id: str, ids: set[str
     their batch row shared the lock (a multixact each), which cost PostgreSQL's single creates
     under load about a quarter of their rate."""
     values = {"project_id": project_id, "ids": sorted(ids)}
-    return {str(id) for id in (await conn.execute(_HOLD_WORKFLOWS, values)).scalars()}
+    return {str(id) for id in (await conn.execute(_WORKFLOWS_IN_PROJECT, values)).scalars()}
 
 
 async def set_label_schema(conn: AsyncConnection, *, id: str, label_schema: Any) -> bool:
